@@ -1,0 +1,13 @@
+//! Pure domain code of yiwang. No I/O, no async: everything here is a function of its
+//! inputs, so it is tested exhaustively. Each capability has a module of the same name
+//! in `yiwang-store` (persistence) and `yiwang-server` (HTTP and pages).
+
+pub mod audit;
+pub mod calendar;
+pub mod error;
+pub mod ids;
+pub mod ledger;
+pub mod orgs;
+pub mod regions;
+
+pub use error::{DomainError, ErrorKind, FieldError};

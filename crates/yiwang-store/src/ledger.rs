@@ -1,0 +1,381 @@
+//! The append-only ledger (DESIGN principle 2): every change is an event in a stream;
+//! each stream is hash-chained with SM3 (`hash = SM3(prev_hash || canonical event)`);
+//! every `checkpoint_interval` events a checkpoint signs (SM2, node key) the Merkle root
+//! of their hashes, linked to the previous checkpoint. `verify` re-checks all of it.
+
+use crate::keys::LedgerKey;
+use crate::writer::WriteCtx;
+use crate::{Result, StoreError};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+use yiwang_core::ledger::{Checkpoint, EventRecord, GENESIS, Hash, merkle_root};
+use yiwang_crypto::sm3;
+
+/// What the writer expects of a stream before appending (optimistic concurrency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The stream must not exist yet (creating something).
+    New,
+    /// The stream must exist (changing something).
+    Exists,
+    /// The stream must be exactly at this version.
+    Version(i64),
+    /// Anything (append-only streams such as audit).
+    Any,
+}
+
+/// An event as read back, with its chain hashes.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub stream_id: String,
+    pub version: i64,
+    pub kind: String,
+    pub body: serde_json::Value,
+    pub actor: String,
+    pub at_ms: i64,
+    pub hash: String,
+}
+
+fn hex32(s: &str, what: &str) -> Result<Hash> {
+    let v = hex::decode(s).map_err(|_| StoreError::Internal(format!("{what} is not hex")))?;
+    v.try_into().map_err(|_| StoreError::Internal(format!("{what} is not 32 bytes")))
+}
+
+pub(crate) async fn append(ctx: &mut WriteCtx<'_>, stream: &str, expect: Expect, kind: &str, body: &impl Serialize) -> Result<i64> {
+    let head = sqlx::query("SELECT version, hash FROM streams WHERE stream_id = $1").bind(stream).fetch_optional(&mut *ctx.conn).await?;
+    let (version, prev) = match head {
+        Some(r) => (r.try_get::<i64, _>("version")?, hex32(&r.try_get::<String, _>("hash")?, "stream hash")?),
+        None => (0, GENESIS),
+    };
+    let ok = match expect {
+        Expect::New => version == 0,
+        Expect::Exists => version > 0,
+        Expect::Version(v) => version == v,
+        Expect::Any => true,
+    };
+    if !ok {
+        return Err(StoreError::Concurrency(format!("{stream} is at version {version}, expected {expect:?}")));
+    }
+    let body = serde_json::to_string(body).map_err(|e| StoreError::Internal(format!("event body: {e}")))?;
+    let ev = EventRecord {
+        seq: ctx.next_seq,
+        stream_id: stream.to_string(),
+        version: version + 1,
+        kind: kind.to_string(),
+        body,
+        actor: ctx.actor.clone(),
+        at_ms: ctx.now_ms,
+    };
+    let hash = sm3(&ev.chain_input(&prev));
+    sqlx::query(
+        "INSERT INTO events (seq, stream_id, version, kind, body, actor, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(ev.seq)
+    .bind(&ev.stream_id)
+    .bind(ev.version)
+    .bind(&ev.kind)
+    .bind(&ev.body)
+    .bind(&ev.actor)
+    .bind(ev.at_ms)
+    .bind(hex::encode(prev))
+    .bind(hex::encode(hash))
+    .execute(&mut *ctx.conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO streams (stream_id, version, hash) VALUES ($1, $2, $3)
+         ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash",
+    )
+    .bind(&ev.stream_id)
+    .bind(ev.version)
+    .bind(hex::encode(hash))
+    .execute(&mut *ctx.conn)
+    .await?;
+    ctx.next_seq += 1;
+    metrics::counter!("yiwang_events_appended_total").increment(1);
+    Ok(ev.seq)
+}
+
+/// Signs checkpoints for every full interval of events up to `last` (called inside the
+/// batch transaction, so checkpoints commit with their events).
+pub(crate) async fn checkpoint_if_due(conn: &mut AnyConnection, key: &LedgerKey, interval: i64, last: i64, now: i64) -> Result<()> {
+    let row = sqlx::query("SELECT checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1").fetch_one(&mut *conn).await?;
+    let mut to: i64 = row.try_get("checkpoint_to")?;
+    let mut prev = hex32(&row.try_get::<String, _>("checkpoint_hash")?, "checkpoint hash")?;
+    let start = to;
+    while last - to >= interval {
+        let from = to + 1;
+        let end = to + interval;
+        prev = write_checkpoint(conn, key, from, end, prev, now).await?;
+        to = end;
+    }
+    if to != start {
+        sqlx::query("UPDATE ledger_head SET checkpoint_to = $1, checkpoint_hash = $2 WHERE id = 1")
+            .bind(to)
+            .bind(hex::encode(prev))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Signs a checkpoint over whatever events follow the last one, up to and including the
+/// commands before it in the same batch (`Command::Checkpoint`: at shutdown and by
+/// `yiwang ledger checkpoint`, so the tail is covered too). Returns the new `to_seq`.
+pub(crate) async fn checkpoint_now(ctx: &mut WriteCtx<'_>) -> Result<serde_json::Value> {
+    let last = ctx.next_seq - 1;
+    let row = sqlx::query("SELECT checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1").fetch_one(&mut *ctx.conn).await?;
+    let to: i64 = row.try_get("checkpoint_to")?;
+    if last == to {
+        return Ok(serde_json::json!({ "checkpoint_to": to, "new": false }));
+    }
+    let prev = hex32(&row.try_get::<String, _>("checkpoint_hash")?, "checkpoint hash")?;
+    let h = write_checkpoint(ctx.conn, ctx.key, to + 1, last, prev, ctx.now_ms).await?;
+    sqlx::query("UPDATE ledger_head SET checkpoint_to = $1, checkpoint_hash = $2 WHERE id = 1")
+        .bind(last)
+        .bind(hex::encode(h))
+        .execute(&mut *ctx.conn)
+        .await?;
+    Ok(serde_json::json!({ "checkpoint_to": last, "new": true }))
+}
+
+async fn write_checkpoint(conn: &mut AnyConnection, key: &LedgerKey, from: i64, to: i64, prev: Hash, now: i64) -> Result<Hash> {
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT hash FROM events WHERE seq >= $1 AND seq <= $2 ORDER BY seq")
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+    if hashes.len() as i64 != to - from + 1 {
+        return Err(StoreError::Internal(format!("checkpoint {from}..={to}: events missing")));
+    }
+    let leaves: Vec<Hash> = hashes.iter().map(|h| hex32(h, "event hash")).collect::<Result<_>>()?;
+    let cp = Checkpoint { from_seq: from, to_seq: to, root: merkle_root(&leaves, &sm3), prev, at_ms: now };
+    let signed = cp.signed_bytes();
+    let sig = key.signer.sign(&signed);
+    sqlx::query("INSERT INTO checkpoints (to_seq, from_seq, root, prev, at_ms, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(to)
+        .bind(from)
+        .bind(hex::encode(cp.root))
+        .bind(hex::encode(prev))
+        .bind(now)
+        .bind(&key.id)
+        .bind(hex::encode(sig))
+        .execute(&mut *conn)
+        .await?;
+    Ok(sm3(&signed))
+}
+
+/// The outcome of a full verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub events: i64,
+    pub streams: usize,
+    pub checkpoints: i64,
+    /// The first problem found, naming the event (or checkpoint) where it is.
+    pub problem: Option<String>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+struct CpRow {
+    from: i64,
+    to: i64,
+    root: String,
+    prev: String,
+    at_ms: i64,
+    key_id: String,
+    signature: String,
+}
+
+/// Re-checks every event's chain link and hash, the gap-free sequence, every stream head,
+/// every checkpoint's Merkle root, link and signature, and the ledger head. Reads in pages,
+/// so memory stays bounded by the number of streams and one checkpoint interval.
+pub async fn verify(conn: &mut AnyConnection, trusted: &[(String, Vec<u8>)]) -> Result<Report> {
+    let keys: HashMap<&str, &[u8]> = trusted.iter().map(|(id, k)| (id.as_str(), k.as_slice())).collect();
+    let cps: Vec<CpRow> = sqlx::query("SELECT from_seq, to_seq, root, prev, at_ms, key_id, signature FROM checkpoints ORDER BY to_seq")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(CpRow {
+                from: r.try_get("from_seq")?,
+                to: r.try_get("to_seq")?,
+                root: r.try_get("root")?,
+                prev: r.try_get("prev")?,
+                at_ms: r.try_get("at_ms")?,
+                key_id: r.try_get("key_id")?,
+                signature: r.try_get("signature")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    let mut report = Report { events: 0, streams: 0, checkpoints: cps.len() as i64, problem: None };
+    let fail = |mut r: Report, p: String| {
+        r.problem = Some(p);
+        Ok(r)
+    };
+
+    let mut streams: HashMap<String, (i64, Hash)> = HashMap::new();
+    let mut cp_iter = cps.iter().peekable();
+    let mut cp_leaves: Vec<Hash> = vec![];
+    let mut cp_prev = GENESIS;
+    let mut expected_seq = 1i64;
+    const PAGE: i64 = 5000;
+    loop {
+        let rows = sqlx::query(
+            "SELECT seq, stream_id, version, kind, body, actor, at_ms, prev_hash, hash FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(expected_seq)
+        .bind(PAGE)
+        .fetch_all(&mut *conn)
+        .await?;
+        let n = rows.len();
+        for r in rows {
+            let ev = EventRecord {
+                seq: r.try_get("seq")?,
+                stream_id: r.try_get("stream_id")?,
+                version: r.try_get("version")?,
+                kind: r.try_get("kind")?,
+                body: r.try_get("body")?,
+                actor: r.try_get("actor")?,
+                at_ms: r.try_get("at_ms")?,
+            };
+            let at = format!("event seq {} (stream {} version {})", ev.seq, ev.stream_id, ev.version);
+            if ev.seq != expected_seq {
+                return fail(report, format!("event seq {expected_seq} is missing (next stored is seq {}): deleted or renumbered", ev.seq));
+            }
+            let (last_version, last_hash) = streams.get(&ev.stream_id).copied().unwrap_or((0, GENESIS));
+            if ev.version != last_version + 1 {
+                return fail(report, format!("{at}: expected version {} of the stream", last_version + 1));
+            }
+            let stored_prev: String = r.try_get("prev_hash")?;
+            if stored_prev != hex::encode(last_hash) {
+                return fail(report, format!("{at}: prev_hash does not match the stream's previous event"));
+            }
+            let computed = sm3(&ev.chain_input(&last_hash));
+            let stored: String = r.try_get("hash")?;
+            if stored != hex::encode(computed) {
+                return fail(report, format!("{at}: content does not match its hash (altered)"));
+            }
+            streams.insert(ev.stream_id.clone(), (ev.version, computed));
+            cp_leaves.push(computed);
+            if let Some(cp) = cp_iter.peek()
+                && cp.to == ev.seq
+            {
+                let cp = cp_iter.next().expect("peeked");
+                if let Some(p) = check_checkpoint(cp, &cp_leaves, &cp_prev, &keys) {
+                    return fail(report, p);
+                }
+                cp_prev = sm3(&Checkpoint {
+                    from_seq: cp.from,
+                    to_seq: cp.to,
+                    root: hex32(&cp.root, "root")?,
+                    prev: hex32(&cp.prev, "prev")?,
+                    at_ms: cp.at_ms,
+                }
+                .signed_bytes());
+                cp_leaves.clear();
+            }
+            expected_seq += 1;
+            report.events += 1;
+        }
+        if (n as i64) < PAGE {
+            break;
+        }
+    }
+    if let Some(cp) = cp_iter.next() {
+        return fail(report, format!("checkpoint {}..={} covers events that do not exist (deleted)", cp.from, cp.to));
+    }
+    let head = sqlx::query("SELECT seq, checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1").fetch_one(&mut *conn).await?;
+    let head_seq: i64 = head.try_get("seq")?;
+    if head_seq != expected_seq - 1 {
+        return fail(report, format!("ledger head says {head_seq} events but {} are stored: events after seq {} deleted", expected_seq - 1, expected_seq - 1));
+    }
+    let cp_to: i64 = head.try_get("checkpoint_to")?;
+    if cp_to != cps.last().map(|c| c.to).unwrap_or(0) || head.try_get::<String, _>("checkpoint_hash")? != hex::encode(cp_prev) {
+        return fail(report, "ledger head does not match the last checkpoint".into());
+    }
+    let stored_streams = sqlx::query("SELECT stream_id, version, hash FROM streams").fetch_all(&mut *conn).await?;
+    if stored_streams.len() != streams.len() {
+        return fail(report, format!("{} stream heads stored but events form {} streams", stored_streams.len(), streams.len()));
+    }
+    for r in stored_streams {
+        let id: String = r.try_get("stream_id")?;
+        let v: i64 = r.try_get("version")?;
+        let h: String = r.try_get("hash")?;
+        match streams.get(&id) {
+            Some((ev, eh)) if *ev == v && hex::encode(eh) == h => {}
+            Some((ev, _)) => {
+                return fail(report, format!("stream {id}: head says version {v}, events end at version {ev}: its last events were deleted or altered"));
+            }
+            None => return fail(report, format!("stream {id} has a head but no events")),
+        }
+    }
+    report.streams = streams.len();
+    Ok(report)
+}
+
+fn check_checkpoint(cp: &CpRow, leaves: &[Hash], prev: &Hash, keys: &HashMap<&str, &[u8]>) -> Option<String> {
+    let at = format!("checkpoint {}..={}", cp.from, cp.to);
+    if cp.to - cp.from + 1 != leaves.len() as i64 {
+        return Some(format!("{at}: covers {} events but {} precede it since the last checkpoint", cp.to - cp.from + 1, leaves.len()));
+    }
+    if cp.root != hex::encode(merkle_root(leaves, &sm3)) {
+        return Some(format!("{at}: Merkle root does not match the events (an event in seq {}..={} was altered)", cp.from, cp.to));
+    }
+    if cp.prev != hex::encode(prev) {
+        return Some(format!("{at}: does not link to the previous checkpoint"));
+    }
+    let Some(key) = keys.get(cp.key_id.as_str()) else {
+        return Some(format!("{at}: signed by unknown or untrusted key {}", cp.key_id));
+    };
+    let (Ok(root), Ok(p), Ok(sig)) = (hex32(&cp.root, "root"), hex32(&cp.prev, "prev"), hex::decode(&cp.signature)) else {
+        return Some(format!("{at}: malformed"));
+    };
+    let signed = Checkpoint { from_seq: cp.from, to_seq: cp.to, root, prev: p, at_ms: cp.at_ms }.signed_bytes();
+    if yiwang_crypto::verify(key, &signed, &sig).is_err() {
+        return Some(format!("{at}: signature is not valid"));
+    }
+    None
+}
+
+/// Verifies the whole ledger of an open store.
+pub async fn verify_store(store: &crate::Store) -> Result<Report> {
+    let trusted = crate::keys::trusted_ledger_keys(&store.read, &store.config.master_key).await?;
+    let mut conn = store.read.acquire().await?;
+    verify(&mut conn, &trusted).await
+}
+
+const EVENT_COLUMNS: &str = "seq, stream_id, version, kind, body, actor, at_ms, hash";
+
+fn to_event(r: sqlx::any::AnyRow) -> Result<StoredEvent> {
+    let body: String = r.try_get("body")?;
+    Ok(StoredEvent {
+        seq: r.try_get("seq")?,
+        stream_id: r.try_get("stream_id")?,
+        version: r.try_get("version")?,
+        kind: r.try_get("kind")?,
+        body: serde_json::from_str(&body).map_err(|e| StoreError::Internal(format!("event body: {e}")))?,
+        actor: r.try_get("actor")?,
+        at_ms: r.try_get("at_ms")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+/// Events after `cursor`, in sequence order (subscribers and feeds).
+pub async fn read_after(pool: &sqlx::AnyPool, cursor: i64, limit: i64) -> Result<Vec<StoredEvent>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cursor).bind(limit).fetch_all(pool).await?;
+    rows.into_iter().map(to_event).collect()
+}
+
+/// The events of one stream, oldest first (history views).
+pub async fn stream(pool: &sqlx::AnyPool, stream_id: &str) -> Result<Vec<StoredEvent>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(stream_id).fetch_all(pool).await?;
+    rows.into_iter().map(to_event).collect()
+}

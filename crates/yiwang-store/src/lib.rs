@@ -1,0 +1,132 @@
+//! Persistence for yiwang: one portable schema on SQLite and PostgreSQL through sqlx's
+//! `AnyPool`, the SM3 hash-chained ledger, the group-committing writer that every change
+//! goes through, projections (read tables) updated in the same transaction, and the
+//! outbox that subscribers consume by cursor.
+//!
+//! Module names follow the capabilities of `yiwang-core` (`regions`, `orgs`, `calendar`,
+//! `audit`, `ledger`) plus the machinery (`db`, `keys`, `writer`, `outbox`).
+
+pub mod audit;
+pub mod calendar;
+pub mod db;
+pub mod keys;
+pub mod ledger;
+pub mod orgs;
+pub mod outbox;
+pub mod regions;
+pub mod testing;
+pub mod writer;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use yiwang_core::DomainError;
+
+pub use db::Engine;
+pub use writer::{Command, Meta, Written};
+
+/// Everything that can go wrong in the store, as callers need to tell it apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The domain refused the command: nothing changed.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The Idempotency-Key was used before with a different request.
+    #[error("idempotency key reused with a different request")]
+    IdempotencyMismatch,
+    /// Another writer changed the stream first (optimistic concurrency).
+    #[error("concurrent change to {0}; retry")]
+    Concurrency(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the writer has stopped")]
+    WriterGone,
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// Blobs and key files live here.
+    pub data_dir: PathBuf,
+    /// The master key that protects private keys at rest (SM4-GCM).
+    pub master_key: yiwang_crypto::Sm4Key,
+    /// Events between two signed checkpoints.
+    pub checkpoint_interval: i64,
+    /// Most commands committed in one transaction.
+    pub max_batch: usize,
+    /// Connections of the read pool.
+    pub read_pool_size: u32,
+}
+
+impl StoreConfig {
+    pub fn new(database_url: impl Into<String>, data_dir: impl Into<PathBuf>, master_key: yiwang_crypto::Sm4Key) -> Self {
+        Self {
+            database_url: database_url.into(),
+            data_dir: data_dir.into(),
+            master_key,
+            checkpoint_interval: 1000,
+            max_batch: 512,
+            read_pool_size: 8,
+        }
+    }
+}
+
+/// The open store: a read pool, the writer, the node's ledger key and the calendar cache.
+pub struct Store {
+    pub engine: Engine,
+    pub read: sqlx::AnyPool,
+    pub writer: writer::Writer,
+    pub(crate) ledger_key: Arc<keys::LedgerKey>,
+    pub(crate) calendars: calendar::Cache,
+    pub config: StoreConfig,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database, loads or creates the node
+    /// key, starts the writer and seeds the official calendar.
+    pub async fn open(config: StoreConfig) -> Result<Arc<Store>> {
+        let engine = Engine::from_url(&config.database_url)?;
+        db::ensure_database(&config.database_url).await?;
+        let write_pool = db::pool(&config.database_url, 1).await?;
+        db::migrate(&write_pool, engine).await?;
+        let read = db::pool(&config.database_url, config.read_pool_size).await?;
+        let ledger_key = Arc::new(keys::load_or_create_ledger_key(&read, &config.master_key).await?);
+        let writer = writer::Writer::start(write_pool, engine, ledger_key.clone(), config.checkpoint_interval, config.max_batch);
+        let store = Arc::new(Store { engine, read, writer, ledger_key, calendars: Default::default(), config });
+        calendar::seed_official(&store).await?;
+        Ok(store)
+    }
+
+    /// Submits a command through the group-committing writer.
+    pub async fn write(&self, meta: Meta, cmd: Command) -> Result<Written> {
+        self.writer.submit(meta, cmd).await
+    }
+
+    /// The newest committed global sequence number.
+    pub async fn head(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT seq FROM ledger_head WHERE id = 1").fetch_one(&self.read).await?)
+    }
+
+    /// Stops the writer after the commands already submitted, and closes the pools.
+    pub async fn close(&self) {
+        self.writer.shutdown().await;
+        self.read.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch, UTC.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A new time-ordered identifier (UUID v7, text).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,243 @@
+//! The one write path (DESIGN "The write path"). Callers submit commands; a writer task
+//! takes every command waiting at that moment (the ones that arrived while the previous
+//! batch committed) and commits them in ONE transaction, each in its own savepoint, so one
+//! bad command never fails its neighbours and each caller is told its own result.
+//!
+//! Ordering guarantee, both engines: a batch first takes the write lock on the
+//! `ledger_head` row and allocates global sequence numbers from it, holding the lock until
+//! commit. Commits therefore happen in sequence order and the sequence has no gaps, so a
+//! subscriber reading `seq > cursor` can never skip an event that commits late (the
+//! PostgreSQL out-of-order-commit problem cannot arise). Several processes may write to one
+//! PostgreSQL database at once; their batches queue on that row lock.
+
+use crate::keys::LedgerKey;
+use crate::{Engine, Result, StoreError, audit, calendar, ledger, now_ms, orgs, regions};
+use serde_json::Value;
+use sqlx::{AnyConnection, AnyPool, Row};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Who acts, and the request's idempotency key if it has one.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    /// The acting party as recorded in the ledger.
+    pub actor: String,
+    pub idempotency: Option<Idempotency>,
+}
+
+impl Meta {
+    pub fn actor(actor: impl Into<String>) -> Self {
+        Self { actor: actor.into(), idempotency: None }
+    }
+    pub fn with_idempotency(mut self, key: impl Into<String>, fingerprint: impl Into<String>) -> Self {
+        self.idempotency = Some(Idempotency { key: key.into(), fingerprint: fingerprint.into() });
+        self
+    }
+}
+
+/// An Idempotency-Key with the fingerprint of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// Every change the platform can make. Each capability executes its own variants.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Regions(regions::Cmd),
+    Orgs(orgs::Cmd),
+    Calendar(calendar::Cmd),
+    Audit(yiwang_core::audit::AuditRecord),
+    /// Sign a checkpoint over the ledger's tail now.
+    Checkpoint,
+}
+
+/// The result of a command: its response body, and whether it is a replay of an earlier
+/// request with the same Idempotency-Key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub value: Value,
+    pub replayed: bool,
+}
+
+/// What a command sees while it runs inside the batch transaction.
+pub struct WriteCtx<'c> {
+    pub conn: &'c mut AnyConnection,
+    pub engine: Engine,
+    pub actor: String,
+    pub now_ms: i64,
+    pub(crate) next_seq: i64,
+    pub(crate) calendar_changed: bool,
+    pub(crate) key: &'c LedgerKey,
+}
+
+impl WriteCtx<'_> {
+    /// Appends one event to a stream (see `ledger::append`); returns its sequence number.
+    pub async fn append(&mut self, stream: &str, expect: ledger::Expect, kind: &str, body: &impl serde::Serialize) -> Result<i64> {
+        ledger::append(self, stream, expect, kind, body).await
+    }
+}
+
+struct Job {
+    meta: Meta,
+    cmd: Command,
+    reply: oneshot::Sender<Result<Written>>,
+}
+
+/// Handle to the writer task.
+pub struct Writer {
+    tx: tokio::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    head: watch::Receiver<i64>,
+    done: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub(crate) fn start(pool: AnyPool, engine: Engine, key: Arc<LedgerKey>, checkpoint_interval: i64, max_batch: usize) -> Writer {
+        let (tx, rx) = mpsc::channel::<Job>(max_batch * 8);
+        let (head_tx, head) = watch::channel(0);
+        let task = tokio::spawn(run(pool, engine, key, checkpoint_interval.max(1), max_batch.max(1), rx, head_tx));
+        Writer { tx: tokio::sync::Mutex::new(Some(tx)), head, done: tokio::sync::Mutex::new(Some(task)) }
+    }
+
+    pub async fn submit(&self, meta: Meta, cmd: Command) -> Result<Written> {
+        let (reply, rx) = oneshot::channel();
+        let sender = self.tx.lock().await.clone().ok_or(StoreError::WriterGone)?;
+        sender.send(Job { meta, cmd, reply }).await.map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Watches the newest sequence number this process committed (wakes subscribers).
+    pub fn head(&self) -> watch::Receiver<i64> {
+        self.head.clone()
+    }
+
+    /// Stops taking commands, commits what was submitted, and waits for the task.
+    pub async fn shutdown(&self) {
+        self.tx.lock().await.take();
+        if let Some(t) = self.done.lock().await.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+async fn run(
+    pool: AnyPool,
+    engine: Engine,
+    key: Arc<LedgerKey>,
+    interval: i64,
+    max_batch: usize,
+    mut rx: mpsc::Receiver<Job>,
+    head: watch::Sender<i64>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < max_batch {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        let n = jobs.len();
+        let (outcomes, seq) = match commit_batch(&pool, engine, &key, interval, &jobs).await {
+            Ok((outcomes, seq)) => (outcomes, Some(seq)),
+            Err(e) => {
+                tracing::error!(error = %e, commands = n, "batch commit failed; every command in it is reported failed");
+                let msg = e.to_string();
+                (jobs.iter().map(|_| Err(StoreError::Internal(format!("commit failed: {msg}")))).collect(), None)
+            }
+        };
+        metrics::histogram!("yiwang_writer_batch_size").record(n as f64);
+        metrics::histogram!("yiwang_writer_commit_seconds").record(started.elapsed().as_secs_f64());
+        if let Some(seq) = seq {
+            head.send_replace(seq);
+        }
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+async fn commit_batch(pool: &AnyPool, engine: Engine, key: &LedgerKey, interval: i64, jobs: &[Job]) -> Result<(Vec<Result<Written>>, i64)> {
+    let mut tx = pool.begin().await?;
+    let conn: &mut AnyConnection = &mut tx;
+    let now = now_ms();
+    let res = async {
+        // Take the ledger head's row lock first (both engines): see the module comment.
+        sqlx::query("UPDATE ledger_head SET touched_at = $1 WHERE id = 1").bind(now).execute(&mut *conn).await?;
+        let row = sqlx::query("SELECT seq FROM ledger_head WHERE id = 1").fetch_one(&mut *conn).await?;
+        let mut next_seq: i64 = row.try_get::<i64, _>("seq")? + 1;
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut calendar_changed = false;
+        for job in jobs {
+            sqlx::raw_sql("SAVEPOINT cmd").execute(&mut *conn).await?;
+            let mut ctx = WriteCtx { conn: &mut *conn, engine, actor: job.meta.actor.clone(), now_ms: now, next_seq, calendar_changed: false, key };
+            let r = execute_idempotent(&mut ctx, &job.meta, &job.cmd).await;
+            let (seq_after, cal) = (ctx.next_seq, ctx.calendar_changed);
+            match r {
+                Ok(w) => {
+                    sqlx::raw_sql("RELEASE SAVEPOINT cmd").execute(&mut *conn).await?;
+                    next_seq = seq_after;
+                    calendar_changed |= cal;
+                    outcomes.push(Ok(w));
+                }
+                Err(e) => {
+                    // Undo just this command. If even that fails the connection is broken
+                    // and the `?` gives up the whole batch (nothing of it is committed).
+                    sqlx::raw_sql("ROLLBACK TO SAVEPOINT cmd").execute(&mut *conn).await?;
+                    sqlx::raw_sql("RELEASE SAVEPOINT cmd").execute(&mut *conn).await?;
+                    outcomes.push(Err(e));
+                }
+            }
+        }
+        let last = next_seq - 1;
+        ledger::checkpoint_if_due(&mut *conn, key, interval, last, now).await?;
+        sqlx::query("UPDATE ledger_head SET seq = $1 WHERE id = 1").bind(last).execute(&mut *conn).await?;
+        if calendar_changed {
+            sqlx::query("UPDATE calendar_meta SET rev = rev + 1 WHERE id = 1").execute(&mut *conn).await?;
+        }
+        Ok::<_, StoreError>((outcomes, last))
+    }
+    .await;
+    let v = res?; // on error `tx` is dropped, which rolls the batch back
+    tx.commit().await?;
+    Ok(v)
+}
+
+async fn execute_idempotent(ctx: &mut WriteCtx<'_>, meta: &Meta, cmd: &Command) -> Result<Written> {
+    if let Some(idem) = &meta.idempotency {
+        let row = sqlx::query("SELECT fingerprint, response FROM idempotency WHERE key = $1").bind(&idem.key).fetch_optional(&mut *ctx.conn).await?;
+        if let Some(row) = row {
+            let fp: String = row.try_get("fingerprint")?;
+            if fp != idem.fingerprint {
+                return Err(StoreError::IdempotencyMismatch);
+            }
+            let resp: String = row.try_get("response")?;
+            let value = serde_json::from_str(&resp).map_err(|e| StoreError::Internal(format!("stored response: {e}")))?;
+            return Ok(Written { value, replayed: true });
+        }
+    }
+    let value = execute(ctx, cmd).await?;
+    if let Some(idem) = &meta.idempotency {
+        sqlx::query("INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&idem.key)
+            .bind(&idem.fingerprint)
+            .bind(value.to_string())
+            .bind(ctx.now_ms)
+            .execute(&mut *ctx.conn)
+            .await?;
+    }
+    Ok(Written { value, replayed: false })
+}
+
+async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
+    match cmd {
+        Command::Regions(c) => regions::execute(ctx, c).await,
+        Command::Orgs(c) => orgs::execute(ctx, c).await,
+        Command::Calendar(c) => calendar::execute(ctx, c).await,
+        Command::Audit(r) => audit::execute(ctx, r).await,
+        Command::Checkpoint => ledger::checkpoint_now(ctx).await,
+    }
+}
