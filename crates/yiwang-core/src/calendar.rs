@@ -255,15 +255,9 @@ fn check_days(p: &mut Problems, days: &[DayRule], year: Option<i32>) {
                 format!("the date is not in {y} or a neighbouring year"),
             ));
         }
-        // 国务院办公厅节假日安排通知: 调休上班 days are declared on weekends only.
-        if year.is_some() && !d.off_day && !matches!(d.date.weekday(), Weekday::Sat | Weekday::Sun) {
-            p.push(FieldError::new(
-                f("off_day"),
-                "calendar.makeup_on_weekday",
-                "调休上班日只能是周六或周日",
-                "a make-up workday can only be a Saturday or Sunday",
-            ));
-        }
+        // Declared workdays are usually weekend 调休 days, but a notice may also confirm a
+        // weekday as a workday (2020-02-03, after the extended Spring Festival), so both
+        // are accepted.
     }
 }
 
@@ -459,10 +453,9 @@ mod tests {
     fn publish_rules() {
         let mut y = official_years().pop().unwrap();
         assert!(decide_publish(&y).is_ok());
-        y.days.push(DayRule { date: d("2026-11-23"), off_day: false, name: "调休".into() });
         y.days.push(y.days[0].clone());
         y.days.push(DayRule { date: d("2029-01-01"), off_day: true, name: "元旦".into() });
         let rules: Vec<_> = decide_publish(&y).unwrap_err().errors.into_iter().map(|e| e.rule).collect();
-        assert_eq!(rules, ["calendar.makeup_on_weekday", "calendar.duplicate_day", "calendar.outside_year"]);
+        assert_eq!(rules, ["calendar.duplicate_day", "calendar.outside_year"]);
     }
 }

@@ -93,6 +93,12 @@ type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
 #[derive(Clone)]
 pub struct Sm4Key(Zeroizing<[u8; 16]>);
 
+impl std::fmt::Debug for Sm4Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sm4Key(<redacted>)")
+    }
+}
+
 impl Sm4Key {
     pub fn generate() -> Self {
         let mut k = [0u8; 16];

@@ -83,7 +83,6 @@ pub struct Store {
     pub engine: Engine,
     pub read: sqlx::AnyPool,
     pub writer: writer::Writer,
-    pub(crate) ledger_key: Arc<keys::LedgerKey>,
     pub(crate) calendars: calendar::Cache,
     pub config: StoreConfig,
 }
@@ -98,8 +97,8 @@ impl Store {
         db::migrate(&write_pool, engine).await?;
         let read = db::pool(&config.database_url, config.read_pool_size).await?;
         let ledger_key = Arc::new(keys::load_or_create_ledger_key(&read, &config.master_key).await?);
-        let writer = writer::Writer::start(write_pool, engine, ledger_key.clone(), config.checkpoint_interval, config.max_batch);
-        let store = Arc::new(Store { engine, read, writer, ledger_key, calendars: Default::default(), config });
+        let writer = writer::Writer::start(write_pool, engine, ledger_key, config.checkpoint_interval, config.max_batch);
+        let store = Arc::new(Store { engine, read, writer, calendars: Default::default(), config });
         calendar::seed_official(&store).await?;
         Ok(store)
     }
