@@ -65,6 +65,7 @@ CREATE TABLE subscriptions (
 CREATE TABLE regions (
     code TEXT PRIMARY KEY,
     name TEXT NOT NULL,
+    name_en TEXT,
     level SMALLINT NOT NULL,
     parent_code TEXT,
     created_at BIGINT NOT NULL,

@@ -81,6 +81,8 @@ pub fn level_of(field: &str, code: &str) -> Result<Level, FieldError> {
 pub struct Region {
     pub code: String,
     pub name: String,
+    /// The English name, where one is used (e.g. Hainan Province).
+    pub name_en: Option<String>,
     pub level: Level,
     pub parent_code: Option<String>,
 }
@@ -94,6 +96,9 @@ pub struct NewRegion {
     pub code: String,
     #[cfg_attr(feature = "openapi", schema(example = "秀英区"))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Xiuying District"))]
+    #[serde(default)]
+    pub name_en: Option<String>,
     /// Required for every level below province.
     #[cfg_attr(feature = "openapi", schema(example = "460100"))]
     pub parent_code: Option<String>,
@@ -105,6 +110,8 @@ pub struct NewRegion {
 #[serde(deny_unknown_fields)]
 pub struct RegionChange {
     pub name: String,
+    #[serde(default)]
+    pub name_en: Option<String>,
 }
 
 /// Decides whether a region may be created. `existing` is the region already stored under
@@ -112,6 +119,7 @@ pub struct RegionChange {
 pub fn decide_create(input: &NewRegion, existing: Option<&Region>, parent: Option<&Region>) -> Result<Region, DomainError> {
     let mut p = Problems::new();
     p.text("name", &input.name, 60);
+    p.opt_text("name_en", input.name_en.as_deref(), 100);
     let level = match level_of("code", &input.code) {
         Ok(l) => Some(l),
         Err(e) => {
@@ -166,6 +174,7 @@ pub fn decide_create(input: &NewRegion, existing: Option<&Region>, parent: Optio
     Ok(Region {
         code: input.code.clone(),
         name: input.name.trim().to_string(),
+        name_en: input.name_en.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
         level: level.expect("checked"),
         parent_code: input.parent_code.clone(),
     })
@@ -175,8 +184,13 @@ pub fn decide_create(input: &NewRegion, existing: Option<&Region>, parent: Optio
 pub fn decide_change(current: &Region, change: &RegionChange) -> Result<Region, DomainError> {
     let mut p = Problems::new();
     p.text("name", &change.name, 60);
+    p.opt_text("name_en", change.name_en.as_deref(), 100);
     p.finish()?;
-    Ok(Region { name: change.name.trim().to_string(), ..current.clone() })
+    Ok(Region {
+        name: change.name.trim().to_string(),
+        name_en: change.name_en.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        ..current.clone()
+    })
 }
 
 /// The error for a region code that is not stored.
@@ -190,7 +204,7 @@ mod tests {
     use crate::ErrorKind;
 
     fn r(code: &str, name: &str, parent: Option<&str>) -> Region {
-        Region { code: code.into(), name: name.into(), level: level_of("c", code).unwrap(), parent_code: parent.map(Into::into) }
+        Region { code: code.into(), name: name.into(), name_en: None, level: level_of("c", code).unwrap(), parent_code: parent.map(Into::into) }
     }
 
     #[test]
@@ -210,16 +224,16 @@ mod tests {
     fn parents_must_match_prefix_and_level() {
         let hainan = r("460000", "海南省", None);
         let haikou = r("460100", "海口市", Some("460000"));
-        let ok = NewRegion { code: "460105".into(), name: "秀英区".into(), parent_code: Some("460100".into()) };
+        let ok = NewRegion { code: "460105".into(), name: "秀英区".into(), name_en: None, parent_code: Some("460100".into()) };
         assert_eq!(decide_create(&ok, None, Some(&haikou)).unwrap().level, Level::County);
         // A province-administered county-level city hangs directly under the province.
-        let wzs = NewRegion { code: "469001".into(), name: "五指山市".into(), parent_code: Some("460000".into()) };
+        let wzs = NewRegion { code: "469001".into(), name: "五指山市".into(), name_en: None, parent_code: Some("460000".into()) };
         assert!(decide_create(&wzs, None, Some(&hainan)).is_ok());
-        let wrong = NewRegion { code: "350105".into(), name: "x".into(), parent_code: Some("460100".into()) };
+        let wrong = NewRegion { code: "350105".into(), name: "x".into(), name_en: None, parent_code: Some("460100".into()) };
         assert_eq!(decide_create(&wrong, None, Some(&haikou)).unwrap_err().errors[0].rule, "region.parent_prefix");
-        let missing = NewRegion { code: "460105".into(), name: "x".into(), parent_code: None };
+        let missing = NewRegion { code: "460105".into(), name: "x".into(), name_en: None, parent_code: None };
         assert_eq!(decide_create(&missing, None, None).unwrap_err().errors[0].field, "parent_code");
-        let orphan = NewRegion { code: "460105".into(), name: "x".into(), parent_code: Some("460100".into()) };
+        let orphan = NewRegion { code: "460105".into(), name: "x".into(), name_en: None, parent_code: Some("460100".into()) };
         assert_eq!(decide_create(&orphan, None, None).unwrap_err().kind, ErrorKind::NotFound);
         let dup = decide_create(&ok, Some(&r("460105", "秀英区", Some("460100"))), Some(&haikou)).unwrap_err();
         assert_eq!(dup.kind, ErrorKind::Conflict);
@@ -227,7 +241,7 @@ mod tests {
 
     #[test]
     fn all_problems_are_reported_at_once() {
-        let bad = NewRegion { code: "12".into(), name: "".into(), parent_code: None };
+        let bad = NewRegion { code: "12".into(), name: "".into(), name_en: None, parent_code: None };
         let e = decide_create(&bad, None, None).unwrap_err();
         let fields: Vec<_> = e.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "code"]);

@@ -1,1 +1,180 @@
+//! HTTP for yiwang: the JSON API under `/api/v1` (OpenAPI 3.1 at `/api/v1/openapi.json`,
+//! Swagger UI at `/api/v1/docs`), the web pages (askama + htmx), `/healthz`, `/readyz` and
+//! `/metrics`. Handlers only translate HTTP: every decision is in `yiwang-core`, every
+//! read and write in `yiwang-store`, shared with the CLI.
 
+pub mod audit;
+pub mod calendar;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+pub mod ledger;
+pub mod openapi;
+pub mod orgs;
+pub mod pages;
+pub mod regions;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use yiwang_store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    /// Bearer token for admin writes (until accounts exist); None disables them.
+    pub admin_token: Option<String>,
+    /// The region whose portal this is (the province code, e.g. 460000).
+    pub home_region: String,
+    pub metrics: PrometheusHandle,
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every server in the
+/// process, e.g. in tests).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Largest JSON body accepted (1 MiB); larger ones get 413 problem+json.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(regions::routes())
+        .merge(orgs::routes())
+        .merge(calendar::routes())
+        .merge(ledger::routes())
+        .merge(audit::routes())
+        .route("/api/v1/openapi.json", get(openapi::spec))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi-ui.json", openapi::doc()).into();
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .merge(api)
+        .merge(docs)
+        .merge(pages::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), uri = %req.uri(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| error::ApiError::internal().into_response()))
+        .with_state(state)
+}
+
+async fn api_not_found() -> error::ApiError {
+    error::ApiError::not_found("API route")
+}
+
+async fn method_not_allowed() -> error::ApiError {
+    error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "/problems/method-not-allowed", "Method not allowed", "不支持该请求方法", "this route does not take that method")
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.store.head().await {
+        Ok(seq) => Json(serde_json::json!({ "ready": true, "engine": s.store.engine.name(), "ledger_head": seq })).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "ready": false, "error": e.to_string() }))).into_response(),
+    }
+}
+
+async fn metrics_text(State(s): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("yiwang_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("yiwang_http_request_seconds", "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
+    resp
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let docs = req.uri().path().starts_with("/api/v1/docs");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    // Swagger UI needs inline script for its bootstrap; everything else runs on 'self' only.
+    let csp = if docs {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    } else {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    };
+    h.insert("content-security-policy", HeaderValue::from_static(csp));
+    resp
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish, signs a
+/// checkpoint over the ledger's tail and closes the store.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let store = state.store.clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sub = yiwang_store::outbox::spawn(store.clone(), Arc::new(yiwang_store::outbox::EventMetrics), Duration::from_secs(1), stop_rx);
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    let _ = stop_tx.send(true);
+    let _ = sub.await;
+    if let Err(e) = store.write(yiwang_store::Meta::actor("system"), yiwang_store::Command::Checkpoint).await {
+        tracing::warn!(error = %e, "final checkpoint failed");
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Submits a command for an actor, honouring the request's Idempotency-Key: the key is
+/// scoped to the actor, and fingerprinted with the method, path and body, so a retry
+/// returns the first response (header `Idempotent-Replayed: true`) and a different
+/// request under the same key is refused.
+pub(crate) async fn submit(
+    state: &AppState,
+    actor: &str,
+    idem: extract::IdempotencyKey,
+    request: (&axum::http::Method, &axum::http::Uri, &[u8]),
+    cmd: yiwang_store::Command,
+    status: StatusCode,
+) -> error::ApiResult<Response> {
+    let mut meta = yiwang_store::Meta::actor(actor);
+    if let Some(key) = idem.0 {
+        let (method, uri, body) = request;
+        let mut fp = format!("{method} {}\n", uri.path()).into_bytes();
+        fp.extend_from_slice(body);
+        meta = meta.with_idempotency(format!("{actor}:{key}"), hex::encode(yiwang_crypto::sm3(&fp)));
+    }
+    let w = state.store.write(meta, cmd).await?;
+    let mut resp = (status, Json(w.value)).into_response();
+    if w.replayed {
+        resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}

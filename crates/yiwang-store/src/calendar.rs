@@ -133,3 +133,56 @@ pub async fn calendar_for(store: &Store, region: Option<&str>) -> Result<Arc<Cal
 pub async fn local_days(store: &Store, region: &str) -> Result<Vec<DayRule>> {
     rules(sqlx::query("SELECT day, off_day, name FROM calendar_days WHERE region_code = $1 ORDER BY day").bind(region).fetch_all(&store.read).await?)
 }
+
+/// Largest N the calculator accepts (about 14 years of working days).
+pub const MAX_WORKING_DAYS: u32 = 3650;
+
+async fn region_calendar(store: &Store, region: Option<&str>) -> Result<Arc<Calendar>> {
+    if let Some(code) = region
+        && regions::get(&store.read, code).await?.is_none()
+    {
+        return Err(DomainError::not_found("region", "行政区划", "region", code).into());
+    }
+    calendar_for(store, region).await
+}
+
+/// The Nth working day after `date` in a region's calendar, with its arithmetic.
+/// Shared by the API, the pages and `yiwang calendar add-days`.
+pub async fn add_days(store: &Store, date: NaiveDate, n: u32, region: Option<&str>) -> Result<yiwang_core::calendar::Deadline> {
+    if n > MAX_WORKING_DAYS {
+        return Err(DomainError::invalid(vec![yiwang_core::FieldError::new(
+            "n",
+            "range",
+            format!("工作日数应在 0–{MAX_WORKING_DAYS} 之间"),
+            format!("the number of working days must be within 0–{MAX_WORKING_DAYS}"),
+        )])
+        .into());
+    }
+    Ok(region_calendar(store, region).await?.add_working_days(date, n))
+}
+
+/// Working days in (a, b] in a region's calendar (`yiwang calendar between`).
+pub async fn between(store: &Store, a: NaiveDate, b: NaiveDate, region: Option<&str>) -> Result<i64> {
+    if (b - a).num_days().abs() > 366 * 50 {
+        return Err(DomainError::invalid(vec![yiwang_core::FieldError::new("b", "range", "两个日期相差不能超过 50 年", "the dates must be at most 50 years apart")]).into());
+    }
+    Ok(region_calendar(store, region).await?.working_days_between(a, b))
+}
+
+/// What kind of day a date is in a region's calendar.
+pub async fn day(store: &Store, date: NaiveDate, region: Option<&str>) -> Result<(yiwang_core::calendar::DayKind, bool, bool)> {
+    let cal = region_calendar(store, region).await?;
+    use chrono::Datelike;
+    Ok((cal.day_kind(date), cal.is_working_day(date), !cal.is_published(date.year())))
+}
+
+/// Published national years with their notices.
+pub async fn years(store: &Store) -> Result<Vec<(i64, Vec<String>)>> {
+    let rows = sqlx::query("SELECT year, papers FROM calendar_years ORDER BY year").fetch_all(&store.read).await?;
+    rows.into_iter()
+        .map(|r| {
+            let papers: String = r.try_get("papers")?;
+            Ok((r.try_get::<i64, _>("year")?, serde_json::from_str(&papers).unwrap_or_default()))
+        })
+        .collect()
+}

@@ -379,3 +379,9 @@ pub async fn stream(pool: &sqlx::AnyPool, stream_id: &str) -> Result<Vec<StoredE
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(stream_id).fetch_all(pool).await?;
     rows.into_iter().map(to_event).collect()
 }
+
+/// The newest event and the last event covered by a signed checkpoint.
+pub async fn status(pool: &sqlx::AnyPool) -> Result<(i64, i64)> {
+    let r = sqlx::query("SELECT seq, checkpoint_to FROM ledger_head WHERE id = 1").fetch_one(pool).await?;
+    Ok((r.try_get("seq")?, r.try_get("checkpoint_to")?))
+}

@@ -11,7 +11,7 @@ use yiwang_store::testing::TestDb;
 use yiwang_store::{Command, Meta, StoreError, ledger, orgs, outbox, regions};
 
 fn region(code: &str, name: &str, parent: Option<&str>) -> Command {
-    Command::Regions(regions::Cmd::Create(NewRegion { code: code.into(), name: name.into(), parent_code: parent.map(Into::into) }))
+    Command::Regions(regions::Cmd::Create(NewRegion { code: code.into(), name: name.into(), name_en: None, parent_code: parent.map(Into::into) }))
 }
 
 fn audit(i: usize) -> Command {

@@ -1,0 +1,28 @@
+//! Audit log queries (admin).
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Admin, ApiQuery};
+use crate::AppState;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/audit", get(list))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// e.g. `admin`, `login`.
+    category: String,
+    /// At most this many, newest first (default 100, at most 1000).
+    limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), tag = "audit", security(("admin_token" = [])),
+    responses((status = 200, description = "entries, newest first"), (status = 401, body = Problem)))]
+pub async fn list(State(s): State<AppState>, _admin: Admin, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<yiwang_store::audit::AuditEntry>>> {
+    Ok(Json(yiwang_store::audit::list(&s.store.read, &q.category, q.limit.unwrap_or(100).clamp(1, 1000)).await?))
+}

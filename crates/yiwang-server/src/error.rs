@@ -1,0 +1,129 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`), naming every field
+//! and rule in Chinese and English (DESIGN principle 7). Never a 5xx for bad input.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use yiwang_core::{DomainError, ErrorKind, FieldError};
+use yiwang_store::StoreError;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    /// The field, as a JSON path into the request (or a query/path/header name).
+    pub field: String,
+    /// A stable rule name, e.g. `uscc.check_digit`.
+    pub rule: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// RFC 9457 problem details with a field list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI reference identifying the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub title_zh: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub title_zh: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, title: &'static str, title_zh: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, kind, title, title_zh, detail: detail.into(), errors: vec![] }
+    }
+    pub fn with(mut self, e: FieldError) -> Self {
+        self.errors.push(e);
+        self
+    }
+    /// 400: the request could not be read (syntax, types, unknown fields).
+    pub fn bad_request(e: FieldError) -> Self {
+        let detail = e.en.clone();
+        Self::new(StatusCode::BAD_REQUEST, "/problems/bad-request", "The request could not be read", "请求格式错误", detail).with(e)
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "/problems/not-found", "Not found", "未找到", format!("no such {what}"))
+    }
+    pub fn unauthorized(detail: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "/problems/unauthorized", "Authentication required", "需要身份认证", detail)
+    }
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "/problems/internal", "Internal error", "系统内部错误", "an internal error occurred; it has been logged")
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let (status, kind, title, title_zh) = match e.kind {
+            ErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/invalid", "The input breaks a rule", "输入不符合规则"),
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "/problems/not-found", "Something named does not exist", "引用的对象不存在"),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, "/problems/conflict", "Conflicts with what exists", "与现有数据冲突"),
+        };
+        let detail = e.errors.iter().map(|f| format!("{}: {}", f.field, f.en)).collect::<Vec<_>>().join("; ");
+        Self { status, kind, title, title_zh, detail, errors: e.errors }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Domain(d) => d.into(),
+            StoreError::IdempotencyMismatch => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/idempotency-key-reused",
+                "Idempotency-Key reused with a different request",
+                "幂等键已用于另一个不同的请求",
+                "this Idempotency-Key was already used with a different request body or path",
+            )
+            .with(FieldError::new(
+                "Idempotency-Key",
+                "idempotency.reused",
+                "该幂等键已用于另一个请求，请换一个新的键",
+                "this key was used for a different request; use a new key",
+            )),
+            StoreError::Concurrency(d) => Self::new(StatusCode::CONFLICT, "/problems/concurrent-change", "Changed concurrently", "数据已被同时修改", d),
+            StoreError::WriterGone => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Shutting down", "服务正在停止", "the server is shutting down; retry")
+            }
+            other => {
+                tracing::error!(error = %other, "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Problem {
+            kind: self.kind.to_string(),
+            title: self.title.to_string(),
+            title_zh: self.title_zh.to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            errors: self
+                .errors
+                .into_iter()
+                .map(|e| FieldProblem { field: e.field, rule: e.rule, message_zh: e.zh, message_en: e.en })
+                .collect(),
+        };
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        resp
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

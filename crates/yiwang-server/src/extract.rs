@@ -1,0 +1,156 @@
+//! Request extractors that turn every malformed input into a problem naming the field:
+//! JSON bodies (syntax, types, unknown and missing fields, size), query strings, the
+//! Idempotency-Key header and the admin token.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+use yiwang_core::FieldError;
+
+/// A JSON body, kept with its raw bytes (for idempotency fingerprints).
+pub struct ApiJson<T> {
+    pub value: T,
+    pub raw: Bytes,
+}
+
+fn classify(msg: &str) -> (&'static str, String, String) {
+    let tick = |m: &str| m.split('`').nth(1).unwrap_or("").to_string();
+    if msg.starts_with("unknown field") {
+        let f = tick(msg);
+        ("unknown_field", format!("未知字段「{f}」"), format!("unknown field '{f}'"))
+    } else if msg.starts_with("missing field") {
+        ("required", "缺少必填字段".into(), "this field is required".into())
+    } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") || msg.starts_with("unknown variant") {
+        ("type", format!("类型或取值不正确：{msg}"), msg.to_string())
+    } else {
+        ("json", format!("无法解析：{msg}"), msg.to_string())
+    }
+}
+
+/// Reads `T` from JSON, naming the field that is wrong.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let inner = e.inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(ApiError::bad_request(FieldError::new(
+                    "(body)",
+                    "json.syntax",
+                    format!("JSON 格式错误（第 {} 行第 {} 列）", inner.line(), inner.column()),
+                    format!("malformed JSON at line {} column {}", inner.line(), inner.column()),
+                )));
+            }
+            let msg = inner.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            let (rule, zh, en) = classify(&msg);
+            let mut path = e.path().to_string();
+            if rule == "missing_field" || rule == "required" {
+                let f = msg.split('`').nth(1).unwrap_or("");
+                path = if path == "." { f.to_string() } else { format!("{path}.{f}") };
+            } else if rule == "unknown_field" {
+                let f = msg.split('`').nth(1).unwrap_or("");
+                path = if path == "." { f.to_string() } else { path };
+            }
+            if path == "." {
+                path = "(body)".into();
+            }
+            Err(ApiError::bad_request(FieldError::new(path, rule, zh, en)))
+        }
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !(ct.starts_with("application/json") || ct.starts_with("application/merge-patch+json")) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "/problems/unsupported-media-type",
+                "Send JSON",
+                "请以 JSON 格式提交",
+                "the request body must be application/json",
+            )
+            .with(FieldError::new("Content-Type", "content_type", "Content-Type 应为 application/json", "Content-Type must be application/json")));
+        }
+        let raw = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "/problems/too-large", "Request body too large", "请求体过大", "the request body exceeds the limit")
+                    .with(FieldError::new("(body)", "max_size", "请求体超过大小限制", "the request body exceeds the size limit"))
+            } else {
+                ApiError::bad_request(FieldError::new("(body)", "read", "无法读取请求体", "the request body could not be read"))
+            }
+        })?;
+        Ok(ApiJson { value: parse_json(&raw)?, raw })
+    }
+}
+
+/// A query string, naming the parameter that is wrong.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        serde_path_to_error::deserialize::<_, T>(de).map(ApiQuery).map_err(|e| {
+            let msg = e.inner().to_string();
+            let (rule, zh, en) = classify(&msg);
+            let field = match e.path().to_string().as_str() {
+                "." => msg.split('`').nth(1).unwrap_or("(query)").to_string(),
+                p => p.to_string(),
+            };
+            ApiError::bad_request(FieldError::new(field, rule, zh, en))
+        })
+    }
+}
+
+/// The optional `Idempotency-Key` header (IETF draft-ietf-httpapi-idempotency-key-header).
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(v) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
+        match v.to_str() {
+            Ok(s) if !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic()) => Ok(IdempotencyKey(Some(s.to_string()))),
+            _ => Err(ApiError::bad_request(FieldError::new(
+                "Idempotency-Key",
+                "idempotency.format",
+                "幂等键应为 1–200 个可见 ASCII 字符",
+                "an Idempotency-Key is 1–200 visible ASCII characters",
+            ))),
+        }
+    }
+}
+
+/// An administrator, authenticated by the configured admin token (until accounts exist).
+pub struct Admin {
+    pub actor: String,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let given = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        match (given, &state.admin_token) {
+            (_, None) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "/problems/forbidden",
+                "Administration is disabled",
+                "未启用管理功能",
+                "no admin token is configured on this server (admin_token / YIWANG_ADMIN_TOKEN)",
+            )),
+            (Some(g), Some(t)) if bool::from(g.as_bytes().ct_eq(t.as_bytes())) => Ok(Admin { actor: "admin".into() }),
+            (Some(_), Some(_)) => Err(ApiError::unauthorized("the admin token is wrong")),
+            (None, Some(_)) => Err(ApiError::unauthorized("send 'Authorization: Bearer <admin token>'")),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The two interface languages: Simplified Chinese (default) and English. The choice is a
+//! cookie set by `/lang/{code}`; large-text mode (适老化) is a cookie too.
+
+use axum::http::HeaderMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "zh-CN" | "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+    pub fn is_en(self) -> bool {
+        self == Lang::En
+    }
+    /// Picks `zh` or `en`.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The page settings of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Prefs {
+    pub lang: Lang,
+    pub large_text: bool,
+}
+
+impl Prefs {
+    pub fn from_headers(h: &HeaderMap) -> Prefs {
+        Prefs { lang: cookie(h, "lang").and_then(Lang::parse).unwrap_or(Lang::Zh), large_text: cookie(h, "text") == Some("large") }
+    }
+}

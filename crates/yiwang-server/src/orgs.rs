@@ -1,0 +1,137 @@
+//! Departments, service halls and windows: API.
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{Admin, ApiJson, ApiQuery, IdempotencyKey};
+use crate::{AppState, submit};
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use yiwang_core::orgs::{Department, DepartmentInput, Hall, HallInput, Window, WindowInput};
+use yiwang_store::{Command, orgs};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/departments", get(list_departments).post(create_department))
+        .route("/api/v1/departments/{id}", get(one_department).put(change_department))
+        .route("/api/v1/halls", get(list_halls).post(create_hall))
+        .route("/api/v1/halls/{id}", get(one_hall).put(change_hall))
+        .route("/api/v1/halls/{id}/windows", get(list_windows).post(create_window))
+        .route("/api/v1/halls/{hall_id}/windows/{id}", put(change_window))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DeptQuery {
+    /// Only departments of this region.
+    region: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/departments", params(DeptQuery), tag = "orgs", responses((status = 200, body = Vec<Department>)))]
+pub async fn list_departments(State(s): State<AppState>, ApiQuery(q): ApiQuery<DeptQuery>) -> ApiResult<Json<Vec<Department>>> {
+    Ok(Json(orgs::departments(&s.store.read, q.region.as_deref()).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "orgs", responses((status = 200, body = Department), (status = 404, body = Problem)))]
+pub async fn one_department(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Department>> {
+    orgs::department(&s.store.read, &id).await?.map(Json).ok_or_else(|| ApiError::not_found("department"))
+}
+
+/// Creates a department; its unified social credit code is checked (GB 32100) and unique.
+#[utoipa::path(post, path = "/api/v1/departments", request_body = DepartmentInput, tag = "orgs", security(("admin_token" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry key")),
+    responses((status = 201, body = Department), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_department(State(s): State<AppState>, admin: Admin, idem: IdempotencyKey, method: Method, uri: Uri, body: ApiJson<DepartmentInput>) -> ApiResult<Response> {
+    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::CreateDepartment(body.value)), StatusCode::CREATED).await
+}
+
+#[utoipa::path(put, path = "/api/v1/departments/{id}", request_body = DepartmentInput, tag = "orgs", security(("admin_token" = [])),
+    responses((status = 200, body = Department), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn change_department(
+    State(s): State<AppState>,
+    admin: Admin,
+    idem: IdempotencyKey,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    body: ApiJson<DepartmentInput>,
+) -> ApiResult<Response> {
+    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::ChangeDepartment { id, input: body.value }), StatusCode::OK).await
+}
+
+#[utoipa::path(get, path = "/api/v1/halls", tag = "orgs", responses((status = 200, body = Vec<Hall>)))]
+pub async fn list_halls(State(s): State<AppState>) -> ApiResult<Json<Vec<Hall>>> {
+    Ok(Json(orgs::halls(&s.store.read).await?))
+}
+
+/// A hall with its windows.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HallWithWindows {
+    #[serde(flatten)]
+    hall: Hall,
+    windows: Vec<Window>,
+}
+
+#[utoipa::path(get, path = "/api/v1/halls/{id}", tag = "orgs", responses((status = 200, body = HallWithWindows), (status = 404, body = Problem)))]
+pub async fn one_hall(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<HallWithWindows>> {
+    let hall = orgs::hall(&s.store.read, &id).await?.ok_or_else(|| ApiError::not_found("hall"))?;
+    Ok(Json(HallWithWindows { windows: orgs::windows(&s.store.read, &id).await?, hall }))
+}
+
+#[utoipa::path(post, path = "/api/v1/halls", request_body = HallInput, tag = "orgs", security(("admin_token" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry key")),
+    responses((status = 201, body = Hall), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_hall(State(s): State<AppState>, admin: Admin, idem: IdempotencyKey, method: Method, uri: Uri, body: ApiJson<HallInput>) -> ApiResult<Response> {
+    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::CreateHall(body.value)), StatusCode::CREATED).await
+}
+
+#[utoipa::path(put, path = "/api/v1/halls/{id}", request_body = HallInput, tag = "orgs", security(("admin_token" = [])),
+    responses((status = 200, body = Hall), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn change_hall(
+    State(s): State<AppState>,
+    admin: Admin,
+    idem: IdempotencyKey,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    body: ApiJson<HallInput>,
+) -> ApiResult<Response> {
+    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::ChangeHall { id, input: body.value }), StatusCode::OK).await
+}
+
+#[utoipa::path(get, path = "/api/v1/halls/{id}/windows", tag = "orgs", responses((status = 200, body = Vec<Window>)))]
+pub async fn list_windows(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<Window>>> {
+    Ok(Json(orgs::windows(&s.store.read, &id).await?))
+}
+
+/// Adds a window to a hall. A comprehensive window (综合窗口) takes no department (一窗受理).
+#[utoipa::path(post, path = "/api/v1/halls/{id}/windows", request_body = WindowInput, tag = "orgs", security(("admin_token" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry key")),
+    responses((status = 201, body = Window), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_window(
+    State(s): State<AppState>,
+    admin: Admin,
+    idem: IdempotencyKey,
+    Path(hall_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    body: ApiJson<WindowInput>,
+) -> ApiResult<Response> {
+    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::CreateWindow { hall_id, input: body.value }), StatusCode::CREATED).await
+}
+
+#[utoipa::path(put, path = "/api/v1/halls/{hall_id}/windows/{id}", request_body = WindowInput, tag = "orgs", security(("admin_token" = [])),
+    responses((status = 200, body = Window), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn change_window(
+    State(s): State<AppState>,
+    admin: Admin,
+    idem: IdempotencyKey,
+    Path((hall_id, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    body: ApiJson<WindowInput>,
+) -> ApiResult<Response> {
+    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::ChangeWindow { hall_id, id, input: body.value }), StatusCode::OK).await
+}

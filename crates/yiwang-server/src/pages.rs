@@ -1,0 +1,176 @@
+//! The web shell: base layout context, the home page of the province, language and
+//! large-text switches (适老化), static assets and the HTML 404 page.
+
+use crate::i18n::{Lang, Prefs};
+use crate::{AppState, error::ApiResult};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use chrono::Datelike;
+use serde::Deserialize;
+use yiwang_core::orgs::{Hall, Window};
+use yiwang_core::regions::Region;
+use yiwang_store::{orgs, regions};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/halls", get(halls_page))
+        .route("/lang/{code}", get(set_lang))
+        .route("/text/{mode}", get(set_text))
+        .route("/assets/htmx.min.js", get(|| async { asset("application/javascript", include_bytes!("../assets/htmx.min.js")) }))
+        .route("/assets/site.css", get(|| async { asset("text/css", include_bytes!("../assets/site.css")) }))
+        .fallback(not_found)
+}
+
+fn asset(ct: &'static str, body: &'static [u8]) -> Response {
+    ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+/// What every page's layout needs.
+pub struct Base {
+    pub lang: Lang,
+    pub large: bool,
+    /// The current path and query, for "come back here" links.
+    pub here: String,
+    pub province: Option<Region>,
+}
+
+impl Base {
+    pub async fn new(s: &AppState, headers: &HeaderMap, uri: &Uri) -> Base {
+        let prefs = Prefs::from_headers(headers);
+        let province = regions::get(&s.store.read, &s.home_region).await.ok().flatten();
+        Base { lang: prefs.lang, large: prefs.large_text, here: uri.path_and_query().map(|p| p.to_string()).unwrap_or("/".into()), province }
+    }
+    /// A region's name in the page language (English where one is recorded).
+    pub fn name_of(&self, r: &Region) -> String {
+        match (self.lang, &r.name_en) {
+            (Lang::En, Some(en)) => en.clone(),
+            _ => r.name.clone(),
+        }
+    }
+    pub fn site_name(&self) -> String {
+        match &self.province {
+            Some(p) => format!("{} · {}", self.name_of(p), self.lang.pick("政务服务网", "Government Services")),
+            None => self.lang.pick("一网 · 政务服务平台", "yiwang · Government Services").to_string(),
+        }
+    }
+    pub fn switch_lang_href(&self) -> String {
+        format!("/lang/{}?next={}", self.lang.other().code(), urlencode(&self.here))
+    }
+    pub fn switch_text_href(&self) -> String {
+        format!("/text/{}?next={}", if self.large { "normal" } else { "large" }, urlencode(&self.here))
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[derive(Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+/// Only local paths: never redirect elsewhere (open-redirect guard).
+fn safe_next(n: Option<String>) -> String {
+    match n {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
+        _ => "/".into(),
+    }
+}
+
+fn cookie_redirect(cookie: String, next: Option<String>) -> Response {
+    let mut r = Redirect::to(&safe_next(next)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn set_lang(Path(code): Path<String>, Query(q): Query<Next>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or(Lang::Zh);
+    cookie_redirect(format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code()), q.next)
+}
+
+async fn set_text(Path(mode): Path<String>, Query(q): Query<Next>) -> Response {
+    let v = if mode == "large" { "large" } else { "normal" };
+    cookie_redirect(format!("text={v}; Path=/; Max-Age=31536000; SameSite=Lax"), q.next)
+}
+
+pub struct HallView {
+    pub hall: Hall,
+    pub windows: Vec<Window>,
+}
+
+async fn hall_views(s: &AppState) -> ApiResult<Vec<HallView>> {
+    let mut out = vec![];
+    for hall in orgs::halls(&s.store.read).await? {
+        let windows = orgs::windows(&s.store.read, &hall.id).await?;
+        out.push(HallView { hall, windows });
+    }
+    Ok(out)
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "home.html")]
+struct HomePage {
+    base: Base,
+    cities: Vec<Region>,
+    halls: Vec<HallView>,
+    departments: usize,
+    today: String,
+    today_kind: String,
+    today_working: bool,
+}
+
+async fn home(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiResult<HomePage> {
+    let base = Base::new(&s, &headers, &uri).await;
+    let cities = match &base.province {
+        Some(p) => regions::children(&s.store.read, Some(&p.code)).await?,
+        None => vec![],
+    };
+    let departments = orgs::departments(&s.store.read, None).await?.len();
+    // Today in China Standard Time (UTC+8), the calendar's time zone.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let region = base.province.as_ref().map(|p| p.code.clone());
+    let (kind, working, _) = yiwang_store::calendar::day(&s.store, today, region.as_deref()).await?;
+    let today_kind = crate::calendar::day_kind_label(base.lang, &kind, today.weekday());
+    Ok(HomePage { cities, halls: hall_views(&s).await?, departments, today: today.to_string(), today_kind, today_working: working, base })
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "halls.html")]
+struct HallsPage {
+    base: Base,
+    halls: Vec<HallView>,
+}
+
+impl HallsPage {
+    fn window_kind(&self, w: &Window) -> &'static str {
+        use yiwang_core::orgs::WindowKind::*;
+        match w.kind {
+            Comprehensive => self.base.lang.pick("综合受理", "Comprehensive"),
+            Dedicated => self.base.lang.pick("专业窗口", "Dedicated"),
+            Pickup => self.base.lang.pick("出件", "Pick-up"),
+            Assistance => self.base.lang.pick("帮办代办", "Assistance"),
+        }
+    }
+}
+
+async fn halls_page(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiResult<HallsPage> {
+    Ok(HallsPage { base: Base::new(&s, &headers, &uri).await, halls: hall_views(&s).await? })
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "not_found.html")]
+struct NotFoundPage {
+    base: Base,
+}
+
+async fn not_found(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    (StatusCode::NOT_FOUND, NotFoundPage { base: Base::new(&s, &headers, &uri).await }).into_response()
+}

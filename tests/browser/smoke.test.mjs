@@ -1,0 +1,301 @@
+// Browser smoke test for yiwang: drives Debian's chromium through playwright-core
+// against a running `yiwang serve --demo`.
+//
+// Environment:
+//   YIWANG_URL        base URL of the running server (required), e.g. http://127.0.0.1:8080
+//   YIWANG_ARTIFACTS  directory for full-page PNG screenshots (default: tests/browser/artifacts/)
+//   CHROMIUM          chromium executable (default: /usr/bin/chromium)
+//
+// scripts/test starts the server and sets all three. No timing assertions: waits
+// only bound how long we look for the expected state before failing with a message
+// that says what was expected and what was found.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const BASE_URL = (process.env.YIWANG_URL || '').replace(/\/+$/, '');
+const ARTIFACTS = path.resolve(
+  process.env.YIWANG_ARTIFACTS || fileURLToPath(new URL('./artifacts/', import.meta.url)),
+);
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// How long to look for an expected state before failing (not an assertion on speed).
+const WAIT_MS = 15_000;
+const TEST_TIMEOUT_MS = 90_000;
+
+let browser;
+
+before(async () => {
+  if (!BASE_URL) {
+    throw new Error(
+      'YIWANG_URL is not set: expected the base URL of a running `yiwang serve --demo`, ' +
+        'e.g. YIWANG_URL=http://127.0.0.1:8080 (scripts/test sets it)',
+    );
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  } catch (err) {
+    throw new Error(
+      `could not launch chromium at ${CHROMIUM} (expected Debian's chromium: apt-get install chromium): ${err.message}`,
+    );
+  }
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+// Runs `fn(page, ctx)` in a fresh browser context (no cookies carried between tests).
+// Collects uncaught page errors and failed same-origin requests, and saves a
+// `failed-<name>.png` screenshot when the test fails.
+function browserTest(name, options, fn) {
+  if (typeof options === 'function') {
+    fn = options;
+    options = {};
+  }
+  test(name, { timeout: TEST_TIMEOUT_MS }, async () => {
+    const context = await browser.newContext({
+      locale: 'zh-CN',
+      viewport: options.viewport || { width: 1280, height: 900 },
+      deviceScaleFactor: 1,
+      ...(options.isMobile ? { isMobile: true, hasTouch: true } : {}),
+    });
+    context.setDefaultTimeout(WAIT_MS);
+    context.setDefaultNavigationTimeout(30_000);
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (err) => problems.push(`uncaught JavaScript error: ${err.message}`));
+    page.on('response', (res) => {
+      const url = res.url();
+      if (res.status() >= 400 && url.startsWith(BASE_URL) && !url.endsWith('/favicon.ico')) {
+        problems.push(`HTTP ${res.status()} for ${res.request().method()} ${url}`);
+      }
+    });
+    page.on('requestfailed', (req) => {
+      const url = req.url();
+      if (url.startsWith(BASE_URL) && !url.endsWith('/favicon.ico')) {
+        problems.push(`request failed: ${req.method()} ${url} (${req.failure()?.errorText})`);
+      }
+    });
+    try {
+      await fn(page, context);
+      assert.deepEqual(
+        problems,
+        [],
+        `expected no JavaScript errors and no failed requests to the server during "${name}"`,
+      );
+    } catch (err) {
+      await page
+        .screenshot({ path: path.join(ARTIFACTS, `failed-${slug(name)}.png`), fullPage: true })
+        .catch(() => {});
+      throw err;
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+function slug(s) {
+  return s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+}
+
+async function screenshot(page, file) {
+  await page.waitForLoadState('load');
+  await page.screenshot({ path: path.join(ARTIFACTS, file), fullPage: true });
+}
+
+async function open(page, urlPath) {
+  const res = await page.goto(BASE_URL + urlPath, { waitUntil: 'load' });
+  assert.ok(res, `expected a response for GET ${urlPath}`);
+  assert.equal(res.status(), 200, `expected GET ${urlPath} to answer 200, got ${res.status()}`);
+  const type = res.headers()['content-type'] || '';
+  assert.match(type, /^text\/html/, `expected GET ${urlPath} to be text/html, got "${type}"`);
+  return res;
+}
+
+// Waits until `locator` is attached; on timeout fails with `expectation` and what was found.
+async function expectPresent(page, locator, expectation) {
+  try {
+    await locator.first().waitFor({ state: 'attached', timeout: WAIT_MS });
+  } catch {
+    assert.fail(`expected ${expectation} on ${page.url()}; found: ${await describePage(page)}`);
+  }
+}
+
+async function describePage(page) {
+  try {
+    return await page.evaluate(() => {
+      const html = document.documentElement;
+      const h1 = document.querySelector('[data-testid="province-name"]');
+      return JSON.stringify({
+        lang: html.getAttribute('lang'),
+        class: html.getAttribute('class'),
+        h1: h1 ? h1.textContent.trim() : null,
+        title: document.title,
+        body: (document.body?.innerText || '').slice(0, 300),
+      });
+    });
+  } catch (err) {
+    return `(page not readable: ${err.message})`;
+  }
+}
+
+const htmlLang = (page) => page.evaluate(() => document.documentElement.getAttribute('lang'));
+const htmlClasses = (page) => page.evaluate(() => [...document.documentElement.classList]);
+const provinceName = (page) =>
+  page.locator('[data-testid="province-name"]').first().innerText();
+
+async function expectChinese(page) {
+  await expectPresent(page, page.locator('html[lang="zh-CN"]'), '<html lang="zh-CN">');
+  const h1 = page.locator('h1[data-testid="province-name"]', { hasText: '海南省' });
+  await expectPresent(page, h1, '<h1 data-testid="province-name"> containing "海南省"');
+  assert.equal(await htmlLang(page), 'zh-CN', 'expected <html lang="zh-CN">');
+  assert.ok((await provinceName(page)).includes('海南省'), 'expected the province name to contain "海南省"');
+}
+
+async function expectEnglish(page) {
+  await expectPresent(page, page.locator('html[lang="en"]'), '<html lang="en"> after switching to English');
+  const h1 = page.locator('h1[data-testid="province-name"]', { hasText: 'Hainan' });
+  await expectPresent(page, h1, '<h1 data-testid="province-name"> containing "Hainan" after switching to English');
+  assert.equal(await htmlLang(page), 'en', 'expected <html lang="en"> after switching to English');
+  assert.ok((await provinceName(page)).includes('Hainan'), 'expected the province name to contain "Hainan"');
+}
+
+async function clickLangSwitch(page) {
+  const link = page.locator('[data-testid="lang-switch"]');
+  await expectPresent(page, link, 'a language switch [data-testid="lang-switch"]');
+  await link.first().click();
+}
+
+browserTest('home page is Chinese by default and shows 海南省', async (page) => {
+  await open(page, '/');
+  await expectChinese(page);
+  const title = await page.title();
+  assert.ok(title.trim().length > 0, 'expected a non-empty <title> on the home page');
+  await screenshot(page, 'home-zh.png');
+});
+
+browserTest('language switch goes to English and back to Chinese', async (page, context) => {
+  await open(page, '/');
+  await expectChinese(page);
+
+  await clickLangSwitch(page);
+  await expectEnglish(page);
+  await page.waitForLoadState('load');
+  const cookies = await context.cookies(BASE_URL);
+  assert.ok(cookies.length > 0, 'expected the language switch to set a cookie');
+
+  // The choice persists (cookie), also for a fresh navigation.
+  await open(page, '/');
+  await expectEnglish(page);
+  await screenshot(page, 'home-en.png');
+
+  await clickLangSwitch(page);
+  await expectChinese(page);
+  await page.waitForLoadState('load');
+  await open(page, '/');
+  await expectChinese(page);
+});
+
+browserTest('large-text mode (适老化) toggles and persists after reload', async (page) => {
+  await open(page, '/');
+  assert.ok(
+    !(await htmlClasses(page)).includes('large-text'),
+    'expected <html> NOT to have class "large-text" before the toggle is used',
+  );
+
+  const toggle = page.locator('[data-testid="large-text"]');
+  await expectPresent(page, toggle, 'a large-text toggle [data-testid="large-text"]');
+  await toggle.first().click();
+  await expectPresent(page, page.locator('html.large-text'), '<html class="large-text"> after clicking the large-text toggle');
+  await page.waitForLoadState('load');
+
+  await page.reload({ waitUntil: 'load' });
+  await expectPresent(page, page.locator('html.large-text'), '<html class="large-text"> to persist after a reload (cookie)');
+  assert.ok((await htmlClasses(page)).includes('large-text'), 'expected <html> to keep class "large-text" after reload');
+  await screenshot(page, 'home-large-text.png');
+});
+
+browserTest('working-day calculator skips the National Day holiday (htmx)', async (page) => {
+  await open(page, '/');
+  const form = page.locator('[data-testid="workday-form"]');
+  await expectPresent(page, form, 'a working-day calculator form [data-testid="workday-form"]');
+  await expectPresent(page, form.locator('input[name="date"]'), 'an <input name="date"> in the workday form');
+  await expectPresent(page, form.locator('input[name="n"]'), 'an <input name="n"> in the workday form');
+  assert.equal(
+    await form.locator('input[name="date"]').first().getAttribute('type'),
+    'date',
+    'expected <input name="date"> to be type="date"',
+  );
+
+  const htmxLoaded = await page.evaluate(() => typeof window.htmx !== 'undefined');
+  assert.ok(htmxLoaded, 'expected htmx to be loaded on the home page (window.htmx defined)');
+
+  // A marker that survives an htmx swap but not a full page load.
+  await page.evaluate(() => {
+    window.__yiwangSmokeMarker = true;
+  });
+
+  await form.locator('input[name="date"]').first().fill('2024-09-30');
+  await form.locator('input[name="n"]').first().fill('1');
+  const submit = form.locator('button[type="submit"], input[type="submit"], button:not([type])');
+  await expectPresent(page, submit, 'a submit button in the workday form');
+  await submit.first().click();
+
+  const result = page.locator('[data-testid="workday-result"]', { hasText: /\d{4}-\d{2}-\d{2}/ });
+  await expectPresent(page, result, 'a date (YYYY-MM-DD) in [data-testid="workday-result"] after submitting 2024-09-30 + 1');
+  const text = (await result.first().innerText()).trim();
+  assert.ok(
+    text.includes('2024-10-08'),
+    `expected 2024-09-30 + 1 working day = 2024-10-08 (National Day week skipped) in the result, got "${text}"`,
+  );
+  assert.equal(
+    await page.evaluate(() => window.__yiwangSmokeMarker === true),
+    true,
+    'expected the result to be loaded by htmx into the page, not by a full page navigation',
+  );
+});
+
+browserTest('regions page lists 海口市 and 三亚市', async (page) => {
+  await open(page, '/regions');
+  const body = await page.locator('body').innerText();
+  for (const city of ['海口市', '三亚市']) {
+    assert.ok(body.includes(city), `expected /regions to list "${city}"; page text starts: ${body.slice(0, 300)}`);
+  }
+  await screenshot(page, 'regions.png');
+});
+
+browserTest('home page on a phone (390x844)', { viewport: { width: 390, height: 844 }, isMobile: true }, async (page) => {
+  await open(page, '/');
+  await expectChinese(page);
+  assert.ok(
+    await page.locator('[data-testid="province-name"]').first().isVisible(),
+    'expected the province name to be visible on a 390px wide screen',
+  );
+  const layoutWidth = await page.evaluate(() => window.innerWidth);
+  assert.equal(
+    layoutWidth,
+    390,
+    'expected the page to lay out at the device width (390px): is <meta name="viewport" content="width=device-width, initial-scale=1"> missing?',
+  );
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `expected no horizontal scrolling on a 390px wide screen, page is ${overflow}px too wide`);
+  await screenshot(page, 'home-mobile.png');
+});
