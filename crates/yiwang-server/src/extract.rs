@@ -102,7 +102,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize::<_, T>(de).map(ApiQuery).map_err(|e| {
             let msg = e.inner().to_string();
-            let (rule, zh, en) = classify(&msg);
+            let (rule, zh, en) = match classify(&msg) {
+                ("json", _, _) => ("type", format!("参数取值不正确：{msg}"), format!("invalid value: {msg}")),
+                other => other,
+            };
             let field = match e.path().to_string().as_str() {
                 "." => msg.split('`').nth(1).unwrap_or("(query)").to_string(),
                 p => p.to_string(),

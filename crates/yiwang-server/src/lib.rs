@@ -62,9 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar::routes())
         .merge(ledger::routes())
         .merge(audit::routes())
-        .route("/api/v1/openapi.json", get(openapi::spec))
-        .fallback(api_not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .route("/api/v1/openapi.json", get(openapi::spec));
     let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi-ui.json", openapi::doc()).into();
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
@@ -74,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(docs)
         .merge(pages::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(record_metrics))
@@ -87,8 +87,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn api_not_found() -> error::ApiError {
-    error::ApiError::not_found("API route")
+/// Unknown paths: problem+json under /api/, the HTML 404 page elsewhere.
+async fn not_found(state: State<AppState>, headers: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        error::ApiError::not_found("API route").into_response()
+    } else {
+        pages::not_found(state, headers, uri).await
+    }
 }
 
 async fn method_not_allowed() -> error::ApiError {

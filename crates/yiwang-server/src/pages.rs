@@ -23,7 +23,6 @@ pub fn routes() -> Router<AppState> {
         .route("/text/{mode}", get(set_text))
         .route("/assets/htmx.min.js", get(|| async { asset("application/javascript", include_bytes!("../assets/htmx.min.js")) }))
         .route("/assets/site.css", get(|| async { asset("text/css", include_bytes!("../assets/site.css")) }))
-        .fallback(not_found)
 }
 
 fn asset(ct: &'static str, body: &'static [u8]) -> Response {
@@ -171,6 +170,6 @@ struct NotFoundPage {
     base: Base,
 }
 
-async fn not_found(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn not_found(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     (StatusCode::NOT_FOUND, NotFoundPage { base: Base::new(&s, &headers, &uri).await }).into_response()
 }

@@ -40,7 +40,7 @@ async fn upsert_day(ctx: &mut WriteCtx<'_>, region: &str, d: &DayRule, source_ye
 }
 
 pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> {
-    ctx.calendar_changed = true;
+    ctx.calendar_changed();
     match cmd {
         Cmd::PublishYear(y) => {
             core::decide_publish(y)?;

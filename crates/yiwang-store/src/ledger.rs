@@ -44,10 +44,16 @@ fn hex32(s: &str, what: &str) -> Result<Hash> {
 }
 
 pub(crate) async fn append(ctx: &mut WriteCtx<'_>, stream: &str, expect: Expect, kind: &str, body: &impl Serialize) -> Result<i64> {
-    let head = sqlx::query("SELECT version, hash FROM streams WHERE stream_id = $1").bind(stream).fetch_optional(&mut *ctx.conn).await?;
-    let (version, prev) = match head {
-        Some(r) => (r.try_get::<i64, _>("version")?, hex32(&r.try_get::<String, _>("hash")?, "stream hash")?),
-        None => (0, GENESIS),
+    let cached = ctx.batch.heads.get(stream).copied();
+    let (version, prev) = match cached {
+        Some(h) => h,
+        None => {
+            let head = sqlx::query("SELECT version, hash FROM streams WHERE stream_id = $1").bind(stream).fetch_optional(&mut *ctx.conn).await?;
+            match head {
+                Some(r) => (r.try_get::<i64, _>("version")?, hex32(&r.try_get::<String, _>("hash")?, "stream hash")?),
+                None => (0, GENESIS),
+            }
+        }
     };
     let ok = match expect {
         Expect::New => version == 0,
@@ -60,7 +66,7 @@ pub(crate) async fn append(ctx: &mut WriteCtx<'_>, stream: &str, expect: Expect,
     }
     let body = serde_json::to_string(body).map_err(|e| StoreError::Internal(format!("event body: {e}")))?;
     let ev = EventRecord {
-        seq: ctx.next_seq,
+        seq: ctx.batch.next_seq,
         stream_id: stream.to_string(),
         version: version + 1,
         kind: kind.to_string(),
@@ -69,6 +75,7 @@ pub(crate) async fn append(ctx: &mut WriteCtx<'_>, stream: &str, expect: Expect,
         at_ms: ctx.now_ms,
     };
     let hash = sm3(&ev.chain_input(&prev));
+    ctx.begin_write().await?;
     sqlx::query(
         "INSERT INTO events (seq, stream_id, version, kind, body, actor, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -83,18 +90,30 @@ pub(crate) async fn append(ctx: &mut WriteCtx<'_>, stream: &str, expect: Expect,
     .bind(hex::encode(hash))
     .execute(&mut *ctx.conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO streams (stream_id, version, hash) VALUES ($1, $2, $3)
-         ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash",
-    )
-    .bind(&ev.stream_id)
-    .bind(ev.version)
-    .bind(hex::encode(hash))
-    .execute(&mut *ctx.conn)
-    .await?;
-    ctx.next_seq += 1;
+    let was_dirty = ctx.batch.dirty.contains(stream);
+    ctx.undo.push((stream.to_string(), cached, was_dirty));
+    ctx.batch.heads.insert(stream.to_string(), (ev.version, hash));
+    ctx.batch.dirty.insert(stream.to_string());
+    ctx.batch.next_seq += 1;
     metrics::counter!("yiwang_events_appended_total").increment(1);
     Ok(ev.seq)
+}
+
+/// Writes the head (version, hash) of every stream the batch appended to, once.
+pub(crate) async fn write_stream_heads(conn: &mut AnyConnection, batch: &crate::writer::Batch) -> Result<()> {
+    for stream in &batch.dirty {
+        let (version, hash) = batch.heads[stream];
+        sqlx::query(
+            "INSERT INTO streams (stream_id, version, hash) VALUES ($1, $2, $3)
+             ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash",
+        )
+        .bind(stream)
+        .bind(version)
+        .bind(hex::encode(hash))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Signs checkpoints for every full interval of events up to `last` (called inside the
@@ -124,13 +143,14 @@ pub(crate) async fn checkpoint_if_due(conn: &mut AnyConnection, key: &LedgerKey,
 /// commands before it in the same batch (`Command::Checkpoint`: at shutdown and by
 /// `yiwang ledger checkpoint`, so the tail is covered too). Returns the new `to_seq`.
 pub(crate) async fn checkpoint_now(ctx: &mut WriteCtx<'_>) -> Result<serde_json::Value> {
-    let last = ctx.next_seq - 1;
+    let last = ctx.batch.next_seq - 1;
     let row = sqlx::query("SELECT checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1").fetch_one(&mut *ctx.conn).await?;
     let to: i64 = row.try_get("checkpoint_to")?;
     if last == to {
         return Ok(serde_json::json!({ "checkpoint_to": to, "new": false }));
     }
     let prev = hex32(&row.try_get::<String, _>("checkpoint_hash")?, "checkpoint hash")?;
+    ctx.begin_write().await?;
     let h = write_checkpoint(ctx.conn, ctx.key, to + 1, last, prev, ctx.now_ms).await?;
     sqlx::query("UPDATE ledger_head SET checkpoint_to = $1, checkpoint_hash = $2 WHERE id = 1")
         .bind(last)

@@ -14,7 +14,9 @@ use crate::keys::LedgerKey;
 use crate::{Engine, Result, StoreError, audit, calendar, ledger, now_ms, orgs, regions};
 use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, Row};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use yiwang_core::ledger::Hash;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -62,21 +64,68 @@ pub struct Written {
     pub replayed: bool,
 }
 
+/// State shared by the commands of one batch.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub(crate) next_seq: i64,
+    /// Stream heads (version, hash) read or written in this batch; written back once at
+    /// the end of the batch for the streams in `dirty`.
+    pub(crate) heads: HashMap<String, (i64, Hash)>,
+    pub(crate) dirty: HashSet<String>,
+    pub(crate) calendar_changed: bool,
+}
+
 /// What a command sees while it runs inside the batch transaction.
+///
+/// Invariant every command keeps: it appends its first event (`append`) before it writes
+/// anything else, because the command's savepoint is opened at that first append. A
+/// command refused before appending has written nothing, so it needs no savepoint.
 pub struct WriteCtx<'c> {
     pub conn: &'c mut AnyConnection,
     pub engine: Engine,
     pub actor: String,
     pub now_ms: i64,
-    pub(crate) next_seq: i64,
-    pub(crate) calendar_changed: bool,
+    pub(crate) batch: &'c mut Batch,
     pub(crate) key: &'c LedgerKey,
+    pub(crate) savepoint: bool,
+    /// Stream heads as they were before this command touched them (for undo).
+    pub(crate) undo: Vec<(String, Option<(i64, Hash)>, bool)>,
+    pub(crate) seq_before: i64,
 }
 
 impl WriteCtx<'_> {
     /// Appends one event to a stream (see `ledger::append`); returns its sequence number.
     pub async fn append(&mut self, stream: &str, expect: ledger::Expect, kind: &str, body: &impl serde::Serialize) -> Result<i64> {
         ledger::append(self, stream, expect, kind, body).await
+    }
+
+    /// Opens this command's savepoint before its first write (idempotent). `append` calls
+    /// it; so must any command that writes without appending first.
+    pub async fn begin_write(&mut self) -> Result<()> {
+        if !self.savepoint {
+            sqlx::raw_sql("SAVEPOINT cmd").execute(&mut *self.conn).await?;
+            self.savepoint = true;
+        }
+        Ok(())
+    }
+
+    /// Marks the calendar as changed (its cache revision is bumped at commit).
+    pub(crate) fn calendar_changed(&mut self) {
+        self.batch.calendar_changed = true;
+    }
+
+    /// Undoes this command's effect on the batch state after its savepoint rolled back.
+    fn undo(&mut self) {
+        for (stream, head, was_dirty) in self.undo.drain(..).rev() {
+            match head {
+                Some(h) => self.batch.heads.insert(stream.clone(), h),
+                None => self.batch.heads.remove(&stream),
+            };
+            if !was_dirty {
+                self.batch.dirty.remove(&stream);
+            }
+        }
+        self.batch.next_seq = self.seq_before;
     }
 }
 
@@ -168,30 +217,43 @@ async fn commit_batch(pool: &AnyPool, engine: Engine, key: &LedgerKey, interval:
         // Take the ledger head's row lock first (both engines): see the module comment.
         sqlx::query("UPDATE ledger_head SET touched_at = $1 WHERE id = 1").bind(now).execute(&mut *conn).await?;
         let row = sqlx::query("SELECT seq FROM ledger_head WHERE id = 1").fetch_one(&mut *conn).await?;
-        let mut next_seq: i64 = row.try_get::<i64, _>("seq")? + 1;
+        let mut batch = Batch { next_seq: row.try_get::<i64, _>("seq")? + 1, ..Default::default() };
         let mut outcomes = Vec::with_capacity(jobs.len());
-        let mut calendar_changed = false;
         for job in jobs {
-            sqlx::raw_sql("SAVEPOINT cmd").execute(&mut *conn).await?;
-            let mut ctx = WriteCtx { conn: &mut *conn, engine, actor: job.meta.actor.clone(), now_ms: now, next_seq, calendar_changed: false, key };
+            let mut ctx = WriteCtx {
+                conn: &mut *conn,
+                engine,
+                actor: job.meta.actor.clone(),
+                now_ms: now,
+                seq_before: batch.next_seq,
+                batch: &mut batch,
+                key,
+                savepoint: false,
+                undo: vec![],
+            };
             let r = execute_idempotent(&mut ctx, &job.meta, &job.cmd).await;
-            let (seq_after, cal) = (ctx.next_seq, ctx.calendar_changed);
             match r {
                 Ok(w) => {
-                    sqlx::raw_sql("RELEASE SAVEPOINT cmd").execute(&mut *conn).await?;
-                    next_seq = seq_after;
-                    calendar_changed |= cal;
+                    if ctx.savepoint {
+                        sqlx::raw_sql("RELEASE SAVEPOINT cmd").execute(&mut *ctx.conn).await?;
+                    }
                     outcomes.push(Ok(w));
                 }
                 Err(e) => {
                     // Undo just this command. If even that fails the connection is broken
                     // and the `?` gives up the whole batch (nothing of it is committed).
-                    sqlx::raw_sql("ROLLBACK TO SAVEPOINT cmd").execute(&mut *conn).await?;
-                    sqlx::raw_sql("RELEASE SAVEPOINT cmd").execute(&mut *conn).await?;
+                    if ctx.savepoint {
+                        sqlx::raw_sql("ROLLBACK TO SAVEPOINT cmd").execute(&mut *ctx.conn).await?;
+                        sqlx::raw_sql("RELEASE SAVEPOINT cmd").execute(&mut *ctx.conn).await?;
+                    }
+                    ctx.undo();
                     outcomes.push(Err(e));
                 }
             }
         }
+        let next_seq = batch.next_seq;
+        ledger::write_stream_heads(&mut *conn, &batch).await?;
+        let calendar_changed = batch.calendar_changed;
         let last = next_seq - 1;
         ledger::checkpoint_if_due(&mut *conn, key, interval, last, now).await?;
         sqlx::query("UPDATE ledger_head SET seq = $1 WHERE id = 1").bind(last).execute(&mut *conn).await?;
@@ -221,6 +283,7 @@ async fn execute_idempotent(ctx: &mut WriteCtx<'_>, meta: &Meta, cmd: &Command) 
     }
     let value = execute(ctx, cmd).await?;
     if let Some(idem) = &meta.idempotency {
+        ctx.begin_write().await?;
         sqlx::query("INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&idem.key)
             .bind(&idem.fingerprint)

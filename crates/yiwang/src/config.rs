@@ -1,0 +1,136 @@
+//! Configuration: defaults < `yiwang.toml` (or `--config FILE`) < `YIWANG_*` environment
+//! < command-line flags. Everything lives in `./yiwang-data/` unless told otherwise.
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use yiwang_crypto::Sm4Key;
+
+/// The file form (every key optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub admin_token: Option<String>,
+    /// 32 hex digits; protects private keys at rest. Default: `<data_dir>/keys/master.key`.
+    pub master_key: Option<String>,
+    /// The province this portal serves (GB/T 2260), default 460000.
+    pub home_region: Option<String>,
+    pub checkpoint_interval: Option<i64>,
+}
+
+/// Settings given on the command line or in the environment (clap reads both).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// Configuration file (default: ./yiwang.toml if present).
+    #[arg(long, global = true, env = "YIWANG_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory: SQLite file, blobs, keys (default ./yiwang-data).
+    #[arg(long, global = true, env = "YIWANG_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB (default: SQLite in the data directory).
+    #[arg(long, global = true, env = "YIWANG_DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[arg(long, global = true, env = "YIWANG_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    #[arg(long, global = true, env = "YIWANG_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    #[arg(long, global = true, env = "YIWANG_HOME_REGION")]
+    pub home_region: Option<String>,
+    #[arg(long, global = true, env = "YIWANG_CHECKPOINT_INTERVAL")]
+    pub checkpoint_interval: Option<i64>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: Option<String>,
+    pub admin_token: Option<String>,
+    pub master_key: Sm4Key,
+    pub home_region: String,
+    pub checkpoint_interval: i64,
+}
+
+impl Config {
+    pub fn load(o: &Overrides) -> Result<Config> {
+        let file = match &o.config {
+            Some(p) => read_file(p)?,
+            None if Path::new("yiwang.toml").exists() => read_file(Path::new("yiwang.toml"))?,
+            None => FileConfig::default(),
+        };
+        let data_dir = o.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("yiwang-data"));
+        std::fs::create_dir_all(data_dir.join("keys")).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        let database_url = o
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("yiwang.db").display()));
+        let master_key = match o.master_key.clone().or(file.master_key) {
+            Some(hex) => Sm4Key::from_hex(&hex).map_err(|e| anyhow::anyhow!("master_key: {e}"))?,
+            None => key_file(&data_dir.join("keys/master.key"), || Sm4Key::generate().to_hex().to_string(), |s| {
+                Sm4Key::from_hex(s).map_err(|e| anyhow::anyhow!("{e}"))
+            })?,
+        };
+        let checkpoint_interval = o.checkpoint_interval.or(file.checkpoint_interval).unwrap_or(1000);
+        if checkpoint_interval < 1 {
+            bail!("checkpoint_interval must be at least 1");
+        }
+        let home_region = o.home_region.clone().or(file.home_region).unwrap_or_else(|| "460000".into());
+        yiwang_core::regions::level_of("home_region", &home_region).map_err(|e| anyhow::anyhow!("home_region: {}", e.en))?;
+        Ok(Config {
+            data_dir,
+            database_url,
+            listen: file.listen,
+            admin_token: o.admin_token.clone().or(file.admin_token),
+            master_key,
+            home_region,
+            checkpoint_interval,
+        })
+    }
+
+    /// The admin token: configured, or generated once into `<data_dir>/keys/admin.token`.
+    pub fn admin_token_or_generate(&self) -> Result<(String, Option<PathBuf>)> {
+        if let Some(t) = &self.admin_token {
+            return Ok((t.clone(), None));
+        }
+        let path = self.data_dir.join("keys/admin.token");
+        let token = key_file(&path, || hex::encode(rand::random::<[u8; 24]>()), |s| Ok(s.to_string()))?;
+        Ok((token, Some(path)))
+    }
+
+    pub fn store_config(&self) -> yiwang_store::StoreConfig {
+        let mut c = yiwang_store::StoreConfig::new(&self.database_url, &self.data_dir, self.master_key.clone());
+        c.checkpoint_interval = self.checkpoint_interval;
+        c
+    }
+}
+
+fn read_file(p: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: invalid configuration", p.display()))
+}
+
+/// Reads a secret file, creating it (mode 0600) with `make()` if it does not exist.
+fn key_file<T>(path: &Path, make: impl FnOnce() -> String, parse: impl FnOnce(&str) -> Result<T>) -> Result<T> {
+    if !path.exists() {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(path) {
+            Ok(mut f) => {
+                f.write_all(make().as_bytes())?;
+                f.sync_all()?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse(text.trim()).with_context(|| format!("{} is not valid", path.display()))
+}

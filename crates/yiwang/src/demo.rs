@@ -1,0 +1,156 @@
+//! The demo province: Hainan (460000) with 海口 and 三亚, districts, sample townships and
+//! communities, departments, service halls and windows, plus the other seed regions for
+//! cross-region work (信阳, 莆田, 合肥, 丹东). Everything goes through the ordinary write
+//! path (ledger events, projections) and is created only if missing, so `--demo` on an
+//! existing data directory reuses what is there.
+//!
+//! Region codes down to county level are GB/T 2260 codes. The township and community
+//! codes and names, the departments' credit codes (valid check characters, but not the
+//! real registrations) and the hall addresses are illustrative demo data.
+
+use anyhow::Result;
+use yiwang_core::orgs::{DepartmentInput, DepartmentNature, HallInput, WindowInput, WindowKind};
+use yiwang_core::regions::NewRegion;
+use yiwang_store::{Command, Meta, Store, StoreError, orgs, regions};
+
+const REGIONS: &[(&str, &str, &str, Option<&str>)] = &[
+    ("460000", "海南省", "Hainan Province", None),
+    ("460100", "海口市", "Haikou", Some("460000")),
+    ("460105", "秀英区", "Xiuying District", Some("460100")),
+    ("460106", "龙华区", "Longhua District", Some("460100")),
+    ("460107", "琼山区", "Qiongshan District", Some("460100")),
+    ("460108", "美兰区", "Meilan District", Some("460100")),
+    ("460200", "三亚市", "Sanya", Some("460000")),
+    ("460202", "海棠区", "Haitang District", Some("460200")),
+    ("460203", "吉阳区", "Jiyang District", Some("460200")),
+    ("460204", "天涯区", "Tianya District", Some("460200")),
+    ("460205", "崖州区", "Yazhou District", Some("460200")),
+    ("469001", "五指山市", "Wuzhishan", Some("460000")),
+    ("469002", "琼海市", "Qionghai", Some("460000")),
+    ("460106001", "中山街道", "Zhongshan Subdistrict", Some("460106")),
+    ("460106002", "滨海街道", "Binhai Subdistrict", Some("460106")),
+    ("460106100", "新坡镇", "Xinpo Town", Some("460106")),
+    ("460203001", "河东街道", "Hedong Subdistrict", Some("460203")),
+    ("460106001001", "博爱社区", "Bo'ai Community", Some("460106001")),
+    ("460106100201", "新坡村", "Xinpo Village", Some("460106100")),
+    ("410000", "河南省", "Henan Province", None),
+    ("411500", "信阳市", "Xinyang", Some("410000")),
+    ("350000", "福建省", "Fujian Province", None),
+    ("350300", "莆田市", "Putian", Some("350000")),
+    ("340000", "安徽省", "Anhui Province", None),
+    ("340100", "合肥市", "Hefei", Some("340000")),
+    ("210000", "辽宁省", "Liaoning Province", None),
+    ("210600", "丹东市", "Dandong", Some("210000")),
+];
+
+/// (name, region, nature).
+const DEPARTMENTS: &[(&str, &str, DepartmentNature)] = &[
+    ("海南省政务服务中心", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省市场监督管理局", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省公安厅", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省人力资源和社会保障厅", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省卫生健康委员会", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省民政厅", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省教育厅", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省自然资源和规划厅", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省住房和城乡建设厅", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省交通运输厅", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省医疗保障局", "460000", DepartmentNature::StatutoryAuthority),
+    ("海南省残疾人联合会", "460000", DepartmentNature::AuthorisedOrganisation),
+    ("海口市行政审批服务局", "460100", DepartmentNature::StatutoryAuthority),
+    ("海口市市场监督管理局", "460100", DepartmentNature::StatutoryAuthority),
+    ("海口市公安局", "460100", DepartmentNature::StatutoryAuthority),
+    ("海口市人力资源和社会保障局", "460100", DepartmentNature::StatutoryAuthority),
+    ("海口市卫生健康委员会", "460100", DepartmentNature::StatutoryAuthority),
+    ("海口市不动产登记中心", "460100", DepartmentNature::AuthorisedOrganisation),
+    ("海口市医疗保障局", "460100", DepartmentNature::StatutoryAuthority),
+    ("海口市龙华区政务服务中心", "460106", DepartmentNature::StatutoryAuthority),
+    ("三亚市行政审批服务局", "460200", DepartmentNature::StatutoryAuthority),
+    ("三亚市市场监督管理局", "460200", DepartmentNature::StatutoryAuthority),
+    ("三亚市公安局", "460200", DepartmentNature::StatutoryAuthority),
+];
+
+/// (name, region, address, phone).
+const HALLS: &[(&str, &str, &str, &str)] = &[
+    ("海南省政务服务中心", "460000", "海口市美兰区国兴大道（示例地址）", "0898-12345"),
+    ("海口市政务服务中心", "460100", "海口市龙华区滨海大道（示例地址）", "0898-12345"),
+    ("三亚市政务服务中心", "460200", "三亚市吉阳区迎宾路（示例地址）", "0898-12345"),
+];
+
+const HOURS: &str = "周一至周五 9:00-12:00，13:30-17:00（法定节假日除外）";
+
+/// A demo credit code for the i-th department of a region: 11 (机关) + region + serial,
+/// with the GB 32100 check character.
+pub fn demo_uscc(region: &str, i: usize) -> String {
+    let body = format!("11{region}{:09}", 100 + i);
+    format!("{body}{}", yiwang_core::ids::uscc_check_char(&body).expect("digits"))
+}
+
+fn created(r: Result<yiwang_store::Written, StoreError>) -> Result<()> {
+    match r {
+        Ok(_) | Err(StoreError::Domain(yiwang_core::DomainError { kind: yiwang_core::ErrorKind::Conflict, .. })) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Seeds (or completes) the demo province. Returns how many things were created.
+pub async fn seed(store: &Store) -> Result<usize> {
+    let m = || Meta::actor("system:demo");
+    let before = store.head().await?;
+    for (code, name, en, parent) in REGIONS {
+        if regions::get(&store.read, code).await?.is_none() {
+            let input = NewRegion { code: (*code).into(), name: (*name).into(), name_en: Some((*en).into()), parent_code: parent.map(Into::into) };
+            created(store.write(m(), Command::Regions(regions::Cmd::Create(input))).await)?;
+        }
+    }
+    let mut police = None;
+    for (i, (name, region, nature)) in DEPARTMENTS.iter().enumerate() {
+        let uscc = demo_uscc(region, i);
+        let existing = orgs::department_by_uscc(&store.read, &uscc).await?;
+        let id = match existing {
+            Some(d) => d.id,
+            None => {
+                let input = DepartmentInput {
+                    name: (*name).into(),
+                    uscc,
+                    region_code: (*region).into(),
+                    nature: *nature,
+                    parent_id: None,
+                    phone: Some("0898-12345".into()),
+                    address: None,
+                };
+                let w = store.write(m(), Command::Orgs(orgs::Cmd::CreateDepartment(input))).await?;
+                w.value["id"].as_str().unwrap_or_default().to_string()
+            }
+        };
+        if *name == "海口市公安局" {
+            police = Some(id);
+        }
+    }
+    let existing_halls = orgs::halls(&store.read).await?;
+    for (name, region, address, phone) in HALLS {
+        let hall_id = match existing_halls.iter().find(|h| h.name == *name) {
+            Some(h) => h.id.clone(),
+            None => {
+                let input = HallInput { name: (*name).into(), region_code: (*region).into(), address: (*address).into(), hours: HOURS.into(), phone: Some((*phone).into()) };
+                let w = store.write(m(), Command::Orgs(orgs::Cmd::CreateHall(input))).await?;
+                w.value["id"].as_str().unwrap_or_default().to_string()
+            }
+        };
+        let mut windows: Vec<(String, &str, WindowKind, Option<String>)> = (1..=4).map(|n| (format!("A{n:02}"), "综合受理窗口", WindowKind::Comprehensive, None)).collect();
+        windows.push(("B01".into(), "出件窗口", WindowKind::Pickup, None));
+        windows.push(("C01".into(), "帮办代办窗口", WindowKind::Assistance, None));
+        if *region == "460100" {
+            windows.push(("D01".into(), "公安户政专窗", WindowKind::Dedicated, police.clone()));
+        }
+        let have = orgs::windows(&store.read, &hall_id).await?;
+        for (number, wname, kind, dept) in windows {
+            if have.iter().any(|w| w.number == number) {
+                continue;
+            }
+            let input = WindowInput { number, name: wname.into(), kind, department_id: dept };
+            created(store.write(m(), Command::Orgs(orgs::Cmd::CreateWindow { hall_id: hall_id.clone(), input })).await)?;
+        }
+    }
+    Ok((store.head().await? - before) as usize)
+}
