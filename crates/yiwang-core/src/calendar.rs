@@ -70,7 +70,10 @@ pub struct Deadline {
 impl Calendar {
     /// A calendar from declared days and the years whose schedule is published.
     pub fn new(rules: impl IntoIterator<Item = DayRule>, published_years: impl IntoIterator<Item = i32>) -> Self {
-        let mut c = Calendar { rules: BTreeMap::new(), published: published_years.into_iter().collect() };
+        let mut c = Calendar {
+            rules: BTreeMap::new(),
+            published: published_years.into_iter().collect(),
+        };
         c.overlay(rules);
         c
     }
@@ -158,7 +161,11 @@ impl Calendar {
         if b < a {
             return -self.working_days_between(b, a);
         }
-        a.iter_days().skip(1).take_while(|d| *d <= b).filter(|d| self.is_working_day(*d)).count() as i64
+        a.iter_days()
+            .skip(1)
+            .take_while(|d| *d <= b)
+            .filter(|d| self.is_working_day(*d))
+            .count() as i64
     }
 }
 
@@ -220,7 +227,15 @@ pub fn official_years() -> Vec<PublishedYear> {
             PublishedYear {
                 year: f.year,
                 papers: f.papers,
-                days: f.days.into_iter().map(|d| DayRule { date: d.date, off_day: d.is_off_day, name: d.name }).collect(),
+                days: f
+                    .days
+                    .into_iter()
+                    .map(|d| DayRule {
+                        date: d.date,
+                        off_day: d.is_off_day,
+                        name: d.name,
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -242,7 +257,12 @@ fn check_days(p: &mut Problems, days: &[DayRule], year: Option<i32>) {
         let f = |x: &str| format!("days[{i}].{x}");
         p.text(&f("name"), &d.name, 30);
         if !seen.insert(d.date) {
-            p.push(FieldError::new(f("date"), "calendar.duplicate_day", "同一日期出现了两次", "the same date is listed twice"));
+            p.push(FieldError::new(
+                f("date"),
+                "calendar.duplicate_day",
+                "同一日期出现了两次",
+                "the same date is listed twice",
+            ));
         }
         // A year's notice may declare days of the neighbouring years (STANDARDS §9).
         if let Some(y) = year
@@ -266,16 +286,31 @@ fn check_days(p: &mut Problems, days: &[DayRule], year: Option<i32>) {
 pub fn decide_publish(year: &PublishedYear) -> Result<(), DomainError> {
     let mut p = Problems::new();
     if !(2000..=2100).contains(&year.year) {
-        p.push(FieldError::new("year", "calendar.year_range", "年份应在 2000–2100 之间", "the year must be within 2000–2100"));
+        p.push(FieldError::new(
+            "year",
+            "calendar.year_range",
+            "年份应在 2000–2100 之间",
+            "the year must be within 2000–2100",
+        ));
     }
     if !year.days.iter().any(|d| d.off_day) {
-        p.push(FieldError::new("days", "calendar.no_holidays", "至少应有一天法定节假日", "a published year has at least one holiday"));
+        p.push(FieldError::new(
+            "days",
+            "calendar.no_holidays",
+            "至少应有一天法定节假日",
+            "a published year has at least one holiday",
+        ));
     }
     if year.days.len() > 120 {
         p.push(FieldError::new("days", "max_items", "最多 120 天", "at most 120 days"));
     }
     if year.papers.len() > 10 {
-        p.push(FieldError::new("papers", "max_items", "最多 10 个文件", "at most 10 papers"));
+        p.push(FieldError::new(
+            "papers",
+            "max_items",
+            "最多 10 个文件",
+            "at most 10 papers",
+        ));
     }
     for (i, paper) in year.papers.iter().enumerate() {
         p.text(&format!("papers[{i}]"), paper, 300);
@@ -288,7 +323,12 @@ pub fn decide_publish(year: &PublishedYear) -> Result<(), DomainError> {
 pub fn decide_local(days: &[DayRule]) -> Result<(), DomainError> {
     let mut p = Problems::new();
     if days.is_empty() || days.len() > 100 {
-        p.push(FieldError::new("days", "calendar.local_count", "应提供 1–100 天", "give 1–100 days"));
+        p.push(FieldError::new(
+            "days",
+            "calendar.local_count",
+            "应提供 1–100 天",
+            "give 1–100 days",
+        ));
     }
     check_days(&mut p, days, None);
     p.finish()
@@ -332,9 +372,18 @@ mod tests {
     fn known_days() {
         let cal = official_calendar();
         assert!(!cal.is_working_day(d("2024-10-01")), "国庆节");
-        assert!(cal.is_working_day(d("2024-02-04")), "Sunday make-up workday before 春节 2024");
-        assert!(!cal.is_working_day(d("2025-01-28")), "除夕 is a statutory holiday since 2025");
-        assert!(!cal.is_working_day(d("2025-05-02")), "5月2日 is a statutory holiday since 2025");
+        assert!(
+            cal.is_working_day(d("2024-02-04")),
+            "Sunday make-up workday before 春节 2024"
+        );
+        assert!(
+            !cal.is_working_day(d("2025-01-28")),
+            "除夕 is a statutory holiday since 2025"
+        );
+        assert!(
+            !cal.is_working_day(d("2025-05-02")),
+            "5月2日 is a statutory holiday since 2025"
+        );
         assert!(cal.is_working_day(d("2026-11-23")), "an ordinary Monday");
         assert!(!cal.is_working_day(d("2026-11-22")), "an ordinary Sunday");
         assert_eq!(cal.day_kind(d("2026-10-01")), DayKind::Holiday("国庆节".into()));
@@ -370,7 +419,11 @@ mod tests {
         let mut cal = official_calendar();
         // 三月三 (黎族苗族传统节日), a Hainan local holiday: 2026-04-20 is a Monday.
         assert!(cal.is_working_day(d("2026-04-20")));
-        cal.overlay([DayRule { date: d("2026-04-20"), off_day: true, name: "三月三".into() }]);
+        cal.overlay([DayRule {
+            date: d("2026-04-20"),
+            off_day: true,
+            name: "三月三".into(),
+        }]);
         assert!(!cal.is_working_day(d("2026-04-20")));
         assert_eq!(cal.add_working_days(d("2026-04-17"), 1).date, d("2026-04-21"));
     }
@@ -379,7 +432,10 @@ mod tests {
     fn suspension_moves_the_deadline_by_its_working_days() {
         let cal = official_calendar();
         let plain = cal.add_working_days(d("2026-03-02"), 20);
-        let s = Suspension { from: d("2026-03-09"), to: d("2026-03-13") }; // one working week
+        let s = Suspension {
+            from: d("2026-03-09"),
+            to: d("2026-03-13"),
+        }; // one working week
         let dl = cal.deadline(d("2026-03-02"), 20, &[s]);
         assert_eq!(dl.suspended_days.len(), 5);
         assert_eq!(cal.working_days_between(plain.date, dl.date), 5);
@@ -454,8 +510,17 @@ mod tests {
         let mut y = official_years().pop().unwrap();
         assert!(decide_publish(&y).is_ok());
         y.days.push(y.days[0].clone());
-        y.days.push(DayRule { date: d("2029-01-01"), off_day: true, name: "元旦".into() });
-        let rules: Vec<_> = decide_publish(&y).unwrap_err().errors.into_iter().map(|e| e.rule).collect();
+        y.days.push(DayRule {
+            date: d("2029-01-01"),
+            off_day: true,
+            name: "元旦".into(),
+        });
+        let rules: Vec<_> = decide_publish(&y)
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .map(|e| e.rule)
+            .collect();
         assert_eq!(rules, ["calendar.duplicate_day", "calendar.outside_year"]);
     }
 }

@@ -22,7 +22,12 @@ impl FieldError {
         zh: impl Into<String>,
         en: impl Into<String>,
     ) -> Self {
-        Self { field: field.into(), rule: rule.into(), zh: zh.into(), en: en.into() }
+        Self {
+            field: field.into(),
+            rule: rule.into(),
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
 
     /// The same error, reported against another field name.
@@ -53,10 +58,16 @@ pub struct DomainError {
 
 impl DomainError {
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        Self { kind: ErrorKind::Invalid, errors }
+        Self {
+            kind: ErrorKind::Invalid,
+            errors,
+        }
     }
     pub fn one(kind: ErrorKind, error: FieldError) -> Self {
-        Self { kind, errors: vec![error] }
+        Self {
+            kind,
+            errors: vec![error],
+        }
     }
     pub fn not_found(field: &str, what_zh: &str, what_en: &str, id: &str) -> Self {
         Self::one(
@@ -119,6 +130,10 @@ impl Problems {
         }
     }
     pub fn finish(self) -> Result<(), DomainError> {
-        if self.0.is_empty() { Ok(()) } else { Err(DomainError::invalid(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::invalid(self.0))
+        }
     }
 }

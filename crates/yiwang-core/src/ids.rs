@@ -36,7 +36,11 @@ pub struct ResidentId {
 pub fn check_resident_id(field: &str, s: &str) -> Result<ResidentId, FieldError> {
     let err = |rule: &str, zh: &str, en: &str| FieldError::new(field, rule, zh, en);
     if s.chars().count() != 18 {
-        return Err(err("resident_id.length", "公民身份号码应为 18 位", "a resident ID number has 18 characters"));
+        return Err(err(
+            "resident_id.length",
+            "公民身份号码应为 18 位",
+            "a resident ID number has 18 characters",
+        ));
     }
     let (body, check) = s.split_at(17);
     if !body.bytes().all(|b| b.is_ascii_digit()) || !matches!(check.as_bytes()[0], b'0'..=b'9' | b'X') {
@@ -47,13 +51,21 @@ pub fn check_resident_id(field: &str, s: &str) -> Result<ResidentId, FieldError>
         ));
     }
     let birth = NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map_err(|_| {
-        err("resident_id.birth_date", "公民身份号码中的出生日期无效", "the birth date inside the resident ID number is not a valid date")
+        err(
+            "resident_id.birth_date",
+            "公民身份号码中的出生日期无效",
+            "the birth date inside the resident ID number is not a valid date",
+        )
     })?;
     if birth.format("%Y").to_string().as_str() < "1800" {
-        return Err(err("resident_id.birth_date", "公民身份号码中的出生日期无效", "the birth date inside the resident ID number is not a valid date"));
+        return Err(err(
+            "resident_id.birth_date",
+            "公民身份号码中的出生日期无效",
+            "the birth date inside the resident ID number is not a valid date",
+        ));
     }
     let expected = resident_id_check_char(body).expect("17 digits");
-    if check.chars().next() != Some(expected) {
+    if !check.starts_with(expected) {
         return Err(err(
             "resident_id.check_digit",
             "公民身份号码校验码错误，请核对是否输错",
@@ -61,7 +73,11 @@ pub fn check_resident_id(field: &str, s: &str) -> Result<ResidentId, FieldError>
         ));
     }
     let seq: u32 = s[14..17].parse().expect("digits");
-    Ok(ResidentId { region: s[..6].to_string(), birth_date: birth, male: seq % 2 == 1 })
+    Ok(ResidentId {
+        region: s[..6].to_string(),
+        birth_date: birth,
+        male: seq % 2 == 1,
+    })
 }
 
 /// GB 32100-2015 §5: the check character of a 17-character credit-code body.
@@ -83,7 +99,11 @@ pub fn uscc_check_char(body: &str) -> Option<char> {
 pub fn check_uscc(field: &str, s: &str) -> Result<(), FieldError> {
     let err = |rule: &str, zh: &str, en: &str| FieldError::new(field, rule, zh, en);
     if s.chars().count() != 18 {
-        return Err(err("uscc.length", "统一社会信用代码应为 18 位", "a unified social credit code has 18 characters"));
+        return Err(err(
+            "uscc.length",
+            "统一社会信用代码应为 18 位",
+            "a unified social credit code has 18 characters",
+        ));
     }
     if !s.bytes().all(|b| USCC_ALPHABET.contains(&b)) {
         return Err(err(
@@ -172,7 +192,10 @@ mod tests {
     fn uscc_errors_name_the_rule() {
         assert_eq!(check_uscc("x", "11650000010183859").unwrap_err().rule, "uscc.length");
         assert_eq!(check_uscc("x", "11650000010183859I").unwrap_err().rule, "uscc.charset");
-        assert_eq!(check_uscc("x", "11650000010183859A").unwrap_err().rule, "uscc.check_digit");
+        assert_eq!(
+            check_uscc("x", "11650000010183859A").unwrap_err().rule,
+            "uscc.check_digit"
+        );
         assert_eq!(check_uscc("x", "1165000001018385九F").unwrap_err().rule, "uscc.charset");
     }
 
@@ -184,18 +207,36 @@ mod tests {
         assert_eq!(r.birth_date, NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
         assert!(!r.male);
         assert!(check_resident_id("id", "440524188001010014").unwrap().male);
-        assert_eq!(check_resident_id("id", "110105194912310021").unwrap_err().rule, "resident_id.check_digit");
-        assert_eq!(check_resident_id("id", "11010519491331002X").unwrap_err().rule, "resident_id.birth_date");
-        assert_eq!(check_resident_id("id", "11010519491231002x").unwrap_err().rule, "resident_id.charset");
-        assert_eq!(check_resident_id("id", "1101051949123100").unwrap_err().rule, "resident_id.length");
+        assert_eq!(
+            check_resident_id("id", "110105194912310021").unwrap_err().rule,
+            "resident_id.check_digit"
+        );
+        assert_eq!(
+            check_resident_id("id", "11010519491331002X").unwrap_err().rule,
+            "resident_id.birth_date"
+        );
+        assert_eq!(
+            check_resident_id("id", "11010519491231002x").unwrap_err().rule,
+            "resident_id.charset"
+        );
+        assert_eq!(
+            check_resident_id("id", "1101051949123100").unwrap_err().rule,
+            "resident_id.length"
+        );
     }
 
     #[test]
     fn licence_identifier_check_characters() {
         // STANDARDS §6, verified examples: the check runs over the parts without dots.
         for (id, check) in [
-            ("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001", 'F'),
-            ("1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001", 'U'),
+            (
+                "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001",
+                'F',
+            ),
+            (
+                "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001",
+                'U',
+            ),
         ] {
             let body: String = id.split('.').skip(5).collect();
             assert_eq!(mod37_36_check_char(&body), Some(check));

@@ -113,8 +113,20 @@ mod tests {
 
     #[test]
     fn canonical_bytes_separate_fields() {
-        let a = EventRecord { seq: 1, stream_id: "ab".into(), version: 1, kind: "c".into(), body: "{}".into(), actor: "x".into(), at_ms: 5 };
-        let b = EventRecord { stream_id: "a".into(), kind: "bc".into(), ..a.clone() };
+        let a = EventRecord {
+            seq: 1,
+            stream_id: "ab".into(),
+            version: 1,
+            kind: "c".into(),
+            body: "{}".into(),
+            actor: "x".into(),
+            at_ms: 5,
+        };
+        let b = EventRecord {
+            stream_id: "a".into(),
+            kind: "bc".into(),
+            ..a.clone()
+        };
         assert_ne!(a.canonical_bytes(), b.canonical_bytes());
     }
 

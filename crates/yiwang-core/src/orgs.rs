@@ -73,23 +73,42 @@ fn check_phone(p: &mut Problems, field: &str, phone: Option<&str>) {
 }
 
 /// Decides a new or changed department (`id` is the department's id either way).
-pub fn decide_department(id: &str, input: &DepartmentInput, refs: DepartmentRefs<'_>) -> Result<Department, DomainError> {
+pub fn decide_department(
+    id: &str,
+    input: &DepartmentInput,
+    refs: DepartmentRefs<'_>,
+) -> Result<Department, DomainError> {
     let mut p = Problems::new();
     p.text("name", &input.name, 100);
     p.check(check_uscc("uscc", &input.uscc));
     check_phone(&mut p, "phone", input.phone.as_deref());
     p.opt_text("address", input.address.as_deref(), 200);
     if input.parent_id.as_deref() == Some(id) {
-        p.push(FieldError::new("parent_id", "department.self_parent", "部门不能是自己的上级", "a department cannot be its own parent"));
+        p.push(FieldError::new(
+            "parent_id",
+            "department.self_parent",
+            "部门不能是自己的上级",
+            "a department cannot be its own parent",
+        ));
     }
     p.finish()?;
     if !refs.region_exists {
-        return Err(DomainError::not_found("region_code", "行政区划", "region", &input.region_code));
+        return Err(DomainError::not_found(
+            "region_code",
+            "行政区划",
+            "region",
+            &input.region_code,
+        ));
     }
     if let Some(pid) = &input.parent_id
         && refs.parent.is_none()
     {
-        return Err(DomainError::not_found("parent_id", "上级部门", "parent department", pid));
+        return Err(DomainError::not_found(
+            "parent_id",
+            "上级部门",
+            "parent department",
+            pid,
+        ));
     }
     if let Some(other) = refs.same_uscc
         && other.id != id
@@ -147,7 +166,12 @@ pub fn decide_hall(id: &str, input: &HallInput, region_exists: bool) -> Result<H
     check_phone(&mut p, "phone", input.phone.as_deref());
     p.finish()?;
     if !region_exists {
-        return Err(DomainError::not_found("region_code", "行政区划", "region", &input.region_code));
+        return Err(DomainError::not_found(
+            "region_code",
+            "行政区划",
+            "region",
+            &input.region_code,
+        ));
     }
     Ok(Hall {
         id: id.to_string(),
@@ -210,7 +234,10 @@ pub struct WindowRefs {
 pub fn decide_window(id: &str, hall_id: &str, input: &WindowInput, refs: WindowRefs) -> Result<Window, DomainError> {
     let mut p = Problems::new();
     p.text("name", &input.name, 60);
-    if input.number.is_empty() || input.number.len() > 10 || !input.number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if input.number.is_empty()
+        || input.number.len() > 10
+        || !input.number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         p.push(FieldError::new(
             "number",
             "window.number_format",
@@ -235,7 +262,12 @@ pub fn decide_window(id: &str, hall_id: &str, input: &WindowInput, refs: WindowR
     }
     p.finish()?;
     if !refs.hall_exists {
-        return Err(DomainError::not_found("hall_id", "政务服务大厅", "service hall", hall_id));
+        return Err(DomainError::not_found(
+            "hall_id",
+            "政务服务大厅",
+            "service hall",
+            hall_id,
+        ));
     }
     if let Some(d) = &input.department_id
         && !refs.department_exists
@@ -282,27 +314,90 @@ mod tests {
 
     #[test]
     fn department_rules() {
-        let refs = || DepartmentRefs { region_exists: true, parent: None, same_uscc: None };
+        let refs = || DepartmentRefs {
+            region_exists: true,
+            parent: None,
+            same_uscc: None,
+        };
         assert!(decide_department("d1", &input(OK), refs()).is_ok());
         let e = decide_department("d1", &input("11450000007565194J"), refs()).unwrap_err();
-        assert_eq!((e.kind, e.errors[0].rule.as_str()), (ErrorKind::Invalid, "uscc.check_digit"));
-        let e = decide_department("d1", &input(OK), DepartmentRefs { region_exists: false, ..refs() }).unwrap_err();
+        assert_eq!(
+            (e.kind, e.errors[0].rule.as_str()),
+            (ErrorKind::Invalid, "uscc.check_digit")
+        );
+        let e = decide_department(
+            "d1",
+            &input(OK),
+            DepartmentRefs {
+                region_exists: false,
+                ..refs()
+            },
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::NotFound);
         let other = decide_department("d2", &input(OK), refs()).unwrap();
-        let e = decide_department("d1", &input(OK), DepartmentRefs { same_uscc: Some(&other), ..refs() }).unwrap_err();
+        let e = decide_department(
+            "d1",
+            &input(OK),
+            DepartmentRefs {
+                same_uscc: Some(&other),
+                ..refs()
+            },
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
         // Changing a department keeps its own code.
-        assert!(decide_department("d2", &input(OK), DepartmentRefs { same_uscc: Some(&other), ..refs() }).is_ok());
+        assert!(
+            decide_department(
+                "d2",
+                &input(OK),
+                DepartmentRefs {
+                    same_uscc: Some(&other),
+                    ..refs()
+                }
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn window_rules() {
-        let refs = || WindowRefs { hall_exists: true, department_exists: true, same_number: None };
-        let w = |kind, dept: Option<&str>| WindowInput { number: "A01".into(), name: "综合受理".into(), kind, department_id: dept.map(Into::into) };
+        let refs = || WindowRefs {
+            hall_exists: true,
+            department_exists: true,
+            same_number: None,
+        };
+        let w = |kind, dept: Option<&str>| WindowInput {
+            number: "A01".into(),
+            name: "综合受理".into(),
+            kind,
+            department_id: dept.map(Into::into),
+        };
         assert!(decide_window("w", "h", &w(WindowKind::Comprehensive, None), refs()).is_ok());
-        assert_eq!(decide_window("w", "h", &w(WindowKind::Comprehensive, Some("d")), refs()).unwrap_err().errors[0].field, "department_id");
-        assert_eq!(decide_window("w", "h", &w(WindowKind::Dedicated, None), refs()).unwrap_err().errors[0].rule, "required");
-        let e = decide_window("w", "h", &w(WindowKind::Pickup, None), WindowRefs { same_number: Some("w2".into()), ..refs() }).unwrap_err();
+        assert_eq!(
+            decide_window("w", "h", &w(WindowKind::Comprehensive, Some("d")), refs())
+                .unwrap_err()
+                .errors[0]
+                .field,
+            "department_id"
+        );
+        assert_eq!(
+            decide_window("w", "h", &w(WindowKind::Dedicated, None), refs())
+                .unwrap_err()
+                .errors[0]
+                .rule,
+            "required"
+        );
+        let e = decide_window(
+            "w",
+            "h",
+            &w(WindowKind::Pickup, None),
+            WindowRefs {
+                same_number: Some("w2".into()),
+                ..refs()
+            },
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
     }
 }

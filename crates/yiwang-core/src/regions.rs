@@ -26,7 +26,15 @@ impl Level {
         }
     }
     pub fn parse(s: &str) -> Option<Level> {
-        [Level::Province, Level::City, Level::County, Level::Township, Level::Village].into_iter().find(|l| l.as_str() == s)
+        [
+            Level::Province,
+            Level::City,
+            Level::County,
+            Level::Township,
+            Level::Village,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == s)
     }
     /// How many leading characters of a code identify a region of this level.
     fn prefix_len(self) -> usize {
@@ -116,7 +124,11 @@ pub struct RegionChange {
 
 /// Decides whether a region may be created. `existing` is the region already stored under
 /// the same code, `parent` the stored parent (if one was named and found).
-pub fn decide_create(input: &NewRegion, existing: Option<&Region>, parent: Option<&Region>) -> Result<Region, DomainError> {
+pub fn decide_create(
+    input: &NewRegion,
+    existing: Option<&Region>,
+    parent: Option<&Region>,
+) -> Result<Region, DomainError> {
     let mut p = Problems::new();
     p.text("name", &input.name, 60);
     p.opt_text("name_en", input.name_en.as_deref(), 100);
@@ -161,7 +173,12 @@ pub fn decide_create(input: &NewRegion, existing: Option<&Region>, parent: Optio
     }
     p.finish()?;
     if input.parent_code.is_some() && parent.is_none() {
-        return Err(DomainError::not_found("parent_code", "上级行政区划", "parent region", input.parent_code.as_deref().unwrap_or("")));
+        return Err(DomainError::not_found(
+            "parent_code",
+            "上级行政区划",
+            "parent region",
+            input.parent_code.as_deref().unwrap_or(""),
+        ));
     }
     if let Some(e) = existing {
         return Err(DomainError::conflict(
@@ -174,7 +191,11 @@ pub fn decide_create(input: &NewRegion, existing: Option<&Region>, parent: Optio
     Ok(Region {
         code: input.code.clone(),
         name: input.name.trim().to_string(),
-        name_en: input.name_en.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        name_en: input
+            .name_en
+            .as_ref()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
         level: level.expect("checked"),
         parent_code: input.parent_code.clone(),
     })
@@ -188,7 +209,11 @@ pub fn decide_change(current: &Region, change: &RegionChange) -> Result<Region, 
     p.finish()?;
     Ok(Region {
         name: change.name.trim().to_string(),
-        name_en: change.name_en.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        name_en: change
+            .name_en
+            .as_ref()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
         ..current.clone()
     })
 }
@@ -204,7 +229,13 @@ mod tests {
     use crate::ErrorKind;
 
     fn r(code: &str, name: &str, parent: Option<&str>) -> Region {
-        Region { code: code.into(), name: name.into(), name_en: None, level: level_of("c", code).unwrap(), parent_code: parent.map(Into::into) }
+        Region {
+            code: code.into(),
+            name: name.into(),
+            name_en: None,
+            level: level_of("c", code).unwrap(),
+            parent_code: parent.map(Into::into),
+        }
     }
 
     #[test]
@@ -215,7 +246,17 @@ mod tests {
         assert_eq!(level_of("c", "469001").unwrap(), Level::County);
         assert_eq!(level_of("c", "460105001").unwrap(), Level::Township);
         assert_eq!(level_of("c", "460105001001").unwrap(), Level::Village);
-        for bad in ["46000", "4600000", "000000", "46a000", "460105000", "460105001000", "460000001", "", "460000100"] {
+        for bad in [
+            "46000",
+            "4600000",
+            "000000",
+            "46a000",
+            "460105000",
+            "460105001000",
+            "460000001",
+            "",
+            "460000100",
+        ] {
             assert!(level_of("c", bad).is_err(), "{bad}");
         }
     }
@@ -224,24 +265,63 @@ mod tests {
     fn parents_must_match_prefix_and_level() {
         let hainan = r("460000", "海南省", None);
         let haikou = r("460100", "海口市", Some("460000"));
-        let ok = NewRegion { code: "460105".into(), name: "秀英区".into(), name_en: None, parent_code: Some("460100".into()) };
+        let ok = NewRegion {
+            code: "460105".into(),
+            name: "秀英区".into(),
+            name_en: None,
+            parent_code: Some("460100".into()),
+        };
         assert_eq!(decide_create(&ok, None, Some(&haikou)).unwrap().level, Level::County);
         // A province-administered county-level city hangs directly under the province.
-        let wzs = NewRegion { code: "469001".into(), name: "五指山市".into(), name_en: None, parent_code: Some("460000".into()) };
+        let wzs = NewRegion {
+            code: "469001".into(),
+            name: "五指山市".into(),
+            name_en: None,
+            parent_code: Some("460000".into()),
+        };
         assert!(decide_create(&wzs, None, Some(&hainan)).is_ok());
-        let wrong = NewRegion { code: "350105".into(), name: "x".into(), name_en: None, parent_code: Some("460100".into()) };
-        assert_eq!(decide_create(&wrong, None, Some(&haikou)).unwrap_err().errors[0].rule, "region.parent_prefix");
-        let missing = NewRegion { code: "460105".into(), name: "x".into(), name_en: None, parent_code: None };
-        assert_eq!(decide_create(&missing, None, None).unwrap_err().errors[0].field, "parent_code");
-        let orphan = NewRegion { code: "460105".into(), name: "x".into(), name_en: None, parent_code: Some("460100".into()) };
-        assert_eq!(decide_create(&orphan, None, None).unwrap_err().kind, ErrorKind::NotFound);
+        let wrong = NewRegion {
+            code: "350105".into(),
+            name: "x".into(),
+            name_en: None,
+            parent_code: Some("460100".into()),
+        };
+        assert_eq!(
+            decide_create(&wrong, None, Some(&haikou)).unwrap_err().errors[0].rule,
+            "region.parent_prefix"
+        );
+        let missing = NewRegion {
+            code: "460105".into(),
+            name: "x".into(),
+            name_en: None,
+            parent_code: None,
+        };
+        assert_eq!(
+            decide_create(&missing, None, None).unwrap_err().errors[0].field,
+            "parent_code"
+        );
+        let orphan = NewRegion {
+            code: "460105".into(),
+            name: "x".into(),
+            name_en: None,
+            parent_code: Some("460100".into()),
+        };
+        assert_eq!(
+            decide_create(&orphan, None, None).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
         let dup = decide_create(&ok, Some(&r("460105", "秀英区", Some("460100"))), Some(&haikou)).unwrap_err();
         assert_eq!(dup.kind, ErrorKind::Conflict);
     }
 
     #[test]
     fn all_problems_are_reported_at_once() {
-        let bad = NewRegion { code: "12".into(), name: "".into(), name_en: None, parent_code: None };
+        let bad = NewRegion {
+            code: "12".into(),
+            name: "".into(),
+            name_en: None,
+            parent_code: None,
+        };
         let e = decide_create(&bad, None, None).unwrap_err();
         let fields: Vec<_> = e.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "code"]);

@@ -48,12 +48,15 @@ pub struct SoftKey {
 impl SoftKey {
     pub fn generate() -> Self {
         let secret = sm2::SecretKey::generate();
-        Self { key: sm2::dsa::SigningKey::new(DEFAULT_DISTID, &secret).expect("distid is valid") }
+        Self {
+            key: sm2::dsa::SigningKey::new(DEFAULT_DISTID, &secret).expect("distid is valid"),
+        }
     }
 
     /// From the 32-byte private scalar.
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let key = sm2::dsa::SigningKey::from_slice(DEFAULT_DISTID, bytes).map_err(|_| CryptoError::Key("not a valid SM2 private key"))?;
+        let key = sm2::dsa::SigningKey::from_slice(DEFAULT_DISTID, bytes)
+            .map_err(|_| CryptoError::Key("not a valid SM2 private key"))?;
         Ok(Self { key })
     }
 
@@ -82,7 +85,8 @@ impl Signer for SoftKey {
 
 /// Verifies a DER-encoded SM2/SM3 signature against a SEC1 public key.
 pub fn verify(public_key: &[u8], msg: &[u8], sig_der: &[u8]) -> Result<(), CryptoError> {
-    let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(DEFAULT_DISTID, public_key).map_err(|_| CryptoError::Key("not a valid SM2 public key"))?;
+    let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(DEFAULT_DISTID, public_key)
+        .map_err(|_| CryptoError::Key("not a valid SM2 public key"))?;
     let sig = sm2::dsa::Signature::from_der(sig_der).map_err(|_| CryptoError::BadSignature)?;
     vk.verify(msg, &sig).map_err(|_| CryptoError::BadSignature)
 }
@@ -122,7 +126,9 @@ impl Sm4Key {
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
         let cipher = Sm4Gcm::new((&*self.0).into());
         let nonce = aes_gcm::Nonce::<U12>::generate();
-        let ct = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).expect("SM4-GCM encryption");
+        let ct = cipher
+            .encrypt(&nonce, Payload { msg: plaintext, aad })
+            .expect("SM4-GCM encryption");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         out
@@ -135,7 +141,10 @@ impl Sm4Key {
         let (nonce, ct) = sealed.split_at(12);
         let cipher = Sm4Gcm::new((&*self.0).into());
         let nonce = aes_gcm::Nonce::<U12>::try_from(nonce).map_err(|_| CryptoError::Ciphertext)?;
-        cipher.decrypt(&nonce, Payload { msg: ct, aad }).map(Zeroizing::new).map_err(|_| CryptoError::Decrypt)
+        cipher
+            .decrypt(&nonce, Payload { msg: ct, aad })
+            .map(Zeroizing::new)
+            .map_err(|_| CryptoError::Decrypt)
     }
 }
 
@@ -146,7 +155,10 @@ mod tests {
     #[test]
     fn sm3_standard_vector() {
         // GB/T 32905-2016 Appendix A.1: SM3("abc").
-        assert_eq!(hex::encode(sm3(b"abc")), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+        assert_eq!(
+            hex::encode(sm3(b"abc")),
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
     }
 
     #[test]
@@ -156,7 +168,10 @@ mod tests {
         verify(&k.public_key(), b"hello", &sig).unwrap();
         assert_eq!(verify(&k.public_key(), b"hellp", &sig), Err(CryptoError::BadSignature));
         let other = SoftKey::generate();
-        assert_eq!(verify(&other.public_key(), b"hello", &sig), Err(CryptoError::BadSignature));
+        assert_eq!(
+            verify(&other.public_key(), b"hello", &sig),
+            Err(CryptoError::BadSignature)
+        );
         let again = SoftKey::from_secret_bytes(&k.secret_bytes()).unwrap();
         assert_eq!(again.public_key(), k.public_key());
     }
@@ -170,7 +185,10 @@ mod tests {
         let mut bad = sealed.clone();
         bad[20] ^= 1;
         assert_eq!(key.open(&bad, b"person:1").unwrap_err(), CryptoError::Decrypt);
-        assert_eq!(Sm4Key::generate().open(&sealed, b"person:1").unwrap_err(), CryptoError::Decrypt);
+        assert_eq!(
+            Sm4Key::generate().open(&sealed, b"person:1").unwrap_err(),
+            CryptoError::Decrypt
+        );
     }
 
     /// Interop with stock OpenSSL 3 in both directions, whenever openssl is installed.
@@ -187,18 +205,52 @@ mod tests {
         std::fs::write(dir.join("key.pem"), k.to_pkcs8_pem().as_bytes()).unwrap();
         std::fs::write(dir.join("msg"), b"yiwang interop").unwrap();
         std::fs::write(dir.join("sig"), k.sign(b"yiwang interop")).unwrap();
-        let run = |args: &[&str]| std::process::Command::new("openssl").args(args).current_dir(&dir).output().unwrap();
+        let run = |args: &[&str]| {
+            std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .unwrap()
+        };
         let o = run(&["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         // Ours → OpenSSL verifies.
         let o = run(&[
-            "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg", "-sigfile", "sig", "-digest", "sm3",
-            "-pkeyopt", "distid:1234567812345678",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "pub.pem",
+            "-rawin",
+            "-in",
+            "msg",
+            "-sigfile",
+            "sig",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            "distid:1234567812345678",
         ]);
-        assert!(o.status.success(), "openssl rejected our signature: {}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "openssl rejected our signature: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
         // OpenSSL signs → ours verifies.
         let o = run(&[
-            "pkeyutl", "-sign", "-inkey", "key.pem", "-rawin", "-in", "msg", "-out", "sig2", "-digest", "sm3", "-pkeyopt",
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            "key.pem",
+            "-rawin",
+            "-in",
+            "msg",
+            "-out",
+            "sig2",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
             "distid:1234567812345678",
         ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

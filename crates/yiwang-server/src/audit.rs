@@ -1,8 +1,8 @@
 //! Audit log queries (admin).
 
+use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Admin, ApiQuery};
-use crate::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,6 +23,12 @@ pub struct AuditQuery {
 
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), tag = "audit", security(("admin_token" = [])),
     responses((status = 200, description = "entries, newest first"), (status = 401, body = Problem)))]
-pub async fn list(State(s): State<AppState>, _admin: Admin, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Vec<yiwang_store::audit::AuditEntry>>> {
-    Ok(Json(yiwang_store::audit::list(&s.store.read, &q.category, q.limit.unwrap_or(100).clamp(1, 1000)).await?))
+pub async fn list(
+    State(s): State<AppState>,
+    _admin: Admin,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<yiwang_store::audit::AuditEntry>>> {
+    Ok(Json(
+        yiwang_store::audit::list(&s.store.read, &q.category, q.limit.unwrap_or(100).clamp(1, 1000)).await?,
+    ))
 }

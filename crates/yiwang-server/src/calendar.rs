@@ -63,7 +63,11 @@ pub struct RegionQuery {
 /// What kind of day a date is.
 #[utoipa::path(get, path = "/api/v1/calendar/days/{date}", params(("date" = String, Path, description = "YYYY-MM-DD"), RegionQuery), tag = "calendar",
     responses((status = 200, body = DayInfo), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn day(State(s): State<AppState>, Path(date): Path<String>, ApiQuery(q): ApiQuery<RegionQuery>) -> ApiResult<Json<DayInfo>> {
+pub async fn day(
+    State(s): State<AppState>,
+    Path(date): Path<String>,
+    ApiQuery(q): ApiQuery<RegionQuery>,
+) -> ApiResult<Json<DayInfo>> {
     let date = parse_date("date", &date)?;
     let (kind, working_day, provisional) = calendar::day(&s.store, date, q.region.as_deref()).await?;
     let (kind, name) = match kind {
@@ -72,7 +76,13 @@ pub async fn day(State(s): State<AppState>, Path(date): Path<String>, ApiQuery(q
         DayKind::Holiday(n) => ("holiday", Some(n)),
         DayKind::MakeupWorkday(n) => ("makeup_workday", Some(n)),
     };
-    Ok(Json(DayInfo { date, working_day, kind: kind.into(), name, provisional }))
+    Ok(Json(DayInfo {
+        date,
+        working_day,
+        kind: kind.into(),
+        name,
+        provisional,
+    }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -121,7 +131,11 @@ impl From<Deadline> for DeadlineView {
     responses((status = 200, body = DeadlineView), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_days(State(s): State<AppState>, ApiQuery(q): ApiQuery<AddDaysQuery>) -> ApiResult<Json<DeadlineView>> {
     let date = parse_date("date", &q.date)?;
-    Ok(Json(calendar::add_days(&s.store, date, q.n, q.region.as_deref()).await?.into()))
+    Ok(Json(
+        calendar::add_days(&s.store, date, q.n, q.region.as_deref())
+            .await?
+            .into(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -143,7 +157,9 @@ pub struct BetweenView {
     responses((status = 200, body = BetweenView), (status = 400, body = Problem), (status = 422, body = Problem)))]
 pub async fn between(State(s): State<AppState>, ApiQuery(q): ApiQuery<BetweenQuery>) -> ApiResult<Json<BetweenView>> {
     let (a, b) = (parse_date("a", &q.a)?, parse_date("b", &q.b)?);
-    Ok(Json(BetweenView { working_days: calendar::between(&s.store, a, b, q.region.as_deref()).await? }))
+    Ok(Json(BetweenView {
+        working_days: calendar::between(&s.store, a, b, q.region.as_deref()).await?,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -156,7 +172,13 @@ pub struct YearView {
 /// Years whose national schedule is published.
 #[utoipa::path(get, path = "/api/v1/calendar/years", tag = "calendar", responses((status = 200, body = Vec<YearView>)))]
 pub async fn years(State(s): State<AppState>) -> ApiResult<Json<Vec<YearView>>> {
-    Ok(Json(calendar::years(&s.store).await?.into_iter().map(|(year, papers)| YearView { year, papers }).collect()))
+    Ok(Json(
+        calendar::years(&s.store)
+            .await?
+            .into_iter()
+            .map(|(year, papers)| YearView { year, papers })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -179,8 +201,20 @@ pub async fn publish_year(
     uri: Uri,
     body: ApiJson<YearInput>,
 ) -> ApiResult<Response> {
-    let y = PublishedYear { year, days: body.value.days, papers: body.value.papers };
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Calendar(calendar::Cmd::PublishYear(y)), StatusCode::OK).await
+    let y = PublishedYear {
+        year,
+        days: body.value.days,
+        papers: body.value.papers,
+    };
+    submit(
+        &s,
+        &admin.actor,
+        idem,
+        (&method, &uri, &body.raw),
+        Command::Calendar(calendar::Cmd::PublishYear(y)),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -201,7 +235,10 @@ pub async fn set_local(
     uri: Uri,
     body: ApiJson<LocalDaysInput>,
 ) -> ApiResult<Response> {
-    let cmd = Command::Calendar(calendar::Cmd::SetLocalDays { region_code: code, days: body.value.days });
+    let cmd = Command::Calendar(calendar::Cmd::SetLocalDays {
+        region_code: code,
+        days: body.value.days,
+    });
     submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), cmd, StatusCode::OK).await
 }
 
@@ -215,8 +252,16 @@ pub async fn local(State(s): State<AppState>, Path(code): Path<String>) -> ApiRe
 pub fn day_kind_label(lang: Lang, kind: &DayKind, weekday: Weekday) -> String {
     let wd_zh = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][weekday.num_days_from_monday() as usize];
     match kind {
-        DayKind::Workday => format!("{}（{}）", lang.pick("工作日", "working day"), lang.pick(wd_zh, &weekday.to_string())),
-        DayKind::Weekend => format!("{}（{}）", lang.pick("休息日", "day off"), lang.pick(wd_zh, &weekday.to_string())),
+        DayKind::Workday => format!(
+            "{}（{}）",
+            lang.pick("工作日", "working day"),
+            lang.pick(wd_zh, &weekday.to_string())
+        ),
+        DayKind::Weekend => format!(
+            "{}（{}）",
+            lang.pick("休息日", "day off"),
+            lang.pick(wd_zh, &weekday.to_string())
+        ),
         DayKind::Holiday(n) => format!("{}：{n}", lang.pick("法定节假日", "public holiday")),
         DayKind::MakeupWorkday(n) => format!("{}：{n}", lang.pick("调休上班日", "make-up working day")),
     }
@@ -237,17 +282,46 @@ pub struct CalcResult {
 async fn calculate(s: &AppState, lang: Lang, q: &CalcQuery, region: Option<&str>) -> Option<CalcResult> {
     let (date, n) = (q.date.as_deref()?, q.n.as_deref()?);
     let mut errors = vec![];
-    let date = date.parse::<NaiveDate>().map_err(|_| errors.push(lang.pick("日期格式应为 YYYY-MM-DD", "a date is written YYYY-MM-DD").to_string())).ok();
-    let n = n.trim().parse::<u32>().map_err(|_| errors.push(lang.pick("工作日数应为非负整数", "the number of working days must be a whole number").to_string())).ok();
-    let (Some(date), Some(n)) = (date, n) else { return Some(CalcResult { deadline: None, errors }) };
+    let date = date
+        .parse::<NaiveDate>()
+        .map_err(|_| {
+            errors.push(
+                lang.pick("日期格式应为 YYYY-MM-DD", "a date is written YYYY-MM-DD")
+                    .to_string(),
+            )
+        })
+        .ok();
+    let n = n
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| {
+            errors.push(
+                lang.pick(
+                    "工作日数应为非负整数",
+                    "the number of working days must be a whole number",
+                )
+                .to_string(),
+            )
+        })
+        .ok();
+    let (Some(date), Some(n)) = (date, n) else {
+        return Some(CalcResult { deadline: None, errors });
+    };
     match calendar::add_days(&s.store, date, n, region).await {
-        Ok(d) => Some(CalcResult { deadline: Some(d.into()), errors }),
-        Err(yiwang_store::StoreError::Domain(e)) => {
-            Some(CalcResult { deadline: None, errors: e.errors.iter().map(|f| lang.pick(&f.zh, &f.en).to_string()).collect() })
-        }
+        Ok(d) => Some(CalcResult {
+            deadline: Some(d.into()),
+            errors,
+        }),
+        Err(yiwang_store::StoreError::Domain(e)) => Some(CalcResult {
+            deadline: None,
+            errors: e.errors.iter().map(|f| lang.pick(&f.zh, &f.en).to_string()).collect(),
+        }),
         Err(e) => {
             tracing::error!(error = %e, "calendar calculation failed");
-            Some(CalcResult { deadline: None, errors: vec![lang.pick("系统内部错误", "internal error").to_string()] })
+            Some(CalcResult {
+                deadline: None,
+                errors: vec![lang.pick("系统内部错误", "internal error").to_string()],
+            })
         }
     }
 }
@@ -259,18 +333,32 @@ struct Fragment {
     result: CalcResult,
 }
 
-async fn fragment(State(s): State<AppState>, headers: HeaderMap, axum::extract::Query(q): axum::extract::Query<CalcQuery>) -> Response {
+async fn fragment(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<CalcQuery>,
+) -> Response {
     let lang = Prefs::from_headers(&headers).lang;
     let region = home_region_if_known(&s).await;
     match calculate(&s, lang, &q, region.as_deref()).await {
         Some(result) => Fragment { lang, result }.into_response(),
-        None => Fragment { lang, result: CalcResult { deadline: None, errors: vec![lang.pick("请填写日期和工作日数", "give a date and a number").into()] } }
-            .into_response(),
+        None => Fragment {
+            lang,
+            result: CalcResult {
+                deadline: None,
+                errors: vec![lang.pick("请填写日期和工作日数", "give a date and a number").into()],
+            },
+        }
+        .into_response(),
     }
 }
 
 async fn home_region_if_known(s: &AppState) -> Option<String> {
-    yiwang_store::regions::get(&s.store.read, &s.home_region).await.ok().flatten().map(|r| r.code)
+    yiwang_store::regions::get(&s.store.read, &s.home_region)
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.code)
 }
 
 #[derive(Template, askama_web::WebTemplate)]
@@ -284,7 +372,12 @@ struct CalendarPage {
     local: Vec<DayRule>,
 }
 
-async fn page(State(s): State<AppState>, headers: HeaderMap, uri: Uri, axum::extract::Query(q): axum::extract::Query<CalcQuery>) -> ApiResult<CalendarPage> {
+async fn page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    axum::extract::Query(q): axum::extract::Query<CalcQuery>,
+) -> ApiResult<CalendarPage> {
     let base = Base::new(&s, &headers, &uri).await;
     let region = home_region_if_known(&s).await;
     let result = calculate(&s, base.lang, &q, region.as_deref()).await;

@@ -42,8 +42,21 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, title: &'static str, title_zh: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, kind, title, title_zh, detail: detail.into(), errors: vec![] }
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        title_zh: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            title,
+            title_zh,
+            detail: detail.into(),
+            errors: vec![],
+        }
     }
     pub fn with(mut self, e: FieldError) -> Self {
         self.errors.push(e);
@@ -52,28 +65,80 @@ impl ApiError {
     /// 400: the request could not be read (syntax, types, unknown fields).
     pub fn bad_request(e: FieldError) -> Self {
         let detail = e.en.clone();
-        Self::new(StatusCode::BAD_REQUEST, "/problems/bad-request", "The request could not be read", "请求格式错误", detail).with(e)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "/problems/bad-request",
+            "The request could not be read",
+            "请求格式错误",
+            detail,
+        )
+        .with(e)
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "/problems/not-found", "Not found", "未找到", format!("no such {what}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "/problems/not-found",
+            "Not found",
+            "未找到",
+            format!("no such {what}"),
+        )
     }
     pub fn unauthorized(detail: &str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "/problems/unauthorized", "Authentication required", "需要身份认证", detail)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "/problems/unauthorized",
+            "Authentication required",
+            "需要身份认证",
+            detail,
+        )
     }
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "/problems/internal", "Internal error", "系统内部错误", "an internal error occurred; it has been logged")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "/problems/internal",
+            "Internal error",
+            "系统内部错误",
+            "an internal error occurred; it has been logged",
+        )
     }
 }
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         let (status, kind, title, title_zh) = match e.kind {
-            ErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/invalid", "The input breaks a rule", "输入不符合规则"),
-            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "/problems/not-found", "Something named does not exist", "引用的对象不存在"),
-            ErrorKind::Conflict => (StatusCode::CONFLICT, "/problems/conflict", "Conflicts with what exists", "与现有数据冲突"),
+            ErrorKind::Invalid => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/invalid",
+                "The input breaks a rule",
+                "输入不符合规则",
+            ),
+            ErrorKind::NotFound => (
+                StatusCode::NOT_FOUND,
+                "/problems/not-found",
+                "Something named does not exist",
+                "引用的对象不存在",
+            ),
+            ErrorKind::Conflict => (
+                StatusCode::CONFLICT,
+                "/problems/conflict",
+                "Conflicts with what exists",
+                "与现有数据冲突",
+            ),
         };
-        let detail = e.errors.iter().map(|f| format!("{}: {}", f.field, f.en)).collect::<Vec<_>>().join("; ");
-        Self { status, kind, title, title_zh, detail, errors: e.errors }
+        let detail = e
+            .errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.en))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            status,
+            kind,
+            title,
+            title_zh,
+            detail,
+            errors: e.errors,
+        }
     }
 }
 
@@ -94,10 +159,20 @@ impl From<StoreError> for ApiError {
                 "该幂等键已用于另一个请求，请换一个新的键",
                 "this key was used for a different request; use a new key",
             )),
-            StoreError::Concurrency(d) => Self::new(StatusCode::CONFLICT, "/problems/concurrent-change", "Changed concurrently", "数据已被同时修改", d),
-            StoreError::WriterGone => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Shutting down", "服务正在停止", "the server is shutting down; retry")
-            }
+            StoreError::Concurrency(d) => Self::new(
+                StatusCode::CONFLICT,
+                "/problems/concurrent-change",
+                "Changed concurrently",
+                "数据已被同时修改",
+                d,
+            ),
+            StoreError::WriterGone => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "/problems/unavailable",
+                "Shutting down",
+                "服务正在停止",
+                "the server is shutting down; retry",
+            ),
             other => {
                 tracing::error!(error = %other, "internal error");
                 Self::internal()
@@ -117,11 +192,19 @@ impl IntoResponse for ApiError {
             errors: self
                 .errors
                 .into_iter()
-                .map(|e| FieldProblem { field: e.field, rule: e.rule, message_zh: e.zh, message_en: e.en })
+                .map(|e| FieldProblem {
+                    field: e.field,
+                    rule: e.rule,
+                    message_zh: e.zh,
+                    message_en: e.en,
+                })
                 .collect(),
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         resp
     }
 }

@@ -22,10 +22,15 @@ fn classify(msg: &str) -> (&'static str, String, String) {
     let tick = |m: &str| m.split('`').nth(1).unwrap_or("").to_string();
     if msg.starts_with("unknown field") {
         let f = tick(msg);
-        ("unknown_field", format!("未知字段「{f}」"), format!("unknown field '{f}'"))
+        (
+            "unknown_field",
+            format!("未知字段「{f}」"),
+            format!("unknown field '{f}'"),
+        )
     } else if msg.starts_with("missing field") {
         ("required", "缺少必填字段".into(), "this field is required".into())
-    } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") || msg.starts_with("unknown variant") {
+    } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") || msg.starts_with("unknown variant")
+    {
         ("type", format!("类型或取值不正确：{msg}"), msg.to_string())
     } else {
         ("json", format!("无法解析：{msg}"), msg.to_string())
@@ -53,7 +58,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let mut path = e.path().to_string();
             if rule == "missing_field" || rule == "required" {
                 let f = msg.split('`').nth(1).unwrap_or("");
-                path = if path == "." { f.to_string() } else { format!("{path}.{f}") };
+                path = if path == "." {
+                    f.to_string()
+                } else {
+                    format!("{path}.{f}")
+                };
             } else if rule == "unknown_field" {
                 let f = msg.split('`').nth(1).unwrap_or("");
                 path = if path == "." { f.to_string() } else { path };
@@ -69,7 +78,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !(ct.starts_with("application/json") || ct.starts_with("application/merge-patch+json")) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -78,17 +91,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "请以 JSON 格式提交",
                 "the request body must be application/json",
             )
-            .with(FieldError::new("Content-Type", "content_type", "Content-Type 应为 application/json", "Content-Type must be application/json")));
+            .with(FieldError::new(
+                "Content-Type",
+                "content_type",
+                "Content-Type 应为 application/json",
+                "Content-Type must be application/json",
+            )));
         }
         let raw = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "/problems/too-large", "Request body too large", "请求体过大", "the request body exceeds the limit")
-                    .with(FieldError::new("(body)", "max_size", "请求体超过大小限制", "the request body exceeds the size limit"))
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "/problems/too-large",
+                    "Request body too large",
+                    "请求体过大",
+                    "the request body exceeds the limit",
+                )
+                .with(FieldError::new(
+                    "(body)",
+                    "max_size",
+                    "请求体超过大小限制",
+                    "the request body exceeds the size limit",
+                ))
             } else {
-                ApiError::bad_request(FieldError::new("(body)", "read", "无法读取请求体", "the request body could not be read"))
+                ApiError::bad_request(FieldError::new(
+                    "(body)",
+                    "read",
+                    "无法读取请求体",
+                    "the request body could not be read",
+                ))
             }
         })?;
-        Ok(ApiJson { value: parse_json(&raw)?, raw })
+        Ok(ApiJson {
+            value: parse_json(&raw)?,
+            raw,
+        })
     }
 }
 
@@ -103,7 +140,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         serde_path_to_error::deserialize::<_, T>(de).map(ApiQuery).map_err(|e| {
             let msg = e.inner().to_string();
             let (rule, zh, en) = match classify(&msg) {
-                ("json", _, _) => ("type", format!("参数取值不正确：{msg}"), format!("invalid value: {msg}")),
+                ("json", _, _) => (
+                    "type",
+                    format!("参数取值不正确：{msg}"),
+                    format!("invalid value: {msg}"),
+                ),
                 other => other,
             };
             let field = match e.path().to_string().as_str() {
@@ -121,9 +162,13 @@ pub struct IdempotencyKey(pub Option<String>);
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let Some(v) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
+        let Some(v) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
         match v.to_str() {
-            Ok(s) if !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic()) => Ok(IdempotencyKey(Some(s.to_string()))),
+            Ok(s) if !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic()) => {
+                Ok(IdempotencyKey(Some(s.to_string())))
+            }
             _ => Err(ApiError::bad_request(FieldError::new(
                 "Idempotency-Key",
                 "idempotency.format",
@@ -142,7 +187,11 @@ pub struct Admin {
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let given = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
         match (given, &state.admin_token) {
             (_, None) => Err(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -61,6 +61,9 @@ pub struct Prefs {
 
 impl Prefs {
     pub fn from_headers(h: &HeaderMap) -> Prefs {
-        Prefs { lang: cookie(h, "lang").and_then(Lang::parse).unwrap_or(Lang::Zh), large_text: cookie(h, "text") == Some("large") }
+        Prefs {
+            lang: cookie(h, "lang").and_then(Lang::parse).unwrap_or(Lang::Zh),
+            large_text: cookie(h, "text") == Some("large"),
+        }
     }
 }

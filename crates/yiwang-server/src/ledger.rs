@@ -1,15 +1,17 @@
 //! Ledger administration: status and a full verification (admin).
 
+use crate::AppState;
 use crate::error::{ApiResult, Problem};
 use crate::extract::Admin;
-use crate::AppState;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/ledger/status", get(status)).route("/api/v1/ledger/verify", post(verify))
+    Router::new()
+        .route("/api/v1/ledger/status", get(status))
+        .route("/api/v1/ledger/verify", post(verify))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -25,7 +27,11 @@ pub struct LedgerStatus {
     responses((status = 200, body = LedgerStatus), (status = 401, body = Problem)))]
 pub async fn status(State(s): State<AppState>, _admin: Admin) -> ApiResult<Json<LedgerStatus>> {
     let (head, checkpoint_to) = yiwang_store::ledger::status(&s.store.read).await?;
-    Ok(Json(LedgerStatus { head, checkpoint_to, engine: s.store.engine.name().into() }))
+    Ok(Json(LedgerStatus {
+        head,
+        checkpoint_to,
+        engine: s.store.engine.name().into(),
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -43,5 +49,11 @@ pub struct VerifyReport {
     responses((status = 200, body = VerifyReport), (status = 401, body = Problem)))]
 pub async fn verify(State(s): State<AppState>, _admin: Admin) -> ApiResult<Json<VerifyReport>> {
     let r = yiwang_store::ledger::verify_store(&s.store).await?;
-    Ok(Json(VerifyReport { ok: r.ok(), events: r.events, streams: r.streams, checkpoints: r.checkpoints, problem: r.problem }))
+    Ok(Json(VerifyReport {
+        ok: r.ok(),
+        events: r.events,
+        streams: r.streams,
+        checkpoints: r.checkpoints,
+        problem: r.problem,
+    }))
 }

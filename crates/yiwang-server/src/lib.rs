@@ -63,7 +63,9 @@ pub fn router(state: AppState) -> Router {
         .merge(ledger::routes())
         .merge(audit::routes())
         .route("/api/v1/openapi.json", get(openapi::spec));
-    let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi-ui.json", openapi::doc()).into();
+    let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
+        .url("/api/v1/openapi-ui.json", openapi::doc())
+        .into();
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -79,11 +81,17 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(record_metrics))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
             tracing::info_span!("http", method = %req.method(), uri = %req.uri(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| error::ApiError::internal().into_response()))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            error::ApiError::internal().into_response()
+        }))
         .with_state(state)
 }
 
@@ -97,28 +105,48 @@ async fn not_found(state: State<AppState>, headers: axum::http::HeaderMap, uri: 
 }
 
 async fn method_not_allowed() -> error::ApiError {
-    error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "/problems/method-not-allowed", "Method not allowed", "不支持该请求方法", "this route does not take that method")
+    error::ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "/problems/method-not-allowed",
+        "Method not allowed",
+        "不支持该请求方法",
+        "this route does not take that method",
+    )
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.store.head().await {
-        Ok(seq) => Json(serde_json::json!({ "ready": true, "engine": s.store.engine.name(), "ledger_head": seq })).into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "ready": false, "error": e.to_string() }))).into_response(),
+        Ok(seq) => Json(serde_json::json!({ "ready": true, "engine": s.store.engine.name(), "ledger_head": seq }))
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "ready": false, "error": e.to_string() })),
+        )
+            .into_response(),
     }
 }
 
 async fn metrics_text(State(s): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     metrics::counter!("yiwang_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("yiwang_http_request_seconds", "method" => method, "route" => route).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("yiwang_http_request_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
     resp
 }
 
@@ -129,7 +157,10 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     // Swagger UI needs inline script for its bootstrap; everything else runs on 'self' only.
     let csp = if docs {
@@ -143,14 +174,28 @@ async fn security_headers(req: Request, next: Next) -> Response {
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish, signs a
 /// checkpoint over the ledger's tail and closes the store.
-pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let store = state.store.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sub = yiwang_store::outbox::spawn(store.clone(), Arc::new(yiwang_store::outbox::EventMetrics), Duration::from_secs(1), stop_rx);
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    let sub = yiwang_store::outbox::spawn(
+        store.clone(),
+        Arc::new(yiwang_store::outbox::EventMetrics),
+        Duration::from_secs(1),
+        stop_rx,
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     let _ = stop_tx.send(true);
     let _ = sub.await;
-    if let Err(e) = store.write(yiwang_store::Meta::actor("system"), yiwang_store::Command::Checkpoint).await {
+    if let Err(e) = store
+        .write(yiwang_store::Meta::actor("system"), yiwang_store::Command::Checkpoint)
+        .await
+    {
         tracing::warn!(error = %e, "final checkpoint failed");
     }
     store.close().await;
@@ -179,7 +224,8 @@ pub(crate) async fn submit(
     let w = state.store.write(meta, cmd).await?;
     let mut resp = (status, Json(w.value)).into_response();
     if w.replayed {
-        resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
 }

@@ -30,21 +30,42 @@ pub struct DeptQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/departments", params(DeptQuery), tag = "orgs", responses((status = 200, body = Vec<Department>)))]
-pub async fn list_departments(State(s): State<AppState>, ApiQuery(q): ApiQuery<DeptQuery>) -> ApiResult<Json<Vec<Department>>> {
+pub async fn list_departments(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<DeptQuery>,
+) -> ApiResult<Json<Vec<Department>>> {
     Ok(Json(orgs::departments(&s.store.read, q.region.as_deref()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "orgs", responses((status = 200, body = Department), (status = 404, body = Problem)))]
 pub async fn one_department(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Department>> {
-    orgs::department(&s.store.read, &id).await?.map(Json).ok_or_else(|| ApiError::not_found("department"))
+    orgs::department(&s.store.read, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("department"))
 }
 
 /// Creates a department; its unified social credit code is checked (GB 32100) and unique.
 #[utoipa::path(post, path = "/api/v1/departments", request_body = DepartmentInput, tag = "orgs", security(("admin_token" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "retry key")),
     responses((status = 201, body = Department), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_department(State(s): State<AppState>, admin: Admin, idem: IdempotencyKey, method: Method, uri: Uri, body: ApiJson<DepartmentInput>) -> ApiResult<Response> {
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::CreateDepartment(body.value)), StatusCode::CREATED).await
+pub async fn create_department(
+    State(s): State<AppState>,
+    admin: Admin,
+    idem: IdempotencyKey,
+    method: Method,
+    uri: Uri,
+    body: ApiJson<DepartmentInput>,
+) -> ApiResult<Response> {
+    submit(
+        &s,
+        &admin.actor,
+        idem,
+        (&method, &uri, &body.raw),
+        Command::Orgs(orgs::Cmd::CreateDepartment(body.value)),
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 #[utoipa::path(put, path = "/api/v1/departments/{id}", request_body = DepartmentInput, tag = "orgs", security(("admin_token" = [])),
@@ -58,7 +79,15 @@ pub async fn change_department(
     uri: Uri,
     body: ApiJson<DepartmentInput>,
 ) -> ApiResult<Response> {
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::ChangeDepartment { id, input: body.value }), StatusCode::OK).await
+    submit(
+        &s,
+        &admin.actor,
+        idem,
+        (&method, &uri, &body.raw),
+        Command::Orgs(orgs::Cmd::ChangeDepartment { id, input: body.value }),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/halls", tag = "orgs", responses((status = 200, body = Vec<Hall>)))]
@@ -76,15 +105,35 @@ pub struct HallWithWindows {
 
 #[utoipa::path(get, path = "/api/v1/halls/{id}", tag = "orgs", responses((status = 200, body = HallWithWindows), (status = 404, body = Problem)))]
 pub async fn one_hall(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<HallWithWindows>> {
-    let hall = orgs::hall(&s.store.read, &id).await?.ok_or_else(|| ApiError::not_found("hall"))?;
-    Ok(Json(HallWithWindows { windows: orgs::windows(&s.store.read, &id).await?, hall }))
+    let hall = orgs::hall(&s.store.read, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("hall"))?;
+    Ok(Json(HallWithWindows {
+        windows: orgs::windows(&s.store.read, &id).await?,
+        hall,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/halls", request_body = HallInput, tag = "orgs", security(("admin_token" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "retry key")),
     responses((status = 201, body = Hall), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_hall(State(s): State<AppState>, admin: Admin, idem: IdempotencyKey, method: Method, uri: Uri, body: ApiJson<HallInput>) -> ApiResult<Response> {
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::CreateHall(body.value)), StatusCode::CREATED).await
+pub async fn create_hall(
+    State(s): State<AppState>,
+    admin: Admin,
+    idem: IdempotencyKey,
+    method: Method,
+    uri: Uri,
+    body: ApiJson<HallInput>,
+) -> ApiResult<Response> {
+    submit(
+        &s,
+        &admin.actor,
+        idem,
+        (&method, &uri, &body.raw),
+        Command::Orgs(orgs::Cmd::CreateHall(body.value)),
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 #[utoipa::path(put, path = "/api/v1/halls/{id}", request_body = HallInput, tag = "orgs", security(("admin_token" = [])),
@@ -98,7 +147,15 @@ pub async fn change_hall(
     uri: Uri,
     body: ApiJson<HallInput>,
 ) -> ApiResult<Response> {
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::ChangeHall { id, input: body.value }), StatusCode::OK).await
+    submit(
+        &s,
+        &admin.actor,
+        idem,
+        (&method, &uri, &body.raw),
+        Command::Orgs(orgs::Cmd::ChangeHall { id, input: body.value }),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/halls/{id}/windows", tag = "orgs", responses((status = 200, body = Vec<Window>)))]
@@ -119,7 +176,18 @@ pub async fn create_window(
     uri: Uri,
     body: ApiJson<WindowInput>,
 ) -> ApiResult<Response> {
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::CreateWindow { hall_id, input: body.value }), StatusCode::CREATED).await
+    submit(
+        &s,
+        &admin.actor,
+        idem,
+        (&method, &uri, &body.raw),
+        Command::Orgs(orgs::Cmd::CreateWindow {
+            hall_id,
+            input: body.value,
+        }),
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 #[utoipa::path(put, path = "/api/v1/halls/{hall_id}/windows/{id}", request_body = WindowInput, tag = "orgs", security(("admin_token" = [])),
@@ -133,5 +201,17 @@ pub async fn change_window(
     uri: Uri,
     body: ApiJson<WindowInput>,
 ) -> ApiResult<Response> {
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), Command::Orgs(orgs::Cmd::ChangeWindow { hall_id, id, input: body.value }), StatusCode::OK).await
+    submit(
+        &s,
+        &admin.actor,
+        idem,
+        (&method, &uri, &body.raw),
+        Command::Orgs(orgs::Cmd::ChangeWindow {
+            hall_id,
+            id,
+            input: body.value,
+        }),
+        StatusCode::OK,
+    )
+    .await
 }

@@ -21,12 +21,25 @@ pub fn routes() -> Router<AppState> {
         .route("/halls", get(halls_page))
         .route("/lang/{code}", get(set_lang))
         .route("/text/{mode}", get(set_text))
-        .route("/assets/htmx.min.js", get(|| async { asset("application/javascript", include_bytes!("../assets/htmx.min.js")) }))
-        .route("/assets/site.css", get(|| async { asset("text/css", include_bytes!("../assets/site.css")) }))
+        .route(
+            "/assets/htmx.min.js",
+            get(|| async { asset("application/javascript", include_bytes!("../assets/htmx.min.js")) }),
+        )
+        .route(
+            "/assets/site.css",
+            get(|| async { asset("text/css", include_bytes!("../assets/site.css")) }),
+        )
 }
 
 fn asset(ct: &'static str, body: &'static [u8]) -> Response {
-    ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// What every page's layout needs.
@@ -42,7 +55,12 @@ impl Base {
     pub async fn new(s: &AppState, headers: &HeaderMap, uri: &Uri) -> Base {
         let prefs = Prefs::from_headers(headers);
         let province = regions::get(&s.store.read, &s.home_region).await.ok().flatten();
-        Base { lang: prefs.lang, large: prefs.large_text, here: uri.path_and_query().map(|p| p.to_string()).unwrap_or("/".into()), province }
+        Base {
+            lang: prefs.lang,
+            large: prefs.large_text,
+            here: uri.path_and_query().map(|p| p.to_string()).unwrap_or("/".into()),
+            province,
+        }
     }
     /// A region's name in the page language (English where one is recorded).
     pub fn name_of(&self, r: &Region) -> String {
@@ -53,15 +71,26 @@ impl Base {
     }
     pub fn site_name(&self) -> String {
         match &self.province {
-            Some(p) => format!("{} · {}", self.name_of(p), self.lang.pick("政务服务网", "Government Services")),
-            None => self.lang.pick("一网 · 政务服务平台", "yiwang · Government Services").to_string(),
+            Some(p) => format!(
+                "{} · {}",
+                self.name_of(p),
+                self.lang.pick("政务服务网", "Government Services")
+            ),
+            None => self
+                .lang
+                .pick("一网 · 政务服务平台", "yiwang · Government Services")
+                .to_string(),
         }
     }
     pub fn switch_lang_href(&self) -> String {
         format!("/lang/{}?next={}", self.lang.other().code(), urlencode(&self.here))
     }
     pub fn switch_text_href(&self) -> String {
-        format!("/text/{}?next={}", if self.large { "normal" } else { "large" }, urlencode(&self.here))
+        format!(
+            "/text/{}?next={}",
+            if self.large { "normal" } else { "large" },
+            urlencode(&self.here)
+        )
     }
 }
 
@@ -92,7 +121,10 @@ fn cookie_redirect(cookie: String, next: Option<String>) -> Response {
 
 async fn set_lang(Path(code): Path<String>, Query(q): Query<Next>) -> Response {
     let lang = Lang::parse(&code).unwrap_or(Lang::Zh);
-    cookie_redirect(format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code()), q.next)
+    cookie_redirect(
+        format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code()),
+        q.next,
+    )
 }
 
 async fn set_text(Path(mode): Path<String>, Query(q): Query<Next>) -> Response {
@@ -138,7 +170,15 @@ async fn home(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiRes
     let region = base.province.as_ref().map(|p| p.code.clone());
     let (kind, working, _) = yiwang_store::calendar::day(&s.store, today, region.as_deref()).await?;
     let today_kind = crate::calendar::day_kind_label(base.lang, &kind, today.weekday());
-    Ok(HomePage { cities, halls: hall_views(&s).await?, departments, today: today.to_string(), today_kind, today_working: working, base })
+    Ok(HomePage {
+        cities,
+        halls: hall_views(&s).await?,
+        departments,
+        today: today.to_string(),
+        today_kind,
+        today_working: working,
+        base,
+    })
 }
 
 #[derive(Template, askama_web::WebTemplate)]
@@ -161,7 +201,10 @@ impl HallsPage {
 }
 
 async fn halls_page(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiResult<HallsPage> {
-    Ok(HallsPage { base: Base::new(&s, &headers, &uri).await, halls: hall_views(&s).await? })
+    Ok(HallsPage {
+        base: Base::new(&s, &headers, &uri).await,
+        halls: hall_views(&s).await?,
+    })
 }
 
 #[derive(Template, askama_web::WebTemplate)]
@@ -171,5 +214,11 @@ struct NotFoundPage {
 }
 
 pub async fn not_found(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    (StatusCode::NOT_FOUND, NotFoundPage { base: Base::new(&s, &headers, &uri).await }).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        NotFoundPage {
+            base: Base::new(&s, &headers, &uri).await,
+        },
+    )
+        .into_response()
 }

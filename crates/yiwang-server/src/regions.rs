@@ -41,7 +41,10 @@ pub async fn list(State(s): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -
 #[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "regions",
     responses((status = 200, body = Region), (status = 404, body = Problem)))]
 pub async fn one(State(s): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Region>> {
-    regions::get(&s.store.read, &code).await?.map(Json).ok_or_else(|| ApiError::not_found("region"))
+    regions::get(&s.store.read, &code)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("region"))
 }
 
 /// Creates a region (admin). Honours Idempotency-Key.
@@ -49,9 +52,24 @@ pub async fn one(State(s): State<AppState>, Path(code): Path<String>) -> ApiResu
     params(("Idempotency-Key" = Option<String>, Header, description = "retry key: a retry returns the first response")),
     responses((status = 201, body = Region), (status = 400, body = Problem), (status = 401, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create(State(s): State<AppState>, admin: Admin, idem: IdempotencyKey, method: Method, uri: Uri, body: ApiJson<NewRegion>) -> ApiResult<Response> {
+pub async fn create(
+    State(s): State<AppState>,
+    admin: Admin,
+    idem: IdempotencyKey,
+    method: Method,
+    uri: Uri,
+    body: ApiJson<NewRegion>,
+) -> ApiResult<Response> {
     let cmd = Command::Regions(regions::Cmd::Create(body.value));
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), cmd, StatusCode::CREATED).await
+    submit(
+        &s,
+        &admin.actor,
+        idem,
+        (&method, &uri, &body.raw),
+        cmd,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// Renames a region (admin); its code never changes.
@@ -66,7 +84,10 @@ pub async fn change(
     uri: Uri,
     body: ApiJson<RegionChange>,
 ) -> ApiResult<Response> {
-    let cmd = Command::Regions(regions::Cmd::Change { code, change: body.value });
+    let cmd = Command::Regions(regions::Cmd::Change {
+        code,
+        change: body.value,
+    });
     submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), cmd, StatusCode::OK).await
 }
 
@@ -101,10 +122,16 @@ async fn page(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiRes
     let mut nodes = vec![];
     fn walk(all: &[Region], parent: Option<&str>, depth: usize, out: &mut Vec<TreeNode>) {
         for r in all.iter().filter(|r| r.parent_code.as_deref() == parent) {
-            out.push(TreeNode { region: r.clone(), depth });
+            out.push(TreeNode {
+                region: r.clone(),
+                depth,
+            });
             walk(all, Some(&r.code), depth + 1, out);
         }
     }
     walk(&all, None, 0, &mut nodes);
-    Ok(RegionsPage { base: Base::new(&s, &headers, &uri).await, nodes })
+    Ok(RegionsPage {
+        base: Base::new(&s, &headers, &uri).await,
+        nodes,
+    })
 }

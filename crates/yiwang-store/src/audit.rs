@@ -10,7 +10,14 @@ use yiwang_core::audit::{AuditRecord, decide};
 
 pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, record: &AuditRecord) -> Result<Value> {
     decide(record)?;
-    let seq = ctx.append(&format!("audit:{}", record.category), Expect::Any, "audit.recorded", record).await?;
+    let seq = ctx
+        .append(
+            &format!("audit:{}", record.category),
+            Expect::Any,
+            "audit.recorded",
+            record,
+        )
+        .await?;
     sqlx::query("INSERT INTO audit_log (seq, category, action, subject, actor, detail, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(seq)
         .bind(&record.category)

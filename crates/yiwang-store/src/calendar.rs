@@ -44,7 +44,13 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
     match cmd {
         Cmd::PublishYear(y) => {
             core::decide_publish(y)?;
-            ctx.append(&format!("calendar:{NATIONAL}"), Expect::Any, "calendar.year_published", y).await?;
+            ctx.append(
+                &format!("calendar:{NATIONAL}"),
+                Expect::Any,
+                "calendar.year_published",
+                y,
+            )
+            .await?;
             // Replacing a year removes what its earlier notice declared.
             sqlx::query("DELETE FROM calendar_days WHERE region_code = $1 AND source_year = $2")
                 .bind(NATIONAL)
@@ -70,8 +76,13 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             if regions::get(&mut *ctx.conn, region_code).await?.is_none() {
                 return Err(DomainError::not_found("region_code", "行政区划", "region", region_code).into());
             }
-            ctx.append(&format!("calendar:{region_code}"), Expect::Any, "calendar.local_days_set", &serde_json::json!({ "days": days }))
-                .await?;
+            ctx.append(
+                &format!("calendar:{region_code}"),
+                Expect::Any,
+                "calendar.local_days_set",
+                &serde_json::json!({ "days": days }),
+            )
+            .await?;
             for d in days {
                 upsert_day(ctx, region_code, d, 0).await?;
             }
@@ -82,9 +93,16 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
 
 /// Publishes every shipped official year the database does not have yet (at start).
 pub async fn seed_official(store: &Store) -> Result<()> {
-    let have: Vec<i64> = sqlx::query_scalar("SELECT year FROM calendar_years").fetch_all(&store.read).await?;
-    let missing: Vec<PublishedYear> = core::official_years().into_iter().filter(|y| !have.contains(&(y.year as i64))).collect();
-    let writes = missing.into_iter().map(|y| store.write(Meta::actor("system:seed"), Command::Calendar(Cmd::PublishYear(y))));
+    let have: Vec<i64> = sqlx::query_scalar("SELECT year FROM calendar_years")
+        .fetch_all(&store.read)
+        .await?;
+    let missing: Vec<PublishedYear> = core::official_years()
+        .into_iter()
+        .filter(|y| !have.contains(&(y.year as i64)))
+        .collect();
+    let writes = missing
+        .into_iter()
+        .map(|y| store.write(Meta::actor("system:seed"), Command::Calendar(Cmd::PublishYear(y))));
     // Submitted together, so the writer commits them as one batch.
     for r in futures::future::join_all(writes).await {
         r?;
@@ -97,7 +115,9 @@ fn rules(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<DayRule>> {
         .map(|r| {
             let day: String = r.try_get("day")?;
             Ok(DayRule {
-                date: day.parse::<NaiveDate>().map_err(|e| crate::StoreError::Internal(format!("calendar day {day}: {e}")))?,
+                date: day
+                    .parse::<NaiveDate>()
+                    .map_err(|e| crate::StoreError::Internal(format!("calendar day {day}: {e}")))?,
                 off_day: r.try_get::<i64, _>("off_day")? != 0,
                 name: r.try_get("name")?,
             })
@@ -109,13 +129,17 @@ fn rules(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<DayRule>> {
 /// region's own. `None` or an unknown code gives the national calendar.
 pub async fn calendar_for(store: &Store, region: Option<&str>) -> Result<Arc<Calendar>> {
     let key = region.unwrap_or(NATIONAL).to_string();
-    let rev: i64 = sqlx::query_scalar("SELECT rev FROM calendar_meta WHERE id = 1").fetch_one(&store.read).await?;
+    let rev: i64 = sqlx::query_scalar("SELECT rev FROM calendar_meta WHERE id = 1")
+        .fetch_one(&store.read)
+        .await?;
     if let Some((r, c)) = store.calendars.lock().expect("cache lock").get(&key)
         && *r == rev
     {
         return Ok(c.clone());
     }
-    let years: Vec<i64> = sqlx::query_scalar("SELECT year FROM calendar_years").fetch_all(&store.read).await?;
+    let years: Vec<i64> = sqlx::query_scalar("SELECT year FROM calendar_years")
+        .fetch_all(&store.read)
+        .await?;
     let q = "SELECT day, off_day, name FROM calendar_days WHERE region_code = $1 ORDER BY day";
     let national = rules(sqlx::query(q).bind(NATIONAL).fetch_all(&store.read).await?)?;
     let mut cal = Calendar::new(national, years.into_iter().map(|y| y as i32));
@@ -125,13 +149,22 @@ pub async fn calendar_for(store: &Store, region: Option<&str>) -> Result<Arc<Cal
         }
     }
     let cal = Arc::new(cal);
-    store.calendars.lock().expect("cache lock").insert(key, (rev, cal.clone()));
+    store
+        .calendars
+        .lock()
+        .expect("cache lock")
+        .insert(key, (rev, cal.clone()));
     Ok(cal)
 }
 
 /// Local days declared for one region (not inherited ones).
 pub async fn local_days(store: &Store, region: &str) -> Result<Vec<DayRule>> {
-    rules(sqlx::query("SELECT day, off_day, name FROM calendar_days WHERE region_code = $1 ORDER BY day").bind(region).fetch_all(&store.read).await?)
+    rules(
+        sqlx::query("SELECT day, off_day, name FROM calendar_days WHERE region_code = $1 ORDER BY day")
+            .bind(region)
+            .fetch_all(&store.read)
+            .await?,
+    )
 }
 
 /// Largest N the calculator accepts (about 14 years of working days).
@@ -148,7 +181,12 @@ async fn region_calendar(store: &Store, region: Option<&str>) -> Result<Arc<Cale
 
 /// The Nth working day after `date` in a region's calendar, with its arithmetic.
 /// Shared by the API, the pages and `yiwang calendar add-days`.
-pub async fn add_days(store: &Store, date: NaiveDate, n: u32, region: Option<&str>) -> Result<yiwang_core::calendar::Deadline> {
+pub async fn add_days(
+    store: &Store,
+    date: NaiveDate,
+    n: u32,
+    region: Option<&str>,
+) -> Result<yiwang_core::calendar::Deadline> {
     if n > MAX_WORKING_DAYS {
         return Err(DomainError::invalid(vec![yiwang_core::FieldError::new(
             "n",
@@ -164,25 +202,44 @@ pub async fn add_days(store: &Store, date: NaiveDate, n: u32, region: Option<&st
 /// Working days in (a, b] in a region's calendar (`yiwang calendar between`).
 pub async fn between(store: &Store, a: NaiveDate, b: NaiveDate, region: Option<&str>) -> Result<i64> {
     if (b - a).num_days().abs() > 366 * 50 {
-        return Err(DomainError::invalid(vec![yiwang_core::FieldError::new("b", "range", "两个日期相差不能超过 50 年", "the dates must be at most 50 years apart")]).into());
+        return Err(DomainError::invalid(vec![yiwang_core::FieldError::new(
+            "b",
+            "range",
+            "两个日期相差不能超过 50 年",
+            "the dates must be at most 50 years apart",
+        )])
+        .into());
     }
     Ok(region_calendar(store, region).await?.working_days_between(a, b))
 }
 
 /// What kind of day a date is in a region's calendar.
-pub async fn day(store: &Store, date: NaiveDate, region: Option<&str>) -> Result<(yiwang_core::calendar::DayKind, bool, bool)> {
+pub async fn day(
+    store: &Store,
+    date: NaiveDate,
+    region: Option<&str>,
+) -> Result<(yiwang_core::calendar::DayKind, bool, bool)> {
     let cal = region_calendar(store, region).await?;
     use chrono::Datelike;
-    Ok((cal.day_kind(date), cal.is_working_day(date), !cal.is_published(date.year())))
+    Ok((
+        cal.day_kind(date),
+        cal.is_working_day(date),
+        !cal.is_published(date.year()),
+    ))
 }
 
 /// Published national years with their notices.
 pub async fn years(store: &Store) -> Result<Vec<(i64, Vec<String>)>> {
-    let rows = sqlx::query("SELECT year, papers FROM calendar_years ORDER BY year").fetch_all(&store.read).await?;
+    let rows = sqlx::query("SELECT year, papers FROM calendar_years ORDER BY year")
+        .fetch_all(&store.read)
+        .await?;
     rows.into_iter()
         .map(|r| {
             let papers: String = r.try_get("papers")?;
-            Ok((r.try_get::<i64, _>("year")?, serde_json::from_str(&papers).unwrap_or_default()))
+            Ok((
+                r.try_get::<i64, _>("year")?,
+                serde_json::from_str(&papers).unwrap_or_default(),
+            ))
         })
         .collect()
 }

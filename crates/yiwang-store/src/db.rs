@@ -19,7 +19,9 @@ impl Engine {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Ok(Engine::Postgres)
         } else {
-            Err(StoreError::Internal(format!("unsupported database URL (use sqlite:// or postgres://): {url}")))
+            Err(StoreError::Internal(format!(
+                "unsupported database URL (use sqlite:// or postgres://): {url}"
+            )))
         }
     }
     pub fn name(self) -> &'static str {

@@ -3,7 +3,7 @@
 
 use crate::{Result, StoreError, now_ms};
 use sqlx::{AnyPool, Row};
-use yiwang_crypto::{Signer, SoftKey, Sm4Key};
+use yiwang_crypto::{Signer, Sm4Key, SoftKey};
 
 /// The ledger signing key with its id.
 pub struct LedgerKey {
@@ -35,32 +35,47 @@ pub async fn load_or_create_ledger_key(pool: &AnyPool, master: &Sm4Key) -> Resul
     .bind(now_ms())
     .execute(pool)
     .await?;
-    load(pool, master, LEDGER_KEY_ID).await?.ok_or_else(|| StoreError::Internal("ledger key vanished".into()))
+    load(pool, master, LEDGER_KEY_ID)
+        .await?
+        .ok_or_else(|| StoreError::Internal("ledger key vanished".into()))
 }
 
 async fn load(pool: &AnyPool, master: &Sm4Key, id: &str) -> Result<Option<LedgerKey>> {
-    let Some(row) = sqlx::query("SELECT public_key, sealed_secret FROM node_keys WHERE id = $1").bind(id).fetch_optional(pool).await? else {
+    let Some(row) = sqlx::query("SELECT public_key, sealed_secret FROM node_keys WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+    else {
         return Ok(None);
     };
     let public: String = row.try_get("public_key")?;
     let sealed: String = row.try_get("sealed_secret")?;
     let sealed = hex::decode(sealed).map_err(|_| StoreError::Internal("node key: sealed secret is not hex".into()))?;
     let secret = master.open(&sealed, &aad(id)).map_err(|_| {
-        StoreError::Internal("node key cannot be opened: the master key is not the one this database was created with".into())
+        StoreError::Internal(
+            "node key cannot be opened: the master key is not the one this database was created with".into(),
+        )
     })?;
     let key = SoftKey::from_secret_bytes(&secret).map_err(|e| StoreError::Internal(format!("node key: {e}")))?;
     // Binding check: the stored public key must be the sealed private key's.
     if hex::encode(key.public_key()) != public {
-        return Err(StoreError::Internal("node key: stored public key does not match the sealed private key".into()));
+        return Err(StoreError::Internal(
+            "node key: stored public key does not match the sealed private key".into(),
+        ));
     }
-    Ok(Some(LedgerKey { id: id.to_string(), signer: Box::new(key) }))
+    Ok(Some(LedgerKey {
+        id: id.to_string(),
+        signer: Box::new(key),
+    }))
 }
 
 /// The trusted public keys for checkpoint verification: only keys whose sealed private
 /// half opens under the master key count, so a key inserted by someone without the master
 /// key is not trusted.
 pub async fn trusted_ledger_keys(pool: &AnyPool, master: &Sm4Key) -> Result<Vec<(String, Vec<u8>)>> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM node_keys WHERE purpose = 'ledger'").fetch_all(pool).await?;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM node_keys WHERE purpose = 'ledger'")
+        .fetch_all(pool)
+        .await?;
     let mut out = vec![];
     for id in ids {
         if let Some(k) = load(pool, master, &id).await? {

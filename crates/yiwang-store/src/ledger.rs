@@ -40,17 +40,30 @@ pub struct StoredEvent {
 
 fn hex32(s: &str, what: &str) -> Result<Hash> {
     let v = hex::decode(s).map_err(|_| StoreError::Internal(format!("{what} is not hex")))?;
-    v.try_into().map_err(|_| StoreError::Internal(format!("{what} is not 32 bytes")))
+    v.try_into()
+        .map_err(|_| StoreError::Internal(format!("{what} is not 32 bytes")))
 }
 
-pub(crate) async fn append(ctx: &mut WriteCtx<'_>, stream: &str, expect: Expect, kind: &str, body: &impl Serialize) -> Result<i64> {
+pub(crate) async fn append(
+    ctx: &mut WriteCtx<'_>,
+    stream: &str,
+    expect: Expect,
+    kind: &str,
+    body: &impl Serialize,
+) -> Result<i64> {
     let cached = ctx.batch.heads.get(stream).copied();
     let (version, prev) = match cached {
         Some(h) => h,
         None => {
-            let head = sqlx::query("SELECT version, hash FROM streams WHERE stream_id = $1").bind(stream).fetch_optional(&mut *ctx.conn).await?;
+            let head = sqlx::query("SELECT version, hash FROM streams WHERE stream_id = $1")
+                .bind(stream)
+                .fetch_optional(&mut *ctx.conn)
+                .await?;
             match head {
-                Some(r) => (r.try_get::<i64, _>("version")?, hex32(&r.try_get::<String, _>("hash")?, "stream hash")?),
+                Some(r) => (
+                    r.try_get::<i64, _>("version")?,
+                    hex32(&r.try_get::<String, _>("hash")?, "stream hash")?,
+                ),
                 None => (0, GENESIS),
             }
         }
@@ -62,7 +75,9 @@ pub(crate) async fn append(ctx: &mut WriteCtx<'_>, stream: &str, expect: Expect,
         Expect::Any => true,
     };
     if !ok {
-        return Err(StoreError::Concurrency(format!("{stream} is at version {version}, expected {expect:?}")));
+        return Err(StoreError::Concurrency(format!(
+            "{stream} is at version {version}, expected {expect:?}"
+        )));
     }
     let body = serde_json::to_string(body).map_err(|e| StoreError::Internal(format!("event body: {e}")))?;
     let ev = EventRecord {
@@ -118,8 +133,16 @@ pub(crate) async fn write_stream_heads(conn: &mut AnyConnection, batch: &crate::
 
 /// Signs checkpoints for every full interval of events up to `last` (called inside the
 /// batch transaction, so checkpoints commit with their events).
-pub(crate) async fn checkpoint_if_due(conn: &mut AnyConnection, key: &LedgerKey, interval: i64, last: i64, now: i64) -> Result<()> {
-    let row = sqlx::query("SELECT checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1").fetch_one(&mut *conn).await?;
+pub(crate) async fn checkpoint_if_due(
+    conn: &mut AnyConnection,
+    key: &LedgerKey,
+    interval: i64,
+    last: i64,
+    now: i64,
+) -> Result<()> {
+    let row = sqlx::query("SELECT checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
     let mut to: i64 = row.try_get("checkpoint_to")?;
     let mut prev = hex32(&row.try_get::<String, _>("checkpoint_hash")?, "checkpoint hash")?;
     let start = to;
@@ -144,7 +167,9 @@ pub(crate) async fn checkpoint_if_due(conn: &mut AnyConnection, key: &LedgerKey,
 /// `yiwang ledger checkpoint`, so the tail is covered too). Returns the new `to_seq`.
 pub(crate) async fn checkpoint_now(ctx: &mut WriteCtx<'_>) -> Result<serde_json::Value> {
     let last = ctx.batch.next_seq - 1;
-    let row = sqlx::query("SELECT checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1").fetch_one(&mut *ctx.conn).await?;
+    let row = sqlx::query("SELECT checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1")
+        .fetch_one(&mut *ctx.conn)
+        .await?;
     let to: i64 = row.try_get("checkpoint_to")?;
     if last == to {
         return Ok(serde_json::json!({ "checkpoint_to": to, "new": false }));
@@ -160,17 +185,32 @@ pub(crate) async fn checkpoint_now(ctx: &mut WriteCtx<'_>) -> Result<serde_json:
     Ok(serde_json::json!({ "checkpoint_to": last, "new": true }))
 }
 
-async fn write_checkpoint(conn: &mut AnyConnection, key: &LedgerKey, from: i64, to: i64, prev: Hash, now: i64) -> Result<Hash> {
+async fn write_checkpoint(
+    conn: &mut AnyConnection,
+    key: &LedgerKey,
+    from: i64,
+    to: i64,
+    prev: Hash,
+    now: i64,
+) -> Result<Hash> {
     let hashes: Vec<String> = sqlx::query_scalar("SELECT hash FROM events WHERE seq >= $1 AND seq <= $2 ORDER BY seq")
         .bind(from)
         .bind(to)
         .fetch_all(&mut *conn)
         .await?;
     if hashes.len() as i64 != to - from + 1 {
-        return Err(StoreError::Internal(format!("checkpoint {from}..={to}: events missing")));
+        return Err(StoreError::Internal(format!(
+            "checkpoint {from}..={to}: events missing"
+        )));
     }
     let leaves: Vec<Hash> = hashes.iter().map(|h| hex32(h, "event hash")).collect::<Result<_>>()?;
-    let cp = Checkpoint { from_seq: from, to_seq: to, root: merkle_root(&leaves, &sm3), prev, at_ms: now };
+    let cp = Checkpoint {
+        from_seq: from,
+        to_seq: to,
+        root: merkle_root(&leaves, &sm3),
+        prev,
+        at_ms: now,
+    };
     let signed = cp.signed_bytes();
     let sig = key.signer.sign(&signed);
     sqlx::query("INSERT INTO checkpoints (to_seq, from_seq, root, prev, at_ms, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -217,23 +257,29 @@ struct CpRow {
 /// so memory stays bounded by the number of streams and one checkpoint interval.
 pub async fn verify(conn: &mut AnyConnection, trusted: &[(String, Vec<u8>)]) -> Result<Report> {
     let keys: HashMap<&str, &[u8]> = trusted.iter().map(|(id, k)| (id.as_str(), k.as_slice())).collect();
-    let cps: Vec<CpRow> = sqlx::query("SELECT from_seq, to_seq, root, prev, at_ms, key_id, signature FROM checkpoints ORDER BY to_seq")
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok(CpRow {
-                from: r.try_get("from_seq")?,
-                to: r.try_get("to_seq")?,
-                root: r.try_get("root")?,
-                prev: r.try_get("prev")?,
-                at_ms: r.try_get("at_ms")?,
-                key_id: r.try_get("key_id")?,
-                signature: r.try_get("signature")?,
+    let cps: Vec<CpRow> =
+        sqlx::query("SELECT from_seq, to_seq, root, prev, at_ms, key_id, signature FROM checkpoints ORDER BY to_seq")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(CpRow {
+                    from: r.try_get("from_seq")?,
+                    to: r.try_get("to_seq")?,
+                    root: r.try_get("root")?,
+                    prev: r.try_get("prev")?,
+                    at_ms: r.try_get("at_ms")?,
+                    key_id: r.try_get("key_id")?,
+                    signature: r.try_get("signature")?,
+                })
             })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
-    let mut report = Report { events: 0, streams: 0, checkpoints: cps.len() as i64, problem: None };
+            .collect::<Result<_, sqlx::Error>>()?;
+    let mut report = Report {
+        events: 0,
+        streams: 0,
+        checkpoints: cps.len() as i64,
+        problem: None,
+    };
     let fail = |mut r: Report, p: String| {
         r.problem = Some(p);
         Ok(r)
@@ -266,15 +312,27 @@ pub async fn verify(conn: &mut AnyConnection, trusted: &[(String, Vec<u8>)]) -> 
             };
             let at = format!("event seq {} (stream {} version {})", ev.seq, ev.stream_id, ev.version);
             if ev.seq != expected_seq {
-                return fail(report, format!("event seq {expected_seq} is missing (next stored is seq {}): deleted or renumbered", ev.seq));
+                return fail(
+                    report,
+                    format!(
+                        "event seq {expected_seq} is missing (next stored is seq {}): deleted or renumbered",
+                        ev.seq
+                    ),
+                );
             }
             let (last_version, last_hash) = streams.get(&ev.stream_id).copied().unwrap_or((0, GENESIS));
             if ev.version != last_version + 1 {
-                return fail(report, format!("{at}: expected version {} of the stream", last_version + 1));
+                return fail(
+                    report,
+                    format!("{at}: expected version {} of the stream", last_version + 1),
+                );
             }
             let stored_prev: String = r.try_get("prev_hash")?;
             if stored_prev != hex::encode(last_hash) {
-                return fail(report, format!("{at}: prev_hash does not match the stream's previous event"));
+                return fail(
+                    report,
+                    format!("{at}: prev_hash does not match the stream's previous event"),
+                );
             }
             let computed = sm3(&ev.chain_input(&last_hash));
             let stored: String = r.try_get("hash")?;
@@ -308,20 +366,46 @@ pub async fn verify(conn: &mut AnyConnection, trusted: &[(String, Vec<u8>)]) -> 
         }
     }
     if let Some(cp) = cp_iter.next() {
-        return fail(report, format!("checkpoint {}..={} covers events that do not exist (deleted)", cp.from, cp.to));
+        return fail(
+            report,
+            format!(
+                "checkpoint {}..={} covers events that do not exist (deleted)",
+                cp.from, cp.to
+            ),
+        );
     }
-    let head = sqlx::query("SELECT seq, checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1").fetch_one(&mut *conn).await?;
+    let head = sqlx::query("SELECT seq, checkpoint_to, checkpoint_hash FROM ledger_head WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
     let head_seq: i64 = head.try_get("seq")?;
     if head_seq != expected_seq - 1 {
-        return fail(report, format!("ledger head says {head_seq} events but {} are stored: events after seq {} deleted", expected_seq - 1, expected_seq - 1));
+        return fail(
+            report,
+            format!(
+                "ledger head says {head_seq} events but {} are stored: events after seq {} deleted",
+                expected_seq - 1,
+                expected_seq - 1
+            ),
+        );
     }
     let cp_to: i64 = head.try_get("checkpoint_to")?;
-    if cp_to != cps.last().map(|c| c.to).unwrap_or(0) || head.try_get::<String, _>("checkpoint_hash")? != hex::encode(cp_prev) {
+    if cp_to != cps.last().map(|c| c.to).unwrap_or(0)
+        || head.try_get::<String, _>("checkpoint_hash")? != hex::encode(cp_prev)
+    {
         return fail(report, "ledger head does not match the last checkpoint".into());
     }
-    let stored_streams = sqlx::query("SELECT stream_id, version, hash FROM streams").fetch_all(&mut *conn).await?;
+    let stored_streams = sqlx::query("SELECT stream_id, version, hash FROM streams")
+        .fetch_all(&mut *conn)
+        .await?;
     if stored_streams.len() != streams.len() {
-        return fail(report, format!("{} stream heads stored but events form {} streams", stored_streams.len(), streams.len()));
+        return fail(
+            report,
+            format!(
+                "{} stream heads stored but events form {} streams",
+                stored_streams.len(),
+                streams.len()
+            ),
+        );
     }
     for r in stored_streams {
         let id: String = r.try_get("stream_id")?;
@@ -330,7 +414,12 @@ pub async fn verify(conn: &mut AnyConnection, trusted: &[(String, Vec<u8>)]) -> 
         match streams.get(&id) {
             Some((ev, eh)) if *ev == v && hex::encode(eh) == h => {}
             Some((ev, _)) => {
-                return fail(report, format!("stream {id}: head says version {v}, events end at version {ev}: its last events were deleted or altered"));
+                return fail(
+                    report,
+                    format!(
+                        "stream {id}: head says version {v}, events end at version {ev}: its last events were deleted or altered"
+                    ),
+                );
             }
             None => return fail(report, format!("stream {id} has a head but no events")),
         }
@@ -342,10 +431,17 @@ pub async fn verify(conn: &mut AnyConnection, trusted: &[(String, Vec<u8>)]) -> 
 fn check_checkpoint(cp: &CpRow, leaves: &[Hash], prev: &Hash, keys: &HashMap<&str, &[u8]>) -> Option<String> {
     let at = format!("checkpoint {}..={}", cp.from, cp.to);
     if cp.to - cp.from + 1 != leaves.len() as i64 {
-        return Some(format!("{at}: covers {} events but {} precede it since the last checkpoint", cp.to - cp.from + 1, leaves.len()));
+        return Some(format!(
+            "{at}: covers {} events but {} precede it since the last checkpoint",
+            cp.to - cp.from + 1,
+            leaves.len()
+        ));
     }
     if cp.root != hex::encode(merkle_root(leaves, &sm3)) {
-        return Some(format!("{at}: Merkle root does not match the events (an event in seq {}..={} was altered)", cp.from, cp.to));
+        return Some(format!(
+            "{at}: Merkle root does not match the events (an event in seq {}..={} was altered)",
+            cp.from, cp.to
+        ));
     }
     if cp.prev != hex::encode(prev) {
         return Some(format!("{at}: does not link to the previous checkpoint"));
@@ -353,10 +449,21 @@ fn check_checkpoint(cp: &CpRow, leaves: &[Hash], prev: &Hash, keys: &HashMap<&st
     let Some(key) = keys.get(cp.key_id.as_str()) else {
         return Some(format!("{at}: signed by unknown or untrusted key {}", cp.key_id));
     };
-    let (Ok(root), Ok(p), Ok(sig)) = (hex32(&cp.root, "root"), hex32(&cp.prev, "prev"), hex::decode(&cp.signature)) else {
+    let (Ok(root), Ok(p), Ok(sig)) = (
+        hex32(&cp.root, "root"),
+        hex32(&cp.prev, "prev"),
+        hex::decode(&cp.signature),
+    ) else {
         return Some(format!("{at}: malformed"));
     };
-    let signed = Checkpoint { from_seq: cp.from, to_seq: cp.to, root, prev: p, at_ms: cp.at_ms }.signed_bytes();
+    let signed = Checkpoint {
+        from_seq: cp.from,
+        to_seq: cp.to,
+        root,
+        prev: p,
+        at_ms: cp.at_ms,
+    }
+    .signed_bytes();
     if yiwang_crypto::verify(key, &signed, &sig).is_err() {
         return Some(format!("{at}: signature is not valid"));
     }
@@ -389,19 +496,28 @@ fn to_event(r: sqlx::any::AnyRow) -> Result<StoredEvent> {
 /// Events after `cursor`, in sequence order (subscribers and feeds).
 pub async fn read_after(pool: &sqlx::AnyPool, cursor: i64, limit: i64) -> Result<Vec<StoredEvent>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cursor).bind(limit).fetch_all(pool).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(cursor)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
     rows.into_iter().map(to_event).collect()
 }
 
 /// The events of one stream, oldest first (history views).
 pub async fn stream(pool: &sqlx::AnyPool, stream_id: &str) -> Result<Vec<StoredEvent>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(stream_id).fetch_all(pool).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(stream_id)
+        .fetch_all(pool)
+        .await?;
     rows.into_iter().map(to_event).collect()
 }
 
 /// The newest event and the last event covered by a signed checkpoint.
 pub async fn status(pool: &sqlx::AnyPool) -> Result<(i64, i64)> {
-    let r = sqlx::query("SELECT seq, checkpoint_to FROM ledger_head WHERE id = 1").fetch_one(pool).await?;
+    let r = sqlx::query("SELECT seq, checkpoint_to FROM ledger_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
     Ok((r.try_get("seq")?, r.try_get("checkpoint_to")?))
 }

@@ -66,7 +66,11 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    pub fn new(database_url: impl Into<String>, data_dir: impl Into<PathBuf>, master_key: yiwang_crypto::Sm4Key) -> Self {
+    pub fn new(
+        database_url: impl Into<String>,
+        data_dir: impl Into<PathBuf>,
+        master_key: yiwang_crypto::Sm4Key,
+    ) -> Self {
         Self {
             database_url: database_url.into(),
             data_dir: data_dir.into(),
@@ -97,8 +101,20 @@ impl Store {
         db::migrate(&write_pool, engine).await?;
         let read = db::pool(&config.database_url, config.read_pool_size).await?;
         let ledger_key = Arc::new(keys::load_or_create_ledger_key(&read, &config.master_key).await?);
-        let writer = writer::Writer::start(write_pool, engine, ledger_key, config.checkpoint_interval, config.max_batch);
-        let store = Arc::new(Store { engine, read, writer, calendars: Default::default(), config });
+        let writer = writer::Writer::start(
+            write_pool,
+            engine,
+            ledger_key,
+            config.checkpoint_interval,
+            config.max_batch,
+        );
+        let store = Arc::new(Store {
+            engine,
+            read,
+            writer,
+            calendars: Default::default(),
+            config,
+        });
         calendar::seed_official(&store).await?;
         Ok(store)
     }
@@ -110,7 +126,9 @@ impl Store {
 
     /// The newest committed global sequence number.
     pub async fn head(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT seq FROM ledger_head WHERE id = 1").fetch_one(&self.read).await?)
+        Ok(sqlx::query_scalar("SELECT seq FROM ledger_head WHERE id = 1")
+            .fetch_one(&self.read)
+            .await?)
     }
 
     /// Stops the writer after the commands already submitted, and closes the pools.

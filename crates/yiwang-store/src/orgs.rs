@@ -7,21 +7,39 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use sqlx::{Any, Executor, Row};
 use yiwang_core::DomainError;
-use yiwang_core::orgs::{self as core, Department, DepartmentInput, DepartmentRefs, Hall, HallInput, Window, WindowInput, WindowRefs};
+use yiwang_core::orgs::{
+    self as core, Department, DepartmentInput, DepartmentRefs, Hall, HallInput, Window, WindowInput, WindowRefs,
+};
 
 #[derive(Debug, Clone)]
 pub enum Cmd {
     CreateDepartment(DepartmentInput),
-    ChangeDepartment { id: String, input: DepartmentInput },
+    ChangeDepartment {
+        id: String,
+        input: DepartmentInput,
+    },
     CreateHall(HallInput),
-    ChangeHall { id: String, input: HallInput },
-    CreateWindow { hall_id: String, input: WindowInput },
-    ChangeWindow { hall_id: String, id: String, input: WindowInput },
+    ChangeHall {
+        id: String,
+        input: HallInput,
+    },
+    CreateWindow {
+        hall_id: String,
+        input: WindowInput,
+    },
+    ChangeWindow {
+        hall_id: String,
+        id: String,
+        input: WindowInput,
+    },
 }
 
 /// A unit enum as its snake_case name (how enums are stored in TEXT columns).
 fn enum_text<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).expect("unit enum")
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .expect("unit enum")
 }
 fn text_enum<T: DeserializeOwned>(s: String) -> Result<T> {
     serde_json::from_value(Value::String(s.clone())).map_err(|_| StoreError::Internal(format!("stored enum value {s}")))
@@ -48,7 +66,15 @@ async fn save_department(ctx: &mut WriteCtx<'_>, id: &str, input: &DepartmentInp
         None => None,
     };
     let same = department_by_uscc(&mut *ctx.conn, &input.uscc).await?;
-    let d = core::decide_department(id, input, DepartmentRefs { region_exists, parent: parent.as_ref(), same_uscc: same.as_ref() })?;
+    let d = core::decide_department(
+        id,
+        input,
+        DepartmentRefs {
+            region_exists,
+            parent: parent.as_ref(),
+            same_uscc: same.as_ref(),
+        },
+    )?;
     let stream = format!("department:{id}");
     if create {
         ctx.append(&stream, Expect::New, "department.created", &d).await?;
@@ -123,8 +149,19 @@ async fn save_hall(ctx: &mut WriteCtx<'_>, id: &str, input: &HallInput, create: 
     Ok(serde_json::to_value(&h).expect("serialisable"))
 }
 
-async fn save_window(ctx: &mut WriteCtx<'_>, hall_id: &str, id: &str, input: &WindowInput, create: bool) -> Result<Value> {
-    if !create && window(&mut *ctx.conn, id).await?.filter(|w| w.hall_id == hall_id).is_none() {
+async fn save_window(
+    ctx: &mut WriteCtx<'_>,
+    hall_id: &str,
+    id: &str,
+    input: &WindowInput,
+    create: bool,
+) -> Result<Value> {
+    if !create
+        && window(&mut *ctx.conn, id)
+            .await?
+            .filter(|w| w.hall_id == hall_id)
+            .is_none()
+    {
         return Err(DomainError::not_found("id", "窗口", "window", id).into());
     }
     let hall_exists = hall(&mut *ctx.conn, hall_id).await?.is_some();
@@ -137,7 +174,16 @@ async fn save_window(ctx: &mut WriteCtx<'_>, hall_id: &str, id: &str, input: &Wi
         .bind(&input.number)
         .fetch_optional(&mut *ctx.conn)
         .await?;
-    let w = core::decide_window(id, hall_id, input, WindowRefs { hall_exists, department_exists, same_number })?;
+    let w = core::decide_window(
+        id,
+        hall_id,
+        input,
+        WindowRefs {
+            hall_exists,
+            department_exists,
+            same_number,
+        },
+    )?;
     // Windows belong to their hall's stream: the hall's history shows its windows.
     let stream = format!("hall:{hall_id}");
     if create {
@@ -154,15 +200,17 @@ async fn save_window(ctx: &mut WriteCtx<'_>, hall_id: &str, id: &str, input: &Wi
             .await?;
     } else {
         ctx.append(&stream, Expect::Exists, "window.changed", &w).await?;
-        sqlx::query("UPDATE windows SET number = $2, name = $3, kind = $4, department_id = $5, updated_at = $6 WHERE id = $1")
-            .bind(&w.id)
-            .bind(&w.number)
-            .bind(&w.name)
-            .bind(enum_text(&w.kind))
-            .bind(&w.department_id)
-            .bind(ctx.now_ms)
-            .execute(&mut *ctx.conn)
-            .await?;
+        sqlx::query(
+            "UPDATE windows SET number = $2, name = $3, kind = $4, department_id = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(&w.id)
+        .bind(&w.number)
+        .bind(&w.name)
+        .bind(enum_text(&w.kind))
+        .bind(&w.department_id)
+        .bind(ctx.now_ms)
+        .execute(&mut *ctx.conn)
+        .await?;
     }
     Ok(serde_json::to_value(&w).expect("serialisable"))
 }
@@ -184,12 +232,22 @@ fn to_department(r: sqlx::any::AnyRow) -> Result<Department> {
 
 pub async fn department<'c, E: Executor<'c, Database = Any>>(e: E, id: &str) -> Result<Option<Department>> {
     let sql = format!("SELECT {DEPT_COLS} FROM departments WHERE id = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(e).await?.map(to_department).transpose()
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(e)
+        .await?
+        .map(to_department)
+        .transpose()
 }
 
 pub async fn department_by_uscc<'c, E: Executor<'c, Database = Any>>(e: E, uscc: &str) -> Result<Option<Department>> {
     let sql = format!("SELECT {DEPT_COLS} FROM departments WHERE uscc = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(uscc).fetch_optional(e).await?.map(to_department).transpose()
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(uscc)
+        .fetch_optional(e)
+        .await?
+        .map(to_department)
+        .transpose()
 }
 
 /// Departments, optionally of one region only, by name.
@@ -222,12 +280,22 @@ fn to_hall(r: sqlx::any::AnyRow) -> Result<Hall> {
 
 pub async fn hall<'c, E: Executor<'c, Database = Any>>(e: E, id: &str) -> Result<Option<Hall>> {
     let sql = format!("SELECT {HALL_COLS} FROM halls WHERE id = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(e).await?.map(to_hall).transpose()
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(e)
+        .await?
+        .map(to_hall)
+        .transpose()
 }
 
 pub async fn halls(pool: &sqlx::AnyPool) -> Result<Vec<Hall>> {
     let sql = format!("SELECT {HALL_COLS} FROM halls ORDER BY region_code, name");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?.into_iter().map(to_hall).collect()
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(to_hall)
+        .collect()
 }
 
 const WINDOW_COLS: &str = "id, hall_id, number, name, kind, department_id";
@@ -245,10 +313,21 @@ fn to_window(r: sqlx::any::AnyRow) -> Result<Window> {
 
 pub async fn window<'c, E: Executor<'c, Database = Any>>(e: E, id: &str) -> Result<Option<Window>> {
     let sql = format!("SELECT {WINDOW_COLS} FROM windows WHERE id = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(e).await?.map(to_window).transpose()
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(e)
+        .await?
+        .map(to_window)
+        .transpose()
 }
 
 pub async fn windows(pool: &sqlx::AnyPool, hall_id: &str) -> Result<Vec<Window>> {
     let sql = format!("SELECT {WINDOW_COLS} FROM windows WHERE hall_id = $1 ORDER BY number");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hall_id).fetch_all(pool).await?.into_iter().map(to_window).collect()
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(hall_id)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(to_window)
+        .collect()
 }

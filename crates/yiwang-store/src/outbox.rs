@@ -21,7 +21,11 @@ pub trait Subscriber: Send + Sync + 'static {
 
 /// The stored cursor of a subscriber (0 if it never ran).
 pub async fn cursor(store: &Store, name: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT cursor FROM subscriptions WHERE name = $1").bind(name).fetch_optional(&store.read).await?.unwrap_or(0))
+    Ok(sqlx::query_scalar("SELECT cursor FROM subscriptions WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&store.read)
+        .await?
+        .unwrap_or(0))
 }
 
 async fn save_cursor(store: &Store, name: &str, cursor: i64) -> Result<()> {
@@ -46,14 +50,21 @@ pub async fn deliver_once<S: Subscriber>(store: &Store, sub: &S, page: i64) -> R
     if events.is_empty() {
         return Ok(0);
     }
-    sub.handle(&events).await.map_err(|e| crate::StoreError::Internal(format!("subscriber {}: {e}", sub.name())))?;
+    sub.handle(&events)
+        .await
+        .map_err(|e| crate::StoreError::Internal(format!("subscriber {}: {e}", sub.name())))?;
     save_cursor(store, sub.name(), events.last().expect("non-empty").seq).await?;
     Ok(events.len())
 }
 
 /// Runs a subscriber until `stop` turns true: woken at once by this process's commits,
 /// and polling every `poll` for commits of other processes (PostgreSQL deployments).
-pub fn spawn<S: Subscriber>(store: Arc<Store>, sub: Arc<S>, poll: Duration, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+pub fn spawn<S: Subscriber>(
+    store: Arc<Store>,
+    sub: Arc<S>,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut head = store.writer.head();
         let mut backoff = Duration::from_millis(100);
@@ -61,7 +72,7 @@ pub fn spawn<S: Subscriber>(store: Arc<Store>, sub: Arc<S>, poll: Duration, mut 
             if *stop.borrow() {
                 return;
             }
-            match deliver_once(&*store, &*sub, 500).await {
+            match deliver_once(&store, &*sub, 500).await {
                 Ok(n) if n > 0 => {
                     backoff = Duration::from_millis(100);
                     continue;

@@ -24,7 +24,13 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = std::env::temp_dir().join(format!("yiwang-test-{}", random_suffix()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        TestDb { engine: Engine::Sqlite, url: format!("sqlite://{}", dir.join("yiwang.db").display()), dir, admin_url: None, pg_name: None }
+        TestDb {
+            engine: Engine::Sqlite,
+            url: format!("sqlite://{}", dir.join("yiwang.db").display()),
+            dir,
+            admin_url: None,
+            pg_name: None,
+        }
     }
 
     /// A fresh database on the PostgreSQL server of `YIWANG_TEST_PG_URL`.
@@ -43,12 +49,21 @@ impl TestDb {
         sqlx::any::install_default_drivers();
         let name = format!("yiwang_test_{}", random_suffix());
         let pool = crate::db::pool(&admin, 1).await.expect("connect to YIWANG_TEST_PG_URL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.expect("create test database");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .expect("create test database");
         pool.close().await;
         let url = replace_db(&admin, &name);
         let dir = std::env::temp_dir().join(format!("yiwang-test-{}", random_suffix()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        Some(TestDb { engine: Engine::Postgres, url, dir, admin_url: Some(admin), pg_name: Some(name) })
+        Some(TestDb {
+            engine: Engine::Postgres,
+            url,
+            dir,
+            admin_url: Some(admin),
+            pg_name: Some(name),
+        })
     }
 
     /// Both engines (PostgreSQL unless skipped on purpose).
@@ -59,7 +74,11 @@ impl TestDb {
     }
 
     pub fn config(&self) -> StoreConfig {
-        let mut c = StoreConfig::new(&self.url, &self.dir, yiwang_crypto::Sm4Key::from_bytes(&[7u8; 16]).unwrap());
+        let mut c = StoreConfig::new(
+            &self.url,
+            &self.dir,
+            yiwang_crypto::Sm4Key::from_bytes(&[7u8; 16]).unwrap(),
+        );
         c.checkpoint_interval = 50;
         c
     }
@@ -73,7 +92,11 @@ impl TestDb {
         if let (Some(admin), Some(name)) = (&self.admin_url, &self.pg_name)
             && let Ok(pool) = crate::db::pool(admin, 1).await
         {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&pool).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&pool)
+            .await;
             pool.close().await;
         }
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -87,7 +110,10 @@ pub fn replace_db(url: &str, db: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
     let mut out = format!("{}/{db}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');

@@ -16,9 +16,9 @@ use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, Row};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use yiwang_core::ledger::Hash;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
+use yiwang_core::ledger::Hash;
 
 /// Who acts, and the request's idempotency key if it has one.
 #[derive(Debug, Clone, Default)]
@@ -30,10 +30,16 @@ pub struct Meta {
 
 impl Meta {
     pub fn actor(actor: impl Into<String>) -> Self {
-        Self { actor: actor.into(), idempotency: None }
+        Self {
+            actor: actor.into(),
+            idempotency: None,
+        }
     }
     pub fn with_idempotency(mut self, key: impl Into<String>, fingerprint: impl Into<String>) -> Self {
-        self.idempotency = Some(Idempotency { key: key.into(), fingerprint: fingerprint.into() });
+        self.idempotency = Some(Idempotency {
+            key: key.into(),
+            fingerprint: fingerprint.into(),
+        });
         self
     }
 }
@@ -75,6 +81,9 @@ pub(crate) struct Batch {
     pub(crate) calendar_changed: bool,
 }
 
+/// A stream's head before a command appended to it: (stream, head, was it dirty).
+pub(crate) type Undo = (String, Option<(i64, Hash)>, bool);
+
 /// What a command sees while it runs inside the batch transaction.
 ///
 /// Invariant every command keeps: it appends its first event (`append`) before it writes
@@ -89,13 +98,19 @@ pub struct WriteCtx<'c> {
     pub(crate) key: &'c LedgerKey,
     pub(crate) savepoint: bool,
     /// Stream heads as they were before this command touched them (for undo).
-    pub(crate) undo: Vec<(String, Option<(i64, Hash)>, bool)>,
+    pub(crate) undo: Vec<Undo>,
     pub(crate) seq_before: i64,
 }
 
 impl WriteCtx<'_> {
     /// Appends one event to a stream (see `ledger::append`); returns its sequence number.
-    pub async fn append(&mut self, stream: &str, expect: ledger::Expect, kind: &str, body: &impl serde::Serialize) -> Result<i64> {
+    pub async fn append(
+        &mut self,
+        stream: &str,
+        expect: ledger::Expect,
+        kind: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<i64> {
         ledger::append(self, stream, expect, kind, body).await
     }
 
@@ -143,17 +158,38 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(pool: AnyPool, engine: Engine, key: Arc<LedgerKey>, checkpoint_interval: i64, max_batch: usize) -> Writer {
+    pub(crate) fn start(
+        pool: AnyPool,
+        engine: Engine,
+        key: Arc<LedgerKey>,
+        checkpoint_interval: i64,
+        max_batch: usize,
+    ) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>(max_batch * 8);
         let (head_tx, head) = watch::channel(0);
-        let task = tokio::spawn(run(pool, engine, key, checkpoint_interval.max(1), max_batch.max(1), rx, head_tx));
-        Writer { tx: tokio::sync::Mutex::new(Some(tx)), head, done: tokio::sync::Mutex::new(Some(task)) }
+        let task = tokio::spawn(run(
+            pool,
+            engine,
+            key,
+            checkpoint_interval.max(1),
+            max_batch.max(1),
+            rx,
+            head_tx,
+        ));
+        Writer {
+            tx: tokio::sync::Mutex::new(Some(tx)),
+            head,
+            done: tokio::sync::Mutex::new(Some(task)),
+        }
     }
 
     pub async fn submit(&self, meta: Meta, cmd: Command) -> Result<Written> {
         let (reply, rx) = oneshot::channel();
         let sender = self.tx.lock().await.clone().ok_or(StoreError::WriterGone)?;
-        sender.send(Job { meta, cmd, reply }).await.map_err(|_| StoreError::WriterGone)?;
+        sender
+            .send(Job { meta, cmd, reply })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
@@ -195,7 +231,12 @@ async fn run(
             Err(e) => {
                 tracing::error!(error = %e, commands = n, "batch commit failed; every command in it is reported failed");
                 let msg = e.to_string();
-                (jobs.iter().map(|_| Err(StoreError::Internal(format!("commit failed: {msg}")))).collect(), None)
+                (
+                    jobs.iter()
+                        .map(|_| Err(StoreError::Internal(format!("commit failed: {msg}"))))
+                        .collect(),
+                    None,
+                )
             }
         };
         metrics::histogram!("yiwang_writer_batch_size").record(n as f64);
@@ -209,15 +250,29 @@ async fn run(
     }
 }
 
-async fn commit_batch(pool: &AnyPool, engine: Engine, key: &LedgerKey, interval: i64, jobs: &[Job]) -> Result<(Vec<Result<Written>>, i64)> {
+async fn commit_batch(
+    pool: &AnyPool,
+    engine: Engine,
+    key: &LedgerKey,
+    interval: i64,
+    jobs: &[Job],
+) -> Result<(Vec<Result<Written>>, i64)> {
     let mut tx = pool.begin().await?;
     let conn: &mut AnyConnection = &mut tx;
     let now = now_ms();
     let res = async {
         // Take the ledger head's row lock first (both engines): see the module comment.
-        sqlx::query("UPDATE ledger_head SET touched_at = $1 WHERE id = 1").bind(now).execute(&mut *conn).await?;
-        let row = sqlx::query("SELECT seq FROM ledger_head WHERE id = 1").fetch_one(&mut *conn).await?;
-        let mut batch = Batch { next_seq: row.try_get::<i64, _>("seq")? + 1, ..Default::default() };
+        sqlx::query("UPDATE ledger_head SET touched_at = $1 WHERE id = 1")
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        let row = sqlx::query("SELECT seq FROM ledger_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+        let mut batch = Batch {
+            next_seq: row.try_get::<i64, _>("seq")? + 1,
+            ..Default::default()
+        };
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in jobs {
             let mut ctx = WriteCtx {
@@ -243,7 +298,9 @@ async fn commit_batch(pool: &AnyPool, engine: Engine, key: &LedgerKey, interval:
                     // Undo just this command. If even that fails the connection is broken
                     // and the `?` gives up the whole batch (nothing of it is committed).
                     if ctx.savepoint {
-                        sqlx::raw_sql("ROLLBACK TO SAVEPOINT cmd").execute(&mut *ctx.conn).await?;
+                        sqlx::raw_sql("ROLLBACK TO SAVEPOINT cmd")
+                            .execute(&mut *ctx.conn)
+                            .await?;
                         sqlx::raw_sql("RELEASE SAVEPOINT cmd").execute(&mut *ctx.conn).await?;
                     }
                     ctx.undo();
@@ -256,9 +313,14 @@ async fn commit_batch(pool: &AnyPool, engine: Engine, key: &LedgerKey, interval:
         let calendar_changed = batch.calendar_changed;
         let last = next_seq - 1;
         ledger::checkpoint_if_due(&mut *conn, key, interval, last, now).await?;
-        sqlx::query("UPDATE ledger_head SET seq = $1 WHERE id = 1").bind(last).execute(&mut *conn).await?;
+        sqlx::query("UPDATE ledger_head SET seq = $1 WHERE id = 1")
+            .bind(last)
+            .execute(&mut *conn)
+            .await?;
         if calendar_changed {
-            sqlx::query("UPDATE calendar_meta SET rev = rev + 1 WHERE id = 1").execute(&mut *conn).await?;
+            sqlx::query("UPDATE calendar_meta SET rev = rev + 1 WHERE id = 1")
+                .execute(&mut *conn)
+                .await?;
         }
         Ok::<_, StoreError>((outcomes, last))
     }
@@ -270,14 +332,18 @@ async fn commit_batch(pool: &AnyPool, engine: Engine, key: &LedgerKey, interval:
 
 async fn execute_idempotent(ctx: &mut WriteCtx<'_>, meta: &Meta, cmd: &Command) -> Result<Written> {
     if let Some(idem) = &meta.idempotency {
-        let row = sqlx::query("SELECT fingerprint, response FROM idempotency WHERE key = $1").bind(&idem.key).fetch_optional(&mut *ctx.conn).await?;
+        let row = sqlx::query("SELECT fingerprint, response FROM idempotency WHERE key = $1")
+            .bind(&idem.key)
+            .fetch_optional(&mut *ctx.conn)
+            .await?;
         if let Some(row) = row {
             let fp: String = row.try_get("fingerprint")?;
             if fp != idem.fingerprint {
                 return Err(StoreError::IdempotencyMismatch);
             }
             let resp: String = row.try_get("response")?;
-            let value = serde_json::from_str(&resp).map_err(|e| StoreError::Internal(format!("stored response: {e}")))?;
+            let value =
+                serde_json::from_str(&resp).map_err(|e| StoreError::Internal(format!("stored response: {e}")))?;
             return Ok(Written { value, replayed: true });
         }
     }

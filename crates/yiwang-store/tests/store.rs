@@ -11,7 +11,12 @@ use yiwang_store::testing::TestDb;
 use yiwang_store::{Command, Meta, StoreError, ledger, orgs, outbox, regions};
 
 fn region(code: &str, name: &str, parent: Option<&str>) -> Command {
-    Command::Regions(regions::Cmd::Create(NewRegion { code: code.into(), name: name.into(), name_en: None, parent_code: parent.map(Into::into) }))
+    Command::Regions(regions::Cmd::Create(NewRegion {
+        code: code.into(),
+        name: name.into(),
+        name_en: None,
+        parent_code: parent.map(Into::into),
+    }))
 }
 
 fn audit(i: usize) -> Command {
@@ -50,15 +55,25 @@ async fn regions_and_departments_round_trip_with_clear_errors() {
         s.write(m(), region("460100", "海口市", Some("460000"))).await.unwrap();
         let w = s.write(m(), region("460105", "秀英区", Some("460100"))).await.unwrap();
         assert_eq!(w.value["level"], "county");
-        let chain: Vec<String> = regions::chain(&s.read, "460105").await.unwrap().into_iter().map(|r| r.code).collect();
+        let chain: Vec<String> = regions::chain(&s.read, "460105")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.code)
+            .collect();
         assert_eq!(chain, ["460000", "460100", "460105"], "{:?}", db.engine);
         // Duplicates and orphans are refused with the field named.
         match s.write(m(), region("460105", "x", Some("460100"))).await {
-            Err(StoreError::Domain(e)) => assert_eq!((e.kind, e.errors[0].field.as_str()), (ErrorKind::Conflict, "code")),
+            Err(StoreError::Domain(e)) => {
+                assert_eq!((e.kind, e.errors[0].field.as_str()), (ErrorKind::Conflict, "code"))
+            }
             other => panic!("{other:?}"),
         }
         match s.write(m(), dept(1, "469999")).await {
-            Err(StoreError::Domain(e)) => assert_eq!((e.kind, e.errors[0].field.as_str()), (ErrorKind::NotFound, "region_code")),
+            Err(StoreError::Domain(e)) => assert_eq!(
+                (e.kind, e.errors[0].field.as_str()),
+                (ErrorKind::NotFound, "region_code")
+            ),
             other => panic!("{other:?}"),
         }
         let d = s.write(m(), dept(1, "460100")).await.unwrap();
@@ -66,7 +81,9 @@ async fn regions_and_departments_round_trip_with_clear_errors() {
         assert_eq!(orgs::department(&s.read, &id).await.unwrap().unwrap().uscc, uscc(1));
         // Same credit code twice: conflict, nothing written.
         let before = s.head().await.unwrap();
-        assert!(matches!(s.write(m(), dept(1, "460100")).await, Err(StoreError::Domain(e)) if e.kind == ErrorKind::Conflict));
+        assert!(
+            matches!(s.write(m(), dept(1, "460100")).await, Err(StoreError::Domain(e)) if e.kind == ErrorKind::Conflict)
+        );
         assert_eq!(s.head().await.unwrap(), before);
         let r = ledger::verify_store(&s).await.unwrap();
         assert!(r.ok(), "{r:?}");
@@ -79,7 +96,9 @@ async fn regions_and_departments_round_trip_with_clear_errors() {
 async fn group_commit_isolates_bad_commands_and_orders_events() {
     for db in TestDb::both().await {
         let s = db.open().await;
-        s.write(Meta::actor("admin"), region("460000", "海南省", None)).await.unwrap();
+        s.write(Meta::actor("admin"), region("460000", "海南省", None))
+            .await
+            .unwrap();
         let mut tasks = vec![];
         for i in 0..300u32 {
             let s = s.clone();
@@ -102,7 +121,10 @@ async fn group_commit_isolates_bad_commands_and_orders_events() {
         assert_eq!(orgs::departments(&s.read, None).await.unwrap().len(), ok);
         // Gap-free global sequence; checkpoints every 50 events were written and verify.
         let head = s.head().await.unwrap();
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&s.read).await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&s.read)
+            .await
+            .unwrap();
         assert_eq!(head, count);
         let r = ledger::verify_store(&s).await.unwrap();
         assert!(r.ok() && r.checkpoints >= 5, "{r:?}");
@@ -123,7 +145,13 @@ async fn idempotency_key_replays_and_refuses_a_different_body() {
         let mut tasks = vec![];
         for _ in 0..10 {
             let s = s.clone();
-            tasks.push(tokio::spawn(async move { s.write(Meta::actor("admin").with_idempotency("k-1", "fp-a"), region("460000", "海南省", None)).await }));
+            tasks.push(tokio::spawn(async move {
+                s.write(
+                    Meta::actor("admin").with_idempotency("k-1", "fp-a"),
+                    region("460000", "海南省", None),
+                )
+                .await
+            }));
         }
         for t in tasks {
             let b = t.await.unwrap().unwrap();
@@ -131,7 +159,10 @@ async fn idempotency_key_replays_and_refuses_a_different_body() {
             assert_eq!(b.value, a.value);
         }
         assert_eq!(s.head().await.unwrap(), head);
-        assert!(matches!(s.write(m("fp-b"), region("350000", "福建省", None)).await, Err(StoreError::IdempotencyMismatch)));
+        assert!(matches!(
+            s.write(m("fp-b"), region("350000", "福建省", None)).await,
+            Err(StoreError::IdempotencyMismatch)
+        ));
         s.close().await;
         db.cleanup().await;
     }
@@ -149,13 +180,28 @@ async fn every_tampering_is_detected() {
     for db in TestDb::both().await {
         let s = db.open().await;
         // A ledger of several streams: regions, departments, audit; checkpoints every 50.
-        s.write(Meta::actor("admin"), region("460000", "海南省", None)).await.unwrap();
+        s.write(Meta::actor("admin"), region("460000", "海南省", None))
+            .await
+            .unwrap();
         let writes = (0..120u32).map(|i| {
             let s = s.clone();
-            async move { s.write(Meta::actor("admin"), if i % 2 == 0 { dept(i, "460000") } else { audit(i as usize) }).await.unwrap() }
+            async move {
+                s.write(
+                    Meta::actor("admin"),
+                    if i % 2 == 0 {
+                        dept(i, "460000")
+                    } else {
+                        audit(i as usize)
+                    },
+                )
+                .await
+                .unwrap()
+            }
         });
         futures::future::join_all(writes).await;
-        let trusted = yiwang_store::keys::trusted_ledger_keys(&s.read, &db.config().master_key).await.unwrap();
+        let trusted = yiwang_store::keys::trusted_ledger_keys(&s.read, &db.config().master_key)
+            .await
+            .unwrap();
         let n: i64 = s.head().await.unwrap();
         assert!(n > 140, "{n}");
         let mut conn = s.read.acquire().await.unwrap();
@@ -190,7 +236,9 @@ async fn every_tampering_is_detected() {
                 Tamper::Change("kind") => format!("UPDATE events SET kind = kind || 'x' WHERE seq = {a}"),
                 Tamper::Change("actor") => format!("UPDATE events SET actor = 'mallory' WHERE seq = {a}"),
                 Tamper::Change("at_ms") => format!("UPDATE events SET at_ms = at_ms + 1 WHERE seq = {a}"),
-                Tamper::Change("stream_id") => format!("UPDATE events SET stream_id = stream_id || 'x' WHERE seq = {a}"),
+                Tamper::Change("stream_id") => {
+                    format!("UPDATE events SET stream_id = stream_id || 'x' WHERE seq = {a}")
+                }
                 Tamper::Change("version") => format!("UPDATE events SET version = version + 1000 WHERE seq = {a}"),
                 Tamper::Change("hash") => format!("UPDATE events SET hash = prev_hash WHERE seq = {a}"),
                 Tamper::Change(_) => format!("UPDATE events SET prev_hash = hash WHERE seq = {a}"),
@@ -199,19 +247,31 @@ async fn every_tampering_is_detected() {
                     "UPDATE events SET seq = -1 WHERE seq = {a}; UPDATE events SET seq = {a} WHERE seq = {b}; UPDATE events SET seq = {b} WHERE seq = -1"
                 ),
             };
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
             let r = ledger::verify(&mut conn, &trusted).await.unwrap();
             sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
             assert!(!r.ok(), "{:?}: tampering {kind:?} at {a}/{b} went unnoticed", db.engine);
             let p = r.problem.unwrap();
-            assert!(p.contains("seq") || p.contains("stream") || p.contains("checkpoint") || p.contains("head"), "{p}");
+            assert!(
+                p.contains("seq") || p.contains("stream") || p.contains("checkpoint") || p.contains("head"),
+                "{p}"
+            );
         }
         // A careful forger who recomputes every hash of a stream after changing an event
         // is caught by the signed checkpoint over that range.
         sqlx::raw_sql("BEGIN").execute(&mut *conn).await.unwrap();
-        let row = sqlx::query("SELECT stream_id FROM events WHERE seq = 10").fetch_one(&mut *conn).await.unwrap();
+        let row = sqlx::query("SELECT stream_id FROM events WHERE seq = 10")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
         let stream: String = row.get("stream_id");
-        sqlx::query("UPDATE events SET actor = 'mallory' WHERE seq = 10").execute(&mut *conn).await.unwrap();
+        sqlx::query("UPDATE events SET actor = 'mallory' WHERE seq = 10")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
         rechain(&mut conn, &stream).await;
         let r = ledger::verify(&mut conn, &trusted).await.unwrap();
         sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
@@ -224,11 +284,13 @@ async fn every_tampering_is_detected() {
 
 /// Recomputes a stream's hash chain and head the way a forger without the node key would.
 async fn rechain(conn: &mut sqlx::AnyConnection, stream: &str) {
-    let rows = sqlx::query("SELECT seq, stream_id, version, kind, body, actor, at_ms FROM events WHERE stream_id = $1 ORDER BY version")
-        .bind(stream)
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
+    let rows = sqlx::query(
+        "SELECT seq, stream_id, version, kind, body, actor, at_ms FROM events WHERE stream_id = $1 ORDER BY version",
+    )
+    .bind(stream)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
     let mut prev = yiwang_core::ledger::GENESIS;
     for r in rows {
         let ev = yiwang_core::ledger::EventRecord {
@@ -250,7 +312,12 @@ async fn rechain(conn: &mut sqlx::AnyConnection, stream: &str) {
             .unwrap();
         prev = h;
     }
-    sqlx::query("UPDATE streams SET hash = $1 WHERE stream_id = $2").bind(hex::encode(prev)).bind(stream).execute(&mut *conn).await.unwrap();
+    sqlx::query("UPDATE streams SET hash = $1 WHERE stream_id = $2")
+        .bind(hex::encode(prev))
+        .bind(stream)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
 }
 
 struct Collect(tokio::sync::Mutex<Vec<i64>>);
@@ -273,14 +340,21 @@ async fn subscribers_never_skip_with_concurrent_writers() {
         let stores = vec![db.open().await, db.open().await, db.open().await];
         let sub = Arc::new(Collect(Default::default()));
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
-        let runner = outbox::spawn(stores[0].clone(), sub.clone(), std::time::Duration::from_millis(5), stop);
+        let runner = outbox::spawn(
+            stores[0].clone(),
+            sub.clone(),
+            std::time::Duration::from_millis(5),
+            stop,
+        );
         let mut tasks = vec![];
         for (k, s) in stores.iter().enumerate() {
             for j in 0..4usize {
                 let s = s.clone();
                 tasks.push(tokio::spawn(async move {
                     for i in 0..40 {
-                        s.write(Meta::actor("admin"), audit(k * 10_000 + j * 100 + i)).await.unwrap();
+                        s.write(Meta::actor("admin"), audit(k * 10_000 + j * 100 + i))
+                            .await
+                            .unwrap();
                     }
                 }));
             }
@@ -328,25 +402,74 @@ async fn calendar_is_seeded_extended_and_regional() {
         let s = db.open().await;
         assert_eq!(s.head().await.unwrap(), head);
         // An admin publishes 2027 (here: New Year only); the cache follows.
-        let y = PublishedYear { year: 2027, days: vec![DayRule { date: d("2027-01-01"), off_day: true, name: "元旦".into() }], papers: vec![] };
-        s.write(Meta::actor("admin"), Command::Calendar(calendar::Cmd::PublishYear(y))).await.unwrap();
+        let y = PublishedYear {
+            year: 2027,
+            days: vec![DayRule {
+                date: d("2027-01-01"),
+                off_day: true,
+                name: "元旦".into(),
+            }],
+            papers: vec![],
+        };
+        s.write(Meta::actor("admin"), Command::Calendar(calendar::Cmd::PublishYear(y)))
+            .await
+            .unwrap();
         let cal = calendar::calendar_for(&s, None).await.unwrap();
         assert!(!cal.add_working_days(d("2026-12-20"), 20).provisional);
         assert!(!cal.is_working_day(d("2027-01-01")));
         // A bad year is refused with every problem named.
-        let bad = PublishedYear { year: 2027, days: vec![DayRule { date: d("2027-03-03"), off_day: false, name: "".into() }], papers: vec![] };
-        match s.write(Meta::actor("admin"), Command::Calendar(calendar::Cmd::PublishYear(bad))).await {
+        let bad = PublishedYear {
+            year: 2027,
+            days: vec![DayRule {
+                date: d("2027-03-03"),
+                off_day: false,
+                name: "".into(),
+            }],
+            papers: vec![],
+        };
+        match s
+            .write(Meta::actor("admin"), Command::Calendar(calendar::Cmd::PublishYear(bad)))
+            .await
+        {
             Err(StoreError::Domain(e)) => assert_eq!(e.errors.len(), 2, "{e:?}"),
             other => panic!("{other:?}"),
         }
         // Local holiday in Hainan applies to its cities, not to other provinces.
-        s.write(Meta::actor("admin"), region("460000", "海南省", None)).await.unwrap();
-        s.write(Meta::actor("admin"), region("460100", "海口市", Some("460000"))).await.unwrap();
-        s.write(Meta::actor("admin"), region("350000", "福建省", None)).await.unwrap();
-        let local = vec![DayRule { date: d("2026-04-20"), off_day: true, name: "三月三".into() }];
-        s.write(Meta::actor("admin"), Command::Calendar(calendar::Cmd::SetLocalDays { region_code: "460000".into(), days: local })).await.unwrap();
-        assert!(!calendar::calendar_for(&s, Some("460100")).await.unwrap().is_working_day(d("2026-04-20")));
-        assert!(calendar::calendar_for(&s, Some("350000")).await.unwrap().is_working_day(d("2026-04-20")));
+        s.write(Meta::actor("admin"), region("460000", "海南省", None))
+            .await
+            .unwrap();
+        s.write(Meta::actor("admin"), region("460100", "海口市", Some("460000")))
+            .await
+            .unwrap();
+        s.write(Meta::actor("admin"), region("350000", "福建省", None))
+            .await
+            .unwrap();
+        let local = vec![DayRule {
+            date: d("2026-04-20"),
+            off_day: true,
+            name: "三月三".into(),
+        }];
+        s.write(
+            Meta::actor("admin"),
+            Command::Calendar(calendar::Cmd::SetLocalDays {
+                region_code: "460000".into(),
+                days: local,
+            }),
+        )
+        .await
+        .unwrap();
+        assert!(
+            !calendar::calendar_for(&s, Some("460100"))
+                .await
+                .unwrap()
+                .is_working_day(d("2026-04-20"))
+        );
+        assert!(
+            calendar::calendar_for(&s, Some("350000"))
+                .await
+                .unwrap()
+                .is_working_day(d("2026-04-20"))
+        );
         // The tail checkpoint covers everything written so far.
         let w = s.write(Meta::actor("admin"), Command::Checkpoint).await.unwrap();
         assert_eq!(w.value["checkpoint_to"], json!(s.head().await.unwrap()));

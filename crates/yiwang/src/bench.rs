@@ -19,7 +19,12 @@ pub struct Options {
 }
 
 fn record(i: usize) -> AuditRecord {
-    AuditRecord { category: "bench".into(), action: "bench.write".into(), subject: format!("subject-{i}"), detail: serde_json::json!({ "i": i, "note": "基准测试" }) }
+    AuditRecord {
+        category: "bench".into(),
+        action: "bench.write".into(),
+        subject: format!("subject-{i}"),
+        detail: serde_json::json!({ "i": i, "note": "基准测试" }),
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -44,7 +49,9 @@ pub async fn writer(store: Arc<Store>, o: &Options) -> Result<f64> {
             let mut lat = Vec::with_capacity(per_caller);
             for i in 0..per_caller {
                 let t = Instant::now();
-                store.write(Meta::actor("bench"), Command::Audit(record(c * per_caller + i))).await?;
+                store
+                    .write(Meta::actor("bench"), Command::Audit(record(c * per_caller + i)))
+                    .await?;
                 lat.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             anyhow::Ok(lat)
@@ -66,7 +73,10 @@ pub async fn writer(store: Arc<Store>, o: &Options) -> Result<f64> {
     );
 
     let ceiling_rate = ceiling(&store, n, o.ceiling_batch).await?;
-    println!("ceiling: {n} identical rows by a tight batched-insert loop ({} per transaction, same durability) = {ceiling_rate:.0} rows/s", o.ceiling_batch);
+    println!(
+        "ceiling: {n} identical rows by a tight batched-insert loop ({} per transaction, same durability) = {ceiling_rate:.0} rows/s",
+        o.ceiling_batch
+    );
     let ratio = writer_rate / ceiling_rate;
     println!("engine {} · writer/ceiling", store.engine.name());
     println!("ratio {ratio:.3}");
@@ -77,7 +87,10 @@ pub async fn writer(store: Arc<Store>, o: &Options) -> Result<f64> {
 /// stream head upsert, audit_log row), inserted directly in large transactions.
 async fn ceiling(store: &Store, n: usize, batch: usize) -> Result<f64> {
     let mut conn = store.read.acquire().await?;
-    let start_seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM events").fetch_one(&mut *conn).await?.try_get("m")?;
+    let start_seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM events")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("m")?;
     let seq_base = start_seq + 1_000_000_000;
     let stream = "audit:bench-ceiling";
     let mut prev = GENESIS;
@@ -133,8 +146,17 @@ async fn ceiling(store: &Store, n: usize, batch: usize) -> Result<f64> {
     }
     let rate = n as f64 / started.elapsed().as_secs_f64();
     // The ceiling rows are not part of the ledger: remove them so the database verifies.
-    sqlx::query("DELETE FROM events WHERE seq >= $1").bind(seq_base).execute(&mut *conn).await?;
-    sqlx::query("DELETE FROM audit_log WHERE seq >= $1").bind(seq_base).execute(&mut *conn).await?;
-    sqlx::query("DELETE FROM streams WHERE stream_id = $1").bind(stream).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM events WHERE seq >= $1")
+        .bind(seq_base)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM audit_log WHERE seq >= $1")
+        .bind(seq_base)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM streams WHERE stream_id = $1")
+        .bind(stream)
+        .execute(&mut *conn)
+        .await?;
     Ok(rate)
 }

@@ -62,8 +62,13 @@ impl Config {
             None if Path::new("yiwang.toml").exists() => read_file(Path::new("yiwang.toml"))?,
             None => FileConfig::default(),
         };
-        let data_dir = o.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("yiwang-data"));
-        std::fs::create_dir_all(data_dir.join("keys")).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        let data_dir = o
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("yiwang-data"));
+        std::fs::create_dir_all(data_dir.join("keys"))
+            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let database_url = o
             .database_url
             .clone()
@@ -71,16 +76,23 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("yiwang.db").display()));
         let master_key = match o.master_key.clone().or(file.master_key) {
             Some(hex) => Sm4Key::from_hex(&hex).map_err(|e| anyhow::anyhow!("master_key: {e}"))?,
-            None => key_file(&data_dir.join("keys/master.key"), || Sm4Key::generate().to_hex().to_string(), |s| {
-                Sm4Key::from_hex(s).map_err(|e| anyhow::anyhow!("{e}"))
-            })?,
+            None => key_file(
+                &data_dir.join("keys/master.key"),
+                || Sm4Key::generate().to_hex().to_string(),
+                |s| Sm4Key::from_hex(s).map_err(|e| anyhow::anyhow!("{e}")),
+            )?,
         };
         let checkpoint_interval = o.checkpoint_interval.or(file.checkpoint_interval).unwrap_or(1000);
         if checkpoint_interval < 1 {
             bail!("checkpoint_interval must be at least 1");
         }
-        let home_region = o.home_region.clone().or(file.home_region).unwrap_or_else(|| "460000".into());
-        yiwang_core::regions::level_of("home_region", &home_region).map_err(|e| anyhow::anyhow!("home_region: {}", e.en))?;
+        let home_region = o
+            .home_region
+            .clone()
+            .or(file.home_region)
+            .unwrap_or_else(|| "460000".into());
+        yiwang_core::regions::level_of("home_region", &home_region)
+            .map_err(|e| anyhow::anyhow!("home_region: {}", e.en))?;
         Ok(Config {
             data_dir,
             database_url,

@@ -48,7 +48,11 @@ const DEPARTMENTS: &[(&str, &str, DepartmentNature)] = &[
     ("海南省政务服务中心", "460000", DepartmentNature::StatutoryAuthority),
     ("海南省市场监督管理局", "460000", DepartmentNature::StatutoryAuthority),
     ("海南省公安厅", "460000", DepartmentNature::StatutoryAuthority),
-    ("海南省人力资源和社会保障厅", "460000", DepartmentNature::StatutoryAuthority),
+    (
+        "海南省人力资源和社会保障厅",
+        "460000",
+        DepartmentNature::StatutoryAuthority,
+    ),
     ("海南省卫生健康委员会", "460000", DepartmentNature::StatutoryAuthority),
     ("海南省民政厅", "460000", DepartmentNature::StatutoryAuthority),
     ("海南省教育厅", "460000", DepartmentNature::StatutoryAuthority),
@@ -60,11 +64,23 @@ const DEPARTMENTS: &[(&str, &str, DepartmentNature)] = &[
     ("海口市行政审批服务局", "460100", DepartmentNature::StatutoryAuthority),
     ("海口市市场监督管理局", "460100", DepartmentNature::StatutoryAuthority),
     ("海口市公安局", "460100", DepartmentNature::StatutoryAuthority),
-    ("海口市人力资源和社会保障局", "460100", DepartmentNature::StatutoryAuthority),
+    (
+        "海口市人力资源和社会保障局",
+        "460100",
+        DepartmentNature::StatutoryAuthority,
+    ),
     ("海口市卫生健康委员会", "460100", DepartmentNature::StatutoryAuthority),
-    ("海口市不动产登记中心", "460100", DepartmentNature::AuthorisedOrganisation),
+    (
+        "海口市不动产登记中心",
+        "460100",
+        DepartmentNature::AuthorisedOrganisation,
+    ),
     ("海口市医疗保障局", "460100", DepartmentNature::StatutoryAuthority),
-    ("海口市龙华区政务服务中心", "460106", DepartmentNature::StatutoryAuthority),
+    (
+        "海口市龙华区政务服务中心",
+        "460106",
+        DepartmentNature::StatutoryAuthority,
+    ),
     ("三亚市行政审批服务局", "460200", DepartmentNature::StatutoryAuthority),
     ("三亚市市场监督管理局", "460200", DepartmentNature::StatutoryAuthority),
     ("三亚市公安局", "460200", DepartmentNature::StatutoryAuthority),
@@ -72,9 +88,24 @@ const DEPARTMENTS: &[(&str, &str, DepartmentNature)] = &[
 
 /// (name, region, address, phone).
 const HALLS: &[(&str, &str, &str, &str)] = &[
-    ("海南省政务服务中心", "460000", "海口市美兰区国兴大道（示例地址）", "0898-12345"),
-    ("海口市政务服务中心", "460100", "海口市龙华区滨海大道（示例地址）", "0898-12345"),
-    ("三亚市政务服务中心", "460200", "三亚市吉阳区迎宾路（示例地址）", "0898-12345"),
+    (
+        "海南省政务服务中心",
+        "460000",
+        "海口市美兰区国兴大道（示例地址）",
+        "0898-12345",
+    ),
+    (
+        "海口市政务服务中心",
+        "460100",
+        "海口市龙华区滨海大道（示例地址）",
+        "0898-12345",
+    ),
+    (
+        "三亚市政务服务中心",
+        "460200",
+        "三亚市吉阳区迎宾路（示例地址）",
+        "0898-12345",
+    ),
 ];
 
 const HOURS: &str = "周一至周五 9:00-12:00，13:30-17:00（法定节假日除外）";
@@ -88,7 +119,11 @@ pub fn demo_uscc(region: &str, i: usize) -> String {
 
 fn created(r: Result<yiwang_store::Written, StoreError>) -> Result<()> {
     match r {
-        Ok(_) | Err(StoreError::Domain(yiwang_core::DomainError { kind: yiwang_core::ErrorKind::Conflict, .. })) => Ok(()),
+        Ok(_)
+        | Err(StoreError::Domain(yiwang_core::DomainError {
+            kind: yiwang_core::ErrorKind::Conflict,
+            ..
+        })) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
@@ -99,7 +134,12 @@ pub async fn seed(store: &Store) -> Result<usize> {
     let before = store.head().await?;
     for (code, name, en, parent) in REGIONS {
         if regions::get(&store.read, code).await?.is_none() {
-            let input = NewRegion { code: (*code).into(), name: (*name).into(), name_en: Some((*en).into()), parent_code: parent.map(Into::into) };
+            let input = NewRegion {
+                code: (*code).into(),
+                name: (*name).into(),
+                name_en: Some((*en).into()),
+                parent_code: parent.map(Into::into),
+            };
             created(store.write(m(), Command::Regions(regions::Cmd::Create(input))).await)?;
         }
     }
@@ -119,7 +159,9 @@ pub async fn seed(store: &Store) -> Result<usize> {
                     phone: Some("0898-12345".into()),
                     address: None,
                 };
-                let w = store.write(m(), Command::Orgs(orgs::Cmd::CreateDepartment(input))).await?;
+                let w = store
+                    .write(m(), Command::Orgs(orgs::Cmd::CreateDepartment(input)))
+                    .await?;
                 w.value["id"].as_str().unwrap_or_default().to_string()
             }
         };
@@ -132,12 +174,20 @@ pub async fn seed(store: &Store) -> Result<usize> {
         let hall_id = match existing_halls.iter().find(|h| h.name == *name) {
             Some(h) => h.id.clone(),
             None => {
-                let input = HallInput { name: (*name).into(), region_code: (*region).into(), address: (*address).into(), hours: HOURS.into(), phone: Some((*phone).into()) };
+                let input = HallInput {
+                    name: (*name).into(),
+                    region_code: (*region).into(),
+                    address: (*address).into(),
+                    hours: HOURS.into(),
+                    phone: Some((*phone).into()),
+                };
                 let w = store.write(m(), Command::Orgs(orgs::Cmd::CreateHall(input))).await?;
                 w.value["id"].as_str().unwrap_or_default().to_string()
             }
         };
-        let mut windows: Vec<(String, &str, WindowKind, Option<String>)> = (1..=4).map(|n| (format!("A{n:02}"), "综合受理窗口", WindowKind::Comprehensive, None)).collect();
+        let mut windows: Vec<(String, &str, WindowKind, Option<String>)> = (1..=4)
+            .map(|n| (format!("A{n:02}"), "综合受理窗口", WindowKind::Comprehensive, None))
+            .collect();
         windows.push(("B01".into(), "出件窗口", WindowKind::Pickup, None));
         windows.push(("C01".into(), "帮办代办窗口", WindowKind::Assistance, None));
         if *region == "460100" {
@@ -148,8 +198,23 @@ pub async fn seed(store: &Store) -> Result<usize> {
             if have.iter().any(|w| w.number == number) {
                 continue;
             }
-            let input = WindowInput { number, name: wname.into(), kind, department_id: dept };
-            created(store.write(m(), Command::Orgs(orgs::Cmd::CreateWindow { hall_id: hall_id.clone(), input })).await)?;
+            let input = WindowInput {
+                number,
+                name: wname.into(),
+                kind,
+                department_id: dept,
+            };
+            created(
+                store
+                    .write(
+                        m(),
+                        Command::Orgs(orgs::Cmd::CreateWindow {
+                            hall_id: hall_id.clone(),
+                            input,
+                        }),
+                    )
+                    .await,
+            )?;
         }
     }
     Ok((store.head().await? - before) as usize)

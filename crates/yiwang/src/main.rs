@@ -14,7 +14,11 @@ use std::sync::Arc;
 use yiwang_store::{Command, Meta, Store};
 
 #[derive(Parser)]
-#[command(name = "yiwang", version, about = "yiwang (一网): integrated online government-service platform")]
+#[command(
+    name = "yiwang",
+    version,
+    about = "yiwang (一网): integrated online government-service platform"
+)]
 struct Cli {
     #[command(flatten)]
     settings: Overrides,
@@ -95,11 +99,16 @@ enum BenchCmd {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("YIWANG_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("YIWANG_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
@@ -110,7 +119,9 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn open(cfg: &Config) -> Result<Arc<Store>> {
-    Store::open(cfg.store_config()).await.with_context(|| format!("opening {}", redact(&cfg.database_url)))
+    Store::open(cfg.store_config())
+        .await
+        .with_context(|| format!("opening {}", redact(&cfg.database_url)))
 }
 
 /// A database URL without its password, for messages.
@@ -133,7 +144,11 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
         Cmd::Migrate => {
             let store = open(&cfg).await?;
-            println!("schema up to date ({}, {})", store.engine.name(), redact(&cfg.database_url));
+            println!(
+                "schema up to date ({}, {})",
+                store.engine.name(),
+                redact(&cfg.database_url)
+            );
             store.close().await;
         }
         Cmd::Demo => {
@@ -142,7 +157,10 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             println!("demo province ready ({n} new events)");
             store.close().await;
         }
-        Cmd::Serve { listen, demo: with_demo } => {
+        Cmd::Serve {
+            listen,
+            demo: with_demo,
+        } => {
             let store = open(&cfg).await?;
             if with_demo {
                 let n = demo::seed(&store).await?;
@@ -150,7 +168,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             }
             let (token, token_file) = cfg.admin_token_or_generate()?;
             let listen = listen.or(cfg.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
-            let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
             println!("yiwang serving on http://{addr}/  (API docs: http://{addr}/api/v1/docs)");
             match (with_demo, token_file) {
@@ -207,15 +227,35 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 println!("checked {} events before the problem", r.events);
                 return Ok(ExitCode::from(1));
             }
-            println!("ledger: valid — {} events in {} streams, {} signed checkpoints", r.events, r.streams, r.checkpoints);
+            println!(
+                "ledger: valid — {} events in {} streams, {} signed checkpoints",
+                r.events, r.streams, r.checkpoints
+            );
         }
-        Cmd::Ledger { cmd: LedgerCmd::Checkpoint } => {
+        Cmd::Ledger {
+            cmd: LedgerCmd::Checkpoint,
+        } => {
             let store = open(&cfg).await?;
             let w = store.write(Meta::actor("system"), Command::Checkpoint).await?;
             store.close().await;
-            println!("checkpoint to seq {} ({})", w.value["checkpoint_to"], if w.value["new"] == true { "new" } else { "already covered" });
+            println!(
+                "checkpoint to seq {} ({})",
+                w.value["checkpoint_to"],
+                if w.value["new"] == true {
+                    "new"
+                } else {
+                    "already covered"
+                }
+            );
         }
-        Cmd::Bench { cmd: BenchCmd::Writer { callers, commands, ceiling_batch } } => {
+        Cmd::Bench {
+            cmd:
+                BenchCmd::Writer {
+                    callers,
+                    commands,
+                    ceiling_batch,
+                },
+        } => {
             if callers == 0 || commands == 0 || ceiling_batch == 0 {
                 bail!("--callers, --commands and --ceiling-batch must be at least 1");
             }
@@ -223,13 +263,24 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let tmp;
             let cfg = if cli.settings.data_dir.is_none() && cli.settings.database_url.is_none() {
                 tmp = std::env::temp_dir().join(format!("yiwang-bench-{}", uuid::Uuid::new_v4().simple()));
-                Config::load(&Overrides { data_dir: Some(tmp.clone()), ..cli.settings.clone() })?
+                Config::load(&Overrides {
+                    data_dir: Some(tmp.clone()),
+                    ..cli.settings.clone()
+                })?
             } else {
                 tmp = std::path::PathBuf::new();
                 cfg
             };
             let store = open(&cfg).await?;
-            let r = bench::writer(store.clone(), &bench::Options { callers, commands, ceiling_batch }).await;
+            let r = bench::writer(
+                store.clone(),
+                &bench::Options {
+                    callers,
+                    commands,
+                    ceiling_batch,
+                },
+            )
+            .await;
             store.close().await;
             if !tmp.as_os_str().is_empty() {
                 let _ = std::fs::remove_dir_all(&tmp);
