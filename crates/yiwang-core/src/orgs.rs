@@ -38,7 +38,7 @@ pub struct DepartmentInput {
     #[cfg_attr(feature = "openapi", schema(example = "海口市市场监督管理局"))]
     pub name: String,
     /// Unified social credit code (GB 32100), checked.
-    #[cfg_attr(feature = "openapi", schema(example = "11460100MB0000004E"))]
+    #[cfg_attr(feature = "openapi", schema(example = "11460100MB00000046"))]
     pub uscc: String,
     #[cfg_attr(feature = "openapi", schema(example = "460100"))]
     pub region_code: String,
