@@ -25,6 +25,18 @@ impl Level {
             Level::Village => "village",
         }
     }
+    /// The level from its number (1 province … 5 village), as stored.
+    pub fn from_number(n: i64) -> Option<Level> {
+        [
+            Level::Province,
+            Level::City,
+            Level::County,
+            Level::Township,
+            Level::Village,
+        ]
+        .into_iter()
+        .find(|l| *l as i64 == n)
+    }
     pub fn parse(s: &str) -> Option<Level> {
         [
             Level::Province,

@@ -54,6 +54,9 @@ pub(crate) async fn append(
     let cached = ctx.batch.heads.get(stream).copied();
     let (version, prev) = match cached {
         Some(h) => h,
+        // A new stream needs no read: if it exists after all, the unique (stream_id,
+        // version) index refuses the insert below.
+        None if expect == Expect::New => (0, GENESIS),
         None => {
             let head = sqlx::query("SELECT version, hash FROM streams WHERE stream_id = $1")
                 .bind(stream)
@@ -91,6 +94,23 @@ pub(crate) async fn append(
     };
     let hash = sm3(&ev.chain_input(&prev));
     ctx.begin_write().await?;
+    match insert_event(&mut *ctx.conn, &ev, &prev, &hash).await {
+        Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() && expect == Expect::New => {
+            return Err(StoreError::Concurrency(format!("{stream} already exists")));
+        }
+        r => r?,
+    }
+    let was_dirty = ctx.batch.dirty.contains(stream);
+    ctx.undo.push((stream.to_string(), cached, was_dirty));
+    ctx.batch.heads.insert(stream.to_string(), (ev.version, hash));
+    ctx.batch.dirty.insert(stream.to_string());
+    ctx.batch.next_seq += 1;
+    metrics::counter!("yiwang_events_appended_total").increment(1);
+    Ok(ev.seq)
+}
+
+/// Inserts one event row with its chain hashes (the only place events are written).
+pub async fn insert_event(conn: &mut AnyConnection, ev: &EventRecord, prev: &Hash, hash: &Hash) -> Result<()> {
     sqlx::query(
         "INSERT INTO events (seq, stream_id, version, kind, body, actor, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -103,15 +123,9 @@ pub(crate) async fn append(
     .bind(ev.at_ms)
     .bind(hex::encode(prev))
     .bind(hex::encode(hash))
-    .execute(&mut *ctx.conn)
+    .execute(conn)
     .await?;
-    let was_dirty = ctx.batch.dirty.contains(stream);
-    ctx.undo.push((stream.to_string(), cached, was_dirty));
-    ctx.batch.heads.insert(stream.to_string(), (ev.version, hash));
-    ctx.batch.dirty.insert(stream.to_string());
-    ctx.batch.next_seq += 1;
-    metrics::counter!("yiwang_events_appended_total").increment(1);
-    Ok(ev.seq)
+    Ok(())
 }
 
 /// Writes the head (version, hash) of every stream the batch appended to, once.

@@ -75,42 +75,30 @@ async fn save_department(ctx: &mut WriteCtx<'_>, id: &str, input: &DepartmentInp
             same_uscc: same.as_ref(),
         },
     )?;
-    let stream = format!("department:{id}");
-    if create {
-        ctx.append(&stream, Expect::New, "department.created", &d).await?;
-        sqlx::query(
-            "INSERT INTO departments (id, name, uscc, region_code, nature, parent_id, phone, address, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-        )
-        .bind(&d.id)
-        .bind(&d.name)
-        .bind(&d.uscc)
-        .bind(&d.region_code)
-        .bind(enum_text(&d.nature))
-        .bind(&d.parent_id)
-        .bind(&d.phone)
-        .bind(&d.address)
-        .bind(ctx.now_ms)
-        .execute(&mut *ctx.conn)
-        .await?;
+    let (expect, kind) = if create {
+        (Expect::New, "department.created")
     } else {
-        ctx.append(&stream, Expect::Exists, "department.changed", &d).await?;
-        sqlx::query(
-            "UPDATE departments SET name = $2, uscc = $3, region_code = $4, nature = $5, parent_id = $6, phone = $7, address = $8, updated_at = $9
-             WHERE id = $1",
-        )
-        .bind(&d.id)
-        .bind(&d.name)
-        .bind(&d.uscc)
-        .bind(&d.region_code)
-        .bind(enum_text(&d.nature))
-        .bind(&d.parent_id)
-        .bind(&d.phone)
-        .bind(&d.address)
-        .bind(ctx.now_ms)
-        .execute(&mut *ctx.conn)
-        .await?;
-    }
+        (Expect::Exists, "department.changed")
+    };
+    ctx.append(&format!("department:{id}"), expect, kind, &d).await?;
+    sqlx::query(
+        "INSERT INTO departments (id, name, uscc, region_code, nature, parent_id, phone, address, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, uscc = excluded.uscc, region_code = excluded.region_code,
+           nature = excluded.nature, parent_id = excluded.parent_id, phone = excluded.phone, address = excluded.address,
+           updated_at = excluded.updated_at",
+    )
+    .bind(&d.id)
+    .bind(&d.name)
+    .bind(&d.uscc)
+    .bind(&d.region_code)
+    .bind(enum_text(&d.nature))
+    .bind(&d.parent_id)
+    .bind(&d.phone)
+    .bind(&d.address)
+    .bind(ctx.now_ms)
+    .execute(&mut *ctx.conn)
+    .await?;
     Ok(serde_json::to_value(&d).expect("serialisable"))
 }
 
@@ -120,32 +108,26 @@ async fn save_hall(ctx: &mut WriteCtx<'_>, id: &str, input: &HallInput, create: 
     }
     let region_exists = regions::get(&mut *ctx.conn, &input.region_code).await?.is_some();
     let h = core::decide_hall(id, input, region_exists)?;
-    let stream = format!("hall:{id}");
-    if create {
-        ctx.append(&stream, Expect::New, "hall.created", &h).await?;
-        sqlx::query("INSERT INTO halls (id, name, region_code, address, hours, phone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
-            .bind(&h.id)
-            .bind(&h.name)
-            .bind(&h.region_code)
-            .bind(&h.address)
-            .bind(&h.hours)
-            .bind(&h.phone)
-            .bind(ctx.now_ms)
-            .execute(&mut *ctx.conn)
-            .await?;
+    let (expect, kind) = if create {
+        (Expect::New, "hall.created")
     } else {
-        ctx.append(&stream, Expect::Exists, "hall.changed", &h).await?;
-        sqlx::query("UPDATE halls SET name = $2, region_code = $3, address = $4, hours = $5, phone = $6, updated_at = $7 WHERE id = $1")
-            .bind(&h.id)
-            .bind(&h.name)
-            .bind(&h.region_code)
-            .bind(&h.address)
-            .bind(&h.hours)
-            .bind(&h.phone)
-            .bind(ctx.now_ms)
-            .execute(&mut *ctx.conn)
-            .await?;
-    }
+        (Expect::Exists, "hall.changed")
+    };
+    ctx.append(&format!("hall:{id}"), expect, kind, &h).await?;
+    sqlx::query(
+        "INSERT INTO halls (id, name, region_code, address, hours, phone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, region_code = excluded.region_code, address = excluded.address,
+           hours = excluded.hours, phone = excluded.phone, updated_at = excluded.updated_at",
+    )
+    .bind(&h.id)
+    .bind(&h.name)
+    .bind(&h.region_code)
+    .bind(&h.address)
+    .bind(&h.hours)
+    .bind(&h.phone)
+    .bind(ctx.now_ms)
+    .execute(&mut *ctx.conn)
+    .await?;
     Ok(serde_json::to_value(&h).expect("serialisable"))
 }
 
@@ -185,33 +167,22 @@ async fn save_window(
         },
     )?;
     // Windows belong to their hall's stream: the hall's history shows its windows.
-    let stream = format!("hall:{hall_id}");
-    if create {
-        ctx.append(&stream, Expect::Exists, "window.created", &w).await?;
-        sqlx::query("INSERT INTO windows (id, hall_id, number, name, kind, department_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
-            .bind(&w.id)
-            .bind(&w.hall_id)
-            .bind(&w.number)
-            .bind(&w.name)
-            .bind(enum_text(&w.kind))
-            .bind(&w.department_id)
-            .bind(ctx.now_ms)
-            .execute(&mut *ctx.conn)
-            .await?;
-    } else {
-        ctx.append(&stream, Expect::Exists, "window.changed", &w).await?;
-        sqlx::query(
-            "UPDATE windows SET number = $2, name = $3, kind = $4, department_id = $5, updated_at = $6 WHERE id = $1",
-        )
-        .bind(&w.id)
-        .bind(&w.number)
-        .bind(&w.name)
-        .bind(enum_text(&w.kind))
-        .bind(&w.department_id)
-        .bind(ctx.now_ms)
-        .execute(&mut *ctx.conn)
-        .await?;
-    }
+    let kind = if create { "window.created" } else { "window.changed" };
+    ctx.append(&format!("hall:{hall_id}"), Expect::Exists, kind, &w).await?;
+    sqlx::query(
+        "INSERT INTO windows (id, hall_id, number, name, kind, department_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         ON CONFLICT (id) DO UPDATE SET number = excluded.number, name = excluded.name, kind = excluded.kind,
+           department_id = excluded.department_id, updated_at = excluded.updated_at",
+    )
+    .bind(&w.id)
+    .bind(&w.hall_id)
+    .bind(&w.number)
+    .bind(&w.name)
+    .bind(enum_text(&w.kind))
+    .bind(&w.department_id)
+    .bind(ctx.now_ms)
+    .execute(&mut *ctx.conn)
+    .await?;
     Ok(serde_json::to_value(&w).expect("serialisable"))
 }
 

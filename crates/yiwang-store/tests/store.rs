@@ -479,3 +479,26 @@ async fn calendar_is_seeded_extended_and_regional() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_an_existing_stream_is_a_conflict_not_an_error() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let m = || Meta::actor("admin");
+        s.write(m(), region("460000", "海南省", None)).await.unwrap();
+        // The projection row vanishes but the stream remains: the ledger refuses a second
+        // creation cleanly, and the batch's other commands are unaffected.
+        sqlx::query("DELETE FROM regions WHERE code = '460000'")
+            .execute(&s.read)
+            .await
+            .unwrap();
+        let (a, b) = tokio::join!(
+            s.write(m(), region("460000", "海南省", None)),
+            s.write(m(), region("350000", "福建省", None))
+        );
+        assert!(matches!(a, Err(StoreError::Concurrency(_))), "{a:?}");
+        b.unwrap();
+        s.close().await;
+        db.cleanup().await;
+    }
+}

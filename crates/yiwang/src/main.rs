@@ -94,6 +94,9 @@ enum BenchCmd {
         commands: usize,
         #[arg(long, default_value_t = 512)]
         ceiling_batch: usize,
+        /// Also measure the whole write path over HTTP (a real server on 127.0.0.1).
+        #[arg(long)]
+        http: bool,
     },
 }
 
@@ -254,6 +257,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     callers,
                     commands,
                     ceiling_batch,
+                    http,
                 },
         } => {
             if callers == 0 || commands == 0 || ceiling_batch == 0 {
@@ -271,17 +275,22 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 tmp = std::path::PathBuf::new();
                 cfg
             };
-            let store = open(&cfg).await?;
-            let r = bench::writer(
-                store.clone(),
-                &bench::Options {
-                    callers,
-                    commands,
-                    ceiling_batch,
-                },
-            )
+            let o = bench::Options {
+                callers,
+                commands,
+                ceiling_batch,
+            };
+            let r = async {
+                if http {
+                    // The HTTP run first: its server closes its store when it stops.
+                    bench::http(open(&cfg).await?, &o).await?;
+                }
+                let store = open(&cfg).await?;
+                let r = bench::writer(store.clone(), &o).await;
+                store.close().await;
+                r
+            }
             .await;
-            store.close().await;
             if !tmp.as_os_str().is_empty() {
                 let _ = std::fs::remove_dir_all(&tmp);
             }
