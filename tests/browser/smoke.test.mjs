@@ -299,3 +299,25 @@ browserTest('home page on a phone (390x844)', { viewport: { width: 390, height: 
   assert.ok(overflow <= 1, `expected no horizontal scrolling on a 390px wide screen, page is ${overflow}px too wide`);
   await screenshot(page, 'home-mobile.png');
 });
+
+browserTest('service halls page lists the halls and their windows', async (page) => {
+  await open(page, '/halls');
+  for (const name of ['海南省政务服务中心', '海口市政务服务中心', '三亚市政务服务中心']) {
+    await expectPresent(page, page.locator('h2', { hasText: name }), `a hall heading "${name}"`);
+  }
+  await expectPresent(page, page.locator('td', { hasText: '综合受理' }), 'a comprehensive window (综合受理) in a hall table');
+  await screenshot(page, 'halls.png');
+});
+
+browserTest('calendar page works without JavaScript and shows its arithmetic', async (page) => {
+  // The form's plain GET fallback renders the answer in the page itself.
+  await open(page, '/calendar?date=2024-09-30&n=20');
+  const answer = page.locator('[data-testid="workday-date"]');
+  await expectPresent(page, answer, 'the answer [data-testid="workday-date"] on /calendar');
+  assert.equal((await answer.first().innerText()).trim(), '2024-11-01', 'expected 20 working days after 2024-09-30 to be 2024-11-01');
+  const body = await page.locator('[data-testid="workday-result"]').first().innerText();
+  assert.ok(body.includes('国庆节'), `expected the arithmetic to name the National Day holidays it skipped; got: ${body}`);
+  assert.ok(body.includes('2024-10-12'), `expected the arithmetic to name the make-up workday 2024-10-12; got: ${body}`);
+  await expectPresent(page, page.locator('li', { hasText: '2026' }), 'the published year 2026 in the list of schedules');
+  await screenshot(page, 'calendar.png');
+});
