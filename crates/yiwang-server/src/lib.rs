@@ -172,6 +172,19 @@ async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Binds a listener with a deep accept queue (4096), so a burst of new connections (a
+/// morning rush, a load test) is queued instead of dropped into SYN retransmits.
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish, signs a
 /// checkpoint over the ledger's tail and closes the store.
 pub async fn serve(

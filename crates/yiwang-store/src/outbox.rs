@@ -3,7 +3,8 @@
 //! stream). Because the writer commits in sequence order (see `writer`), reading
 //! `seq > cursor` never skips an event, on either engine.
 
-use crate::{Result, Store, ledger, now_ms};
+use crate::writer::WriteCtx;
+use crate::{Command, Meta, Result, Store, ledger};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,19 +29,19 @@ pub async fn cursor(store: &Store, name: &str) -> Result<i64> {
         .unwrap_or(0))
 }
 
-async fn save_cursor(store: &Store, name: &str, cursor: i64) -> Result<()> {
-    // Cursor positions are delivery bookkeeping, not domain facts: they are written
-    // directly rather than as ledger events.
+pub(crate) async fn save_cursor(ctx: &mut WriteCtx<'_>, name: &str, cursor: i64) -> Result<serde_json::Value> {
+    // Cursor positions are delivery bookkeeping, not domain facts: no ledger event.
+    ctx.begin_write().await?;
     sqlx::query(
         "INSERT INTO subscriptions (name, cursor, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
     )
     .bind(name)
     .bind(cursor)
-    .bind(now_ms())
-    .execute(&store.read)
+    .bind(ctx.now_ms)
+    .execute(&mut *ctx.conn)
     .await?;
-    Ok(())
+    Ok(serde_json::json!({ "subscriber": name, "cursor": cursor }))
 }
 
 /// Delivers the next page of events after the stored cursor; returns how many.
@@ -53,7 +54,16 @@ pub async fn deliver_once<S: Subscriber>(store: &Store, sub: &S, page: i64) -> R
     sub.handle(&events)
         .await
         .map_err(|e| crate::StoreError::Internal(format!("subscriber {}: {e}", sub.name())))?;
-    save_cursor(store, sub.name(), events.last().expect("non-empty").seq).await?;
+    let cursor = events.last().expect("non-empty").seq;
+    store
+        .write(
+            Meta::actor("system:outbox"),
+            Command::SaveCursor {
+                subscriber: sub.name().to_string(),
+                cursor,
+            },
+        )
+        .await?;
     Ok(events.len())
 }
 

@@ -60,6 +60,12 @@ pub enum Command {
     Audit(yiwang_core::audit::AuditRecord),
     /// Sign a checkpoint over the ledger's tail now.
     Checkpoint,
+    /// Store a subscriber's cursor (delivery bookkeeping: no ledger event). Going through
+    /// the writer keeps SQLite at one writing connection.
+    SaveCursor {
+        subscriber: String,
+        cursor: i64,
+    },
 }
 
 /// The result of a command: its response body, and whether it is a replay of an earlier
@@ -368,5 +374,6 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Calendar(c) => calendar::execute(ctx, c).await,
         Command::Audit(r) => audit::execute(ctx, r).await,
         Command::Checkpoint => ledger::checkpoint_now(ctx).await,
+        Command::SaveCursor { subscriber, cursor } => crate::outbox::save_cursor(ctx, subscriber, *cursor).await,
     }
 }

@@ -247,7 +247,7 @@ pub async fn http(store: Arc<Store>, o: &Options) -> Result<f64> {
     let ceiling = ceiling_departments(&store, n, o.ceiling_batch).await?;
 
     let token = hex::encode(rand::random::<[u8; 16]>());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = yiwang_server::bind("127.0.0.1:0".parse()?)?;
     let url = format!("http://{}", listener.local_addr()?);
     let state = yiwang_server::AppState {
         store,

@@ -88,7 +88,8 @@ enum LedgerCmd {
 enum BenchCmd {
     /// Durable commands/s through the writer vs. a bare batched-insert loop.
     Writer {
-        #[arg(long, default_value_t = 256)]
+        /// Concurrent callers (default: one full writer batch).
+        #[arg(long, default_value_t = 512)]
         callers: usize,
         #[arg(long, default_value_t = 20000)]
         commands: usize,
@@ -171,9 +172,12 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             }
             let (token, token_file) = cfg.admin_token_or_generate()?;
             let listen = listen.or(cfg.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
-            let listener = tokio::net::TcpListener::bind(&listen)
+            let addr: std::net::SocketAddr = tokio::net::lookup_host(&listen)
                 .await
-                .with_context(|| format!("listening on {listen}"))?;
+                .with_context(|| format!("resolving {listen}"))?
+                .next()
+                .with_context(|| format!("no address for {listen}"))?;
+            let listener = yiwang_server::bind(addr).with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
             println!("yiwang serving on http://{addr}/  (API docs: http://{addr}/api/v1/docs)");
             match (with_demo, token_file) {

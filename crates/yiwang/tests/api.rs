@@ -485,6 +485,9 @@ async fn writes_are_idempotent_and_the_shell_works() {
             .await
             .unwrap();
         assert!(frag.contains("YYYY-MM-DD"), "{frag}");
+        let r = c.get(format!("{u}/no-such-page")).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+        assert!(r.text().await.unwrap().contains("页面不存在"));
         // Open redirects are refused.
         let nr = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
