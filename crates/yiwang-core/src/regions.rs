@@ -16,6 +16,14 @@ pub enum Level {
 }
 
 impl Level {
+    pub const ALL: [Level; 5] = [
+        Level::Province,
+        Level::City,
+        Level::County,
+        Level::Township,
+        Level::Village,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Province => "province",
@@ -27,26 +35,10 @@ impl Level {
     }
     /// The level from its number (1 province … 5 village), as stored.
     pub fn from_number(n: i64) -> Option<Level> {
-        [
-            Level::Province,
-            Level::City,
-            Level::County,
-            Level::Township,
-            Level::Village,
-        ]
-        .into_iter()
-        .find(|l| *l as i64 == n)
+        Self::ALL.into_iter().find(|l| *l as i64 == n)
     }
     pub fn parse(s: &str) -> Option<Level> {
-        [
-            Level::Province,
-            Level::City,
-            Level::County,
-            Level::Township,
-            Level::Village,
-        ]
-        .into_iter()
-        .find(|l| l.as_str() == s)
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
     }
     /// How many leading characters of a code identify a region of this level.
     fn prefix_len(self) -> usize {
