@@ -306,6 +306,7 @@ browserTest('service halls page lists the halls and their windows', async (page)
     await expectPresent(page, page.locator('h2', { hasText: name }), `a hall heading "${name}"`);
   }
   await expectPresent(page, page.locator('td', { hasText: '综合受理' }), 'a comprehensive window (综合受理) in a hall table');
+  await expectPresent(page, page.locator('td', { hasText: '海口市公安局' }), 'the dedicated window D01 naming its department 海口市公安局');
   await screenshot(page, 'halls.png');
 });
 

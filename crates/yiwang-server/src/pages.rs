@@ -186,6 +186,8 @@ async fn home(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiRes
 struct HallsPage {
     base: Base,
     halls: Vec<HallView>,
+    /// Department names by id, for dedicated windows.
+    departments: std::collections::HashMap<String, String>,
 }
 
 impl HallsPage {
@@ -198,12 +200,24 @@ impl HallsPage {
             Assistance => self.base.lang.pick("帮办代办", "Assistance"),
         }
     }
+    fn department_name(&self, w: &Window) -> Option<&str> {
+        w.department_id
+            .as_ref()
+            .and_then(|id| self.departments.get(id))
+            .map(String::as_str)
+    }
 }
 
 async fn halls_page(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiResult<HallsPage> {
+    let departments = orgs::departments(&s.store.read, None)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
     Ok(HallsPage {
         base: Base::new(&s, &headers, &uri).await,
         halls: hall_views(&s).await?,
+        departments,
     })
 }
 
