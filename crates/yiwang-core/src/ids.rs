@@ -2,7 +2,7 @@
 //! (GB 32100), and the ISO/IEC 7064 MOD 37,36 check character (GB/T 36904 licence ids).
 
 use crate::error::FieldError;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// GB 11643-1999 §5.1: weights of the 17 body digits for the MOD 11-2 check.
 const RID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -50,20 +50,17 @@ pub fn check_resident_id(field: &str, s: &str) -> Result<ResidentId, FieldError>
             "the first 17 characters must be digits and the last a digit or capital X",
         ));
     }
-    let birth = NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map_err(|_| {
-        err(
-            "resident_id.birth_date",
-            "公民身份号码中的出生日期无效",
-            "the birth date inside the resident ID number is not a valid date",
-        )
-    })?;
-    if birth.format("%Y").to_string().as_str() < "1800" {
-        return Err(err(
-            "resident_id.birth_date",
-            "公民身份号码中的出生日期无效",
-            "the birth date inside the resident ID number is not a valid date",
-        ));
-    }
+    // GB 11643-1999 §4.2: characters 7–14 are the birth date (YYYYMMDD).
+    let birth = NaiveDate::parse_from_str(&s[6..14], "%Y%m%d")
+        .ok()
+        .filter(|d| d.year() >= 1800)
+        .ok_or_else(|| {
+            err(
+                "resident_id.birth_date",
+                "公民身份号码中的出生日期无效",
+                "the birth date inside the resident ID number is not a valid date",
+            )
+        })?;
     let expected = resident_id_check_char(body).expect("17 digits");
     if !check.starts_with(expected) {
         return Err(err(
