@@ -2,11 +2,16 @@
 //! inputs, so it is tested exhaustively. Each capability has a module of the same name
 //! in `yiwang-store` (persistence) and `yiwang-server` (HTTP and pages).
 
+pub mod access;
+pub mod accounts;
 pub mod audit;
+pub mod auth;
 pub mod calendar;
+pub mod datause;
 pub mod error;
 pub mod ids;
 pub mod ledger;
+pub mod mandates;
 pub mod orgs;
 pub mod regions;
 

@@ -4,6 +4,10 @@
 //! Signing goes through the `Signer` trait so a hardware security module can replace the
 //! software key.
 
+pub mod keyed;
+pub mod password;
+pub mod totp;
+
 use aes_gcm::AesGcm;
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, Generate, KeyInit, Payload};

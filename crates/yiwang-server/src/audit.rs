@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Admin, ApiQuery};
+use crate::extract::ApiQuery;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -25,7 +25,7 @@ pub struct AuditQuery {
     responses((status = 200, description = "entries, newest first"), (status = 401, body = Problem)))]
 pub async fn list(
     State(s): State<AppState>,
-    _admin: Admin,
+    _ctx: crate::auth::Ctx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<yiwang_store::audit::AuditEntry>>> {
     Ok(Json(

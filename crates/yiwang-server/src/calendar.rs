@@ -2,7 +2,7 @@
 //! publishing years, local days), the calculator page and its htmx fragment.
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Admin, ApiJson, ApiQuery, IdempotencyKey};
+use crate::extract::{ApiJson, ApiQuery, IdempotencyKey};
 use crate::i18n::{Lang, Prefs};
 use crate::pages::Base;
 use crate::{AppState, submit};
@@ -194,7 +194,7 @@ pub struct YearInput {
     responses((status = 200, description = "published"), (status = 400, body = Problem), (status = 422, body = Problem)))]
 pub async fn publish_year(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     Path(year): Path<i32>,
     method: Method,
@@ -208,7 +208,7 @@ pub async fn publish_year(
     };
     submit(
         &s,
-        &admin.actor,
+        &ctx.ledger_actor(),
         idem,
         (&method, &uri, &body.raw),
         Command::Calendar(calendar::Cmd::PublishYear(y)),
@@ -228,7 +228,7 @@ pub struct LocalDaysInput {
     responses((status = 200, description = "saved"), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn set_local(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     Path(code): Path<String>,
     method: Method,
@@ -239,7 +239,15 @@ pub async fn set_local(
         region_code: code,
         days: body.value.days,
     });
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), cmd, StatusCode::OK).await
+    submit(
+        &s,
+        &ctx.ledger_actor(),
+        idem,
+        (&method, &uri, &body.raw),
+        cmd,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Local days declared for a region (not inherited ones).
@@ -374,11 +382,12 @@ struct CalendarPage {
 
 async fn page(
     State(s): State<AppState>,
+    ctx: crate::auth::Ctx,
     headers: HeaderMap,
     uri: Uri,
     axum::extract::Query(q): axum::extract::Query<CalcQuery>,
 ) -> ApiResult<CalendarPage> {
-    let base = Base::new(&s, &headers, &uri).await;
+    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let region = home_region_if_known(&s).await;
     let result = calculate(&s, base.lang, &q, region.as_deref()).await;
     let local = match &region {

@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
-use crate::extract::Admin;
+
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,7 +25,7 @@ pub struct LedgerStatus {
 
 #[utoipa::path(get, path = "/api/v1/ledger/status", tag = "ledger", security(("admin_token" = [])),
     responses((status = 200, body = LedgerStatus), (status = 401, body = Problem)))]
-pub async fn status(State(s): State<AppState>, _admin: Admin) -> ApiResult<Json<LedgerStatus>> {
+pub async fn status(State(s): State<AppState>, _ctx: crate::auth::Ctx) -> ApiResult<Json<LedgerStatus>> {
     let (head, checkpoint_to) = yiwang_store::ledger::status(&s.store.read).await?;
     Ok(Json(LedgerStatus {
         head,
@@ -47,7 +47,7 @@ pub struct VerifyReport {
 /// Re-checks every hash chain, checkpoint and signature (as `yiwang ledger verify`).
 #[utoipa::path(post, path = "/api/v1/ledger/verify", tag = "ledger", security(("admin_token" = [])),
     responses((status = 200, body = VerifyReport), (status = 401, body = Problem)))]
-pub async fn verify(State(s): State<AppState>, _admin: Admin) -> ApiResult<Json<VerifyReport>> {
+pub async fn verify(State(s): State<AppState>, _ctx: crate::auth::Ctx) -> ApiResult<Json<VerifyReport>> {
     let r = yiwang_store::ledger::verify_store(&s.store).await?;
     Ok(Json(VerifyReport {
         ok: r.ok(),

@@ -3,12 +3,17 @@
 //! `/metrics`. Handlers only translate HTTP: every decision is in `yiwang-core`, every
 //! read and write in `yiwang-store`, shared with the CLI.
 
+pub mod access;
+pub mod accounts;
 pub mod audit;
+pub mod auth;
 pub mod calendar;
+pub mod datause;
 pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod ledger;
+pub mod mandates;
 pub mod openapi;
 pub mod orgs;
 pub mod pages;
@@ -27,15 +32,63 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use yiwang_store::Store;
 
+/// Per-address login attempt limiter.
+pub type LoginLimiter = governor::DefaultKeyedRateLimiter<String>;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
-    /// Bearer token for admin writes (until accounts exist); None disables them.
+    /// The bootstrap administrator's bearer token (full rights; for setting up a province
+    /// before staff accounts exist, and for automation). None disables it.
     pub admin_token: Option<String>,
     /// The region whose portal this is (the province code, e.g. 460000).
     pub home_region: String,
     pub metrics: PrometheusHandle,
+    /// Login attempts per address and minute.
+    pub login_limiter: Arc<LoginLimiter>,
+    /// When each API token's use was last recorded in the ledger (at most once a minute).
+    pub token_uses: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    /// Mark the session cookie `Secure` (set when served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(store: Arc<Store>, admin_token: Option<String>, home_region: String, metrics: PrometheusHandle) -> Self {
+        AppState {
+            store,
+            admin_token,
+            home_region,
+            metrics,
+            login_limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(30).expect("non-zero"),
+            ))),
+            token_uses: Default::default(),
+            secure_cookies: false,
+        }
+    }
+
+    /// Is another login attempt from this address allowed now? (GB/T 22239-2019
+    /// §8.1.4.1 b): limit the number of login attempts.)
+    pub fn login_allowed(&self, ip: &str) -> bool {
+        self.login_limiter.check_key(&ip.to_string()).is_ok()
+    }
+
+    /// Records an API token's use in the security audit, at most once a minute per token.
+    pub async fn token_used(&self, token_id: &str) {
+        let now = yiwang_store::now_ms();
+        let due = {
+            let mut m = self.token_uses.lock().expect("token use map");
+            let due = m.get(token_id).is_none_or(|t| now - t >= 60_000);
+            if due {
+                m.insert(token_id.to_string(), now);
+            }
+            due
+        };
+        if due && let Err(e) = yiwang_store::auth::token_used(&self.store, token_id).await {
+            tracing::warn!(error = %e, "recording token use");
+        }
+    }
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in the
@@ -62,6 +115,10 @@ pub fn router(state: AppState) -> Router {
         .merge(calendar::routes())
         .merge(ledger::routes())
         .merge(audit::routes())
+        .merge(auth::routes())
+        .merge(accounts::routes())
+        .merge(mandates::routes())
+        .merge(datause::routes())
         .route("/api/v1/openapi.json", get(openapi::spec));
     let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi-ui.json", openapi::doc())
@@ -74,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(docs)
         .merge(pages::routes())
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::guard))
+        .layer(auth::session_layer(state.store.clone(), state.secure_cookies))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
@@ -96,11 +155,16 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Unknown paths: problem+json under /api/, the HTML 404 page elsewhere.
-async fn not_found(state: State<AppState>, headers: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+async fn not_found(
+    state: State<AppState>,
+    ctx: auth::Ctx,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
     if uri.path().starts_with("/api/") {
         error::ApiError::not_found("API route").into_response()
     } else {
-        pages::not_found(state, headers, uri).await
+        pages::not_found(state, ctx, headers, uri).await
     }
 }
 
@@ -200,9 +264,12 @@ pub async fn serve(
         Duration::from_secs(1),
         stop_rx,
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     let _ = stop_tx.send(true);
     let _ = sub.await;
     if let Err(e) = store

@@ -1,7 +1,7 @@
 //! Departments, service halls and windows: API.
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Admin, ApiJson, ApiQuery, IdempotencyKey};
+use crate::extract::{ApiJson, ApiQuery, IdempotencyKey};
 use crate::{AppState, submit};
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, Uri};
@@ -51,15 +51,21 @@ pub async fn one_department(State(s): State<AppState>, Path(id): Path<String>) -
     responses((status = 201, body = Department), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_department(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     method: Method,
     uri: Uri,
     body: ApiJson<DepartmentInput>,
 ) -> ApiResult<Response> {
+    ctx.require(
+        yiwang_core::access::Permission::OrgManage,
+        &yiwang_core::access::Target::Region {
+            code: body.value.region_code.clone(),
+        },
+    )?;
     submit(
         &s,
-        &admin.actor,
+        &ctx.ledger_actor(),
         idem,
         (&method, &uri, &body.raw),
         Command::Orgs(orgs::Cmd::CreateDepartment(body.value)),
@@ -72,7 +78,7 @@ pub async fn create_department(
     responses((status = 200, body = Department), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_department(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     Path(id): Path<String>,
     method: Method,
@@ -81,7 +87,7 @@ pub async fn change_department(
 ) -> ApiResult<Response> {
     submit(
         &s,
-        &admin.actor,
+        &ctx.ledger_actor(),
         idem,
         (&method, &uri, &body.raw),
         Command::Orgs(orgs::Cmd::ChangeDepartment { id, input: body.value }),
@@ -119,15 +125,21 @@ pub async fn one_hall(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
     responses((status = 201, body = Hall), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_hall(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     method: Method,
     uri: Uri,
     body: ApiJson<HallInput>,
 ) -> ApiResult<Response> {
+    ctx.require(
+        yiwang_core::access::Permission::OrgManage,
+        &yiwang_core::access::Target::Region {
+            code: body.value.region_code.clone(),
+        },
+    )?;
     submit(
         &s,
-        &admin.actor,
+        &ctx.ledger_actor(),
         idem,
         (&method, &uri, &body.raw),
         Command::Orgs(orgs::Cmd::CreateHall(body.value)),
@@ -140,7 +152,7 @@ pub async fn create_hall(
     responses((status = 200, body = Hall), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_hall(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     Path(id): Path<String>,
     method: Method,
@@ -149,7 +161,7 @@ pub async fn change_hall(
 ) -> ApiResult<Response> {
     submit(
         &s,
-        &admin.actor,
+        &ctx.ledger_actor(),
         idem,
         (&method, &uri, &body.raw),
         Command::Orgs(orgs::Cmd::ChangeHall { id, input: body.value }),
@@ -169,7 +181,7 @@ pub async fn list_windows(State(s): State<AppState>, Path(id): Path<String>) -> 
     responses((status = 201, body = Window), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_window(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     Path(hall_id): Path<String>,
     method: Method,
@@ -178,7 +190,7 @@ pub async fn create_window(
 ) -> ApiResult<Response> {
     submit(
         &s,
-        &admin.actor,
+        &ctx.ledger_actor(),
         idem,
         (&method, &uri, &body.raw),
         Command::Orgs(orgs::Cmd::CreateWindow {
@@ -194,7 +206,7 @@ pub async fn create_window(
     responses((status = 200, body = Window), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_window(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     Path((hall_id, id)): Path<(String, String)>,
     method: Method,
@@ -203,7 +215,7 @@ pub async fn change_window(
 ) -> ApiResult<Response> {
     submit(
         &s,
-        &admin.actor,
+        &ctx.ledger_actor(),
         idem,
         (&method, &uri, &body.raw),
         Command::Orgs(orgs::Cmd::ChangeWindow {

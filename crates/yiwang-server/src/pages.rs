@@ -1,6 +1,7 @@
 //! The web shell: base layout context, the home page of the province, language and
 //! large-text switches (适老化), static assets and the HTML 404 page.
 
+use crate::auth::Ctx;
 use crate::i18n::{Lang, Prefs};
 use crate::{AppState, error::ApiResult};
 use askama::Template;
@@ -49,10 +50,20 @@ pub struct Base {
     /// The current path and query, for "come back here" links.
     pub here: String,
     pub province: Option<Region>,
+    /// The logged-in account's display name.
+    pub user: Option<String>,
+    /// The principal the person acts for, by name.
+    pub acting_for: Option<String>,
+    /// The session's CSRF token (forms carry it; htmx sends it as a header).
+    pub csrf: String,
+    pub staff: bool,
+    pub can_manage_staff: bool,
+    pub can_read_persons: bool,
 }
 
 impl Base {
-    pub async fn new(s: &AppState, headers: &HeaderMap, uri: &Uri) -> Base {
+    pub async fn new(s: &AppState, headers: &HeaderMap, uri: &Uri, ctx: &Ctx) -> Base {
+        use yiwang_core::access::Permission as P;
         let prefs = Prefs::from_headers(headers);
         let province = regions::get(&s.store.read, &s.home_region).await.ok().flatten();
         Base {
@@ -60,7 +71,17 @@ impl Base {
             large: prefs.large_text,
             here: uri.path_and_query().map(|p| p.to_string()).unwrap_or("/".into()),
             province,
+            user: ctx.display_name.clone(),
+            acting_for: ctx.acting_for.as_ref().map(|(_, n)| n.clone()),
+            csrf: ctx.csrf_if_any().await,
+            staff: ctx.is_staff(),
+            can_manage_staff: ctx.has(P::StaffManage),
+            can_read_persons: ctx.has(P::PersonRead),
         }
+    }
+    /// The CSRF header for htmx requests, as the `hx-headers` attribute value.
+    pub fn hx_headers(&self) -> String {
+        format!("{{\"X-CSRF-Token\": \"{}\"}}", self.csrf)
     }
     /// A region's name in the page language (English where one is recorded).
     pub fn name_of(&self, r: &Region) -> String {
@@ -158,8 +179,8 @@ struct HomePage {
     today_working: bool,
 }
 
-async fn home(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiResult<HomePage> {
-    let base = Base::new(&s, &headers, &uri).await;
+async fn home(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<HomePage> {
+    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let cities = match &base.province {
         Some(p) => regions::children(&s.store.read, Some(&p.code)).await?,
         None => vec![],
@@ -208,14 +229,14 @@ impl HallsPage {
     }
 }
 
-async fn halls_page(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiResult<HallsPage> {
+async fn halls_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<HallsPage> {
     let departments = orgs::departments(&s.store.read, None)
         .await?
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
     Ok(HallsPage {
-        base: Base::new(&s, &headers, &uri).await,
+        base: Base::new(&s, &headers, &uri, &ctx).await,
         halls: hall_views(&s).await?,
         departments,
     })
@@ -227,11 +248,11 @@ struct NotFoundPage {
     base: Base,
 }
 
-pub async fn not_found(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn not_found(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> Response {
     (
         StatusCode::NOT_FOUND,
         NotFoundPage {
-            base: Base::new(&s, &headers, &uri).await,
+            base: Base::new(&s, &headers, &uri, &ctx).await,
         },
     )
         .into_response()

@@ -1,7 +1,7 @@
 //! Regions: API and the region tree page.
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{Admin, ApiJson, ApiQuery, IdempotencyKey};
+use crate::extract::{ApiJson, ApiQuery, IdempotencyKey};
 use crate::pages::Base;
 use crate::{AppState, submit};
 use askama::Template;
@@ -54,16 +54,22 @@ pub async fn one(State(s): State<AppState>, Path(code): Path<String>) -> ApiResu
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     method: Method,
     uri: Uri,
     body: ApiJson<NewRegion>,
 ) -> ApiResult<Response> {
+    ctx.require(
+        yiwang_core::access::Permission::RegionManage,
+        &yiwang_core::access::Target::Region {
+            code: body.value.code.clone(),
+        },
+    )?;
     let cmd = Command::Regions(regions::Cmd::Create(body.value));
     submit(
         &s,
-        &admin.actor,
+        &ctx.ledger_actor(),
         idem,
         (&method, &uri, &body.raw),
         cmd,
@@ -77,7 +83,7 @@ pub async fn create(
     responses((status = 200, body = Region), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn change(
     State(s): State<AppState>,
-    admin: Admin,
+    ctx: crate::auth::Ctx,
     idem: IdempotencyKey,
     Path(code): Path<String>,
     method: Method,
@@ -88,7 +94,15 @@ pub async fn change(
         code,
         change: body.value,
     });
-    submit(&s, &admin.actor, idem, (&method, &uri, &body.raw), cmd, StatusCode::OK).await
+    submit(
+        &s,
+        &ctx.ledger_actor(),
+        idem,
+        (&method, &uri, &body.raw),
+        cmd,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub struct TreeNode {
@@ -117,7 +131,12 @@ impl RegionsPage {
 }
 
 /// The region tree, depth first.
-async fn page(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiResult<RegionsPage> {
+async fn page(
+    State(s): State<AppState>,
+    ctx: crate::auth::Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<RegionsPage> {
     let all = regions::all(&s.store.read).await?;
     let mut nodes = vec![];
     fn walk(all: &[Region], parent: Option<&str>, depth: usize, out: &mut Vec<TreeNode>) {
@@ -131,7 +150,7 @@ async fn page(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> ApiRes
     }
     walk(&all, None, 0, &mut nodes);
     Ok(RegionsPage {
-        base: Base::new(&s, &headers, &uri).await,
+        base: Base::new(&s, &headers, &uri, &ctx).await,
         nodes,
     })
 }

@@ -84,3 +84,104 @@ pub async fn trusted_ledger_keys(pool: &AnyPool, master: &Sm4Key) -> Result<Vec<
     }
     Ok(out)
 }
+
+/// The keys that protect personal data at rest: an SM4 key for field encryption
+/// (SM4-GCM, GB/T 32907) and an HMAC-SM3 key for blind indexes. Both are stored only
+/// sealed under the master key (GB/T 22239-2019 §8.1.4.8: confidentiality of important
+/// personal data in storage).
+pub struct PiiKeys {
+    field: Sm4Key,
+    index: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for PiiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PiiKeys(<redacted>)")
+    }
+}
+
+impl PiiKeys {
+    /// Encrypts a field value bound to its row and column (`context`, e.g.
+    /// `persons.id_number:<id>`), so a ciphertext copied to another row does not open.
+    pub fn seal(&self, context: &str, plaintext: &str) -> String {
+        hex::encode(self.field.seal(plaintext.as_bytes(), context.as_bytes()))
+    }
+    pub fn open(&self, context: &str, sealed_hex: &str) -> Result<String> {
+        let sealed =
+            hex::decode(sealed_hex).map_err(|_| StoreError::Internal(format!("{context}: ciphertext is not hex")))?;
+        let plain = self
+            .field
+            .open(&sealed, context.as_bytes())
+            .map_err(|_| StoreError::Internal(format!("{context}: ciphertext does not open (altered or moved)")))?;
+        String::from_utf8(plain.to_vec()).map_err(|_| StoreError::Internal(format!("{context}: not UTF-8")))
+    }
+    pub fn seal_bytes(&self, context: &str, plaintext: &[u8]) -> String {
+        hex::encode(self.field.seal(plaintext, context.as_bytes()))
+    }
+    pub fn open_bytes(&self, context: &str, sealed_hex: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let sealed =
+            hex::decode(sealed_hex).map_err(|_| StoreError::Internal(format!("{context}: ciphertext is not hex")))?;
+        self.field
+            .open(&sealed, context.as_bytes())
+            .map_err(|_| StoreError::Internal(format!("{context}: ciphertext does not open (altered or moved)")))
+    }
+    /// The blind index of a value of a kind (`id_number`, `phone`, `token`, …): keyed SM3,
+    /// so equal values find each other while the index alone reveals nothing.
+    pub fn index(&self, kind: &str, value: &str) -> String {
+        let mut data = kind.as_bytes().to_vec();
+        data.push(0);
+        data.extend_from_slice(value.as_bytes());
+        hex::encode(yiwang_crypto::keyed::hmac_sm3(&self.index, &data))
+    }
+}
+
+const PII_FIELD_KEY_ID: &str = "pii-field-1";
+const PII_INDEX_KEY_ID: &str = "pii-index-1";
+
+async fn load_or_create_secret(
+    pool: &AnyPool,
+    master: &Sm4Key,
+    id: &str,
+    purpose: &str,
+    len: usize,
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    for _ in 0..2 {
+        if let Some(row) = sqlx::query("SELECT sealed_secret FROM node_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        {
+            let sealed: String = row.try_get("sealed_secret")?;
+            let sealed = hex::decode(sealed).map_err(|_| StoreError::Internal(format!("node key {id}: not hex")))?;
+            return master.open(&sealed, &aad(id)).map_err(|_| {
+                StoreError::Internal(format!(
+                    "node key {id} cannot be opened: the master key is not the one this database was created with"
+                ))
+            });
+        }
+        let mut secret = zeroize::Zeroizing::new(vec![0u8; len]);
+        rand::fill(&mut secret[..]);
+        let sealed = master.seal(&secret, &aad(id));
+        sqlx::query(
+            "INSERT INTO node_keys (id, purpose, public_key, sealed_secret, created_at, active) VALUES ($1, $2, '', $3, $4, 1)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(purpose)
+        .bind(hex::encode(sealed))
+        .bind(now_ms())
+        .execute(pool)
+        .await?;
+    }
+    Err(StoreError::Internal(format!("node key {id} vanished")))
+}
+
+/// Loads the personal-data keys, creating them on first start.
+pub async fn load_or_create_pii_keys(pool: &AnyPool, master: &Sm4Key) -> Result<PiiKeys> {
+    let field = load_or_create_secret(pool, master, PII_FIELD_KEY_ID, "pii_field", 16).await?;
+    let index = load_or_create_secret(pool, master, PII_INDEX_KEY_ID, "pii_index", 32).await?;
+    Ok(PiiKeys {
+        field: Sm4Key::from_bytes(&field).map_err(|e| StoreError::Internal(e.to_string()))?,
+        index,
+    })
+}

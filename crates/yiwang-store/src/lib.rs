@@ -6,11 +6,15 @@
 //! Module names follow the capabilities of `yiwang-core` (`regions`, `orgs`, `calendar`,
 //! `audit`, `ledger`) plus the machinery (`db`, `keys`, `writer`, `outbox`).
 
+pub mod accounts;
 pub mod audit;
+pub mod auth;
 pub mod calendar;
+pub mod datause;
 pub mod db;
 pub mod keys;
 pub mod ledger;
+pub mod mandates;
 pub mod orgs;
 pub mod outbox;
 pub mod regions;
@@ -63,6 +67,8 @@ pub struct StoreConfig {
     pub max_batch: usize,
     /// Connections of the read pool.
     pub read_pool_size: u32,
+    /// Lockout and session timeouts.
+    pub policy: yiwang_core::auth::Policy,
 }
 
 impl StoreConfig {
@@ -78,6 +84,7 @@ impl StoreConfig {
             checkpoint_interval: 1000,
             max_batch: 512,
             read_pool_size: 8,
+            policy: Default::default(),
         }
     }
 }
@@ -88,6 +95,10 @@ pub struct Store {
     pub read: sqlx::AnyPool,
     pub writer: writer::Writer,
     pub(crate) calendars: calendar::Cache,
+    /// Keys for personal data at rest (field encryption and blind indexes).
+    pub pii: keys::PiiKeys,
+    /// Login, lockout and session rules.
+    pub policy: yiwang_core::auth::Policy,
     pub config: StoreConfig,
 }
 
@@ -101,6 +112,7 @@ impl Store {
         db::migrate(&write_pool, engine).await?;
         let read = db::pool(&config.database_url, config.read_pool_size).await?;
         let ledger_key = Arc::new(keys::load_or_create_ledger_key(&read, &config.master_key).await?);
+        let pii = keys::load_or_create_pii_keys(&read, &config.master_key).await?;
         let writer = writer::Writer::start(
             write_pool,
             engine,
@@ -113,9 +125,12 @@ impl Store {
             read,
             writer,
             calendars: Default::default(),
+            pii,
+            policy: config.policy,
             config,
         });
         calendar::seed_official(&store).await?;
+        accounts::seed_roles(&store).await?;
         Ok(store)
     }
 

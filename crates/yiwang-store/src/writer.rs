@@ -11,7 +11,9 @@
 //! PostgreSQL database at once; their batches queue on that row lock.
 
 use crate::keys::LedgerKey;
-use crate::{Engine, Result, StoreError, audit, calendar, ledger, now_ms, orgs, regions};
+use crate::{
+    Engine, Result, StoreError, accounts, audit, auth, calendar, datause, ledger, mandates, now_ms, orgs, regions,
+};
 use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, Row};
 use std::collections::{HashMap, HashSet};
@@ -58,6 +60,10 @@ pub enum Command {
     Orgs(orgs::Cmd),
     Calendar(calendar::Cmd),
     Audit(yiwang_core::audit::AuditRecord),
+    Accounts(accounts::Cmd),
+    Auth(auth::Cmd),
+    Mandates(mandates::Cmd),
+    DataUse(datause::Cmd),
     /// Sign a checkpoint over the ledger's tail now.
     Checkpoint,
     /// Store a subscriber's cursor (delivery bookkeeping: no ledger event). Going through
@@ -373,6 +379,10 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Orgs(c) => orgs::execute(ctx, c).await,
         Command::Calendar(c) => calendar::execute(ctx, c).await,
         Command::Audit(r) => audit::execute(ctx, r).await,
+        Command::Accounts(c) => accounts::execute(ctx, c).await,
+        Command::Auth(c) => auth::execute(ctx, c).await,
+        Command::Mandates(c) => mandates::execute(ctx, c).await,
+        Command::DataUse(c) => datause::execute(ctx, c).await,
         Command::Checkpoint => ledger::checkpoint_now(ctx).await,
         Command::SaveCursor { subscriber, cursor } => crate::outbox::save_cursor(ctx, subscriber, *cursor).await,
     }

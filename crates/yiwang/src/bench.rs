@@ -249,12 +249,12 @@ pub async fn http(store: Arc<Store>, o: &Options) -> Result<f64> {
     let token = hex::encode(rand::random::<[u8; 16]>());
     let listener = yiwang_server::bind("127.0.0.1:0".parse()?)?;
     let url = format!("http://{}", listener.local_addr()?);
-    let state = yiwang_server::AppState {
+    let state = yiwang_server::AppState::new(
         store,
-        admin_token: Some(token.clone()),
-        home_region: "460000".into(),
-        metrics: yiwang_server::metrics_handle(),
-    };
+        Some(token.clone()),
+        "460000".into(),
+        yiwang_server::metrics_handle(),
+    );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(yiwang_server::serve(state, listener, async {
         let _ = stop_rx.await;

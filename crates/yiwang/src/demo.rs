@@ -219,3 +219,124 @@ pub async fn seed(store: &Store) -> Result<usize> {
     }
     Ok((store.head().await? - before) as usize)
 }
+
+/// The password of every demo account (demo mode only; printed at start).
+pub const DEMO_PASSWORD: &str = "Demo#2026yw";
+
+/// A demo login, printed by `serve --demo`.
+pub struct DemoAccount {
+    pub role: String,
+    pub login: String,
+    pub totp_secret: Option<String>,
+}
+
+/// A valid demo resident ID for a birth date and serial (GB 11643 check character).
+fn demo_id(region: &str, birth: &str, serial: u32) -> String {
+    let body = format!("{region}{birth}{serial:03}");
+    format!(
+        "{body}{}",
+        yiwang_core::ids::resident_id_check_char(&body).expect("digits")
+    )
+}
+
+/// Demo accounts for every role (staff of 海口市行政审批服务局, a provincial administrator,
+/// a Sanya clerk), two citizens and an enterprise with its agent. Staff get a fresh TOTP
+/// secret at every demo start (printed: demo mode only).
+pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
+    use yiwang_store::accounts;
+    let meta = || Meta::actor("system:demo");
+    let depts = orgs::departments(&store.read, None).await?;
+    let dept = |name: &str| depts.iter().find(|d| d.name == name).map(|d| d.id.clone());
+    let haikou = dept("海口市行政审批服务局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?;
+    let province = dept("海南省政务服务中心").ok_or_else(|| anyhow::anyhow!("demo department missing"))?;
+    let sanya = depts
+        .iter()
+        .find(|d| d.region_code == "460200")
+        .map(|d| d.id.clone())
+        .unwrap_or(province.clone());
+    let staff: Vec<(&str, &str, &str, String)> = vec![
+        ("window_clerk", "hk.clerk", "陈小窗", haikou.clone()),
+        ("reviewer", "hk.reviewer", "林审查", haikou.clone()),
+        ("approver", "hk.approver", "黄决定", haikou.clone()),
+        ("catalog_manager", "hk.catalog", "吴事项", haikou.clone()),
+        ("hotline_agent", "hk.hotline", "郑热线", haikou.clone()),
+        ("supervisor", "hk.supervisor", "周监督", haikou.clone()),
+        ("admin", "hk.admin", "冯管理", haikou.clone()),
+        ("admin", "hn.admin", "省管理员", province.clone()),
+        ("supervisor", "hn.supervisor", "省监督员", province),
+        ("window_clerk", "sy.clerk", "三亚窗口", sanya),
+    ];
+    let mut out = vec![];
+    for (role, login, name, dept_id) in staff {
+        let id = match accounts::account_by_login(store, login).await? {
+            Some(a) => a.id,
+            None => {
+                let input = yiwang_core::accounts::StaffInput {
+                    login: login.into(),
+                    name: name.into(),
+                    department_id: dept_id,
+                    roles: vec![role.into()],
+                    password: DEMO_PASSWORD.into(),
+                };
+                let v = accounts::create_staff(store, meta(), &input).await?;
+                v["account_id"].as_str().unwrap_or_default().to_string()
+            }
+        };
+        let secret = yiwang_crypto::totp::generate_secret();
+        yiwang_store::auth::totp_set_known(store, &id, &secret).await?;
+        out.push(DemoAccount {
+            role: role.into(),
+            login: login.into(),
+            totp_secret: Some(yiwang_crypto::totp::base32(&secret)),
+        });
+    }
+    let people = [
+        ("王小明", "11010519491231002X".to_string(), "13800138000"),
+        ("李四", demo_id("460100", "19900101", 123), "13900139000"),
+    ];
+    let mut wang = None;
+    for (name, idn, phone) in &people {
+        let pid = match accounts::person_by_id_number(store, idn).await? {
+            Some(p) => p.id,
+            None => {
+                let input = yiwang_core::accounts::PersonInput {
+                    name: (*name).into(),
+                    id_number: idn.clone(),
+                    phone: (*phone).into(),
+                    address: Some("海南省海口市美兰区（示例地址）".into()),
+                    password: DEMO_PASSWORD.into(),
+                };
+                accounts::register_person(store, meta(), &input, None).await?.person_id
+            }
+        };
+        if wang.is_none() {
+            wang = Some(pid);
+        }
+        out.push(DemoAccount {
+            role: "person".into(),
+            login: (*phone).into(),
+            totp_secret: None,
+        });
+    }
+    let uscc_body = "91460100MA5T00001";
+    let uscc = format!(
+        "{uscc_body}{}",
+        yiwang_core::ids::uscc_check_char(uscc_body).expect("valid")
+    );
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM legal_persons WHERE uscc = $1")
+        .bind(&uscc)
+        .fetch_optional(&store.read)
+        .await?;
+    if exists.is_none()
+        && let Some(agent) = &wang
+    {
+        let input = yiwang_core::accounts::LegalPersonInput {
+            name: "海口椰风食品有限公司".into(),
+            uscc,
+            kind: yiwang_core::accounts::LegalKind::Enterprise,
+            legal_representative: "王小明".into(),
+        };
+        accounts::register_legal(store, meta(), &input, agent).await?;
+    }
+    Ok(out)
+}

@@ -177,6 +177,11 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 .with_context(|| format!("resolving {listen}"))?
                 .next()
                 .with_context(|| format!("no address for {listen}"))?;
+            let demo_accounts = if with_demo {
+                demo::seed_accounts(&store).await?
+            } else {
+                vec![]
+            };
             let listener = yiwang_server::bind(addr).with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
             println!("yiwang serving on http://{addr}/  (API docs: http://{addr}/api/v1/docs)");
@@ -185,12 +190,21 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 (false, Some(p)) => println!("admin token in {}", p.display()),
                 (false, None) => println!("admin token from configuration"),
             }
-            let state = yiwang_server::AppState {
+            for a in &demo_accounts {
+                match &a.totp_secret {
+                    Some(sec) => println!("demo account: {} {} totp {}", a.role, a.login, sec),
+                    None => println!("demo account: {} {}", a.role, a.login),
+                }
+            }
+            if with_demo {
+                println!("demo accounts: password for all: {}", demo::DEMO_PASSWORD);
+            }
+            let state = yiwang_server::AppState::new(
                 store,
-                admin_token: Some(token),
-                home_region: cfg.home_region.clone(),
-                metrics: yiwang_server::metrics_handle(),
-            };
+                Some(token),
+                cfg.home_region.clone(),
+                yiwang_server::metrics_handle(),
+            );
             yiwang_server::serve(state, listener, shutdown_signal()).await?;
         }
         Cmd::Calendar { cmd } => {

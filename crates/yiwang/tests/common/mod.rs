@@ -12,6 +12,8 @@ pub const TOKEN: &str = "test-admin-token-0123456789";
 pub struct Server {
     pub child: Child,
     pub url: String,
+    /// Everything the server printed on stdout so far.
+    pub out: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// The command-line settings that point `yiwang` at a test database.
@@ -49,8 +51,29 @@ impl Server {
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        Server { child, url }
+        let out = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let keep = out.clone();
+        std::thread::spawn(move || {
+            for l in lines.by_ref().map_while(Result::ok) {
+                keep.lock().unwrap().push(l);
+            }
+        });
+        Server { child, url, out }
+    }
+
+    /// The demo TOTP secret printed for a staff login (`serve --demo`).
+    pub fn demo_secret(&self, login: &str) -> String {
+        for _ in 0..200 {
+            let found = self.out.lock().unwrap().iter().find_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w.len() == 6 && w[0] == "demo" && w[3] == login && w[4] == "totp").then(|| w[5].to_string())
+            });
+            if let Some(s) = found {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no demo secret printed for {login}");
     }
 
     pub fn kill(&mut self) {

@@ -1,0 +1,425 @@
+//! Every route and the permission it needs, in one table, enforced by one guard before any
+//! handler runs: a route missing from the table is refused (default deny, GB/T 22239-2019
+//! §8.1.4.2). Object scope (own department, own region) is resolved here from the path;
+//! handlers whose scope is in the request body check it with `Ctx::require`.
+
+use crate::AppState;
+use crate::auth;
+use crate::error::ApiError;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use yiwang_core::access::{Denied, Permission, Target};
+
+/// Where a permission's target object is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Obj {
+    /// Not bound to a department or region (e.g. persons).
+    Unbound,
+    /// In the request body: the handler checks it after parsing.
+    Body,
+    /// The department named by this path parameter.
+    Department(&'static str),
+    /// The hall named by this path parameter (its region).
+    Hall(&'static str),
+    /// The region code in this path parameter.
+    Region(&'static str),
+    /// The portal's home region (province-wide matters).
+    Home,
+    /// The staff account named by this path parameter (its department).
+    StaffAccount(&'static str),
+    /// The API token named by this path parameter (its department or region).
+    Token(&'static str),
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Anyone.
+    Public,
+    /// Any logged-in account or system.
+    Authenticated,
+    /// A logged-in natural person (their own account, mandates and data-use log).
+    Person,
+    /// This permission, for the object found as given.
+    Perm(Permission, Obj),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub need: Need,
+}
+
+const fn r(method: &'static str, path: &'static str, need: Need) -> Rule {
+    Rule { method, path, need }
+}
+
+use Need::*;
+use Obj::*;
+use Permission as P;
+
+/// The access table: every route the server has.
+pub static RULES: &[Rule] = &[
+    r("GET", "/healthz", Public),
+    r("GET", "/readyz", Public),
+    r("GET", "/metrics", Public),
+    r("GET", "/api/v1/openapi.json", Public),
+    r("GET", "/api/v1/openapi-ui.json", Public),
+    r("GET", "/api/v1/docs", Public),
+    r("GET", "/api/v1/docs/", Public),
+    r("GET", "/api/v1/docs/{*rest}", Public),
+    // regions
+    r("GET", "/api/v1/regions", Public),
+    r("POST", "/api/v1/regions", Perm(P::RegionManage, Body)),
+    r("GET", "/api/v1/regions/{code}", Public),
+    r("PATCH", "/api/v1/regions/{code}", Perm(P::RegionManage, Region("code"))),
+    r("GET", "/regions", Public),
+    // orgs
+    r("GET", "/api/v1/departments", Public),
+    r("POST", "/api/v1/departments", Perm(P::OrgManage, Body)),
+    r("GET", "/api/v1/departments/{id}", Public),
+    r("PUT", "/api/v1/departments/{id}", Perm(P::OrgManage, Department("id"))),
+    r("GET", "/api/v1/halls", Public),
+    r("POST", "/api/v1/halls", Perm(P::OrgManage, Body)),
+    r("GET", "/api/v1/halls/{id}", Public),
+    r("PUT", "/api/v1/halls/{id}", Perm(P::OrgManage, Hall("id"))),
+    r("GET", "/api/v1/halls/{id}/windows", Public),
+    r("POST", "/api/v1/halls/{id}/windows", Perm(P::OrgManage, Hall("id"))),
+    r(
+        "PUT",
+        "/api/v1/halls/{hall_id}/windows/{id}",
+        Perm(P::OrgManage, Hall("hall_id")),
+    ),
+    // calendar
+    r("GET", "/api/v1/calendar/days/{date}", Public),
+    r("GET", "/api/v1/calendar/add-days", Public),
+    r("GET", "/api/v1/calendar/between", Public),
+    r("GET", "/api/v1/calendar/years", Public),
+    r("PUT", "/api/v1/calendar/years/{year}", Perm(P::CalendarManage, Home)),
+    r("GET", "/api/v1/calendar/regions/{code}/days", Public),
+    r(
+        "POST",
+        "/api/v1/calendar/regions/{code}/days",
+        Perm(P::CalendarManage, Region("code")),
+    ),
+    r("GET", "/calendar", Public),
+    r("GET", "/fragments/workdays", Public),
+    // ledger and audit
+    r("GET", "/api/v1/ledger/status", Perm(P::LedgerAdmin, Home)),
+    r("POST", "/api/v1/ledger/verify", Perm(P::LedgerAdmin, Home)),
+    r("GET", "/api/v1/audit", Perm(P::AuditRead, Home)),
+    // identity: accounts, login, sessions
+    r("POST", "/api/v1/auth/register", Public),
+    r("POST", "/api/v1/auth/register-enterprise", Person),
+    r("POST", "/api/v1/auth/login", Public),
+    r("POST", "/api/v1/auth/logout", Authenticated),
+    r("POST", "/api/v1/auth/logout-everywhere", Authenticated),
+    r("GET", "/api/v1/me", Authenticated),
+    r("PUT", "/api/v1/me/password", Authenticated),
+    r("GET", "/api/v1/me/sessions", Authenticated),
+    r("DELETE", "/api/v1/me/sessions/{session_id}", Authenticated),
+    r("GET", "/api/v1/me/data-use", Person),
+    r("GET", "/api/v1/me/mandates", Person),
+    r("PUT", "/api/v1/me/acting-for", Person),
+    r("POST", "/api/v1/mandates", Person),
+    r("POST", "/api/v1/mandates/{mandate_id}/revoke", Person),
+    // staff reading persons (each read in the person's data-use log)
+    r("GET", "/api/v1/persons", Perm(P::PersonRead, Unbound)),
+    r("GET", "/api/v1/persons/{person_id}", Perm(P::PersonRead, Unbound)),
+    r(
+        "POST",
+        "/api/v1/persons/{person_id}/unmask",
+        Perm(P::PersonUnmask, Unbound),
+    ),
+    r("POST", "/api/v1/assisted/persons", Perm(P::PersonAssist, Unbound)),
+    // staff administration, roles, tokens
+    r("GET", "/api/v1/staff", Perm(P::StaffManage, Unbound)),
+    r("POST", "/api/v1/staff", Perm(P::StaffManage, Body)),
+    r(
+        "GET",
+        "/api/v1/staff/{account_id}",
+        Perm(P::StaffManage, StaffAccount("account_id")),
+    ),
+    r(
+        "PUT",
+        "/api/v1/staff/{account_id}/roles",
+        Perm(P::StaffManage, StaffAccount("account_id")),
+    ),
+    r(
+        "PUT",
+        "/api/v1/staff/{account_id}/disabled",
+        Perm(P::StaffManage, StaffAccount("account_id")),
+    ),
+    r("GET", "/api/v1/roles", Perm(P::StaffManage, Unbound)),
+    r("PUT", "/api/v1/roles/{role}", Perm(P::RoleManage, Home)),
+    r("GET", "/api/v1/tokens", Perm(P::TokenManage, Unbound)),
+    r("POST", "/api/v1/tokens", Perm(P::TokenManage, Body)),
+    r(
+        "DELETE",
+        "/api/v1/tokens/{token_id}",
+        Perm(P::TokenManage, Token("token_id")),
+    ),
+    // pages
+    r("GET", "/", Public),
+    r("GET", "/halls", Public),
+    r("GET", "/lang/{code}", Public),
+    r("GET", "/text/{mode}", Public),
+    r("GET", "/assets/htmx.min.js", Public),
+    r("GET", "/assets/site.css", Public),
+    r("GET", "/assets/account.js", Public),
+    r("GET", "/login", Public),
+    r("POST", "/login", Public),
+    r("POST", "/login/second", Public),
+    r("GET", "/login/enrol", Public),
+    r("POST", "/login/enrol", Public),
+    r("GET", "/register", Public),
+    r("POST", "/register", Public),
+    r("POST", "/logout", Authenticated),
+    r("GET", "/account", Authenticated),
+    r("POST", "/account/password", Authenticated),
+    r("POST", "/account/logout-everywhere", Authenticated),
+    r("POST", "/account/sessions/{session_id}/revoke", Authenticated),
+    r("GET", "/account/totp", Authenticated),
+    r("POST", "/account/totp", Authenticated),
+    r("POST", "/account/acting-for", Person),
+    r("POST", "/account/mandates", Person),
+    r("POST", "/account/mandates/{mandate_id}/revoke", Person),
+    r("POST", "/account/enterprise", Person),
+    r("GET", "/work/persons", Perm(P::PersonRead, Unbound)),
+    r(
+        "POST",
+        "/work/persons/{person_id}/unmask",
+        Perm(P::PersonUnmask, Unbound),
+    ),
+    r("GET", "/admin/staff", Perm(P::StaffManage, Unbound)),
+    r("POST", "/admin/staff", Perm(P::StaffManage, Body)),
+    r(
+        "POST",
+        "/admin/staff/{account_id}/roles",
+        Perm(P::StaffManage, StaffAccount("account_id")),
+    ),
+    r("GET", "/admin/roles", Perm(P::StaffManage, Unbound)),
+    r("POST", "/admin/roles/{role}", Perm(P::RoleManage, Home)),
+];
+
+pub fn rule_for(method: &Method, path: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.method == method.as_str() && r.path == path)
+}
+
+/// The value of a path parameter by name, matching the route template against the path.
+fn param(template: &str, path: &str, name: &str) -> Option<String> {
+    let want = format!("{{{name}}}");
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    t.iter()
+        .position(|s| *s == want)
+        .and_then(|i| p.get(i))
+        .map(|v| percent_decode(v))
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Resolves the target object of a rule from the request path.
+async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<Target, ApiError> {
+    let get = |name: &str| param(template, path, name).ok_or_else(|| ApiError::not_found("path parameter"));
+    Ok(match from {
+        Obj::Unbound | Obj::Body => Target::Unbound,
+        Obj::Home => Target::Region {
+            code: s.home_region.clone(),
+        },
+        Obj::Region(n) => Target::Region { code: get(n)? },
+        Obj::Department(n) => {
+            let d = yiwang_store::orgs::department(&s.store.read, &get(n)?)
+                .await?
+                .ok_or_else(|| ApiError::not_found("department"))?;
+            Target::Department {
+                id: d.id,
+                region_code: d.region_code,
+            }
+        }
+        Obj::Hall(n) => {
+            let h = yiwang_store::orgs::hall(&s.store.read, &get(n)?)
+                .await?
+                .ok_or_else(|| ApiError::not_found("hall"))?;
+            Target::Region { code: h.region_code }
+        }
+        Obj::StaffAccount(n) => {
+            let st = yiwang_store::accounts::staff(&s.store.read, &get(n)?)
+                .await?
+                .ok_or_else(|| ApiError::not_found("staff member"))?;
+            Target::Department {
+                id: st.department_id,
+                region_code: st.region_code,
+            }
+        }
+        Obj::Token(n) => {
+            let t = yiwang_store::auth::token(&s.store, &get(n)?)
+                .await?
+                .ok_or_else(|| ApiError::not_found("token"))?;
+            match t.department_id {
+                Some(id) => Target::Department {
+                    id,
+                    region_code: t.region_code,
+                },
+                None => Target::Region { code: t.region_code },
+            }
+        }
+    })
+}
+
+/// Refusal as the caller sees it: 401 for APIs (a login page redirect for pages), 403
+/// naming the permission.
+pub fn denied(d: Denied, page: bool, path: &str) -> Response {
+    match d {
+        Denied::Unauthenticated if page => {
+            let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+            Redirect::to(&format!("/login?next={next}")).into_response()
+        }
+        d => denied_error(d).into_response(),
+    }
+}
+
+/// A refusal as a problem: 401 when not logged in, 403 naming the permission otherwise.
+pub fn denied_error(d: Denied) -> ApiError {
+    match d {
+        Denied::Unauthenticated => ApiError::unauthorized("log in (session) or send 'Authorization: Bearer <token>'"),
+        Denied::Missing(p) => forbidden_error(
+            "permission.missing",
+            format!("缺少权限「{}」", p.as_str()),
+            format!("this needs the permission '{}'", p.as_str()),
+        ),
+        Denied::OutOfScope(p) => forbidden_error(
+            "permission.scope",
+            format!("权限「{}」不覆盖该部门或区划", p.as_str()),
+            format!(
+                "your '{}' permission does not reach this department or region",
+                p.as_str()
+            ),
+        ),
+    }
+}
+
+pub fn forbidden(rule: &str, zh: String, en: String) -> Response {
+    forbidden_error(rule, zh, en).into_response()
+}
+
+pub fn forbidden_error(rule: &str, zh: String, en: String) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "/problems/forbidden",
+        "Forbidden",
+        "无权访问",
+        en.clone(),
+    )
+    .with(yiwang_core::FieldError::new("(access)", rule, zh, en))
+}
+
+/// The guard: finds the route's rule, establishes who is calling, checks CSRF and the
+/// rule, and hands the handler a `Ctx`.
+pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let page = !path.starts_with("/api/");
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let Some(rule) = rule_for(req.method(), &template) else {
+        tracing::error!(method = %req.method(), route = %template, "route without an access rule: denied");
+        return forbidden(
+            "access.no_rule",
+            "该接口未声明访问规则，默认拒绝".into(),
+            "this route declares no access rule: denied by default".into(),
+        );
+    };
+    let ctx = match auth::resolve(&s, &mut req).await {
+        Ok(c) => c,
+        Err(resp) => return *resp,
+    };
+    let req = match auth::check_csrf(&ctx, req, page).await {
+        Ok(r) => r,
+        Err(resp) => return *resp,
+    };
+    let verdict = match rule.need {
+        Need::Public => Ok(()),
+        Need::Authenticated if ctx.actor.is_authenticated() => Ok(()),
+        Need::Authenticated => Err(Denied::Unauthenticated),
+        Need::Person => match &ctx.actor {
+            yiwang_core::access::Actor::Person { .. } => Ok(()),
+            a if !a.is_authenticated() => Err(Denied::Unauthenticated),
+            _ => {
+                return forbidden(
+                    "account.person_only",
+                    "仅限自然人账号".into(),
+                    "only a natural person's own account can do this".into(),
+                );
+            }
+        },
+        Need::Perm(p, from) => {
+            if !ctx.actor.is_authenticated() {
+                Err(Denied::Unauthenticated)
+            } else if !ctx.actor.has(p) {
+                Err(Denied::Missing(p))
+            } else {
+                match target(&s, from, &template, &path).await {
+                    Ok(t) => ctx.actor.authorize(p, &t),
+                    Err(e) => return e.into_response(),
+                }
+            }
+        }
+    };
+    if let Err(d) = verdict {
+        return denied(d, page, &path);
+    }
+    let mut req = req;
+    req.extensions_mut().insert(ctx);
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_found_by_name() {
+        assert_eq!(
+            param(
+                "/api/v1/halls/{hall_id}/windows/{id}",
+                "/api/v1/halls/h1/windows/w2",
+                "hall_id"
+            )
+            .as_deref(),
+            Some("h1")
+        );
+        assert_eq!(
+            param("/api/v1/regions/{code}", "/api/v1/regions/460100", "code").as_deref(),
+            Some("460100")
+        );
+        assert_eq!(
+            param("/api/v1/regions/{code}", "/api/v1/regions/46%2001", "code").as_deref(),
+            Some("46 01")
+        );
+    }
+
+    #[test]
+    fn the_table_has_no_duplicates() {
+        for (i, a) in RULES.iter().enumerate() {
+            for b in &RULES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} twice",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+}
