@@ -230,6 +230,11 @@ fn percent_decode(s: &str) -> String {
 /// Resolves the target object of a rule from the request path.
 async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<Target, ApiError> {
     let get = |name: &str| param(template, path, name).ok_or_else(|| ApiError::not_found("path parameter"));
+    let missing = |field: &str, zh: &str, en: &str, id: &str| {
+        ApiError::from(yiwang_store::StoreError::from(yiwang_core::DomainError::not_found(
+            field, zh, en, id,
+        )))
+    };
     Ok(match from {
         Obj::Unbound | Obj::Body => Target::Unbound,
         Obj::Home => Target::Region {
@@ -237,33 +242,37 @@ async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<T
         },
         Obj::Region(n) => Target::Region { code: get(n)? },
         Obj::Department(n) => {
-            let d = yiwang_store::orgs::department(&s.store.read, &get(n)?)
+            let id = get(n)?;
+            let d = yiwang_store::orgs::department(&s.store.read, &id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("department"))?;
+                .ok_or_else(|| missing("id", "部门", "department", &id))?;
             Target::Department {
                 id: d.id,
                 region_code: d.region_code,
             }
         }
         Obj::Hall(n) => {
-            let h = yiwang_store::orgs::hall(&s.store.read, &get(n)?)
+            let id = get(n)?;
+            let h = yiwang_store::orgs::hall(&s.store.read, &id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("hall"))?;
+                .ok_or_else(|| missing("hall_id", "政务服务大厅", "service hall", &id))?;
             Target::Region { code: h.region_code }
         }
         Obj::StaffAccount(n) => {
-            let st = yiwang_store::accounts::staff(&s.store.read, &get(n)?)
+            let id = get(n)?;
+            let st = yiwang_store::accounts::staff(&s.store.read, &id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("staff member"))?;
+                .ok_or_else(|| missing("account_id", "工作人员", "staff member", &id))?;
             Target::Department {
                 id: st.department_id,
                 region_code: st.region_code,
             }
         }
         Obj::Token(n) => {
-            let t = yiwang_store::auth::token(&s.store, &get(n)?)
+            let id = get(n)?;
+            let t = yiwang_store::auth::token(&s.store, &id)
                 .await?
-                .ok_or_else(|| ApiError::not_found("token"))?;
+                .ok_or_else(|| missing("token_id", "令牌", "token", &id))?;
             match t.department_id {
                 Some(id) => Target::Department {
                     id,

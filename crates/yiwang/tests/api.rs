@@ -295,7 +295,7 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_written() {
             if !field.is_empty() {
                 let fields: Vec<&str> = v["errors"]
                     .as_array()
-                    .unwrap()
+                    .unwrap_or_else(|| panic!("{method} {path}: no errors in {v}"))
                     .iter()
                     .map(|e| e["field"].as_str().unwrap())
                     .collect();
