@@ -202,6 +202,13 @@ pub static RULES: &[Rule] = &[
         Perm(P::StaffManage, StaffAccount("account_id")),
     ),
     r("GET", "/admin/roles", Perm(P::StaffManage, Unbound)),
+    r("GET", "/admin/tokens", Perm(P::TokenManage, Unbound)),
+    r("POST", "/admin/tokens", Perm(P::TokenManage, Body)),
+    r(
+        "POST",
+        "/admin/tokens/{token_id}/revoke",
+        Perm(P::TokenManage, Token("token_id")),
+    ),
     r("POST", "/admin/roles/{role}", Perm(P::RoleManage, Home)),
 ];
 

@@ -409,6 +409,8 @@ struct AccountPage {
     me: Me,
     sessions: Vec<auth::SessionView>,
     given: Vec<Mandate>,
+    /// When acting for an enterprise: its name and the mandates it has given.
+    principal_given: Option<(String, Vec<Mandate>)>,
     received: Vec<Mandate>,
     uses: Vec<yiwang_core::datause::DataUse>,
     errors: Vec<FieldError>,
@@ -477,18 +479,18 @@ pub async fn render_account(
     let base = Base::new(s, headers, uri, ctx).await;
     let me = me(s, ctx).await?;
     let (given, received, uses) = match &ctx.person_id {
-        Some(pid) => {
-            let mut given = mandates::given(&s.store, &Subject::Person(pid.clone())).await?;
-            if let Some((p @ Subject::Legal(_), _)) = &ctx.acting_for {
-                given.extend(mandates::given(&s.store, p).await?);
-            }
-            (
-                given,
-                mandates::received(&s.store, pid).await?,
-                datause::of_person(&s.store, pid, 200).await?,
-            )
-        }
+        Some(pid) => (
+            mandates::given(&s.store, &Subject::Person(pid.clone())).await?,
+            mandates::received(&s.store, pid).await?,
+            datause::of_person(&s.store, pid, 200).await?,
+        ),
         None => (vec![], vec![], vec![]),
+    };
+    // An agent acting for an enterprise manages the enterprise's mandates too; they are
+    // listed apart from the agent's own.
+    let principal_given = match &ctx.acting_for {
+        Some((p @ Subject::Legal(_), name)) => Some((name.clone(), mandates::given(&s.store, p).await?)),
+        _ => None,
     };
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -515,6 +517,7 @@ pub async fn render_account(
             base,
             me,
             given,
+            principal_given,
             received,
             uses,
             errors,

@@ -1066,3 +1066,160 @@ async fn revoke_session_form(
 pub async fn sessions_for_page(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<SessionView>> {
     session_views(s, ctx).await
 }
+
+// ------------------------------------------------------------------ API token admin page
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "admin_tokens.html")]
+struct TokensPage {
+    base: Base,
+    tokens: Vec<TokenInfo>,
+    /// Permissions the admin holds (a token never gets more).
+    grantable: Vec<Permission>,
+    departments: Vec<yiwang_core::orgs::Department>,
+    default_region: String,
+    errors: Vec<FieldError>,
+    /// The new token's secret: shown on this page once.
+    created: Option<(String, String)>,
+}
+
+impl TokensPage {
+    fn msg(&self, e: &FieldError) -> String {
+        if self.base.lang == Lang::En {
+            e.en.clone()
+        } else {
+            e.zh.clone()
+        }
+    }
+    fn when(&self, ms: &Option<i64>) -> String {
+        ms.and_then(|ms| chrono::DateTime::from_timestamp_millis(ms + 8 * 3_600_000))
+            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "–".into())
+    }
+    fn when_ms(&self, ms: &i64) -> String {
+        self.when(&Some(*ms))
+    }
+    fn perms(&self, t: &TokenInfo) -> String {
+        t.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+    }
+    fn department_name(&self, t: &TokenInfo) -> String {
+        t.department_id
+            .as_ref()
+            .and_then(|id| self.departments.iter().find(|d| &d.id == id))
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| "–".into())
+    }
+}
+
+async fn render_tokens(
+    s: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    uri: &Uri,
+    errors: Vec<FieldError>,
+    created: Option<(String, String)>,
+) -> ApiResult<Response> {
+    let base = Base::new(s, headers, uri, ctx).await;
+    let region = scope_region(s, ctx);
+    let departments = yiwang_store::orgs::departments(&s.store.read, None)
+        .await?
+        .into_iter()
+        .filter(|d| {
+            ctx.actor
+                .authorize(
+                    Permission::TokenManage,
+                    &Target::Department {
+                        id: d.id.clone(),
+                        region_code: d.region_code.clone(),
+                    },
+                )
+                .is_ok()
+        })
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = TokensPage {
+        tokens: store_auth::tokens_in_region(&s.store, &region).await?,
+        grantable: Permission::ALL.into_iter().filter(|p| ctx.has(*p)).collect(),
+        departments,
+        default_region: if region == "000000" {
+            s.home_region.clone()
+        } else {
+            region
+        },
+        base,
+        errors,
+        created,
+    };
+    Ok((status, page).into_response())
+}
+
+async fn tokens_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<Response> {
+    render_tokens(&s, &ctx, &headers, &uri, vec![], None).await
+}
+
+/// Issues a token from the page form (same service as `POST /api/v1/tokens`).
+async fn token_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let mut input = TokenInput {
+        name: String::new(),
+        permissions: vec![],
+        department_id: None,
+        region_code: String::new(),
+        expires_in_days: None,
+    };
+    let mut bad_days = false;
+    for (k, v) in form_urlencoded::parse(&body) {
+        match &*k {
+            "name" => input.name = v.into_owned(),
+            "permission" => input.permissions.push(v.into_owned()),
+            "department_id" if !v.is_empty() => input.department_id = Some(v.into_owned()),
+            "region_code" => input.region_code = v.trim().to_string(),
+            "expires_in_days" if !v.trim().is_empty() => match v.trim().parse() {
+                Ok(n) => input.expires_in_days = Some(n),
+                Err(_) => bad_days = true,
+            },
+            _ => {}
+        }
+    }
+    if bad_days {
+        let e = FieldError::new(
+            "expires_in_days",
+            "type",
+            "有效天数应为整数",
+            "the days until expiry are a whole number",
+        );
+        return render_tokens(&s, &ctx, &headers, &uri, vec![e], None).await;
+    }
+    match store_auth::create_token(&s.store, ctx.meta(), &input, &ctx.actor).await {
+        Ok((info, secret)) => render_tokens(&s, &ctx, &headers, &uri, vec![], Some((info.name, secret))).await,
+        Err(e) => {
+            let e = ApiError::from(e);
+            let errors = if e.errors.is_empty() {
+                vec![FieldError::new("(form)", "error", e.title_zh, e.detail)]
+            } else {
+                e.errors
+            };
+            render_tokens(&s, &ctx, &headers, &uri, errors, None).await
+        }
+    }
+}
+
+async fn token_revoke_form(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    store_auth::revoke_token(&s.store, ctx.meta(), &id).await?;
+    Ok(Redirect::to("/admin/tokens").into_response())
+}
+
+pub fn token_page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/tokens", get(tokens_page).post(token_form))
+        .route("/admin/tokens/{token_id}/revoke", post(token_revoke_form))
+}

@@ -98,21 +98,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "Content-Type must be application/json",
             )));
         }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(len) = declared
+            && len > crate::BODY_LIMIT as u64
+        {
+            drain(req.into_body(), len).await;
+            return Err(too_large());
+        }
         let raw = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "/problems/too-large",
-                    "Request body too large",
-                    "请求体过大",
-                    "the request body exceeds the limit",
-                )
-                .with(FieldError::new(
-                    "(body)",
-                    "max_size",
-                    "请求体超过大小限制",
-                    "the request body exceeds the size limit",
-                ))
+                too_large()
             } else {
                 ApiError::bad_request(FieldError::new(
                     "(body)",
@@ -126,6 +125,45 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             value: parse_json(&raw)?,
             raw,
         })
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "/problems/too-large",
+        "Request body too large",
+        "请求体过大",
+        "the request body exceeds the limit",
+    )
+    .with(FieldError::new(
+        "(body)",
+        "max_size",
+        "请求体超过大小限制",
+        "the request body exceeds the size limit",
+    ))
+}
+
+/// Most bytes read and dropped from a refused oversized body (see `drain`).
+const DRAIN_LIMIT: u64 = 16 << 20;
+
+/// Reads and drops an oversized body (up to `DRAIN_LIMIT`) before the 413 is sent: a
+/// server that answers while the client is still sending and then closes the connection
+/// makes most clients report a broken connection instead of the answer.
+pub async fn drain(body: axum::body::Body, declared: u64) {
+    use http_body_util::BodyExt;
+    if declared > DRAIN_LIMIT {
+        return;
+    }
+    let mut body = body;
+    let mut seen = 0u64;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Some(d) = frame.data_ref() {
+            seen += d.len() as u64;
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
     }
 }
 

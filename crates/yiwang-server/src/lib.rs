@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(mandates::routes())
         .merge(datause::routes())
+        .merge(auth::token_page_routes())
         .route("/api/v1/openapi.json", get(openapi::spec));
     let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi-ui.json", openapi::doc())

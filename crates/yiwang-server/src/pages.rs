@@ -58,6 +58,7 @@ pub struct Base {
     pub csrf: String,
     pub staff: bool,
     pub can_manage_staff: bool,
+    pub can_manage_tokens: bool,
     pub can_read_persons: bool,
 }
 
@@ -76,6 +77,7 @@ impl Base {
             csrf: ctx.csrf_if_any().await,
             staff: ctx.is_staff(),
             can_manage_staff: ctx.has(P::StaffManage),
+            can_manage_tokens: ctx.has(P::TokenManage),
             can_read_persons: ctx.has(P::PersonRead),
         }
     }

@@ -76,14 +76,14 @@ pub async fn read_person(
     let mut p = yiwang_core::error::Problems::new();
     yiwang_core::datause::check_purpose(&mut p, purpose, case_id);
     p.finish()?;
-    let mut fields = vec![PersonalField::Name, PersonalField::IdNumber, PersonalField::Phone];
-    if person.address_enc.is_some() {
-        fields.push(PersonalField::Address);
-    }
+    // The log names what was disclosed: a masked read shows the name and the masked ID
+    // number and phone (the address not at all); an unmasking shows the fields asked for.
     let unmasked = !unmask.is_empty();
-    if unmasked {
-        fields = unmask.to_vec();
-    }
+    let fields = if unmasked {
+        unmask.to_vec()
+    } else {
+        vec![PersonalField::Name, PersonalField::IdNumber, PersonalField::Phone]
+    };
     let u = DataUse {
         id: new_id(),
         person_id: person.id.clone(),

@@ -84,6 +84,32 @@ const DEPARTMENTS: &[(&str, &str, DepartmentNature)] = &[
     ("三亚市行政审批服务局", "460200", DepartmentNature::StatutoryAuthority),
     ("三亚市市场监督管理局", "460200", DepartmentNature::StatutoryAuthority),
     ("三亚市公安局", "460200", DepartmentNature::StatutoryAuthority),
+    // Added for the demo catalogue's 一件事 (STANDARDS §5): appended so that the earlier
+    // departments keep their demo credit codes.
+    ("海口市民政局", "460100", DepartmentNature::StatutoryAuthority),
+    ("海口市残疾人联合会", "460100", DepartmentNature::AuthorisedOrganisation),
+    ("海口市消防救援支队", "460100", DepartmentNature::StatutoryAuthority),
+    ("海口市综合行政执法局", "460100", DepartmentNature::StatutoryAuthority),
+    ("海口市水务局", "460100", DepartmentNature::StatutoryAuthority),
+    (
+        "国家税务总局海口市税务局",
+        "460100",
+        DepartmentNature::StatutoryAuthority,
+    ),
+    (
+        "海口市住房公积金管理局",
+        "460100",
+        DepartmentNature::AuthorisedOrganisation,
+    ),
+    ("海口市供水服务中心", "460100", DepartmentNature::EntrustedOrganisation),
+    ("海口供电局", "460100", DepartmentNature::EntrustedOrganisation),
+    ("海口市燃气服务中心", "460100", DepartmentNature::EntrustedOrganisation),
+    ("三亚市卫生健康委员会", "460200", DepartmentNature::StatutoryAuthority),
+    (
+        "三亚市人力资源和社会保障局",
+        "460200",
+        DepartmentNature::StatutoryAuthority,
+    ),
 ];
 
 /// (name, region, address, phone).
