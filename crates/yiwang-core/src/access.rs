@@ -33,8 +33,11 @@ pub enum Permission {
     PersonUnmask,
     /// Act for a person present at the window (帮办), recorded as assisted.
     PersonAssist,
-    /// Maintain service items (issue 4).
+    /// Edit and submit the service items of one's department (事项管理).
     CatalogManage,
+    /// Review and publish (or return) other managers' submitted items, within one's
+    /// region (the four-eyes step of 事项管理).
+    CatalogReview,
     /// Accept applications at a window (issue 6).
     CaseAccept,
     /// Review cases (issue 6).
@@ -48,7 +51,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::RegionManage,
         Permission::OrgManage,
         Permission::CalendarManage,
@@ -61,6 +64,7 @@ impl Permission {
         Permission::PersonUnmask,
         Permission::PersonAssist,
         Permission::CatalogManage,
+        Permission::CatalogReview,
         Permission::CaseAccept,
         Permission::CaseReview,
         Permission::CaseDecide,
@@ -82,6 +86,7 @@ impl Permission {
             Permission::PersonUnmask => "person_unmask",
             Permission::PersonAssist => "person_assist",
             Permission::CatalogManage => "catalog_manage",
+            Permission::CatalogReview => "catalog_review",
             Permission::CaseAccept => "case_accept",
             Permission::CaseReview => "case_review",
             Permission::CaseDecide => "case_decide",
@@ -133,7 +138,7 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
             "catalog_manager",
             "事项管理人员",
             "Catalogue manager",
-            vec![CatalogManage],
+            vec![CatalogManage, CatalogReview],
         ),
         (
             "hotline_agent",

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod catalog;
 pub mod datause;
 pub mod db;
 pub mod keys;
@@ -69,6 +70,8 @@ pub struct StoreConfig {
     pub read_pool_size: u32,
     /// Lockout and session timeouts.
     pub policy: yiwang_core::auth::Policy,
+    /// Locked elements, star rules, questionnaire size (configurable per province).
+    pub catalog: yiwang_core::catalog::CatalogPolicy,
 }
 
 impl StoreConfig {
@@ -85,6 +88,7 @@ impl StoreConfig {
             max_batch: 512,
             read_pool_size: 8,
             policy: Default::default(),
+            catalog: Default::default(),
         }
     }
 }
@@ -119,6 +123,7 @@ impl Store {
             ledger_key,
             config.checkpoint_interval,
             config.max_batch,
+            Arc::new(config.catalog.clone()),
         );
         let store = Arc::new(Store {
             engine,
@@ -131,6 +136,7 @@ impl Store {
         });
         calendar::seed_official(&store).await?;
         accounts::seed_roles(&store).await?;
+        catalog::seed_dictionary(&store).await?;
         Ok(store)
     }
 

@@ -18,6 +18,12 @@ pub trait Subscriber: Send + Sync + 'static {
     /// A stable name: the cursor is stored under it.
     fn name(&self) -> &str;
     fn handle(&self, events: &[StoredEvent]) -> impl Future<Output = std::result::Result<(), String>> + Send;
+    /// A subscriber that records its position itself, atomically with its own state (the
+    /// search index keeps it in its commit), returns it here; its cursor is then neither
+    /// read from nor saved to the database.
+    fn local_cursor(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// The stored cursor of a subscriber (0 if it never ran).
@@ -46,7 +52,11 @@ pub(crate) async fn save_cursor(ctx: &mut WriteCtx<'_>, name: &str, cursor: i64)
 
 /// Delivers the next page of events after the stored cursor; returns how many.
 pub async fn deliver_once<S: Subscriber>(store: &Store, sub: &S, page: i64) -> Result<usize> {
-    let from = cursor(store, sub.name()).await?;
+    let local = sub.local_cursor();
+    let from = match local {
+        Some(c) => c,
+        None => cursor(store, sub.name()).await?,
+    };
     let events = ledger::read_after(&store.read, from, page).await?;
     if events.is_empty() {
         return Ok(0);
@@ -54,6 +64,9 @@ pub async fn deliver_once<S: Subscriber>(store: &Store, sub: &S, page: i64) -> R
     sub.handle(&events)
         .await
         .map_err(|e| crate::StoreError::Internal(format!("subscriber {}: {e}", sub.name())))?;
+    if local.is_some() {
+        return Ok(events.len());
+    }
     let cursor = events.last().expect("non-empty").seq;
     store
         .write(

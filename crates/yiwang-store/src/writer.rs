@@ -12,7 +12,8 @@
 
 use crate::keys::LedgerKey;
 use crate::{
-    Engine, Result, StoreError, accounts, audit, auth, calendar, datause, ledger, mandates, now_ms, orgs, regions,
+    Engine, Result, StoreError, accounts, audit, auth, calendar, catalog, datause, ledger, mandates, now_ms, orgs,
+    regions,
 };
 use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -20,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
+use yiwang_core::catalog::CatalogPolicy;
 use yiwang_core::ledger::Hash;
 
 /// Who acts, and the request's idempotency key if it has one.
@@ -63,6 +65,7 @@ pub enum Command {
     Accounts(accounts::Cmd),
     Auth(auth::Cmd),
     Mandates(mandates::Cmd),
+    Catalog(Box<catalog::Cmd>),
     DataUse(datause::Cmd),
     /// Sign a checkpoint over the ledger's tail now.
     Checkpoint,
@@ -112,6 +115,8 @@ pub struct WriteCtx<'c> {
     /// Stream heads as they were before this command touched them (for undo).
     pub(crate) undo: Vec<Undo>,
     pub(crate) seq_before: i64,
+    /// The province's catalogue settings (locked elements, star rules).
+    pub catalog: &'c CatalogPolicy,
 }
 
 impl WriteCtx<'_> {
@@ -176,18 +181,16 @@ impl Writer {
         key: Arc<LedgerKey>,
         checkpoint_interval: i64,
         max_batch: usize,
+        catalog: Arc<CatalogPolicy>,
     ) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>(max_batch * 8);
         let (head_tx, head) = watch::channel(0);
-        let task = tokio::spawn(run(
-            pool,
-            engine,
-            key,
-            checkpoint_interval.max(1),
-            max_batch.max(1),
-            rx,
-            head_tx,
-        ));
+        let settings = Settings {
+            interval: checkpoint_interval.max(1),
+            max_batch: max_batch.max(1),
+            catalog,
+        };
+        let task = tokio::spawn(run(pool, engine, key, settings, rx, head_tx));
         Writer {
             tx: tokio::sync::Mutex::new(Some(tx)),
             head,
@@ -219,18 +222,25 @@ impl Writer {
     }
 }
 
+/// What the writer task is configured with.
+struct Settings {
+    /// Events between two signed checkpoints.
+    interval: i64,
+    max_batch: usize,
+    catalog: Arc<CatalogPolicy>,
+}
+
 async fn run(
     pool: AnyPool,
     engine: Engine,
     key: Arc<LedgerKey>,
-    interval: i64,
-    max_batch: usize,
+    settings: Settings,
     mut rx: mpsc::Receiver<Job>,
     head: watch::Sender<i64>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
-        while jobs.len() < max_batch {
+        while jobs.len() < settings.max_batch {
             match rx.try_recv() {
                 Ok(j) => jobs.push(j),
                 Err(_) => break,
@@ -238,7 +248,7 @@ async fn run(
         }
         let started = Instant::now();
         let n = jobs.len();
-        let (outcomes, seq) = match commit_batch(&pool, engine, &key, interval, &jobs).await {
+        let (outcomes, seq) = match commit_batch(&pool, engine, &key, settings.interval, &settings.catalog, &jobs).await {
             Ok((outcomes, seq)) => (outcomes, Some(seq)),
             Err(e) => {
                 tracing::error!(error = %e, commands = n, "batch commit failed; every command in it is reported failed");
@@ -267,6 +277,7 @@ async fn commit_batch(
     engine: Engine,
     key: &LedgerKey,
     interval: i64,
+    catalog: &CatalogPolicy,
     jobs: &[Job],
 ) -> Result<(Vec<Result<Written>>, i64)> {
     let mut tx = pool.begin().await?;
@@ -297,6 +308,7 @@ async fn commit_batch(
                 key,
                 savepoint: false,
                 undo: vec![],
+                catalog,
             };
             let r = execute_idempotent(&mut ctx, &job.meta, &job.cmd).await;
             match r {
@@ -382,6 +394,7 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Accounts(c) => accounts::execute(ctx, c).await,
         Command::Auth(c) => auth::execute(ctx, c).await,
         Command::Mandates(c) => mandates::execute(ctx, c).await,
+        Command::Catalog(c) => catalog::execute(ctx, c).await,
         Command::DataUse(c) => datause::execute(ctx, c).await,
         Command::Checkpoint => ledger::checkpoint_now(ctx).await,
         Command::SaveCursor { subscriber, cursor } => crate::outbox::save_cursor(ctx, subscriber, *cursor).await,
