@@ -141,6 +141,12 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
             vec![CatalogManage, CatalogReview],
         ),
         (
+            "catalog_editor",
+            "事项编辑人员",
+            "Catalogue editor",
+            vec![CatalogManage],
+        ),
+        (
             "hotline_agent",
             "12345 热线座席",
             "Hotline agent",
@@ -407,7 +413,7 @@ mod tests {
             assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
         }
         let roles = default_roles();
-        assert!(roles.len() >= 7);
+        assert!(roles.len() >= 8);
         for (code, ..) in &roles {
             check_role_code("role", code).unwrap();
         }

@@ -439,8 +439,9 @@ impl SearchIndex {
         out
     }
 
-    /// The weighted terms of a query: its own tokens, then synonyms' tokens.
-    fn terms(&self, text: &str) -> Vec<(String, f32)> {
+    /// The weighted terms of a query: its own tokens, then synonyms' tokens (what the
+    /// search looks for; benchmarks give the same terms to other engines).
+    pub fn terms(&self, text: &str) -> Vec<(String, f32)> {
         let mut seen = HashSet::new();
         let mut out = vec![];
         let mut add = |t: String, w: f32, out: &mut Vec<(String, f32)>| {

@@ -31,6 +31,9 @@ pub enum Obj {
     StaffAccount(&'static str),
     /// The API token named by this path parameter (its department or region).
     Token(&'static str),
+    /// The catalogue entry named by this path parameter: an item belongs to its
+    /// department, a basic directory entry to the home region.
+    CatalogEntry(&'static str),
 }
 
 /// What a route needs.
@@ -44,6 +47,9 @@ pub enum Need {
     Person,
     /// This permission, for the object found as given.
     Perm(Permission, Obj),
+    /// Any one of these permissions, for the object found as given (e.g. a catalogue
+    /// entry is read by its editors and by its reviewers).
+    AnyPerm(&'static [Permission], Obj),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +66,9 @@ const fn r(method: &'static str, path: &'static str, need: Need) -> Rule {
 use Need::*;
 use Obj::*;
 use Permission as P;
+
+/// Catalogue editors and reviewers.
+pub const CATALOG: &[Permission] = &[P::CatalogManage, P::CatalogReview];
 
 /// The access table: every route the server has.
 pub static RULES: &[Rule] = &[
@@ -203,6 +212,114 @@ pub static RULES: &[Rule] = &[
     ),
     r("GET", "/admin/roles", Perm(P::StaffManage, Unbound)),
     r("GET", "/admin/tokens", Perm(P::TokenManage, Unbound)),
+    // catalogue: public services, guides, lists, dictionary
+    r("GET", "/api/v1/services", Public),
+    r("GET", "/api/v1/services/{service_code}", Public),
+    r("GET", "/api/v1/services/{service_code}/materials", Public),
+    r("GET", "/api/v1/catalog/lists/{kind}", Public),
+    r("GET", "/api/v1/catalog/data-elements", Public),
+    r(
+        "PUT",
+        "/api/v1/catalog/data-elements/{element_code}",
+        Perm(P::CatalogManage, Home),
+    ),
+    // catalogue management: editors (own department) and reviewers (own region)
+    r("GET", "/api/v1/catalog/entries", AnyPerm(CATALOG, Unbound)),
+    r("POST", "/api/v1/catalog/basic", Perm(P::CatalogManage, Home)),
+    r("POST", "/api/v1/catalog/items", Perm(P::CatalogManage, Body)),
+    r(
+        "GET",
+        "/api/v1/catalog/entries/{entry_id}",
+        AnyPerm(CATALOG, CatalogEntry("entry_id")),
+    ),
+    r(
+        "GET",
+        "/api/v1/catalog/entries/{entry_id}/versions/{version}",
+        AnyPerm(CATALOG, CatalogEntry("entry_id")),
+    ),
+    r(
+        "GET",
+        "/api/v1/catalog/entries/{entry_id}/diff",
+        AnyPerm(CATALOG, CatalogEntry("entry_id")),
+    ),
+    r(
+        "GET",
+        "/api/v1/catalog/entries/{entry_id}/history",
+        AnyPerm(CATALOG, CatalogEntry("entry_id")),
+    ),
+    r(
+        "PUT",
+        "/api/v1/catalog/entries/{entry_id}/draft",
+        Perm(P::CatalogManage, CatalogEntry("entry_id")),
+    ),
+    r(
+        "POST",
+        "/api/v1/catalog/entries/{entry_id}/submit",
+        Perm(P::CatalogManage, CatalogEntry("entry_id")),
+    ),
+    r(
+        "POST",
+        "/api/v1/catalog/entries/{entry_id}/recall",
+        Perm(P::CatalogManage, CatalogEntry("entry_id")),
+    ),
+    r(
+        "POST",
+        "/api/v1/catalog/entries/{entry_id}/discard",
+        Perm(P::CatalogManage, CatalogEntry("entry_id")),
+    ),
+    r(
+        "POST",
+        "/api/v1/catalog/entries/{entry_id}/publish",
+        Perm(P::CatalogReview, CatalogEntry("entry_id")),
+    ),
+    r(
+        "POST",
+        "/api/v1/catalog/entries/{entry_id}/return",
+        Perm(P::CatalogReview, CatalogEntry("entry_id")),
+    ),
+    r("GET", "/api/v1/catalog/review", Perm(P::CatalogReview, Unbound)),
+    r(
+        "GET",
+        "/api/v1/catalog/differences/{basic_code}",
+        AnyPerm(CATALOG, Unbound),
+    ),
+    r("POST", "/api/v1/catalog/import", Perm(P::CatalogManage, Body)),
+    r("GET", "/api/v1/catalog/export", AnyPerm(CATALOG, Unbound)),
+    // catalogue pages
+    r("GET", "/services", Public),
+    r("GET", "/services/{service_code}", Public),
+    r("GET", "/fragments/services", Public),
+    r("GET", "/fragments/services/{service_code}/materials", Public),
+    r("GET", "/lists", Public),
+    r("GET", "/lists/{kind}", Public),
+    r("GET", "/catalog", AnyPerm(CATALOG, Unbound)),
+    r("GET", "/catalog/new", Perm(P::CatalogManage, Unbound)),
+    r("POST", "/catalog/new", Perm(P::CatalogManage, Body)),
+    r("GET", "/catalog/review", Perm(P::CatalogReview, Unbound)),
+    r("GET", "/catalog/import", Perm(P::CatalogManage, Unbound)),
+    r("POST", "/catalog/import", Perm(P::CatalogManage, Body)),
+    r("GET", "/catalog/elements", AnyPerm(CATALOG, Unbound)),
+    r("GET", "/catalog/differences", AnyPerm(CATALOG, Unbound)),
+    r(
+        "GET",
+        "/catalog/entries/{entry_id}",
+        AnyPerm(CATALOG, CatalogEntry("entry_id")),
+    ),
+    r(
+        "GET",
+        "/catalog/entries/{entry_id}/edit",
+        Perm(P::CatalogManage, CatalogEntry("entry_id")),
+    ),
+    r(
+        "POST",
+        "/catalog/entries/{entry_id}/edit",
+        Perm(P::CatalogManage, CatalogEntry("entry_id")),
+    ),
+    r(
+        "POST",
+        "/catalog/entries/{entry_id}/act",
+        AnyPerm(CATALOG, CatalogEntry("entry_id")),
+    ),
     r("POST", "/admin/tokens", Perm(P::TokenManage, Body)),
     r(
         "POST",
@@ -211,6 +328,24 @@ pub static RULES: &[Rule] = &[
     ),
     r("POST", "/admin/roles/{role}", Perm(P::RoleManage, Home)),
 ];
+
+/// Allowed when any of the permissions allows it; otherwise a refusal (out of scope
+/// before missing).
+pub fn authorize_any(actor: &yiwang_core::access::Actor, ps: &[Permission], t: &Target) -> Result<(), Denied> {
+    let mut refusals = vec![];
+    for p in ps {
+        match actor.authorize(*p, t) {
+            Ok(()) => return Ok(()),
+            Err(d) => refusals.push(d),
+        }
+    }
+    // A permission held but out of scope says more than one not held at all.
+    let scope = refusals.iter().position(|d| matches!(d, Denied::OutOfScope(_)));
+    Err(match scope {
+        Some(i) => refusals.swap_remove(i),
+        None => refusals.into_iter().next().unwrap_or(Denied::Unauthenticated),
+    })
+}
 
 pub fn rule_for(method: &Method, path: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.method == method.as_str() && r.path == path)
@@ -273,6 +408,19 @@ async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<T
             Target::Department {
                 id: st.department_id,
                 region_code: st.region_code,
+            }
+        }
+        Obj::CatalogEntry(n) => {
+            let id = get(n)?;
+            let e = yiwang_store::catalog::entry_of(&s.store, &id)
+                .await?
+                .ok_or_else(|| missing("entry_id", "事项", "catalogue entry", &id))?;
+            match e.department_id {
+                Some(d) => Target::Department {
+                    id: d,
+                    region_code: e.region_code,
+                },
+                None => Target::Region { code: e.region_code },
             }
         }
         Obj::Token(n) => {
@@ -387,6 +535,18 @@ pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> R
             } else {
                 match target(&s, from, &template, &path).await {
                     Ok(t) => ctx.actor.authorize(p, &t),
+                    Err(e) => return e.into_response(),
+                }
+            }
+        }
+        Need::AnyPerm(ps, from) => {
+            if !ctx.actor.is_authenticated() {
+                Err(Denied::Unauthenticated)
+            } else if !ps.iter().any(|p| ctx.actor.has(*p)) {
+                Err(Denied::Missing(ps[0]))
+            } else {
+                match target(&s, from, &template, &path).await {
+                    Ok(t) => authorize_any(&ctx.actor, ps, &t),
                     Err(e) => return e.into_response(),
                 }
             }

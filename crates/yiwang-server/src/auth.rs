@@ -395,17 +395,60 @@ pub async fn check_csrf(ctx: &Ctx, req: Request, page: bool) -> Result<Request, 
         return Err(csrf_refused(page));
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, BODY_LIMIT)
+    let multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.strip_prefix("multipart/form-data"))
+        .and_then(|rest| rest.split("boundary=").nth(1))
+        .map(|b| b.trim_matches('"').to_string());
+    let limit = if multipart.is_some() {
+        crate::catalog::IMPORT_LIMIT + (1 << 20)
+    } else {
+        BODY_LIMIT
+    };
+    let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| csrf_refused(page))?;
-    let given = form_urlencoded::parse(&bytes)
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let given = match &multipart {
+        Some(boundary) => multipart_field(&bytes, boundary, "_csrf").unwrap_or_default(),
+        None => form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default(),
+    };
     if !matches(&given) {
         return Err(csrf_refused(page));
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The value of a small text field of a multipart/form-data body (RFC 7578), e.g. the
+/// CSRF token of an upload form; None when the field is absent or not UTF-8.
+fn multipart_field(body: &[u8], boundary: &str, name: &str) -> Option<String> {
+    let delimiter = format!("--{boundary}");
+    let header = format!("name=\"{name}\"");
+    let text = body;
+    let mut pos = 0;
+    while let Some(i) = find(&text[pos..], delimiter.as_bytes()) {
+        let start = pos + i + delimiter.len();
+        let end = find(&text[start..], delimiter.as_bytes()).map(|j| start + j)?;
+        let part = &text[start..end];
+        if let Some(h) = find(part, b"\r\n\r\n") {
+            let headers = std::str::from_utf8(&part[..h]).ok()?;
+            if headers.contains(&header) && !headers.contains("filename=") {
+                let value = &part[h + 4..];
+                let value = value.strip_suffix(b"\r\n").unwrap_or(value);
+                return std::str::from_utf8(value).ok().map(str::to_string);
+            }
+        }
+        pos = end;
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The caller's IP address (from the connection; "unknown" when served without it).

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod catalog;
 pub mod datause;
 pub mod error;
 pub mod extract;
@@ -51,11 +52,20 @@ pub struct AppState {
     pub token_uses: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
     /// Mark the session cookie `Secure` (set when served over HTTPS, directly or behind a proxy).
     pub secure_cookies: bool,
+    /// The full-text index of the published catalogue (kept in step by `serve`).
+    pub search: Arc<yiwang_search::SearchIndex>,
 }
 
 impl AppState {
+    /// A state with an index in memory (rebuilt from the store when served); `with_search`
+    /// gives it the index on disk.
     pub fn new(store: Arc<Store>, admin_token: Option<String>, home_region: String, metrics: PrometheusHandle) -> Self {
+        let search = Arc::new(
+            yiwang_search::SearchIndex::in_ram(yiwang_search::Synonyms::builtin(), store.config.catalog.clone())
+                .expect("an index in memory"),
+        );
         AppState {
+            search,
             store,
             admin_token,
             home_region,
@@ -66,6 +76,11 @@ impl AppState {
             token_uses: Default::default(),
             secure_cookies: false,
         }
+    }
+
+    pub fn with_search(mut self, search: Arc<yiwang_search::SearchIndex>) -> Self {
+        self.search = search;
+        self
     }
 
     /// Is another login attempt from this address allowed now? (GB/T 22239-2019
@@ -120,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mandates::routes())
         .merge(datause::routes())
         .merge(auth::token_page_routes())
+        .merge(catalog::routes())
         .route("/api/v1/openapi.json", get(openapi::spec));
     let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi-ui.json", openapi::doc())
@@ -263,8 +279,30 @@ pub async fn serve(
         store.clone(),
         Arc::new(yiwang_store::outbox::EventMetrics),
         Duration::from_secs(1),
-        stop_rx,
+        stop_rx.clone(),
     );
+    // The search index: built from the store when new, then following every commit.
+    let search = state.search.clone();
+    let follower = if search.is_writable() {
+        if search.cursor() == 0 {
+            match yiwang_search::reindex(&search, &store, &|_, _| {}).await {
+                Ok(n) => tracing::info!(items = n, "search index built"),
+                Err(e) => tracing::error!(error = %e, "building the search index failed"),
+            }
+        }
+        Some(yiwang_store::outbox::spawn(
+            store.clone(),
+            Arc::new(yiwang_search::Follower {
+                index: search,
+                store: store.clone(),
+            }),
+            Duration::from_secs(1),
+            stop_rx,
+        ))
+    } else {
+        tracing::warn!("the search index is held by another process: searching it read-only");
+        None
+    };
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -273,6 +311,9 @@ pub async fn serve(
     .await?;
     let _ = stop_tx.send(true);
     let _ = sub.await;
+    if let Some(f) = follower {
+        let _ = f.await;
+    }
     if let Err(e) = store
         .write(yiwang_store::Meta::actor("system"), yiwang_store::Command::Checkpoint)
         .await

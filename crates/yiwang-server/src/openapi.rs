@@ -15,10 +15,18 @@ use utoipa::{Modify, OpenApi};
         crate::calendar::day, crate::calendar::add_days, crate::calendar::between, crate::calendar::years,
         crate::calendar::publish_year, crate::calendar::set_local, crate::calendar::local,
         crate::ledger::status, crate::ledger::verify, crate::audit::list,
+        crate::auth::api_login, crate::auth::api_logout, crate::auth::api_logout_everywhere, crate::auth::api_sessions, crate::auth::api_revoke_session, crate::auth::api_create_token, crate::auth::api_tokens, crate::auth::api_revoke_token,
+        crate::accounts::api_register, crate::accounts::api_assisted_register, crate::accounts::api_register_enterprise, crate::accounts::api_me, crate::accounts::api_password, crate::accounts::api_staff_list, crate::accounts::api_staff_create, crate::accounts::api_staff_one, crate::accounts::api_staff_roles, crate::accounts::api_staff_disabled, crate::accounts::api_roles, crate::accounts::api_role_set,
+        crate::mandates::api_list, crate::mandates::api_grant, crate::mandates::api_revoke, crate::mandates::api_acting_for,
+        crate::datause::api_mine, crate::datause::api_find, crate::datause::api_one, crate::datause::api_unmask,
+        crate::catalog::api_search, crate::catalog::api_guide, crate::catalog::api_materials, crate::catalog::api_list, crate::catalog::api_data_elements, crate::catalog::api_save_data_element, crate::catalog::api_entries, crate::catalog::api_review, crate::catalog::api_create_basic, crate::catalog::api_create_item, crate::catalog::api_entry, crate::catalog::api_version, crate::catalog::api_diff, crate::catalog::api_history, crate::catalog::api_save_draft, crate::catalog::api_submit, crate::catalog::api_recall, crate::catalog::api_discard, crate::catalog::api_publish, crate::catalog::api_return, crate::catalog::api_differences, crate::catalog::api_import, crate::catalog::api_export,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&AdminToken),
-    tags((name = "regions"), (name = "orgs", description = "departments, halls, windows"), (name = "calendar", description = "working days"), (name = "ledger"), (name = "audit"))
+    tags((name = "regions"), (name = "orgs", description = "departments, halls, windows"), (name = "calendar", description = "working days"), (name = "ledger"), (name = "audit"),
+        (name = "auth", description = "login, sessions, API tokens"), (name = "accounts", description = "persons, enterprises, staff, roles"),
+        (name = "mandates", description = "代办授权"), (name = "datause", description = "reading personal data, and the person's data-use log"),
+        (name = "catalog", description = "service catalogue: search, guides, lists, versions and review, import and export"))
 )]
 pub struct ApiDoc;
 

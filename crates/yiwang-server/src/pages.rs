@@ -59,6 +59,7 @@ pub struct Base {
     pub staff: bool,
     pub can_manage_staff: bool,
     pub can_manage_tokens: bool,
+    pub can_manage_catalog: bool,
     pub can_read_persons: bool,
 }
 
@@ -78,6 +79,7 @@ impl Base {
             staff: ctx.is_staff(),
             can_manage_staff: ctx.has(P::StaffManage),
             can_manage_tokens: ctx.has(P::TokenManage),
+            can_manage_catalog: ctx.has(P::CatalogManage) || ctx.has(P::CatalogReview),
             can_read_persons: ctx.has(P::PersonRead),
         }
     }

@@ -248,7 +248,8 @@ async fn run(
         }
         let started = Instant::now();
         let n = jobs.len();
-        let (outcomes, seq) = match commit_batch(&pool, engine, &key, settings.interval, &settings.catalog, &jobs).await {
+        let (outcomes, seq) = match commit_batch(&pool, engine, &key, settings.interval, &settings.catalog, &jobs).await
+        {
             Ok((outcomes, seq)) => (outcomes, Some(seq)),
             Err(e) => {
                 tracing::error!(error = %e, commands = n, "batch commit failed; every command in it is reported failed");

@@ -19,6 +19,9 @@ pub struct FileConfig {
     /// The province this portal serves (GB/T 2260), default 460000.
     pub home_region: Option<String>,
     pub checkpoint_interval: Option<i64>,
+    /// The province's catalogue settings: locked elements, star rules, questionnaire size.
+    #[serde(default)]
+    pub catalog: Option<yiwang_core::catalog::CatalogPolicy>,
 }
 
 /// Settings given on the command line or in the environment (clap reads both).
@@ -53,6 +56,7 @@ pub struct Config {
     pub master_key: Sm4Key,
     pub home_region: String,
     pub checkpoint_interval: i64,
+    pub catalog: yiwang_core::catalog::CatalogPolicy,
 }
 
 impl Config {
@@ -93,6 +97,17 @@ impl Config {
             .unwrap_or_else(|| "460000".into());
         yiwang_core::regions::level_of("home_region", &home_region)
             .map_err(|e| anyhow::anyhow!("home_region: {}", e.en))?;
+        let catalog = file.catalog.unwrap_or_default();
+        if let Err(e) = catalog.check() {
+            bail!(
+                "[catalog] settings: {}",
+                e.errors
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.en))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         Ok(Config {
             data_dir,
             database_url,
@@ -101,6 +116,7 @@ impl Config {
             master_key,
             home_region,
             checkpoint_interval,
+            catalog,
         })
     }
 
@@ -117,7 +133,22 @@ impl Config {
     pub fn store_config(&self) -> yiwang_store::StoreConfig {
         let mut c = yiwang_store::StoreConfig::new(&self.database_url, &self.data_dir, self.master_key.clone());
         c.checkpoint_interval = self.checkpoint_interval;
+        c.catalog = self.catalog.clone();
         c
+    }
+
+    /// The search index's directory and synonym list (the shipped list plus the
+    /// province's own lines in `<data_dir>/synonyms.txt`).
+    pub fn open_search(&self) -> Result<std::sync::Arc<yiwang_search::SearchIndex>> {
+        let mut syn = yiwang_search::Synonyms::builtin();
+        let own = self.data_dir.join("synonyms.txt");
+        if own.exists() {
+            let text = std::fs::read_to_string(&own).with_context(|| format!("reading {}", own.display()))?;
+            syn = syn.with(yiwang_search::Synonyms::parse(&text));
+        }
+        let ix = yiwang_search::SearchIndex::open(&self.data_dir.join("search"), syn, self.catalog.clone())
+            .with_context(|| format!("opening the search index in {}", self.data_dir.join("search").display()))?;
+        Ok(std::sync::Arc::new(ix))
     }
 }
 

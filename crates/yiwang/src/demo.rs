@@ -154,6 +154,60 @@ fn created(r: Result<yiwang_store::Written, StoreError>) -> Result<()> {
     }
 }
 
+/// The demo province's catalogue: 52 basic entries and 73 implementation items of 28
+/// departments, in our interchange format. Legal bases cite real laws; codes and
+/// departments are the demo's.
+pub const CATALOG: &str = include_str!("../demo/catalog.json");
+
+/// Imports the demo catalogue as a demo editor and publishes it as a demo reviewer (two
+/// actors, so the four-eyes rule holds here too); basic entries first. Idempotent.
+pub async fn seed_catalog(store: &Store) -> Result<usize> {
+    use yiwang_core::catalog::{Action, CatalogDoc, EntryKind, VersionState};
+    use yiwang_store::catalog::{self as cat, EntryFilter, ImportOptions};
+    let doc: CatalogDoc = serde_json::from_str(CATALOG)?;
+    let opts = ImportOptions {
+        dry_run: false,
+        submit: true,
+        region_code: "460000".into(),
+        chunk: 50,
+    };
+    let r = cat::import(store, Meta::actor("system:demo-editor"), &doc, &opts, &|_, _, _| {}).await?;
+    if !r.ok {
+        let first: Vec<String> = r
+            .problems
+            .iter()
+            .take(5)
+            .map(|p| format!("{}: {}", p.path, p.en))
+            .collect();
+        anyhow::bail!(
+            "the demo catalogue has {} problems: {}",
+            r.problems.len(),
+            first.join("; ")
+        );
+    }
+    let mut published = 0;
+    for kind in [EntryKind::Basic, EntryKind::Item] {
+        let f = EntryFilter {
+            kind: Some(kind),
+            open_state: Some(VersionState::Submitted),
+            ..Default::default()
+        };
+        for e in cat::entries(store, &f).await? {
+            store
+                .write(
+                    Meta::actor("system:demo-reviewer"),
+                    Command::Catalog(Box::new(cat::Cmd::Act {
+                        entry_id: e.id,
+                        action: Action::Publish,
+                    })),
+                )
+                .await?;
+            published += 1;
+        }
+    }
+    Ok(published)
+}
+
 /// Seeds (or completes) the demo province. Returns how many things were created.
 pub async fn seed(store: &Store) -> Result<usize> {
     let m = || Meta::actor("system:demo");
@@ -243,6 +297,7 @@ pub async fn seed(store: &Store) -> Result<usize> {
             )?;
         }
     }
+    seed_catalog(store).await?;
     Ok((store.head().await? - before) as usize)
 }
 
@@ -289,7 +344,14 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
         ("supervisor", "hk.supervisor", "周监督", haikou.clone()),
         ("admin", "hk.admin", "冯管理", haikou.clone()),
         ("admin", "hn.admin", "省管理员", province.clone()),
-        ("supervisor", "hn.supervisor", "省监督员", province),
+        ("supervisor", "hn.supervisor", "省监督员", province.clone()),
+        ("catalog_manager", "hn.catalog", "省事项管理员", province),
+        (
+            "catalog_editor",
+            "hk.scjg",
+            "市场监管事项员",
+            dept("海口市市场监督管理局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?,
+        ),
         ("window_clerk", "sy.clerk", "三亚窗口", sanya),
     ];
     let mut out = vec![];

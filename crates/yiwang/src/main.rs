@@ -56,6 +56,44 @@ enum Cmd {
         #[command(subcommand)]
         cmd: BenchCmd,
     },
+    /// The service catalogue: import, export, search.
+    Catalog {
+        #[command(subcommand)]
+        cmd: CatalogCmd,
+    },
+    /// Rebuilds the search index from the published catalogue.
+    Reindex,
+}
+
+#[derive(Subcommand)]
+enum CatalogCmd {
+    /// Imports entries from our JSON format, an xlsx workbook or CSV (a zip of sheets):
+    /// every row is checked first, and nothing is written when any row is wrong.
+    Import {
+        file: std::path::PathBuf,
+        /// Check only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Submit the created and changed entries for review.
+        #[arg(long)]
+        submit: bool,
+        /// Who is importing, as the ledger records it (default: cli:$USER).
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Exports the catalogue: .json (lossless), .xlsx or .zip (CSV sheets), by extension.
+    Export {
+        file: std::path::PathBuf,
+        /// current (drafts as managers see them) or published.
+        #[arg(long, default_value = "current")]
+        state: String,
+    },
+    /// Prints the best published items for a query, one per line: code TAB name.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +136,17 @@ enum BenchCmd {
         /// Also measure the whole write path over HTTP (a real server on 127.0.0.1).
         #[arg(long)]
         http: bool,
+    },
+    /// Search: queries/s and p99 on generated items, against SQLite FTS5 and (with a
+    /// PostgreSQL URL) PostgreSQL full-text search on the same corpus and queries.
+    Search {
+        #[arg(long, default_value_t = 10_000)]
+        items: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// PostgreSQL for the baseline (default: YIWANG_BENCH_PG_URL, else skipped with a note).
+        #[arg(long, env = "YIWANG_BENCH_PG_URL")]
+        pg_url: Option<String>,
     },
 }
 
@@ -204,7 +253,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 Some(token),
                 cfg.home_region.clone(),
                 yiwang_server::metrics_handle(),
-            );
+            )
+            .with_search(cfg.open_search()?);
             yiwang_server::serve(state, listener, shutdown_signal()).await?;
         }
         Cmd::Calendar { cmd } => {
@@ -269,6 +319,31 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 }
             );
         }
+        Cmd::Catalog { cmd } => return catalog(&cfg, cmd).await,
+        Cmd::Reindex => {
+            let store = open(&cfg).await?;
+            let ix = cfg.open_search()?;
+            if !ix.is_writable() {
+                store.close().await;
+                bail!(
+                    "the search index is in use by a running server, which keeps it current; stop it to rebuild the index"
+                );
+            }
+            let pb = progress_bar("reindex");
+            let n = yiwang_search::reindex(&ix, &store, &|done, total| {
+                pb.set_length(total as u64);
+                pb.set_position(done as u64);
+            })
+            .await?;
+            pb.finish_and_clear();
+            store.close().await;
+            println!("search index rebuilt: {n} published items, {} documents", ix.num_docs());
+        }
+        Cmd::Bench {
+            cmd: BenchCmd::Search { items, rounds, pg_url },
+        } => {
+            bench::search(items, rounds, pg_url.as_deref()).await?;
+        }
         Cmd::Bench {
             cmd:
                 BenchCmd::Writer {
@@ -316,6 +391,153 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(0);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({eta})")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+async fn catalog(cfg: &Config, cmd: CatalogCmd) -> Result<std::process::ExitCode> {
+    use std::process::ExitCode;
+    use yiwang_store::catalog::{self as cat, sheets};
+    match cmd {
+        CatalogCmd::Import {
+            file,
+            dry_run,
+            submit,
+            actor,
+        } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let store = open(cfg).await?;
+            let format = sheets::Format::guess(&file.display().to_string(), &bytes);
+            let (doc, prov) = match sheets::read(&store, format, &bytes).await? {
+                Ok(x) => x,
+                Err(problems) => {
+                    store.close().await;
+                    print_problems(&problems);
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let actor =
+                actor.unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "operator".into())));
+            let pb = progress_bar("check");
+            let show = |phase: &str, done: usize, total: usize| {
+                pb.set_message(phase.to_string());
+                pb.set_length(total as u64);
+                pb.set_position(done as u64);
+            };
+            let opts = cat::ImportOptions {
+                dry_run,
+                submit,
+                region_code: cfg.home_region.clone(),
+                chunk: 100,
+            };
+            let mut r = cat::import(&store, Meta::actor(actor), &doc, &opts, &show).await?;
+            pb.finish_and_clear();
+            store.close().await;
+            if let Some(p) = prov {
+                for x in &mut r.problems {
+                    p.place(x);
+                }
+            }
+            if !r.ok {
+                print_problems(&r.problems);
+                return Ok(ExitCode::from(1));
+            }
+            println!(
+                "{}: {} created, {} changed, {} unchanged ({} data elements){}",
+                if dry_run {
+                    "checked (nothing written)"
+                } else {
+                    "imported"
+                },
+                r.created,
+                r.changed,
+                r.unchanged,
+                r.data_elements,
+                if submit && !dry_run {
+                    "; created and changed entries submitted for review"
+                } else {
+                    ""
+                }
+            );
+        }
+        CatalogCmd::Export { file, state } => {
+            let state = match state.as_str() {
+                "current" => cat::ExportState::Current,
+                "published" => cat::ExportState::Published,
+                other => bail!("--state is current or published, not {other}"),
+            };
+            let store = open(cfg).await?;
+            let doc = cat::export(&store, state).await?;
+            store.close().await;
+            let name = file.display().to_string().to_lowercase();
+            let bytes = if name.ends_with(".xlsx") {
+                sheets::tables_to_xlsx(&sheets::doc_to_tables(&doc))?
+            } else if name.ends_with(".zip") || name.ends_with(".csv") {
+                sheets::tables_to_csv_zip(&sheets::doc_to_tables(&doc))?
+            } else {
+                serde_json::to_vec_pretty(&doc)?
+            };
+            std::fs::write(&file, bytes).with_context(|| format!("writing {}", file.display()))?;
+            println!(
+                "exported {} basic entries and {} items to {}",
+                doc.basic.len(),
+                doc.items.len(),
+                file.display()
+            );
+        }
+        CatalogCmd::Search { query, limit } => {
+            let store = open(cfg).await?;
+            let ix = cfg.open_search()?;
+            catch_up(&store, &ix).await?;
+            let q = yiwang_search::SearchQuery {
+                text: query,
+                limit: limit.clamp(1, 100),
+                at_ms: yiwang_store::now_ms(),
+                ..Default::default()
+            };
+            let r = ix.search(&q)?;
+            store.close().await;
+            for h in r.hits {
+                println!("{}\t{}", h.code, h.name);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Brings the search index up to the ledger's head when this process may write it (a
+/// running server holds it otherwise, and keeps it current itself).
+async fn catch_up(store: &Arc<Store>, ix: &Arc<yiwang_search::SearchIndex>) -> Result<()> {
+    if !ix.is_writable() {
+        return Ok(());
+    }
+    if ix.cursor() == 0 {
+        yiwang_search::reindex(ix, store, &|_, _| {}).await?;
+        return Ok(());
+    }
+    let follower = yiwang_search::Follower {
+        index: ix.clone(),
+        store: store.clone(),
+    };
+    while yiwang_store::outbox::deliver_once(store, &follower, 500).await? > 0 {}
+    Ok(())
+}
+
+fn print_problems(problems: &[yiwang_store::catalog::ImportProblem]) {
+    eprintln!("{} problem(s); nothing was imported:", problems.len());
+    for p in problems {
+        eprintln!("  {}: {} / {} [{}]", p.place_zh(), p.zh, p.en, p.rule);
+    }
 }
 
 async fn shutdown_signal() {

@@ -219,6 +219,30 @@ async fn every_route_every_role_own_and_foreign() {
         };
         let own_token = token_for(&own_dept).await;
         let foreign_token = token_for(&foreign_dept).await;
+        // A catalogue item of each department (the demo catalogue has both).
+        let entry_of = |d: &(String, String)| {
+            let admin = admin.clone();
+            let d = d.clone();
+            let u = u.clone();
+            async move {
+                let v: Value = admin
+                    .get(format!("{u}/api/v1/catalog/entries?department_id={}", d.0))
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let e = &v.as_array().expect("entries")[0];
+                (
+                    e["id"].as_str().unwrap().to_string(),
+                    e["code"].as_str().unwrap().to_string(),
+                )
+            }
+        };
+        let own_entry = entry_of(&own_dept).await;
+        let foreign_entry = entry_of(&foreign_dept).await;
 
         let mut whos = vec![anonymous(&u).await, logged_in(&u, "13800138000", None).await];
         for l in [
@@ -230,6 +254,8 @@ async fn every_route_every_role_own_and_foreign() {
             "hk.supervisor",
             "hk.admin",
             "hn.admin",
+            "hk.scjg",
+            "hn.catalog",
         ] {
             whos.push(logged_in(&u, l, Some(srv.demo_secret(l))).await);
         }
@@ -270,6 +296,12 @@ async fn every_route_every_role_own_and_foreign() {
                 );
                 params.insert("account_id", pick(&own_staff.0, &foreign_staff.0));
                 params.insert("token_id", pick(&own_token, &foreign_token));
+                params.insert("entry_id", pick(&own_entry.0, &foreign_entry.0));
+                params.insert("service_code", pick(&own_entry.1, &foreign_entry.1));
+                params.insert("version", "1".into());
+                params.insert("kind", "licensing".into());
+                params.insert("element_code", "applicant_name".into());
+                params.insert("basic_code", "460100001000".into());
                 params.insert("person_id", wang_person.clone());
                 params.insert("year", "2026".into());
                 params.insert("date", "2026-01-05".into());
@@ -286,7 +318,7 @@ async fn every_route_every_role_own_and_foreign() {
                     continue;
                 }
                 let target = match rule.need {
-                    Need::Perm(_, obj) => match obj {
+                    Need::Perm(_, obj) | Need::AnyPerm(_, obj) => match obj {
                         Obj::Unbound | Obj::Body => Target::Unbound,
                         Obj::Home => Target::Region { code: "460000".into() },
                         Obj::Region(_) => Target::Region {
@@ -309,7 +341,7 @@ async fn every_route_every_role_own_and_foreign() {
                                 region_code: s.2.clone(),
                             }
                         }
-                        Obj::Token(_) => {
+                        Obj::Token(_) | Obj::CatalogEntry(_) => {
                             let d = if foreign { &foreign_dept } else { &own_dept };
                             Target::Department {
                                 id: d.0.clone(),
@@ -336,6 +368,7 @@ async fn every_route_every_role_own_and_foreign() {
                             _ => Err(Denied::Missing(Permission::PersonRead)),
                         },
                         Need::Perm(p, _) => who.actor.authorize(p, &target),
+                        Need::AnyPerm(ps, _) => yiwang_server::access::authorize_any(&who.actor, ps, &target),
                     };
                     let got = who.send(rule.method, &format!("{u}{path}"), page).await;
                     checked += 1;

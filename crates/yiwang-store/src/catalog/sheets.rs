@@ -58,16 +58,47 @@ impl Table {
 // Cell conversions
 // ---------------------------------------------------------------------------------------
 
+const SEPARATORS: &[char] = &['、', '，', ',', '；', ';'];
+
+/// The parts of a list cell: one per line when the cell has several lines, else
+/// separated by 、，,；; outside brackets (so 「税务部门（发票申领、税务登记）」 stays whole).
 fn split_list(s: &str) -> Vec<String> {
-    s.split(['、', '，', ',', '；', ';', '\n'])
-        .map(str::trim)
+    let parts: Vec<String> = if s.contains('\n') {
+        s.lines().map(String::from).collect()
+    } else {
+        let mut out = vec![String::new()];
+        let mut depth = 0i32;
+        for c in s.chars() {
+            match c {
+                '（' | '(' | '《' | '【' | '[' | '「' => depth += 1,
+                '）' | ')' | '》' | '】' | ']' | '」' => depth -= 1,
+                _ => {}
+            }
+            if depth <= 0 && SEPARATORS.contains(&c) {
+                out.push(String::new());
+            } else {
+                out.last_mut().expect("one part").push(c);
+            }
+        }
+        out
+    };
+    parts
+        .into_iter()
+        .map(|x| x.trim().to_string())
         .filter(|x| !x.is_empty())
-        .map(String::from)
         .collect()
 }
 
+/// A list cell that `split_list` reads back as the same list: 、-separated, or one per
+/// line when a value itself holds a separator.
 fn join<T: AsRef<str>>(v: &[T]) -> String {
-    v.iter().map(|x| x.as_ref()).collect::<Vec<_>>().join("、")
+    let parts: Vec<&str> = v.iter().map(|x| x.as_ref()).collect();
+    let joined = parts.join("、");
+    if split_list(&joined) == parts {
+        joined
+    } else {
+        parts.join("\n")
+    }
 }
 
 fn bool_cell(b: bool) -> String {
@@ -1524,4 +1555,24 @@ pub async fn read(
     }
     drop(conn);
     Ok(tables_to_doc(&tables, &existing, &store.config.catalog.locked).map(|(d, p)| (d, Some(p))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_cells_round_trip() {
+        for list in [
+            vec!["营业执照", "餐饮许可证"],
+            vec!["税务部门（发票申领、税务登记信息确认）", "银行"],
+            vec!["甲，乙", "丙"],
+            vec!["单独一项"],
+        ] {
+            let cell = join(&list);
+            assert_eq!(split_list(&cell), list, "{cell:?}");
+        }
+        assert_eq!(split_list("窗口办理、网上办理"), vec!["窗口办理", "网上办理"]);
+        assert!(split_list("").is_empty());
+    }
 }

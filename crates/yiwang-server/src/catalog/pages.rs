@@ -1,0 +1,614 @@
+//! Public catalogue pages: search with facets (htmx updates the results as one types,
+//! the plain form works without JavaScript), the guide of an item (办事指南) with the
+//! situation questionnaire and a process diagram, print-friendly, and the lists (清单).
+
+use super::{Guide, ListRow, MaterialList, SearchParams, guide_of, list_kind, list_params, list_rows, material_list};
+use crate::AppState;
+use crate::auth::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::i18n::Lang;
+use crate::pages::Base;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::collections::BTreeMap;
+use yiwang_core::catalog::{self as core, Material, Question, StepRole};
+use yiwang_store::catalog::{ListKind, ServiceFilter};
+use yiwang_store::now_ms;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/services", get(search_page))
+        .route("/fragments/services", get(search_fragment))
+        .route("/services/{service_code}", get(guide_page))
+        .route("/fragments/services/{service_code}/materials", get(materials_fragment))
+        .route("/lists", get(lists_page))
+        .route("/lists/{kind}", get(list_page))
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Search
+// ---------------------------------------------------------------------------------------
+
+/// The raw query string of the search form (so bad values are shown, not rejected).
+#[derive(Debug, Default, serde::Deserialize)]
+struct SearchForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    theme: String,
+    #[serde(default)]
+    full_online: String,
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+const PAGE: usize = 10;
+
+impl SearchForm {
+    fn params(&self) -> SearchParams {
+        let page = self.page.unwrap_or(1).max(1);
+        SearchParams {
+            q: Some(self.q.clone()),
+            department: Some(self.department.clone()),
+            region: Some(self.region.clone()),
+            audience: Some(self.audience.clone()),
+            theme: Some(self.theme.clone()),
+            min_stars: None,
+            full_online: Some(self.full_online == "1"),
+            limit: Some(PAGE),
+            offset: Some((page - 1) * PAGE),
+        }
+    }
+    /// This search with one parameter changed (facet links, pages).
+    fn with(&self, key: &str, value: &str) -> String {
+        let mut pairs = vec![
+            ("q", self.q.clone()),
+            ("department", self.department.clone()),
+            ("region", self.region.clone()),
+            ("audience", self.audience.clone()),
+            ("theme", self.theme.clone()),
+            ("full_online", self.full_online.clone()),
+        ];
+        for p in &mut pairs {
+            if p.0 == key {
+                p.1 = value.to_string();
+            }
+        }
+        let mut out: Vec<String> = pairs
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", urlencode(&v)))
+            .collect();
+        if key == "page" {
+            out.push(format!("page={value}"));
+        }
+        format!("/services?{}", out.join("&"))
+    }
+}
+
+struct SearchView {
+    form: SearchForm,
+    results: yiwang_search::Results,
+    error: Option<String>,
+    /// City code (4 digits) → name.
+    cities: BTreeMap<String, String>,
+    page: usize,
+    pages: usize,
+}
+
+impl SearchView {
+    fn city_name(&self, c: &str) -> String {
+        self.cities.get(c).cloned().unwrap_or_else(|| c.to_string())
+    }
+    fn audience_name(&self, lang: &Lang, a: &str) -> &'static str {
+        match a {
+            "person" => lang.pick("个人办事", "Individuals"),
+            _ => lang.pick("法人办事", "Businesses"),
+        }
+    }
+}
+
+async fn search_view(s: &AppState, form: SearchForm, lang: Lang) -> ApiResult<SearchView> {
+    let (results, error) = match form.params().to_query() {
+        Ok(q) => (super::run_search(s, q).await?, None),
+        Err(e) => {
+            let msg = e
+                .errors
+                .first()
+                .map(|f| if lang.is_en() { f.en.clone() } else { f.zh.clone() })
+                .unwrap_or(e.detail);
+            (Default::default(), Some(msg))
+        }
+    };
+    let mut cities = BTreeMap::new();
+    for (c, _) in &results.facets.region {
+        let code = if c.ends_with("90") || c.len() < 4 {
+            format!("{}0000", &c[..2.min(c.len())])
+        } else {
+            format!("{c}00")
+        };
+        if let Some(r) = yiwang_store::regions::get(&s.store.read, &code).await? {
+            cities.insert(c.clone(), r.name);
+        }
+    }
+    let page = form.page.unwrap_or(1).max(1);
+    let pages = results.total.div_ceil(PAGE).max(1);
+    Ok(SearchView {
+        form,
+        results,
+        error,
+        cities,
+        page,
+        pages,
+    })
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "services.html")]
+struct SearchPage {
+    base: Base,
+    v: SearchView,
+}
+
+async fn search_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(form): Query<SearchForm>,
+) -> ApiResult<SearchPage> {
+    let base = Base::new(&s, &headers, &uri, &ctx).await;
+    let v = search_view(&s, form, base.lang).await?;
+    Ok(SearchPage { base, v })
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "services_results.html")]
+struct SearchFragment {
+    base: Base,
+    v: SearchView,
+}
+
+async fn search_fragment(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(form): Query<SearchForm>,
+) -> ApiResult<SearchFragment> {
+    let base = Base::new(&s, &headers, &uri, &ctx).await;
+    let v = search_view(&s, form, base.lang).await?;
+    Ok(SearchFragment { base, v })
+}
+
+// ---------------------------------------------------------------------------------------
+// Guide
+// ---------------------------------------------------------------------------------------
+
+/// One box of the process diagram.
+pub struct Node {
+    pub x: u32,
+    pub name: String,
+    pub role: String,
+    pub days: String,
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "guide.html")]
+struct GuidePage {
+    base: Base,
+    g: Guide,
+    answers: BTreeMap<String, String>,
+    list: MaterialList,
+    errors: Vec<yiwang_core::FieldError>,
+    /// "If accepted today, decided by …" from the working-day calendar.
+    promised_by: Option<String>,
+    nodes: Vec<Node>,
+    diagram_width: u32,
+    print: bool,
+}
+
+impl GuidePage {
+    fn l(&self) -> Lang {
+        self.base.lang
+    }
+    fn kind_name(&self) -> &'static str {
+        let t = self.g.elements.item_type;
+        if self.l().is_en() { t.en() } else { t.zh() }
+    }
+    fn chosen(&self, q: &Question, c: &core::Choice) -> bool {
+        self.answers.get(&q.key) == Some(&c.key)
+    }
+    fn necessity(&self, m: &Material) -> &'static str {
+        if self.l().is_en() {
+            m.necessity.en()
+        } else {
+            m.necessity.zh()
+        }
+    }
+    fn counts(&self, m: &Material) -> String {
+        let mut v = vec![];
+        if m.originals > 0 {
+            v.push(format!("{}{}", self.l().pick("原件 ", "originals "), m.originals));
+        }
+        if m.copies > 0 {
+            v.push(format!("{}{}", self.l().pick("复印件 ", "copies "), m.copies));
+        }
+        v.join(self.l().pick("，", ", "))
+    }
+    fn source(&self, m: &Material) -> String {
+        let c = m.source.channel;
+        let mut s = if self.l().is_en() { c.en() } else { c.zh() }.to_string();
+        if let Some(n) = &m.source.note {
+            s.push_str(self.l().pick("（", " ("));
+            s.push_str(n);
+            s.push_str(self.l().pick("）", ")"));
+        }
+        s
+    }
+    fn limit(&self, l: &Option<core::TimeLimit>) -> String {
+        match l {
+            None => self.l().pick("无", "none").into(),
+            Some(l) if self.l().is_en() => l.text_en(),
+            Some(l) => l.text_zh(),
+        }
+    }
+    fn joined<T: AsRef<str>>(&self, v: &[T]) -> String {
+        v.iter()
+            .map(|x| x.as_ref())
+            .collect::<Vec<_>>()
+            .join(self.l().pick("、", ", "))
+    }
+    fn objects(&self) -> String {
+        let v: Vec<&str> = self
+            .g
+            .elements
+            .service_objects
+            .iter()
+            .map(|o| if self.l().is_en() { o.en() } else { o.zh() })
+            .collect();
+        self.joined(&v)
+    }
+    fn forms(&self) -> String {
+        let v: Vec<&str> = self
+            .g
+            .elements
+            .handling_forms
+            .iter()
+            .map(|o| if self.l().is_en() { o.en() } else { o.zh() })
+            .collect();
+        self.joined(&v)
+    }
+    fn depth(&self) -> String {
+        let v: Vec<&str> = self
+            .g
+            .elements
+            .online_depth
+            .iter()
+            .map(|o| if self.l().is_en() { o.en() } else { o.zh() })
+            .collect();
+        self.joined(&v)
+    }
+    fn stars(&self) -> String {
+        "★".repeat(self.g.stars as usize) + &"☆".repeat(5 - self.g.stars.min(5) as usize)
+    }
+    fn case_kind(&self) -> &'static str {
+        let k = self.g.elements.case_kind;
+        if self.l().is_en() { k.en() } else { k.zh() }
+    }
+    fn tongban(&self) -> &'static str {
+        let t = self.g.elements.tongban;
+        if self.l().is_en() { t.en() } else { t.zh() }
+    }
+    fn special(&self, p: &core::SpecialProcedure) -> String {
+        let k = if self.l().is_en() { p.kind.en() } else { p.kind.zh() };
+        match &p.limit {
+            Some(l) => format!("{k}（{}）", self.limit(&Some(l.clone()))),
+            None => k.to_string(),
+        }
+    }
+    fn result_kind(&self, r: &core::ResultSpec) -> &'static str {
+        if self.l().is_en() { r.kind.en() } else { r.kind.zh() }
+    }
+    fn money(&self, f: &core::Fee) -> String {
+        f.amount_fen
+            .map(|a| format!("{}.{:02} 元", a / 100, a % 100))
+            .unwrap_or_default()
+    }
+    fn handling_code(&self, h: &core::HandlingItem) -> String {
+        format!("{}{}", self.g.code, h.suffix)
+    }
+}
+
+/// The process as boxes left to right.
+pub fn diagram(lang: Lang, steps: &[core::Step]) -> (Vec<Node>, u32) {
+    let role = |r: StepRole| if lang.is_en() { r.en() } else { r.zh() };
+    let nodes: Vec<Node> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Node {
+            x: 10 + i as u32 * 170,
+            name: s.name.chars().take(10).collect(),
+            role: role(s.role).to_string(),
+            days: if s.days == 0 {
+                lang.pick("当日", "same day").to_string()
+            } else {
+                format!("{} {}", s.days, lang.pick("个工作日", "working days"))
+            },
+        })
+        .collect();
+    let width = 20 + nodes.len().max(1) as u32 * 170;
+    (nodes, width)
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct GuideQuery {
+    #[serde(default)]
+    print: Option<String>,
+    #[serde(flatten)]
+    answers: BTreeMap<String, String>,
+}
+
+async fn render_guide(
+    s: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    uri: &Uri,
+    code: &str,
+    q: GuideQuery,
+) -> ApiResult<Response> {
+    let base = Base::new(s, headers, uri, ctx).await;
+    let (_, g) = match guide_of(s, code).await {
+        Ok(x) => x,
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            return Ok(crate::pages::not_found(State(s.clone()), ctx.clone(), headers.clone(), uri.clone()).await);
+        }
+        Err(e) => return Err(e),
+    };
+    let answers: BTreeMap<String, String> = q.answers.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    let (list, errors) = match material_list(&g.elements, &answers) {
+        Ok(l) => (l, vec![]),
+        Err(e) => (material_list(&g.elements, &BTreeMap::new())?, e.errors),
+    };
+    let promised_by = match &g.elements.promised_limit {
+        Some(l) if l.unit == core::TimeUnit::WorkingDays && l.value > 0 => {
+            let today = yiwang_store::catalog::date_of(now_ms());
+            let d = yiwang_store::calendar::add_days(&s.store, today, l.value, Some(&g.region_code)).await?;
+            Some(if base.lang.is_en() {
+                format!(
+                    "Accepted today, it is decided by {} ({} working days).",
+                    d.date, l.value
+                )
+            } else {
+                format!(
+                    "如今天受理，承诺于 {} 前办结（{} 个工作日，已跳过节假日）。",
+                    d.date, l.value
+                )
+            })
+        }
+        _ => None,
+    };
+    let (nodes, diagram_width) = diagram(base.lang, &g.elements.steps);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        GuidePage {
+            base,
+            g,
+            answers,
+            list,
+            errors,
+            promised_by,
+            nodes,
+            diagram_width,
+            print: q.print.is_some(),
+        },
+    )
+        .into_response())
+}
+
+async fn guide_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(code): Path<String>,
+    Query(q): Query<GuideQuery>,
+) -> ApiResult<Response> {
+    render_guide(&s, &ctx, &headers, &uri, &code, q).await
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "guide_materials.html")]
+struct MaterialsFragment {
+    base: Base,
+    list: MaterialList,
+    errors: Vec<yiwang_core::FieldError>,
+}
+
+impl MaterialsFragment {
+    fn necessity(&self, m: &Material) -> &'static str {
+        if self.base.lang.is_en() {
+            m.necessity.en()
+        } else {
+            m.necessity.zh()
+        }
+    }
+}
+
+async fn materials_fragment(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(code): Path<String>,
+    Query(answers): Query<BTreeMap<String, String>>,
+) -> ApiResult<Response> {
+    let base = Base::new(&s, &headers, &uri, &ctx).await;
+    let svc = yiwang_store::catalog::service(&s.store, &code, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found("service"))?;
+    let answers: BTreeMap<String, String> = answers.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    let (list, errors) = match material_list(&svc.elements, &answers) {
+        Ok(l) => (l, vec![]),
+        Err(e) => (material_list(&svc.elements, &BTreeMap::new())?, e.errors),
+    };
+    Ok(MaterialsFragment { base, list, errors }.into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Lists
+// ---------------------------------------------------------------------------------------
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "lists.html")]
+struct ListsPage {
+    base: Base,
+    lists: Vec<(ListKind, usize)>,
+}
+
+impl ListsPage {
+    fn title(&self, k: &ListKind) -> &'static str {
+        if self.base.lang.is_en() { k.en() } else { k.zh() }
+    }
+}
+
+async fn lists_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<ListsPage> {
+    let base = Base::new(&s, &headers, &uri, &ctx).await;
+    let now = now_ms();
+    let mut lists = vec![];
+    for k in ListKind::ALL {
+        let f = ServiceFilter {
+            list: Some(k),
+            ..Default::default()
+        };
+        lists.push((k, yiwang_store::catalog::services(&s.store, &f, now).await?.len()));
+    }
+    Ok(ListsPage { base, lists })
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ListForm {
+    #[serde(default)]
+    department_id: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "list.html")]
+struct ListPage {
+    base: Base,
+    kind: ListKind,
+    rows: Vec<ListRow>,
+    form: ListForm,
+    departments: Vec<yiwang_core::orgs::Department>,
+    scopes: Vec<core::TongbanScope>,
+    error: Option<String>,
+    csv_href: String,
+}
+
+impl ListPage {
+    fn title(&self) -> &'static str {
+        if self.base.lang.is_en() {
+            self.kind.en()
+        } else {
+            self.kind.zh()
+        }
+    }
+    fn scope_name(&self, t: &core::TongbanScope) -> &'static str {
+        if self.base.lang.is_en() { t.en() } else { t.zh() }
+    }
+    fn is_tongban(&self) -> bool {
+        self.kind == ListKind::Tongban
+    }
+}
+
+async fn list_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(kind): Path<String>,
+    Query(form): Query<ListForm>,
+) -> ApiResult<Response> {
+    let base = Base::new(&s, &headers, &uri, &ctx).await;
+    let Ok(kind) = list_kind(&kind) else {
+        return Ok(crate::pages::not_found(State(s.clone()), ctx, headers, uri).await);
+    };
+    let params = super::ListParams {
+        department_id: Some(form.department_id.clone()),
+        region: Some(form.region.clone()),
+        scope: Some(form.scope.clone()),
+        audience: None,
+        q: Some(form.q.clone()),
+        format: None,
+    };
+    let (rows, error) = match list_params(&params) {
+        Ok(mut f) => {
+            f.list = Some(kind);
+            let services = yiwang_store::catalog::services(&s.store, &f, now_ms()).await?;
+            (list_rows(&s, &services), None)
+        }
+        Err(e) => (
+            vec![],
+            e.errors
+                .first()
+                .map(|f| if base.lang.is_en() { f.en.clone() } else { f.zh.clone() }),
+        ),
+    };
+    let csv_href = format!(
+        "/api/v1/catalog/lists/{}?format=csv&department_id={}&region={}&scope={}&q={}",
+        kind.as_str(),
+        urlencode(&form.department_id),
+        urlencode(&form.region),
+        urlencode(&form.scope),
+        urlencode(&form.q)
+    );
+    let departments = yiwang_store::orgs::departments(&s.store.read, None).await?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        ListPage {
+            base,
+            kind,
+            rows,
+            form,
+            departments,
+            scopes: core::TongbanScope::ALL
+                .iter()
+                .copied()
+                .filter(|t| *t != core::TongbanScope::None)
+                .collect(),
+            error,
+            csv_href,
+        },
+    )
+        .into_response())
+}
