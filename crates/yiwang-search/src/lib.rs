@@ -15,7 +15,9 @@ use std::collections::HashSet;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
+use tantivy::collector::{Count, MultiCollector, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query as TQuery, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -29,7 +31,7 @@ use yiwang_store::catalog::Service;
 pub use synonyms::Synonyms;
 
 /// Bumped when the schema changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 3;
 const TOKENIZER: &str = "jieba";
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +61,17 @@ struct Fields {
     department: Field,
     materials: Field,
     body: Field,
-    facets: Field,
+    /// Facet dimensions as untokenized string fast fields, filtered by term and counted
+    /// by terms aggregations (which turn only the top buckets back into text; tantivy's
+    /// facet collector turns every counted value back, which costs tens of milliseconds
+    /// a query once a country's departments are in the index).
+    department_s: Field,
+    city_s: Field,
+    audience_s: Field,
+    theme_s: Field,
+    online_s: Field,
+    /// Hierarchical region (province / city / county), for filtering only.
+    region_f: Field,
     region_code: Field,
     stars: Field,
     effective_from: Field,
@@ -86,9 +98,14 @@ fn schema() -> (Schema, Fields) {
         department: b.add_text_field("department", text(true)),
         materials: b.add_text_field("materials", text(true)),
         body: b.add_text_field("body", text(true)),
-        facets: b.add_facet_field("facets", FacetOptions::default()),
+        department_s: b.add_text_field("department_s", STRING | FAST),
+        city_s: b.add_text_field("city_s", STRING | FAST),
+        audience_s: b.add_text_field("audience_s", STRING | FAST),
+        theme_s: b.add_text_field("theme_s", STRING | FAST),
+        online_s: b.add_text_field("online_s", STRING | FAST),
+        region_f: b.add_facet_field("region_f", FacetOptions::default()),
         region_code: b.add_text_field("region_code", STRING | STORED),
-        stars: b.add_u64_field("stars", STORED),
+        stars: b.add_u64_field("stars", STORED | INDEXED | FAST),
         effective_from: b.add_i64_field("effective_from", INDEXED | FAST),
         until: b.add_i64_field("until", INDEXED | FAST),
     };
@@ -324,6 +341,12 @@ impl SearchIndex {
         read_payload(&self.index).map(|p| p.cursor).unwrap_or(0)
     }
 
+    /// How many segments the index has now (for operators: many small segments slow
+    /// every search down until they are merged).
+    pub fn num_segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     /// How many documents the index holds (all versions, in force or not).
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
@@ -358,21 +381,19 @@ impl SearchIndex {
             f.effective_from => s.effective_from,
             f.until => s.until_ms.unwrap_or(i64::MAX),
         );
-        d.add_facet(f.facets, Facet::from_path(["department", s.department_name.as_str()]));
-        d.add_facet(f.facets, region_facet(&s.region_code));
-        // Flat too, for counts per city (a facet collector counts one level only).
+        d.add_text(f.department_s, &s.department_name);
+        d.add_facet(f.region_f, region_facet(&s.region_code));
         if let Some(city) = s.region_code.get(..4) {
-            d.add_facet(f.facets, Facet::from_path(["city", city]));
+            d.add_text(f.city_s, city);
         }
         for a in e.audiences() {
-            d.add_facet(f.facets, Facet::from_path(["audience", a.as_str()]));
+            d.add_text(f.audience_s, a.as_str());
         }
         for t in &e.themes {
-            d.add_facet(f.facets, Facet::from_path(["theme", t.as_str()]));
+            d.add_text(f.theme_s, t);
         }
-        d.add_facet(f.facets, Facet::from_path(["stars", stars.to_string().as_str()]));
         if e.full_online() {
-            d.add_facet(f.facets, Facet::from_text("/online/full").expect("facet"));
+            d.add_text(f.online_s, "full");
         }
         d
     }
@@ -521,53 +542,47 @@ impl SearchIndex {
                 None => Box::new(AllQuery),
             },
         ));
-        let facet = |path: Facet| -> (Occur, Box<dyn TQuery>) {
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_facet(f.facets, &path),
-                    IndexRecordOption::Basic,
-                )),
-            )
+        let is = |term: Term| -> (Occur, Box<dyn TQuery>) {
+            (Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
         };
         if let Some(d) = &q.department {
-            must.push(facet(Facet::from_path(["department", d.as_str()])));
+            must.push(is(Term::from_field_text(f.department_s, d)));
         }
         if let Some(r) = &q.region {
-            must.push(facet(region_facet(r)));
+            must.push(is(Term::from_facet(f.region_f, &region_facet(r))));
         }
         if let Some(a) = q.audience {
-            must.push(facet(Facet::from_path(["audience", a.as_str()])));
+            must.push(is(Term::from_field_text(f.audience_s, a.as_str())));
         }
         if let Some(t) = &q.theme {
-            must.push(facet(Facet::from_path(["theme", t.as_str()])));
+            must.push(is(Term::from_field_text(f.theme_s, t)));
         }
         if q.full_online {
-            must.push(facet(Facet::from_text("/online/full").expect("facet")));
+            must.push(is(Term::from_field_text(f.online_s, "full")));
         }
         if let Some(min) = q.min_stars {
-            let any: Vec<(Occur, Box<dyn TQuery>)> = (min.max(1)..=5)
-                .map(|s| {
-                    (
-                        Occur::Should,
-                        Box::new(TermQuery::new(
-                            Term::from_facet(f.facets, &Facet::from_path(["stars", s.to_string().as_str()])),
-                            IndexRecordOption::Basic,
-                        )) as Box<dyn TQuery>,
-                    )
-                })
-                .collect();
-            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            must.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_u64(f.stars, min as u64)),
+                    Bound::Unbounded,
+                )),
+            ));
         }
         let query = BooleanQuery::new(must);
         let searcher = self.reader.searcher();
-        let mut fc = FacetCollector::for_field("facets");
-        for p in ["/department", "/city", "/audience", "/theme", "/stars", "/online"] {
-            fc.add_facet(Facet::from_text(p).expect("facet"));
-        }
         let limit = q.limit.clamp(1, 200);
-        let top = TopDocs::with_limit(limit).and_offset(q.offset).order_by_score();
-        let (top, facets, total) = searcher.search(&query, &(top, fc, Count))?;
+        let mut mc = MultiCollector::new();
+        let top = mc.add_collector(TopDocs::with_limit(limit).and_offset(q.offset).order_by_score());
+        let total = mc.add_collector(Count);
+        let aggs = mc.add_collector(AggregationCollector::from_aggs(
+            facet_aggregations(),
+            AggContextParams::new(AggregationLimitsGuard::default(), self.index.tokenizers().clone()),
+        ));
+        let mut fruits = searcher.search(&query, &mc)?;
+        let top = top.extract(&mut fruits);
+        let total = total.extract(&mut fruits);
+        let facets = serde_json::to_value(aggs.extract(&mut fruits)).unwrap_or_default();
         let highlight_terms: Vec<&str> = terms.iter().map(|(t, _)| t.as_str()).collect();
         let mut hits = vec![];
         for (score, addr) in top {
@@ -592,33 +607,56 @@ impl SearchIndex {
                 snippet_html,
             });
         }
-        let counts = |p: &str| -> Vec<(String, u64)> {
-            let mut v: Vec<(String, u64)> = facets
-                .get(p)
-                .map(|(facet, n)| {
-                    let label = facet.to_path().last().map(|s| s.to_string()).unwrap_or_default();
-                    (label, n)
+        let counts = |dim: &str| -> Vec<(String, u64)> {
+            let mut v: Vec<(String, u64)> = facets[dim]["buckets"]
+                .as_array()
+                .map(|b| {
+                    b.iter()
+                        .map(|x| {
+                            let key = match &x["key"] {
+                                serde_json::Value::String(s) => s.clone(),
+                                serde_json::Value::Number(n) => {
+                                    n.as_f64().map(|f| (f as i64).to_string()).unwrap_or_default()
+                                }
+                                other => other.to_string(),
+                            };
+                            (key, x["doc_count"].as_u64().unwrap_or(0))
+                        })
+                        .collect()
                 })
-                .collect();
+                .unwrap_or_default();
             v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             v
         };
-        let mut region = counts("/city");
+        let mut region = counts("city");
         region.sort();
         Ok(Results {
             total,
             hits,
             facets: FacetCounts {
-                department: counts("/department"),
+                department: counts("department"),
                 region,
-                audience: counts("/audience"),
-                theme: counts("/theme"),
-                stars: counts("/stars"),
-                full_online: facets.get("/online").map(|(_, n)| n).sum(),
+                audience: counts("audience"),
+                theme: counts("theme"),
+                stars: counts("stars"),
+                full_online: counts("online").iter().map(|(_, n)| n).sum(),
             },
             terms: terms.into_iter().map(|(t, _)| t).collect(),
         })
     }
+}
+
+/// The facet counts a search returns: the biggest buckets of each dimension.
+fn facet_aggregations() -> Aggregations {
+    serde_json::from_value(serde_json::json!({
+        "department": { "terms": { "field": "department_s", "size": 30 } },
+        "city": { "terms": { "field": "city_s", "size": 100 } },
+        "audience": { "terms": { "field": "audience_s", "size": 5 } },
+        "theme": { "terms": { "field": "theme_s", "size": 30 } },
+        "stars": { "terms": { "field": "stars", "size": 6 } },
+        "online": { "terms": { "field": "online_s", "size": 2 } },
+    }))
+    .expect("a valid aggregation request")
 }
 
 fn read_payload(index: &Index) -> Option<Payload> {

@@ -428,6 +428,7 @@ pub async fn search(n: usize, rounds: usize, pg_url: Option<&str>) -> Result<()>
         }
     }
     let ours = stats("yiwang (tantivy + jieba)", &mut lat, t.elapsed().as_secs_f64());
+    println!("  (ours also counts six facets, the total and highlights; the baselines return the top 10 only)");
 
     // The same documents, segmented by the same tokenizer, in each baseline.
     let rows: Vec<[String; 6]> = corpus
