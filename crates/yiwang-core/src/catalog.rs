@@ -789,6 +789,17 @@ impl Elements {
             _ => unreachable!("elements serialise to an object"),
         }
     }
+    /// Puts the elements that are sets (service objects, handling forms, online depth) in
+    /// their canonical order without repeats, so the same choice is always the same value
+    /// (a form that lists checkboxes in another order changes nothing).
+    pub fn normalize(&mut self) {
+        self.service_objects.sort();
+        self.service_objects.dedup();
+        self.handling_forms.sort();
+        self.handling_forms.dedup();
+        self.online_depth.sort();
+        self.online_depth.dedup();
+    }
     pub fn charged(&self) -> bool {
         !self.fees.is_empty()
     }
@@ -1275,6 +1286,50 @@ pub fn check_value(field: &str, e: &DataElement, v: &Value) -> Result<(), FieldE
             }
         }
         ElementKind::Region => crate::regions::level_of(field, s).map(|_| ()),
+    }
+}
+
+/// A plausible value of a data element, for a filled-in sample form (示例样表): valid for
+/// its type (check digits included), obviously an example by its content.
+pub fn example_value(e: &DataElement) -> String {
+    let uscc = || {
+        let body = "91460100MA5T00001";
+        format!("{body}{}", crate::ids::uscc_check_char(body).expect("valid body"))
+    };
+    let text = |name: &str| -> String {
+        if name.contains("姓名") || name.contains("法定代表人") || name.contains("负责人") {
+            "张三".into()
+        } else if ["地址", "住址", "坐落", "场所"].iter().any(|k| name.contains(k)) {
+            "海南省海口市龙华区滨海大道 1 号".into()
+        } else if name.contains("名称") {
+            "海口椰风食品有限公司".into()
+        } else if name.contains("号牌") {
+            "琼A12345".into()
+        } else if name.contains("号") {
+            "B460100202600123".into()
+        } else if name.contains("范围") {
+            "餐饮服务；食品销售".into()
+        } else {
+            "（按实际情况填写）".into()
+        }
+    };
+    let fit = |v: String| match e.max_len {
+        Some(m) => v.chars().take(m as usize).collect(),
+        None => v,
+    };
+    match e.kind {
+        ElementKind::Text => fit(text(&e.name)),
+        ElementKind::Integer => "2".into(),
+        ElementKind::Decimal => "120.5".into(),
+        ElementKind::Money => "1000.00".into(),
+        ElementKind::Date => "2026-01-05".into(),
+        ElementKind::Boolean => "是".into(),
+        ElementKind::Choice => e.options.first().cloned().unwrap_or_default(),
+        ElementKind::IdNumber => "11010519491231002X".into(),
+        ElementKind::Uscc => uscc(),
+        ElementKind::Phone => "13800138000".into(),
+        ElementKind::Email => "zhangsan@example.com".into(),
+        ElementKind::Region => "460106".into(),
     }
 }
 
@@ -2638,6 +2693,27 @@ mod tests {
     }
 
     #[test]
+    fn sets_have_one_canonical_order() {
+        let mut a = item();
+        a.service_objects = vec![
+            ServiceObject::Government,
+            ServiceObject::NaturalPerson,
+            ServiceObject::Government,
+        ];
+        a.online_depth = vec![OnlineDepth::Feedback, OnlineDepth::Consult];
+        let mut b = a.clone();
+        b.service_objects.reverse();
+        a.normalize();
+        b.normalize();
+        assert_eq!(a, b);
+        assert_eq!(
+            a.service_objects,
+            vec![ServiceObject::NaturalPerson, ServiceObject::Government]
+        );
+        assert_eq!(a.online_depth, vec![OnlineDepth::Consult, OnlineDepth::Feedback]);
+    }
+
+    #[test]
     fn promised_within_statutory_across_units() {
         let wd = |v| TimeLimit::working_days(v);
         let nd = |v| TimeLimit {
@@ -2847,6 +2923,15 @@ mod tests {
             "value.date"
         );
         assert!(check_value("f", get("registered_capital"), &serde_json::json!(12.5)).is_ok());
+        // Example values pass their own checks.
+        for d in &dict {
+            let v = example_value(d);
+            let value = match d.kind {
+                ElementKind::Boolean => Value::Bool(true),
+                _ => Value::String(v.clone()),
+            };
+            check_value("f", d, &value).unwrap_or_else(|e| panic!("{}: example {v}: {}", d.code, e.en));
+        }
         let bad = DataElement {
             code: "9x".into(),
             name: String::new(),

@@ -285,10 +285,15 @@ pub static RULES: &[Rule] = &[
     ),
     r("POST", "/api/v1/catalog/import", Perm(P::CatalogManage, Body)),
     r("GET", "/api/v1/catalog/export", AnyPerm(CATALOG, Unbound)),
+    // files: blank forms and samples
+    r("POST", "/api/v1/files", Perm(P::CatalogManage, Unbound)),
+    r("GET", "/files/{sm3}", Public),
+    r("GET", "/catalog/files", Perm(P::CatalogManage, Unbound)),
+    r("POST", "/catalog/files", Perm(P::CatalogManage, Unbound)),
+    r("GET", "/services/{service_code}/form", Public),
     // catalogue pages
     r("GET", "/services", Public),
     r("GET", "/services/{service_code}", Public),
-    r("GET", "/fragments/services", Public),
     r("GET", "/fragments/services/{service_code}/materials", Public),
     r("GET", "/lists", Public),
     r("GET", "/lists/{kind}", Public),

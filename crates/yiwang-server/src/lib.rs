@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod datause;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod i18n;
 pub mod ledger;
 pub mod mandates;
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .merge(datause::routes())
         .merge(auth::token_page_routes())
         .merge(catalog::routes())
+        .merge(files::routes())
         .route("/api/v1/openapi.json", get(openapi::spec));
     let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi-ui.json", openapi::doc())

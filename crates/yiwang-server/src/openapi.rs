@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         crate::mandates::api_list, crate::mandates::api_grant, crate::mandates::api_revoke, crate::mandates::api_acting_for,
         crate::datause::api_mine, crate::datause::api_find, crate::datause::api_one, crate::datause::api_unmask,
         crate::catalog::api_search, crate::catalog::api_guide, crate::catalog::api_materials, crate::catalog::api_list, crate::catalog::api_data_elements, crate::catalog::api_save_data_element, crate::catalog::api_entries, crate::catalog::api_review, crate::catalog::api_create_basic, crate::catalog::api_create_item, crate::catalog::api_entry, crate::catalog::api_version, crate::catalog::api_diff, crate::catalog::api_history, crate::catalog::api_save_draft, crate::catalog::api_submit, crate::catalog::api_recall, crate::catalog::api_discard, crate::catalog::api_publish, crate::catalog::api_return, crate::catalog::api_differences, crate::catalog::api_import, crate::catalog::api_export,
+        crate::files::api_upload,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&AdminToken),

@@ -295,6 +295,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             elements,
             dates,
         } => {
+            let elements = &normalized(elements);
             let code = match basic_code {
                 Some(c) => c.clone(),
                 None => generate_basic_code(ctx, region_code, elements).await?,
@@ -370,6 +371,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             dates,
             base_version,
         } => {
+            let elements = &normalized(elements);
             let e = load(ctx.conn, entry_id).await?;
             if let Some(b) = base_version
                 && *b != e.latest_version
@@ -573,7 +575,8 @@ async fn prepare_item(
         return Err(p.finish().expect_err("has problems").into());
     }
     // Locked elements may be repeated in `own` only unchanged (同要素管理).
-    let elements = core::overlay(&basic, &doc.elements, &at("elements"))?;
+    let mut elements = core::overlay(&basic, &doc.elements, &at("elements"))?;
+    elements.normalize();
     core::check_locked(&basic, &elements, policy).map_err(|e| with_prefix(&at("elements"), e))?;
     check(policy, known, &elements, &at("elements"))?;
     let existing = entry_by_code(conn, &code).await?;
@@ -632,6 +635,12 @@ fn check_dates(d: &Dates, now: i64) -> Result<(), DomainError> {
         d.cancel_on.map(day_start_ms),
         today,
     )
+}
+
+fn normalized(e: &Elements) -> Elements {
+    let mut e = e.clone();
+    e.normalize();
+    e
 }
 
 fn stream(id: &str) -> String {
@@ -1151,7 +1160,8 @@ async fn import_chunk(ctx: &mut WriteCtx<'_>, chunk: &ImportChunk) -> Result<Val
         let (outcome, entry) = match op {
             ImportOp::Element(_) => continue,
             ImportOp::Basic(doc) => {
-                match prepare_basic(ctx.conn, ctx.catalog, &known, &doc.basic_code, &doc.elements, "").await? {
+                let elements = normalized(&doc.elements);
+                match prepare_basic(ctx.conn, ctx.catalog, &known, &doc.basic_code, &elements, "").await? {
                     None => {
                         let e = create_entry(
                             ctx,
@@ -1161,13 +1171,13 @@ async fn import_chunk(ctx: &mut WriteCtx<'_>, chunk: &ImportChunk) -> Result<Val
                             None,
                             &chunk.region_code,
                             None,
-                            &doc.elements,
+                            &elements,
                             &Dates::default(),
                         )
                         .await?;
                         (Outcome::Created, e)
                     }
-                    Some(e) => (update_from_import(ctx, &e, &doc.elements).await?, e),
+                    Some(e) => (update_from_import(ctx, &e, &elements).await?, e),
                 }
             }
             ImportOp::Item { doc, department_id } => {
@@ -1334,6 +1344,11 @@ pub async fn import(
         dry_run: opts.dry_run,
         ..Default::default()
     };
+    let mut doc = doc.clone();
+    for b in &mut doc.basic {
+        b.elements.normalize();
+    }
+    let doc = &doc;
     let mut problems: Vec<FieldError> = vec![];
     if doc.format != core::DOC_FORMAT || doc.version != core::DOC_VERSION {
         problems.push(FieldError::new(

@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod datause;
 pub mod db;
+pub mod files;
 pub mod keys;
 pub mod ledger;
 pub mod mandates;
@@ -103,6 +104,8 @@ pub struct Store {
     pub pii: keys::PiiKeys,
     /// Login, lockout and session rules.
     pub policy: yiwang_core::auth::Policy,
+    /// Where files live (content-addressed).
+    pub files: std::sync::Arc<dyn object_store::ObjectStore>,
     pub config: StoreConfig,
 }
 
@@ -125,10 +128,12 @@ impl Store {
             config.max_batch,
             Arc::new(config.catalog.clone()),
         );
+        let files = files::open_store(&config.data_dir)?;
         let store = Arc::new(Store {
             engine,
             read,
             writer,
+            files,
             calendars: Default::default(),
             pii,
             policy: config.policy,

@@ -12,8 +12,8 @@
 
 use crate::keys::LedgerKey;
 use crate::{
-    Engine, Result, StoreError, accounts, audit, auth, calendar, catalog, datause, ledger, mandates, now_ms, orgs,
-    regions,
+    Engine, Result, StoreError, accounts, audit, auth, calendar, catalog, datause, files, ledger, mandates, now_ms,
+    orgs, regions,
 };
 use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -66,6 +66,7 @@ pub enum Command {
     Auth(auth::Cmd),
     Mandates(mandates::Cmd),
     Catalog(Box<catalog::Cmd>),
+    Files(files::Cmd),
     DataUse(datause::Cmd),
     /// Sign a checkpoint over the ledger's tail now.
     Checkpoint,
@@ -396,6 +397,7 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Auth(c) => auth::execute(ctx, c).await,
         Command::Mandates(c) => mandates::execute(ctx, c).await,
         Command::Catalog(c) => catalog::execute(ctx, c).await,
+        Command::Files(c) => files::execute(ctx, c).await,
         Command::DataUse(c) => datause::execute(ctx, c).await,
         Command::Checkpoint => ledger::checkpoint_now(ctx).await,
         Command::SaveCursor { subscriber, cursor } => crate::outbox::save_cursor(ctx, subscriber, *cursor).await,

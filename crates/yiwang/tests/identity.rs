@@ -302,6 +302,7 @@ async fn every_route_every_role_own_and_foreign() {
                 params.insert("kind", "licensing".into());
                 params.insert("element_code", "applicant_name".into());
                 params.insert("basic_code", "460100001000".into());
+                params.insert("sm3", "0".repeat(64));
                 params.insert("person_id", wang_person.clone());
                 params.insert("year", "2026".into());
                 params.insert("date", "2026-01-05".into());

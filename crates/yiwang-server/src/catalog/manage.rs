@@ -1254,7 +1254,14 @@ async fn edit_page(
 ) -> ApiResult<Response> {
     let entry = load_entry(&s, &id).await?;
     let v = current_version(&s, &entry).await?;
-    let st = FormState::of(&v.elements, (v.effective_from, v.cancel_on));
+    // A new draft proposes its own effective date (the published one's is past); a planned
+    // cancellation carries over until changed.
+    let effective = if entry.open_version == Some(v.version) {
+        v.effective_from
+    } else {
+        None
+    };
+    let st = FormState::of(&v.elements, (effective, v.cancel_on));
     render_edit(&s, &ctx, &headers, &uri, entry, st, vec![]).await
 }
 

@@ -1,5 +1,6 @@
-//! Public catalogue pages: search with facets (htmx updates the results as one types,
-//! the plain form works without JavaScript), the guide of an item (办事指南) with the
+//! Public catalogue pages: search with facets (htmx swaps in the results of the same page
+//! as one types and keeps the address bar in step; the plain form works without
+//! JavaScript), the guide of an item (办事指南) with the
 //! situation questionnaire and a process diagram, print-friendly, and the lists (清单).
 
 use super::{Guide, ListRow, MaterialList, SearchParams, guide_of, list_kind, list_params, list_rows, material_list};
@@ -22,8 +23,8 @@ use yiwang_store::now_ms;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/services", get(search_page))
-        .route("/fragments/services", get(search_fragment))
         .route("/services/{service_code}", get(guide_page))
+        .route("/services/{service_code}/form", get(form_page))
         .route("/fragments/services/{service_code}/materials", get(materials_fragment))
         .route("/lists", get(lists_page))
         .route("/lists/{kind}", get(list_page))
@@ -176,25 +177,6 @@ async fn search_page(
     Ok(SearchPage { base, v })
 }
 
-#[derive(Template, askama_web::WebTemplate)]
-#[template(path = "services_results.html")]
-struct SearchFragment {
-    base: Base,
-    v: SearchView,
-}
-
-async fn search_fragment(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    Query(form): Query<SearchForm>,
-) -> ApiResult<SearchFragment> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
-    let v = search_view(&s, form, base.lang).await?;
-    Ok(SearchFragment { base, v })
-}
-
 // ---------------------------------------------------------------------------------------
 // Guide
 // ---------------------------------------------------------------------------------------
@@ -223,6 +205,10 @@ struct GuidePage {
 }
 
 impl GuidePage {
+    /// Printing shows everything expanded.
+    fn open_details(&self) -> bool {
+        self.print
+    }
     fn l(&self) -> Lang {
         self.base.lang
     }
@@ -328,6 +314,20 @@ impl GuidePage {
         f.amount_fen
             .map(|a| format!("{}.{:02} 元", a / 100, a % 100))
             .unwrap_or_default()
+    }
+    /// The print view of this guide with the answers given so far.
+    fn print_href(&self) -> String {
+        let mut qs: Vec<String> = vec!["print=1".into()];
+        qs.extend(
+            self.answers
+                .iter()
+                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))),
+        );
+        format!("/services/{}?{}", self.g.code, qs.join("&"))
+    }
+    /// A generated blank form and sample exist for form materials of items with fields.
+    fn generated_form(&self, m: &Material) -> bool {
+        m.kind == core::MaterialKind::Form && m.blank_form.is_none() && !self.g.elements.form.is_empty()
     }
     fn handling_code(&self, h: &core::HandlingItem) -> String {
         format!("{}{}", self.g.code, h.suffix)
@@ -445,6 +445,9 @@ struct MaterialsFragment {
 }
 
 impl MaterialsFragment {
+    fn open_details(&self) -> bool {
+        false
+    }
     fn necessity(&self, m: &Material) -> &'static str {
         if self.base.lang.is_en() {
             m.necessity.en()
@@ -472,6 +475,91 @@ async fn materials_fragment(
         Err(e) => (material_list(&svc.elements, &BTreeMap::new())?, e.errors),
     };
     Ok(MaterialsFragment { base, list, errors }.into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// The application form (申请表), generated from the item's form fields
+// ---------------------------------------------------------------------------------------
+
+/// One field of a printed application form.
+pub struct PrintedField {
+    pub label: String,
+    pub required: bool,
+    /// Choices to tick (choice and yes/no elements).
+    pub options: Vec<String>,
+    /// The example value (sample form only).
+    pub example: Option<String>,
+    /// A hint under the field (format of dates, ID numbers).
+    pub hint: &'static str,
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "application_form.html")]
+struct FormPage {
+    base: Base,
+    g: Guide,
+    fields: Vec<PrintedField>,
+    sample: bool,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct FormQuery {
+    #[serde(default)]
+    sample: Option<String>,
+}
+
+/// A printable application form with the item's fields (`?sample=1`: filled in with
+/// example values, marked 样表), for items whose form fields are in the catalogue.
+async fn form_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(code): Path<String>,
+    Query(q): Query<FormQuery>,
+) -> ApiResult<Response> {
+    let base = Base::new(&s, &headers, &uri, &ctx).await;
+    let g = match guide_of(&s, &code).await {
+        Ok((_, g)) if !g.elements.form.is_empty() => g,
+        Ok(_) | Err(_) => return Ok(crate::pages::not_found(State(s.clone()), ctx, headers, uri).await),
+    };
+    let dict = yiwang_store::catalog::data_elements(&s.store).await?;
+    let sample = q.sample.is_some();
+    let fields = g
+        .elements
+        .form
+        .iter()
+        .filter_map(|f| {
+            let d = dict.iter().find(|d| d.code == f.element)?;
+            use yiwang_core::catalog::ElementKind as K;
+            let options = match d.kind {
+                K::Choice => d.options.clone(),
+                K::Boolean => vec!["是".into(), "否".into()],
+                _ => vec![],
+            };
+            let hint = match d.kind {
+                K::Date => "YYYY-MM-DD",
+                K::IdNumber => "18 位",
+                K::Uscc => "18 位",
+                K::Phone => "",
+                _ => "",
+            };
+            Some(PrintedField {
+                label: f.label.clone().unwrap_or_else(|| d.name.clone()),
+                required: f.required,
+                options,
+                example: sample.then(|| core::example_value(d)),
+                hint,
+            })
+        })
+        .collect();
+    Ok(FormPage {
+        base,
+        g,
+        fields,
+        sample,
+    }
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------
