@@ -53,6 +53,9 @@ struct SearchForm {
     theme: String,
     #[serde(default)]
     full_online: String,
+    /// At least this many stars of online depth.
+    #[serde(default)]
+    stars: String,
     #[serde(default)]
     page: Option<usize>,
 }
@@ -68,11 +71,19 @@ impl SearchForm {
             region: Some(self.region.clone()),
             audience: Some(self.audience.clone()),
             theme: Some(self.theme.clone()),
-            min_stars: None,
+            min_stars: self.stars.parse().ok(),
             full_online: Some(self.full_online == "1"),
             limit: Some(PAGE),
             offset: Some((page - 1) * PAGE),
         }
+    }
+    /// This search without its facet filters (the words and audience stay).
+    fn cleared(&self) -> String {
+        let mut out = vec![format!("q={}", urlencode(&self.q))];
+        if !self.audience.is_empty() {
+            out.push(format!("audience={}", urlencode(&self.audience)));
+        }
+        format!("/services?{}", out.join("&"))
     }
     /// This search with one parameter changed (facet links, pages).
     fn with(&self, key: &str, value: &str) -> String {
@@ -83,6 +94,7 @@ impl SearchForm {
             ("audience", self.audience.clone()),
             ("theme", self.theme.clone()),
             ("full_online", self.full_online.clone()),
+            ("stars", self.stars.clone()),
         ];
         for p in &mut pairs {
             if p.0 == key {
@@ -114,6 +126,24 @@ struct SearchView {
 impl SearchView {
     fn city_name(&self, c: &str) -> String {
         self.cities.get(c).cloned().unwrap_or_else(|| c.to_string())
+    }
+    /// Star levels with the number of hits having at least that many stars.
+    fn star_levels(&self) -> Vec<(u8, u64)> {
+        (1..=5u8)
+            .rev()
+            .map(|level| {
+                let n = self
+                    .results
+                    .facets
+                    .stars
+                    .iter()
+                    .filter(|(s, _)| s.parse::<u8>().is_ok_and(|s| s >= level))
+                    .map(|(_, n)| n)
+                    .sum();
+                (level, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
     fn audience_name(&self, lang: &Lang, a: &str) -> &'static str {
         match a {
