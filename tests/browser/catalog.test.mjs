@@ -21,29 +21,29 @@
 // published in step 5; step 6 reuses the session of step 5). The test leaves the demo as
 // clean as it can: the promised limit it publishes alternates between runs, the four-eyes
 // item is recalled and its draft discarded, the API token is revoked. No timing assertions:
-// waits only bound how long we look for the expected state.
+// waits only bound how long we look for the expected state. TOTP, sessions, the login
+// steps and the other helpers shared with the other browser tests are in helpers.mjs.
 
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createHmac, randomInt } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { randomInt } from 'node:crypto';
+import {
+  DEMO_PASSWORD,
+  WAIT_MS,
+  byTestId,
+  demoTotpSecret,
+  launchBrowser,
+  makeStepTest,
+  newSession as openSession,
+  open,
+  pageHelpers,
+  screenshot,
+  submit,
+  text,
+} from './helpers.mjs';
 
-const BASE_URL = (process.env.YIWANG_URL || '').replace(/\/+$/, '');
-const SERVER_LOG = process.env.YIWANG_SERVER_LOG || '';
-const ARTIFACTS = path.resolve(
-  process.env.YIWANG_ARTIFACTS || fileURLToPath(new URL('./artifacts/', import.meta.url)),
-);
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-// How long to look for an expected state before failing (not an assertion on speed).
-const WAIT_MS = 15_000;
 // Generous: a step may wait up to two 30-second TOTP steps for a fresh code.
 const TEST_TIMEOUT_MS = 120_000;
-
-const DEMO_PASSWORD = 'Demo#2026yw';
 
 // 食品经营许可 as implemented by 海口市市场监督管理局 (statutory limit 10 working days).
 const FOOD = {
@@ -67,117 +67,14 @@ const shared = {
 };
 
 // ---------------------------------------------------------------------------
-// TOTP (RFC 6238 with RFC 4226 dynamic truncation, HMAC-SHA1, 6 digits, 30 s steps)
-// ---------------------------------------------------------------------------
-
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const clean = text.toUpperCase().replace(/[\s=-]/g, '');
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const ch of clean) {
-    const idx = alphabet.indexOf(ch);
-    if (idx < 0) throw new Error(`not a base32 TOTP secret: "${text}" (bad character "${ch}")`);
-    value = (value << 5) | idx;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-const currentStep = () => Math.floor(Date.now() / 1000 / 30);
-
-function totpAt(secretB32, step) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const h = createHmac('sha1', base32Decode(secretB32)).update(counter).digest();
-  const offset = h[h.length - 1] & 0x0f;
-  const bin =
-    ((h[offset] & 0x7f) << 24) | (h[offset + 1] << 16) | (h[offset + 2] << 8) | h[offset + 3];
-  return String(bin % 1_000_000).padStart(6, '0');
-}
-
-// Waits (if needed) until the current step is after `lastStep`; returns { step, code }.
-async function freshTotp(secretB32, lastStep) {
-  while (lastStep != null && currentStep() <= lastStep) {
-    const msToNext = 30_000 - (Date.now() % 30_000) + 200;
-    await new Promise((r) => setTimeout(r, msToNext));
-  }
-  const step = currentStep();
-  return { step, code: totpAt(secretB32, step) };
-}
-
-// RFC 6238 Appendix B test vector (SHA-1, 8 digits → last 6 digits of 94287082 at T=59 s).
-assert.equal(
-  totpAt('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', Math.floor(59 / 30)),
-  '287082',
-  'the TOTP implementation of this test does not match RFC 6238 Appendix B',
-);
-
-// The TOTP secret of a demo staff account, from the server's stdout. The last line for the
-// account counts (a restarted server appending to the same log prints new secrets).
-function demoTotpSecret(login) {
-  if (!SERVER_LOG) {
-    throw new Error(
-      'YIWANG_SERVER_LOG is not set: expected the path of the captured stdout of `yiwang serve --demo` ' +
-        `(scripts/test must export it), to read the TOTP secret of the demo account ${login}`,
-    );
-  }
-  let log;
-  try {
-    log = readFileSync(SERVER_LOG, 'utf8');
-  } catch (err) {
-    throw new Error(`could not read YIWANG_SERVER_LOG=${SERVER_LOG}: ${err.message}`);
-  }
-  const escaped = login.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const matches = [...log.matchAll(new RegExp(`^demo account: \\S+ ${escaped} totp ([A-Z2-7]+)\\s*$`, 'gm'))];
-  if (matches.length === 0) {
-    throw new Error(
-      `expected a line "demo account: <role> ${login} totp <BASE32>" in ${SERVER_LOG}; ` +
-        `the log starts: ${log.slice(0, 400)}`,
-    );
-  }
-  return matches[matches.length - 1][1];
-}
-
-// ---------------------------------------------------------------------------
-// Browser plumbing (same conventions as smoke.test.mjs and identity.test.mjs)
+// Browser plumbing (helpers.mjs, shared with smoke.test.mjs and identity.test.mjs)
 // ---------------------------------------------------------------------------
 
 let browser;
 const sessions = [];
 
 before(async () => {
-  if (!BASE_URL) {
-    throw new Error(
-      'YIWANG_URL is not set: expected the base URL of a running `yiwang serve --demo`, ' +
-        'e.g. YIWANG_URL=http://127.0.0.1:8080 (scripts/test sets it)',
-    );
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-  } catch (err) {
-    throw new Error(
-      `could not launch chromium at ${CHROMIUM} (expected Debian's chromium: apt-get install chromium): ${err.message}`,
-    );
-  }
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -185,102 +82,14 @@ after(async () => {
   await browser?.close();
 });
 
-// A fresh browser context (own cookies) with one page. Collects uncaught page errors and
-// failed same-origin requests in `problems`; `allow(status, pathPrefix)` marks an expected
-// error response (e.g. 422 for a form with a deliberate mistake).
-async function newSession() {
-  const context = await browser.newContext({
-    locale: 'zh-CN',
-    viewport: { width: 1280, height: 900 },
-    deviceScaleFactor: 1,
-  });
-  context.setDefaultTimeout(WAIT_MS);
-  context.setDefaultNavigationTimeout(30_000);
-  const page = await context.newPage();
-  const s = { context, page, problems: [], allowed: [] };
-  s.allow = (status, pathPrefix) => s.allowed.push({ status, pathPrefix });
-  const isAllowed = (status, url) =>
-    s.allowed.some((a) => a.status === status && url.startsWith(BASE_URL + a.pathPrefix));
-  page.on('pageerror', (err) => s.problems.push(`uncaught JavaScript error: ${err.message}`));
-  page.on('response', (res) => {
-    const url = res.url();
-    if (res.status() >= 400 && url.startsWith(BASE_URL) && !url.endsWith('/favicon.ico')) {
-      if (!isAllowed(res.status(), url)) {
-        s.problems.push(`HTTP ${res.status()} for ${res.request().method()} ${url}`);
-      }
-    }
-  });
-  page.on('requestfailed', (req) => {
-    const url = req.url();
-    if (url.startsWith(BASE_URL) && !url.endsWith('/favicon.ico')) {
-      s.problems.push(`request failed: ${req.method()} ${url} (${req.failure()?.errorText})`);
-    }
-  });
-  sessions.push(s);
-  return s;
-}
+// A fresh browser context with one page (see newSession in helpers.mjs), closed at the end.
+const newSession = () => openSession(browser, sessions);
 
-// Runs `fn()` as a test; on failure saves `failed-<name>.png` of every page `fn` names via
-// `use` (the last page used first). Asserts no unexpected errors on the pages used.
-function stepTest(name, fn) {
-  test(name, { timeout: TEST_TIMEOUT_MS }, async () => {
-    const used = [];
-    const use = (s) => {
-      if (!used.includes(s)) used.push(s);
-      return s;
-    };
-    try {
-      await fn(use);
-      for (const s of used) {
-        assert.deepEqual(
-          s.problems,
-          [],
-          `expected no JavaScript errors and no failed requests to the server during "${name}"`,
-        );
-      }
-    } catch (err) {
-      let i = 0;
-      for (const s of used.reverse()) {
-        const file = `failed-catalog-${slug(name)}${i++ ? `-${i}` : ''}.png`;
-        await s.page.screenshot({ path: path.join(ARTIFACTS, file), fullPage: true }).catch(() => {});
-      }
-      throw err;
-    } finally {
-      for (const s of used) {
-        s.problems.length = 0;
-        s.allowed = [];
-      }
-    }
-  });
-}
+// Runs `fn(use)` as a test; on failure saves `failed-catalog-<name>.png` of every page `fn`
+// names via `use` (the last page used first). Asserts no unexpected errors on the pages used.
+const stepTest = makeStepTest({ timeout: TEST_TIMEOUT_MS, failedPrefix: 'failed-catalog-' });
 
-function slug(s) {
-  return s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
-}
-
-async function screenshot(page, file) {
-  await page.waitForLoadState('load');
-  await page.screenshot({ path: path.join(ARTIFACTS, file), fullPage: true });
-}
-
-async function open(page, urlPath) {
-  const res = await page.goto(BASE_URL + urlPath, { waitUntil: 'load' });
-  assert.ok(res, `expected a response for GET ${urlPath}`);
-  assert.equal(res.status(), 200, `expected GET ${urlPath} to answer 200, got ${res.status()}`);
-  const type = res.headers()['content-type'] || '';
-  assert.match(type, /^text\/html/, `expected GET ${urlPath} to be text/html, got "${type}"`);
-  return res;
-}
-
-// Waits until `locator` is attached; on timeout fails with `expectation` and what was found.
-async function expectPresent(page, locator, expectation) {
-  try {
-    await locator.first().waitFor({ state: 'attached', timeout: WAIT_MS });
-  } catch {
-    assert.fail(`expected ${expectation} on ${page.url()}; found: ${await describePage(page)}`);
-  }
-}
-
+// What the page shows, for the failure messages of expectPresent and answerTotp.
 async function describePage(page) {
   try {
     return await page.evaluate(() => {
@@ -304,15 +113,7 @@ async function describePage(page) {
   }
 }
 
-const byTestId = (scope, id) => scope.locator(`[data-testid="${id}"]`);
-
-async function submit(form) {
-  await form.locator('button[type="submit"], input[type="submit"], button:not([type])').first().click();
-}
-
-async function text(locator) {
-  return (await locator.first().innerText()).trim();
-}
+const { expectPresent, loginWithPassword, answerTotp } = pageHelpers(describePage);
 
 // Polls `probe()` (which returns a value, or null/undefined while not there yet) for up to
 // WAIT_MS; returns the value, or fails with `expectation` and the last thing `probe` saw
@@ -325,57 +126,6 @@ async function poll(expectation, probe) {
     if (v != null && v !== false) return v;
     if (Date.now() > deadline) assert.fail(`expected ${expectation}; found: ${last.seen}`);
     await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-// Logs in through /login; returns when either the TOTP form or a logged-in page is shown.
-// Returns true when the second (TOTP) step is asked for.
-async function loginWithPassword(s, login, password) {
-  const { page } = s;
-  await open(page, '/login');
-  const form = byTestId(page, 'login-form');
-  await expectPresent(page, form, 'the login form [data-testid="login-form"]');
-  await form.locator('input[name="login"]').fill(login);
-  await form.locator('input[name="password"]').fill(password);
-  await submit(form);
-  const second = byTestId(page, 'second-form');
-  const loggedIn = byTestId(page, 'logout');
-  await expectPresent(
-    page,
-    second.or(loggedIn),
-    `after logging in as ${login}: either the TOTP form [data-testid="second-form"] or a logout button [data-testid="logout"]`,
-  );
-  return (await second.count()) > 0;
-}
-
-// Answers the TOTP step of the login with a code never used before (after `lastStep`). If the
-// server refuses it as replayed (another login took this step's code), waits for the next
-// step and tries once more. Returns the step whose code was accepted.
-async function answerTotp(s, secret, lastStep, who) {
-  const { page } = s;
-  let last = lastStep;
-  for (let attempt = 1; ; attempt++) {
-    const form = byTestId(page, 'second-form');
-    await expectPresent(page, form, `the TOTP form [data-testid="second-form"] for ${who}`);
-    const { step, code } = await freshTotp(secret, last);
-    s.allow(422, '/login/second');
-    await form.locator('input[name="totp_code"]').fill(code);
-    await submit(form);
-    await expectPresent(
-      page,
-      byTestId(page, 'logout').or(byTestId(page, 'errors')),
-      `after entering the TOTP code for ${who}: a logged-in page or an error list`,
-    );
-    s.allowed = s.allowed.filter((a) => a.pathPrefix !== '/login/second');
-    if ((await byTestId(page, 'logout').count()) > 0) return step;
-    const replayed = await page.locator('[data-testid="errors"] li[data-rule="totp.replayed"]').count();
-    if (replayed > 0 && attempt < 3) {
-      last = step;
-      continue;
-    }
-    assert.fail(
-      `expected the TOTP code ${code} (step ${step}) to log ${who} in; found: ${await describePage(page)}`,
-    );
   }
 }
 

@@ -8,54 +8,31 @@
 //
 // scripts/test starts the server and sets all three. No timing assertions: waits
 // only bound how long we look for the expected state before failing with a message
-// that says what was expected and what was found.
+// that says what was expected and what was found. The helpers shared with the other
+// browser tests (environment, chromium, contexts, open, screenshot, expectPresent)
+// are in helpers.mjs.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  ARTIFACTS,
+  BASE_URL,
+  launchBrowser,
+  newContext,
+  open,
+  pageHelpers,
+  screenshot,
+  slug,
+  watchProblems,
+} from './helpers.mjs';
 
-const BASE_URL = (process.env.YIWANG_URL || '').replace(/\/+$/, '');
-const ARTIFACTS = path.resolve(
-  process.env.YIWANG_ARTIFACTS || fileURLToPath(new URL('./artifacts/', import.meta.url)),
-);
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-// How long to look for an expected state before failing (not an assertion on speed).
-const WAIT_MS = 15_000;
 const TEST_TIMEOUT_MS = 90_000;
 
 let browser;
 
 before(async () => {
-  if (!BASE_URL) {
-    throw new Error(
-      'YIWANG_URL is not set: expected the base URL of a running `yiwang serve --demo`, ' +
-        'e.g. YIWANG_URL=http://127.0.0.1:8080 (scripts/test sets it)',
-    );
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-  } catch (err) {
-    throw new Error(
-      `could not launch chromium at ${CHROMIUM} (expected Debian's chromium: apt-get install chromium): ${err.message}`,
-    );
-  }
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -71,29 +48,10 @@ function browserTest(name, options, fn) {
     options = {};
   }
   test(name, { timeout: TEST_TIMEOUT_MS }, async () => {
-    const context = await browser.newContext({
-      locale: 'zh-CN',
-      viewport: options.viewport || { width: 1280, height: 900 },
-      deviceScaleFactor: 1,
-      ...(options.isMobile ? { isMobile: true, hasTouch: true } : {}),
-    });
-    context.setDefaultTimeout(WAIT_MS);
-    context.setDefaultNavigationTimeout(30_000);
+    const context = await newContext(browser, options);
     const page = await context.newPage();
     const problems = [];
-    page.on('pageerror', (err) => problems.push(`uncaught JavaScript error: ${err.message}`));
-    page.on('response', (res) => {
-      const url = res.url();
-      if (res.status() >= 400 && url.startsWith(BASE_URL) && !url.endsWith('/favicon.ico')) {
-        problems.push(`HTTP ${res.status()} for ${res.request().method()} ${url}`);
-      }
-    });
-    page.on('requestfailed', (req) => {
-      const url = req.url();
-      if (url.startsWith(BASE_URL) && !url.endsWith('/favicon.ico')) {
-        problems.push(`request failed: ${req.method()} ${url} (${req.failure()?.errorText})`);
-      }
-    });
+    watchProblems(page, problems);
     try {
       await fn(page, context);
       assert.deepEqual(
@@ -112,33 +70,7 @@ function browserTest(name, options, fn) {
   });
 }
 
-function slug(s) {
-  return s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
-}
-
-async function screenshot(page, file) {
-  await page.waitForLoadState('load');
-  await page.screenshot({ path: path.join(ARTIFACTS, file), fullPage: true });
-}
-
-async function open(page, urlPath) {
-  const res = await page.goto(BASE_URL + urlPath, { waitUntil: 'load' });
-  assert.ok(res, `expected a response for GET ${urlPath}`);
-  assert.equal(res.status(), 200, `expected GET ${urlPath} to answer 200, got ${res.status()}`);
-  const type = res.headers()['content-type'] || '';
-  assert.match(type, /^text\/html/, `expected GET ${urlPath} to be text/html, got "${type}"`);
-  return res;
-}
-
-// Waits until `locator` is attached; on timeout fails with `expectation` and what was found.
-async function expectPresent(page, locator, expectation) {
-  try {
-    await locator.first().waitFor({ state: 'attached', timeout: WAIT_MS });
-  } catch {
-    assert.fail(`expected ${expectation} on ${page.url()}; found: ${await describePage(page)}`);
-  }
-}
-
+// What the page shows, for the failure messages of expectPresent.
 async function describePage(page) {
   try {
     return await page.evaluate(() => {
@@ -156,6 +88,8 @@ async function describePage(page) {
     return `(page not readable: ${err.message})`;
   }
 }
+
+const { expectPresent } = pageHelpers(describePage);
 
 const htmlLang = (page) => page.evaluate(() => document.documentElement.getAttribute('lang'));
 const htmlClasses = (page) => page.evaluate(() => [...document.documentElement.classList]);

@@ -23,6 +23,10 @@ macro_rules! code_enum {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name { $($(#[$vm])* #[serde(rename = $snake)] $v,)+ }
+        impl crate::Named for $name {
+            fn zh(&self) -> &'static str { $name::zh(*self) }
+            fn en(&self) -> &'static str { $name::en(*self) }
+        }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$v),+];
             /// The national code.
@@ -1983,6 +1987,15 @@ pub enum VersionState {
     Published,
     /// Abandoned before publication.
     Discarded,
+}
+
+impl crate::Named for VersionState {
+    fn zh(&self) -> &'static str {
+        VersionState::zh(*self)
+    }
+    fn en(&self) -> &'static str {
+        VersionState::en(*self)
+    }
 }
 
 impl VersionState {

@@ -17,3 +17,19 @@ pub mod orgs;
 pub mod regions;
 
 pub use error::{DomainError, ErrorKind, FieldError};
+
+/// A value with a name in each interface language (coded values: item types, units,
+/// necessity, …); the pages pick one by the reader's language.
+pub trait Named {
+    fn zh(&self) -> &'static str;
+    fn en(&self) -> &'static str;
+}
+
+impl<T: Named + ?Sized> Named for &T {
+    fn zh(&self) -> &'static str {
+        (**self).zh()
+    }
+    fn en(&self) -> &'static str {
+        (**self).en()
+    }
+}

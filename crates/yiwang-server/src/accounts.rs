@@ -46,18 +46,6 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/roles/{role}", post(role_form))
 }
 
-fn msg(lang: Lang, e: &FieldError) -> String {
-    if lang == Lang::En { e.en.clone() } else { e.zh.clone() }
-}
-
-fn errors_of(e: ApiError) -> Vec<FieldError> {
-    if e.errors.is_empty() {
-        vec![FieldError::new("(form)", "error", e.title_zh, e.detail)]
-    } else {
-        e.errors
-    }
-}
-
 // ------------------------------------------------------------------ API
 
 /// Registers a natural person (self-service). Log in afterwards with the mobile number
@@ -326,7 +314,7 @@ struct RegisterPage {
 
 impl RegisterPage {
     fn msg(&self, e: &FieldError) -> String {
-        msg(self.base.lang, e)
+        self.base.lang.msg(e)
     }
 }
 
@@ -396,7 +384,7 @@ async fn register_form(
         Err(e) => {
             let e = ApiError::from(e);
             let status = e.status;
-            page.errors = errors_of(e);
+            page.errors = e.into_field_errors();
             Ok((status, page).into_response())
         }
     }
@@ -421,7 +409,7 @@ struct AccountPage {
 
 impl AccountPage {
     fn msg(&self, e: &FieldError) -> String {
-        msg(self.base.lang, e)
+        self.base.lang.msg(e)
     }
     fn person_field(&self, k: &str) -> String {
         self.me
@@ -492,11 +480,7 @@ pub async fn render_account(
         Some((p @ Subject::Legal(_), name)) => Some((name.clone(), mandates::given(&s.store, p).await?)),
         _ => None,
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::pages::form_status(&errors);
     Ok((
         status,
         AccountPage {
@@ -547,7 +531,7 @@ async fn password_form(
 ) -> ApiResult<Response> {
     match change_password(&s, &ctx, &f.current_password, &f.new_password).await {
         Ok(()) => render_account(&s, &ctx, &headers, &uri, vec![], Some("password".into())).await,
-        Err(e) => render_account(&s, &ctx, &headers, &uri, errors_of(e), None).await,
+        Err(e) => render_account(&s, &ctx, &headers, &uri, e.into_field_errors(), None).await,
     }
 }
 
@@ -586,7 +570,7 @@ async fn totp_form(
             let status = e.status;
             Ok((
                 status,
-                auth::enrol_view(&s, base, &id, "/account/totp", "/account".into(), errors_of(e)).await?,
+                auth::enrol_view(&s, base, &id, "/account/totp", "/account".into(), e.into_field_errors()).await?,
             )
                 .into_response())
         }
@@ -621,7 +605,7 @@ async fn enterprise_form(
     };
     match accounts::register_legal(&s.store, ctx.meta(), &input, &person).await {
         Ok(_) => render_account(&s, &ctx, &headers, &uri, vec![], Some("enterprise".into())).await,
-        Err(e) => render_account(&s, &ctx, &headers, &uri, errors_of(e.into()), None).await,
+        Err(e) => render_account(&s, &ctx, &headers, &uri, ApiError::from(e).into_field_errors(), None).await,
     }
 }
 
@@ -638,7 +622,7 @@ struct StaffPage {
 
 impl StaffPage {
     fn msg(&self, e: &FieldError) -> String {
-        msg(self.base.lang, e)
+        self.base.lang.msg(e)
     }
     fn role_name(&self, code: &str) -> String {
         self.roles
@@ -682,11 +666,7 @@ async fn render_staff(
                 .is_ok()
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::pages::form_status(&errors);
     Ok((
         status,
         StaffPage {
@@ -737,7 +717,7 @@ async fn staff_form(
     .await;
     match result {
         Ok(_) => render_staff(&s, &ctx, &headers, &uri, vec![], Some(input.login)).await,
-        Err(e) => render_staff(&s, &ctx, &headers, &uri, errors_of(e), None).await,
+        Err(e) => render_staff(&s, &ctx, &headers, &uri, e.into_field_errors(), None).await,
     }
 }
 
@@ -755,7 +735,7 @@ async fn staff_roles_form(
         .collect();
     match accounts::set_staff_roles(&s.store, ctx.meta(), &id, &roles).await {
         Ok(_) => Ok(Redirect::to("/admin/staff").into_response()),
-        Err(e) => render_staff(&s, &ctx, &headers, &uri, errors_of(e.into()), None).await,
+        Err(e) => render_staff(&s, &ctx, &headers, &uri, ApiError::from(e).into_field_errors(), None).await,
     }
 }
 
@@ -771,7 +751,7 @@ struct RolesPage {
 
 impl RolesPage {
     fn msg(&self, e: &FieldError) -> String {
-        msg(self.base.lang, e)
+        self.base.lang.msg(e)
     }
     fn holds(&self, r: &RoleInfo, p: &Permission) -> bool {
         r.permissions.contains(p)
@@ -818,7 +798,7 @@ async fn role_form(
                 roles: accounts::roles(&s.store.read).await?,
                 all: Permission::ALL.to_vec(),
                 can_edit: true,
-                errors: errors_of(e.into()),
+                errors: ApiError::from(e).into_field_errors(),
             },
         )
             .into_response()),

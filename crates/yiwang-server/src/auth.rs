@@ -1179,11 +1179,7 @@ async fn render_tokens(
                 .is_ok()
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::pages::form_status(&errors);
     let page = TokensPage {
         tokens: store_auth::tokens_in_region(&s.store, &region).await?,
         grantable: Permission::ALL.into_iter().filter(|p| ctx.has(*p)).collect(),
@@ -1244,15 +1240,7 @@ async fn token_form(
     }
     match store_auth::create_token(&s.store, ctx.meta(), &input, &ctx.actor).await {
         Ok((info, secret)) => render_tokens(&s, &ctx, &headers, &uri, vec![], Some((info.name, secret))).await,
-        Err(e) => {
-            let e = ApiError::from(e);
-            let errors = if e.errors.is_empty() {
-                vec![FieldError::new("(form)", "error", e.title_zh, e.detail)]
-            } else {
-                e.errors
-            };
-            render_tokens(&s, &ctx, &headers, &uri, errors, None).await
-        }
+        Err(e) => render_tokens(&s, &ctx, &headers, &uri, ApiError::from(e).into_field_errors(), None).await,
     }
 }
 

@@ -42,6 +42,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The problems to show on a page: the field errors, or the whole problem as one.
+    pub fn into_field_errors(self) -> Vec<FieldError> {
+        if self.errors.is_empty() {
+            vec![FieldError::new("(form)", "error", self.title_zh, self.detail)]
+        } else {
+            self.errors
+        }
+    }
+
     pub fn new(
         status: StatusCode,
         kind: &'static str,

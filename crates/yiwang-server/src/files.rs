@@ -99,11 +99,7 @@ struct FilesPage {
 
 impl FilesPage {
     fn msg(&self, e: &FieldError) -> String {
-        if self.base.lang.is_en() {
-            e.en.clone()
-        } else {
-            e.zh.clone()
-        }
+        self.base.lang.msg(e)
     }
     fn kb(&self, f: &FileInfo) -> String {
         format!("{:.1} KB", f.size as f64 / 1024.0)
@@ -118,11 +114,7 @@ async fn render(
     uploaded: Option<FileInfo>,
     errors: Vec<FieldError>,
 ) -> ApiResult<Response> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::pages::form_status(&errors);
     Ok((
         status,
         FilesPage {

@@ -32,6 +32,20 @@ impl Lang {
     pub fn is_en(self) -> bool {
         self == Lang::En
     }
+    /// The name of a coded value in this language.
+    pub fn name<T: yiwang_core::Named>(self, x: &T) -> &'static str {
+        match self {
+            Lang::Zh => x.zh(),
+            Lang::En => x.en(),
+        }
+    }
+    /// A field problem in this language.
+    pub fn msg(self, e: &yiwang_core::FieldError) -> String {
+        match self {
+            Lang::Zh => e.zh.clone(),
+            Lang::En => e.en.clone(),
+        }
+    }
     /// Picks `zh` or `en`.
     pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         match self {

@@ -119,6 +119,15 @@ impl Base {
     }
 }
 
+/// The status of a page that shows a form again: 422 when it lists problems, else 200.
+pub fn form_status<T>(errors: &[T]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

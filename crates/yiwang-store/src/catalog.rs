@@ -209,10 +209,11 @@ fn to_version(r: &sqlx::any::AnyRow) -> Result<Version> {
 // Reads on one connection (used inside the writer and for import planning)
 // ---------------------------------------------------------------------------------------
 
-pub async fn entry(conn: &mut AnyConnection, id: &str) -> Result<Option<Entry>> {
-    let sql = format!("SELECT {ENTRY_COLS} FROM catalog_entries WHERE id = $1");
+/// The entry whose `column` (a fixed name: `id` or `code`) is `value`.
+async fn entry_where(conn: &mut AnyConnection, column: &'static str, value: &str) -> Result<Option<Entry>> {
+    let sql = format!("SELECT {ENTRY_COLS} FROM catalog_entries WHERE {column} = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
+        .bind(value)
         .fetch_optional(conn)
         .await?
         .as_ref()
@@ -220,15 +221,12 @@ pub async fn entry(conn: &mut AnyConnection, id: &str) -> Result<Option<Entry>> 
         .transpose()
 }
 
+pub async fn entry(conn: &mut AnyConnection, id: &str) -> Result<Option<Entry>> {
+    entry_where(conn, "id", id).await
+}
+
 pub async fn entry_by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<Entry>> {
-    let sql = format!("SELECT {ENTRY_COLS} FROM catalog_entries WHERE code = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(code)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(to_entry)
-        .transpose()
+    entry_where(conn, "code", code).await
 }
 
 pub async fn version(conn: &mut AnyConnection, entry_id: &str, v: i64) -> Result<Option<Version>> {
@@ -1738,6 +1736,15 @@ pub enum ListKind {
     Charged,
     /// Every item in force.
     All,
+}
+
+impl yiwang_core::Named for ListKind {
+    fn zh(&self) -> &'static str {
+        ListKind::zh(*self)
+    }
+    fn en(&self) -> &'static str {
+        ListKind::en(*self)
+    }
 }
 
 impl ListKind {

@@ -48,18 +48,6 @@ pub fn routes() -> Router<AppState> {
         .route("/catalog/entries/{entry_id}/act", post(act_form))
 }
 
-fn msg(lang: Lang, e: &FieldError) -> String {
-    if lang.is_en() { e.en.clone() } else { e.zh.clone() }
-}
-
-fn errors_of(e: ApiError) -> Vec<FieldError> {
-    if e.errors.is_empty() {
-        vec![FieldError::new("(form)", "error", e.title_zh, e.detail)]
-    } else {
-        e.errors
-    }
-}
-
 fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms + 8 * 3_600_000)
         .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
@@ -139,7 +127,7 @@ async fn dashboard(
     let base = Base::new(&s, &headers, &uri, &ctx).await;
     let (entries, error) = match entry_filter(&form) {
         Ok(f) => (visible_entries(&s, &ctx, &f).await?, None),
-        Err(e) => (vec![], e.errors.first().map(|f| msg(base.lang, f))),
+        Err(e) => (vec![], e.errors.first().map(|f| base.lang.msg(f))),
     };
     let review_count = if ctx.has(Permission::CatalogReview) {
         review_queue(&s, &ctx).await?.len()
@@ -222,7 +210,7 @@ struct NewPage {
 
 impl NewPage {
     fn msg(&self, e: &FieldError) -> String {
-        msg(self.base.lang, e)
+        self.base.lang.msg(e)
     }
     fn v(&self, k: &str) -> &str {
         self.values.get(k).map(String::as_str).unwrap_or("")
@@ -230,7 +218,7 @@ impl NewPage {
     fn types(&self) -> Vec<(&'static str, &'static str)> {
         core::ItemType::ALL
             .iter()
-            .map(|t| (t.as_str(), if self.base.lang.is_en() { t.en() } else { t.zh() }))
+            .map(|t| (t.as_str(), self.base.lang.name(&t)))
             .collect()
     }
 }
@@ -279,11 +267,7 @@ async fn render_new(
             },
         )
         .is_ok();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::pages::form_status(&errors);
     Ok((
         status,
         NewPage {
@@ -418,7 +402,7 @@ async fn new_form(
             let id = w["entry"]["id"].as_str().unwrap_or_default().to_string();
             Ok(Redirect::to(&format!("/catalog/entries/{id}/edit")).into_response())
         }
-        Err(e) => render_new(&s, &ctx, &headers, &uri, errors_of(e), values).await,
+        Err(e) => render_new(&s, &ctx, &headers, &uri, e.into_field_errors(), values).await,
     }
 }
 
@@ -455,7 +439,7 @@ struct EntryPage {
 
 impl EntryPage {
     fn msg(&self, e: &FieldError) -> String {
-        msg(self.base.lang, e)
+        self.base.lang.msg(e)
     }
     fn who(&self, a: &str) -> String {
         let first = a.split('>').next().unwrap_or(a);
@@ -468,7 +452,7 @@ impl EntryPage {
         when(*ms)
     }
     fn state(&self, s: &VersionState) -> &'static str {
-        if self.base.lang.is_en() { s.en() } else { s.zh() }
+        self.base.lang.name(&s)
     }
     fn open_state(&self) -> &'static str {
         state_name(self.base.lang, self.entry.open_state)
@@ -564,11 +548,7 @@ async fn render_entry(
         EntryKind::Item => store::service(&s.store, &entry.code, now_ms()).await?.map(|x| x.code),
         EntryKind::Basic => None,
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::pages::form_status(&errors);
     Ok((
         status,
         EntryPage {
@@ -683,7 +663,7 @@ async fn act_form(
                 &uri,
                 &id,
                 EntryQuery::default(),
-                errors_of(e.into()),
+                ApiError::from(e).into_field_errors(),
                 None,
             )
             .await
@@ -1136,7 +1116,7 @@ struct EditPage {
 
 impl EditPage {
     fn msg(&self, e: &FieldError) -> String {
-        msg(self.base.lang, e)
+        self.base.lang.msg(e)
     }
     fn v(&self, path: &str) -> &str {
         self.st.values.get(path).map(String::as_str).unwrap_or("")
@@ -1154,7 +1134,7 @@ impl EditPage {
             .filter(|e| {
                 e.field == path || e.field.starts_with(&format!("{path}.")) || e.field.starts_with(&format!("{path}["))
             })
-            .map(|e| msg(self.base.lang, e))
+            .map(|e| self.base.lang.msg(e))
             .collect::<Vec<_>>()
             .join("；")
     }
@@ -1225,11 +1205,7 @@ async fn render_edit(
     errors: Vec<FieldError>,
 ) -> ApiResult<Response> {
     let base = Base::new(s, headers, uri, ctx).await;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::pages::form_status(&errors);
     Ok((
         status,
         EditPage {
@@ -1322,7 +1298,8 @@ async fn edit_form(
             .await
         }
         Err(e) => {
-            let errors = errors_of(ApiError::from(e))
+            let errors = ApiError::from(e)
+                .into_field_errors()
                 .into_iter()
                 .map(|mut f| {
                     f.field = f.field.trim_start_matches("elements.").to_string();
@@ -1355,11 +1332,7 @@ impl ImportPage {
         }
     }
     fn text(&self, p: &store::ImportProblem) -> String {
-        if self.base.lang.is_en() {
-            p.en.clone()
-        } else {
-            p.zh.clone()
-        }
+        self.base.lang.pick(&p.zh, &p.en).to_string()
     }
 }
 
@@ -1453,11 +1426,7 @@ struct ElementsPage {
 
 impl ElementsPage {
     fn kind(&self, d: &core::DataElement) -> &'static str {
-        if self.base.lang.is_en() {
-            d.kind.en()
-        } else {
-            d.kind.zh()
-        }
+        self.base.lang.name(&d.kind)
     }
 }
 
@@ -1536,7 +1505,10 @@ async fn differences_page(
     } else {
         match store::differences(&s.store, &q.basic_code).await {
             Ok(r) => (Some(r), None),
-            Err(e) => (None, errors_of(e.into()).first().map(|f| msg(base.lang, f))),
+            Err(e) => (
+                None,
+                ApiError::from(e).into_field_errors().first().map(|f| base.lang.msg(f)),
+            ),
         }
     };
     Ok(DifferencesPage {

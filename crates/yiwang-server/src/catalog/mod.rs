@@ -105,23 +105,34 @@ pub struct SearchParams {
     pub offset: Option<usize>,
 }
 
+/// The `audience` parameter: person (自然人) or legal (法人); empty means both.
+fn audience_param(a: Option<&str>) -> Result<Option<Audience>, ApiError> {
+    match a.filter(|a| !a.is_empty()) {
+        None => Ok(None),
+        Some(a) => Audience::parse(a).map(Some).ok_or_else(|| {
+            ApiError::bad_request(FieldError::new(
+                "audience",
+                "type",
+                "服务对象应为 person（自然人）或 legal（法人）",
+                "audience is person or legal",
+            ))
+        }),
+    }
+}
+
+/// The `region` parameter: a GB/T 2260 code (checked), or empty.
+fn region_param(r: Option<&str>) -> Result<(), ApiError> {
+    if let Some(r) = r.filter(|r| !r.is_empty()) {
+        yiwang_core::regions::level_of("region", r).map_err(ApiError::bad_request)?;
+    }
+    Ok(())
+}
+
 impl SearchParams {
     /// The search query, or the parameter that is wrong.
     pub fn to_query(&self) -> Result<yiwang_search::SearchQuery, ApiError> {
-        let audience = match self.audience.as_deref().filter(|a| !a.is_empty()) {
-            None => None,
-            Some(a) => Some(Audience::parse(a).ok_or_else(|| {
-                ApiError::bad_request(FieldError::new(
-                    "audience",
-                    "type",
-                    "服务对象应为 person（自然人）或 legal（法人）",
-                    "audience is person or legal",
-                ))
-            })?),
-        };
-        if let Some(r) = self.region.as_deref().filter(|r| !r.is_empty()) {
-            yiwang_core::regions::level_of("region", r).map_err(ApiError::bad_request)?;
-        }
+        let audience = audience_param(self.audience.as_deref())?;
+        region_param(self.region.as_deref())?;
         if self.min_stars.is_some_and(|s| s > 5) {
             return Err(ApiError::bad_request(FieldError::new(
                 "min_stars",
@@ -330,20 +341,8 @@ pub fn list_params(p: &ListParams) -> Result<ServiceFilter, ApiError> {
             ))
         })?),
     };
-    let audience = match p.audience.as_deref().filter(|x| !x.is_empty()) {
-        None => None,
-        Some(a) => Some(Audience::parse(a).ok_or_else(|| {
-            ApiError::bad_request(FieldError::new(
-                "audience",
-                "type",
-                "服务对象应为 person 或 legal",
-                "audience is person or legal",
-            ))
-        })?),
-    };
-    if let Some(r) = p.region.as_deref().filter(|r| !r.is_empty()) {
-        yiwang_core::regions::level_of("region", r).map_err(ApiError::bad_request)?;
-    }
+    let audience = audience_param(p.audience.as_deref())?;
+    region_param(p.region.as_deref())?;
     Ok(ServiceFilter {
         list: None,
         department_id: p.department_id.clone().filter(|x| !x.is_empty()),

@@ -157,11 +157,7 @@ async fn search_view(s: &AppState, form: SearchForm, lang: Lang) -> ApiResult<Se
     let (results, error) = match form.params().to_query() {
         Ok(q) => (super::run_search(s, q).await?, None),
         Err(e) => {
-            let msg = e
-                .errors
-                .first()
-                .map(|f| if lang.is_en() { f.en.clone() } else { f.zh.clone() })
-                .unwrap_or(e.detail);
+            let msg = e.errors.first().map(|f| lang.msg(f)).unwrap_or(e.detail);
             (Default::default(), Some(msg))
         }
     };
@@ -244,17 +240,13 @@ impl GuidePage {
     }
     fn kind_name(&self) -> &'static str {
         let t = self.g.elements.item_type;
-        if self.l().is_en() { t.en() } else { t.zh() }
+        self.l().name(&t)
     }
     fn chosen(&self, q: &Question, c: &core::Choice) -> bool {
         self.answers.get(&q.key) == Some(&c.key)
     }
     fn necessity(&self, m: &Material) -> &'static str {
-        if self.l().is_en() {
-            m.necessity.en()
-        } else {
-            m.necessity.zh()
-        }
+        self.l().name(&m.necessity)
     }
     fn counts(&self, m: &Material) -> String {
         let mut v = vec![];
@@ -268,7 +260,7 @@ impl GuidePage {
     }
     fn source(&self, m: &Material) -> String {
         let c = m.source.channel;
-        let mut s = if self.l().is_en() { c.en() } else { c.zh() }.to_string();
+        let mut s = self.l().name(&c).to_string();
         if let Some(n) = &m.source.note {
             s.push_str(self.l().pick("（", " ("));
             s.push_str(n);
@@ -295,7 +287,7 @@ impl GuidePage {
             .elements
             .service_objects
             .iter()
-            .map(|o| if self.l().is_en() { o.en() } else { o.zh() })
+            .map(|o| self.l().name(&o))
             .collect();
         self.joined(&v)
     }
@@ -305,18 +297,12 @@ impl GuidePage {
             .elements
             .handling_forms
             .iter()
-            .map(|o| if self.l().is_en() { o.en() } else { o.zh() })
+            .map(|o| self.l().name(&o))
             .collect();
         self.joined(&v)
     }
     fn depth(&self) -> String {
-        let v: Vec<&str> = self
-            .g
-            .elements
-            .online_depth
-            .iter()
-            .map(|o| if self.l().is_en() { o.en() } else { o.zh() })
-            .collect();
+        let v: Vec<&str> = self.g.elements.online_depth.iter().map(|o| self.l().name(&o)).collect();
         self.joined(&v)
     }
     fn stars(&self) -> String {
@@ -324,21 +310,21 @@ impl GuidePage {
     }
     fn case_kind(&self) -> &'static str {
         let k = self.g.elements.case_kind;
-        if self.l().is_en() { k.en() } else { k.zh() }
+        self.l().name(&k)
     }
     fn tongban(&self) -> &'static str {
         let t = self.g.elements.tongban;
-        if self.l().is_en() { t.en() } else { t.zh() }
+        self.l().name(&t)
     }
     fn special(&self, p: &core::SpecialProcedure) -> String {
-        let k = if self.l().is_en() { p.kind.en() } else { p.kind.zh() };
+        let k = self.l().name(&p.kind);
         match &p.limit {
             Some(l) => format!("{k}（{}）", self.limit(&Some(l.clone()))),
             None => k.to_string(),
         }
     }
     fn result_kind(&self, r: &core::ResultSpec) -> &'static str {
-        if self.l().is_en() { r.kind.en() } else { r.kind.zh() }
+        self.l().name(&r.kind)
     }
     fn money(&self, f: &core::Fee) -> String {
         f.amount_fen
@@ -366,7 +352,7 @@ impl GuidePage {
 
 /// The process as boxes left to right.
 pub fn diagram(lang: Lang, steps: &[core::Step]) -> (Vec<Node>, u32) {
-    let role = |r: StepRole| if lang.is_en() { r.en() } else { r.zh() };
+    let role = |r: StepRole| lang.name(&r);
     let nodes: Vec<Node> = steps
         .iter()
         .enumerate()
@@ -433,11 +419,7 @@ async fn render_guide(
         _ => None,
     };
     let (nodes, diagram_width) = diagram(base.lang, &g.elements.steps);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = crate::pages::form_status(&errors);
     Ok((
         status,
         GuidePage {
@@ -479,11 +461,7 @@ impl MaterialsFragment {
         false
     }
     fn necessity(&self, m: &Material) -> &'static str {
-        if self.base.lang.is_en() {
-            m.necessity.en()
-        } else {
-            m.necessity.zh()
-        }
+        self.base.lang.name(&m.necessity)
     }
 }
 
@@ -605,7 +583,7 @@ struct ListsPage {
 
 impl ListsPage {
     fn title(&self, k: &ListKind) -> &'static str {
-        if self.base.lang.is_en() { k.en() } else { k.zh() }
+        self.base.lang.name(&k)
     }
 }
 
@@ -650,14 +628,10 @@ struct ListPage {
 
 impl ListPage {
     fn title(&self) -> &'static str {
-        if self.base.lang.is_en() {
-            self.kind.en()
-        } else {
-            self.kind.zh()
-        }
+        self.base.lang.name(&self.kind)
     }
     fn scope_name(&self, t: &core::TongbanScope) -> &'static str {
-        if self.base.lang.is_en() { t.en() } else { t.zh() }
+        self.base.lang.name(&t)
     }
     fn is_tongban(&self) -> bool {
         self.kind == ListKind::Tongban
@@ -690,12 +664,7 @@ async fn list_page(
             let services = yiwang_store::catalog::services(&s.store, &f, now_ms()).await?;
             (list_rows(&s, &services), None)
         }
-        Err(e) => (
-            vec![],
-            e.errors
-                .first()
-                .map(|f| if base.lang.is_en() { f.en.clone() } else { f.zh.clone() }),
-        ),
+        Err(e) => (vec![], e.errors.first().map(|f| base.lang.msg(f))),
     };
     let csv_href = format!(
         "/api/v1/catalog/lists/{}?format=csv&department_id={}&region={}&scope={}&q={}",
