@@ -48,10 +48,16 @@ pub enum Permission {
     HotlineHandle,
     /// Supervision dashboards and drill-down.
     SuperviseRead,
+    /// Make, rotate and revoke the e-seals of departments in one's region.
+    SealManage,
+    /// Define licence types and issue, change and annotate the licences of one's department.
+    LicenceIssue,
+    /// Manage the trust list: import other nodes' keys, remove them (互认).
+    TrustManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 21] = [
         Permission::RegionManage,
         Permission::OrgManage,
         Permission::CalendarManage,
@@ -70,6 +76,9 @@ impl Permission {
         Permission::CaseDecide,
         Permission::HotlineHandle,
         Permission::SuperviseRead,
+        Permission::SealManage,
+        Permission::LicenceIssue,
+        Permission::TrustManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +101,9 @@ impl Permission {
             Permission::CaseDecide => "case_decide",
             Permission::HotlineHandle => "hotline_handle",
             Permission::SuperviseRead => "supervise_read",
+            Permission::SealManage => "seal_manage",
+            Permission::LicenceIssue => "licence_issue",
+            Permission::TrustManage => "trust_manage",
         }
     }
 
@@ -106,6 +118,7 @@ impl Permission {
             | Permission::CaseAccept
             | Permission::CaseReview
             | Permission::CaseDecide
+            | Permission::LicenceIssue
             | Permission::HotlineHandle => Reach::Department,
             _ => Reach::Region,
         }
@@ -133,7 +146,14 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
             vec![PersonRead, PersonUnmask, PersonAssist, CaseAccept],
         ),
         ("reviewer", "审查人员", "Reviewer", vec![PersonRead, CaseReview]),
-        ("approver", "审批决定人员", "Approver", vec![PersonRead, CaseDecide]),
+        // Approvers issue the licences their decisions grant (一枚印章管审批).
+        (
+            "approver",
+            "审批决定人员",
+            "Approver",
+            vec![PersonRead, CaseDecide, LicenceIssue],
+        ),
+        ("licence_officer", "证照管理人员", "Licence officer", vec![LicenceIssue]),
         (
             "catalog_manager",
             "事项管理人员",
@@ -171,6 +191,8 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
                 StaffManage,
                 RoleManage,
                 TokenManage,
+                SealManage,
+                TrustManage,
             ],
         ),
     ]

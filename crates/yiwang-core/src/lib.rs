@@ -12,9 +12,11 @@ pub mod datause;
 pub mod error;
 pub mod ids;
 pub mod ledger;
+pub mod licences;
 pub mod mandates;
 pub mod orgs;
 pub mod regions;
+pub mod seals;
 
 pub use error::{DomainError, ErrorKind, FieldError};
 

@@ -87,6 +87,15 @@ impl Signer for SoftKey {
     }
 }
 
+/// A SEC1 public key as SubjectPublicKeyInfo PEM, for verifiers using other tools
+/// (e.g. `openssl pkeyutl -verify -pubin`).
+pub fn public_key_pem(sec1: &[u8]) -> Result<String, CryptoError> {
+    use sm2::pkcs8::{EncodePublicKey, LineEnding};
+    let pk = sm2::PublicKey::from_sec1_bytes(sec1).map_err(|_| CryptoError::Key("not a valid SM2 public key"))?;
+    pk.to_public_key_pem(LineEnding::LF)
+        .map_err(|_| CryptoError::Key("not encodable"))
+}
+
 /// Verifies a DER-encoded SM2/SM3 signature against a SEC1 public key.
 pub fn verify(public_key: &[u8], msg: &[u8], sig_der: &[u8]) -> Result<(), CryptoError> {
     let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(DEFAULT_DISTID, public_key)
@@ -218,6 +227,11 @@ mod tests {
         };
         let o = run(&["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // Our SubjectPublicKeyInfo PEM is what OpenSSL derives from the private key.
+        assert_eq!(
+            public_key_pem(&k.public_key()).unwrap(),
+            std::fs::read_to_string(dir.join("pub.pem")).unwrap()
+        );
         // Ours → OpenSSL verifies.
         let o = run(&[
             "pkeyutl",

@@ -34,6 +34,10 @@ pub enum Obj {
     /// The catalogue entry named by this path parameter: an item belongs to its
     /// department, a basic directory entry to the home region.
     CatalogEntry(&'static str),
+    /// The seal named by this path parameter (its department).
+    Seal(&'static str),
+    /// The licence named by this path parameter (its issuing department).
+    Licence(&'static str),
 }
 
 /// What a route needs.
@@ -66,6 +70,10 @@ const fn r(method: &'static str, path: &'static str, need: Need) -> Rule {
 use Need::*;
 use Obj::*;
 use Permission as P;
+
+/// Staff who may use a licence in place of a material (免提交): those handling
+/// applications and the licence officers.
+pub const LICENCE_USERS: &[Permission] = &[P::CaseAccept, P::CaseReview, P::CaseDecide, P::LicenceIssue];
 
 /// Catalogue editors and reviewers.
 pub const CATALOG: &[Permission] = &[P::CatalogManage, P::CatalogReview];
@@ -332,6 +340,112 @@ pub static RULES: &[Rule] = &[
         Perm(P::TokenManage, Token("token_id")),
     ),
     r("POST", "/admin/roles/{role}", Perm(P::RoleManage, Home)),
+    // e-seals: made, rotated and revoked by seal managers of the department's region;
+    // a seal's public record and image are public
+    r("GET", "/api/v1/seals", Perm(P::SealManage, Unbound)),
+    r("POST", "/api/v1/seals", Perm(P::SealManage, Body)),
+    r("GET", "/api/v1/seals/{seal_id}", Public),
+    r("GET", "/api/v1/seals/{seal_id}/image.svg", Public),
+    r(
+        "POST",
+        "/api/v1/seals/{seal_id}/rotate",
+        Perm(P::SealManage, Seal("seal_id")),
+    ),
+    r(
+        "POST",
+        "/api/v1/seals/{seal_id}/revoke",
+        Perm(P::SealManage, Seal("seal_id")),
+    ),
+    r("GET", "/admin/seals", Perm(P::SealManage, Unbound)),
+    r("POST", "/admin/seals", Perm(P::SealManage, Body)),
+    r(
+        "POST",
+        "/admin/seals/{seal_id}/rotate",
+        Perm(P::SealManage, Seal("seal_id")),
+    ),
+    r(
+        "POST",
+        "/admin/seals/{seal_id}/revoke",
+        Perm(P::SealManage, Seal("seal_id")),
+    ),
+    // trust list (互认): public; imports by trust managers of the home region
+    r("GET", "/api/v1/trust-list", Public),
+    r("GET", "/api/v1/trust/keys", Perm(P::TrustManage, Home)),
+    r("POST", "/api/v1/trust/import", Perm(P::TrustManage, Home)),
+    r("DELETE", "/api/v1/trust/keys/{key_id}", Perm(P::TrustManage, Home)),
+    r("GET", "/admin/trust", Perm(P::TrustManage, Home)),
+    r("POST", "/admin/trust", Perm(P::TrustManage, Home)),
+    r("POST", "/admin/trust/{key_id}/remove", Perm(P::TrustManage, Home)),
+    // licence types and licences: the issuing department's licence officers
+    r("GET", "/api/v1/licence-types", Public),
+    r("POST", "/api/v1/licence-types", Perm(P::LicenceIssue, Body)),
+    r("GET", "/api/v1/licences", Perm(P::LicenceIssue, Unbound)),
+    r("POST", "/api/v1/licences", Perm(P::LicenceIssue, Body)),
+    r(
+        "GET",
+        "/api/v1/licences/{licence_id}",
+        Perm(P::LicenceIssue, Licence("licence_id")),
+    ),
+    r(
+        "POST",
+        "/api/v1/licences/{licence_id}/status",
+        Perm(P::LicenceIssue, Licence("licence_id")),
+    ),
+    r(
+        "POST",
+        "/api/v1/licences/{licence_id}/annotations",
+        Perm(P::LicenceIssue, Licence("licence_id")),
+    ),
+    r(
+        "GET",
+        "/api/v1/licences/{licence_id}/pdf",
+        Perm(P::LicenceIssue, Licence("licence_id")),
+    ),
+    r("POST", "/api/v1/licence-uses", AnyPerm(LICENCE_USERS, Unbound)),
+    r("GET", "/licence-types", Perm(P::LicenceIssue, Unbound)),
+    r("POST", "/licence-types", Perm(P::LicenceIssue, Body)),
+    r("GET", "/licences", Perm(P::LicenceIssue, Unbound)),
+    r("POST", "/licences", Perm(P::LicenceIssue, Body)),
+    r(
+        "GET",
+        "/licences/{licence_id}",
+        Perm(P::LicenceIssue, Licence("licence_id")),
+    ),
+    r(
+        "POST",
+        "/licences/{licence_id}/status",
+        Perm(P::LicenceIssue, Licence("licence_id")),
+    ),
+    r(
+        "POST",
+        "/licences/{licence_id}/annotate",
+        Perm(P::LicenceIssue, Licence("licence_id")),
+    ),
+    r(
+        "GET",
+        "/licences/{licence_id}/pdf",
+        Perm(P::LicenceIssue, Licence("licence_id")),
+    ),
+    // the wallet: the holder (a person, or someone acting for an enterprise)
+    r("GET", "/api/v1/me/licences", Person),
+    r("GET", "/api/v1/me/licences/{licence_id}", Person),
+    r("GET", "/api/v1/me/licences/{licence_id}/pdf", Person),
+    r("POST", "/api/v1/me/licences/{licence_id}/present", Person),
+    r("POST", "/api/v1/me/licences/{licence_id}/grants", Person),
+    r("POST", "/api/v1/me/grants/{grant_id}/revoke", Person),
+    r("GET", "/api/v1/me/materials/{service_code}", Person),
+    r("GET", "/wallet", Person),
+    r("GET", "/wallet/{licence_id}", Person),
+    r("GET", "/wallet/{licence_id}/pdf", Person),
+    r("POST", "/wallet/{licence_id}/present", Person),
+    r("POST", "/wallet/{licence_id}/grants", Person),
+    r("POST", "/wallet/grants/{grant_id}/revoke", Person),
+    // verification: anyone
+    r("POST", "/api/v1/verify", Public),
+    r("GET", "/api/v1/verify/{licence_id}", Public),
+    r("GET", "/api/v1/presentations/{token}", Public),
+    r("GET", "/verify", Public),
+    r("GET", "/verify/present/{token}", Public),
 ];
 
 /// Allowed when any of the permissions allows it; otherwise a refusal (out of scope
@@ -428,6 +542,20 @@ async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<T
                 None => Target::Region { code: e.region_code },
             }
         }
+        Obj::Seal(n) => {
+            let id = get(n)?;
+            let seal = yiwang_store::seals::seal(&s.store, &id)
+                .await?
+                .ok_or_else(|| missing("seal_id", "印章", "seal", &id))?;
+            department_target(s, &seal.department_id).await?
+        }
+        Obj::Licence(n) => {
+            let id = get(n)?;
+            let l = yiwang_store::licences::summary(&s.store, &id)
+                .await?
+                .ok_or_else(|| missing("licence_id", "电子证照", "licence", &id))?;
+            department_target(s, &l.issuer_department_id).await?
+        }
         Obj::Token(n) => {
             let id = get(n)?;
             let t = yiwang_store::auth::token(&s.store, &id)
@@ -441,6 +569,24 @@ async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<T
                 None => Target::Region { code: t.region_code },
             }
         }
+    })
+}
+
+/// The department an object belongs to, as a target.
+async fn department_target(s: &AppState, id: &str) -> Result<Target, ApiError> {
+    let d = yiwang_store::orgs::department(&s.store.read, id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::from(yiwang_store::StoreError::from(yiwang_core::DomainError::not_found(
+                "department_id",
+                "部门",
+                "department",
+                id,
+            )))
+        })?;
+    Ok(Target::Department {
+        id: d.id,
+        region_code: d.region_code,
     })
 }
 

@@ -15,11 +15,13 @@ pub mod extract;
 pub mod files;
 pub mod i18n;
 pub mod ledger;
+pub mod licences;
 pub mod mandates;
 pub mod openapi;
 pub mod orgs;
 pub mod pages;
 pub mod regions;
+pub mod seals;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -55,6 +57,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The full-text index of the published catalogue (kept in step by `serve`).
     pub search: Arc<yiwang_search::SearchIndex>,
+    /// The address citizens reach this node at (QR codes on licences point here).
+    pub public_url: String,
 }
 
 impl AppState {
@@ -76,6 +80,21 @@ impl AppState {
             ))),
             token_uses: Default::default(),
             secure_cookies: false,
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+
+    /// The address QR codes and links point at (no trailing slash).
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = url.trim_end_matches('/').to_string();
+        self
+    }
+
+    /// This node's name in its trust list: the province it serves.
+    pub async fn node_name(&self) -> String {
+        match yiwang_store::regions::get(&self.store.read, &self.home_region).await {
+            Ok(Some(r)) => r.name,
+            _ => format!("yiwang {}", self.home_region),
         }
     }
 
@@ -138,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::token_page_routes())
         .merge(catalog::routes())
         .merge(files::routes())
+        .merge(seals::routes())
+        .merge(licences::routes())
         .route("/api/v1/openapi.json", get(openapi::spec));
     let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi-ui.json", openapi::doc())

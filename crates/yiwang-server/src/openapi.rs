@@ -21,13 +21,22 @@ use utoipa::{Modify, OpenApi};
         crate::datause::api_mine, crate::datause::api_find, crate::datause::api_one, crate::datause::api_unmask,
         crate::catalog::api_search, crate::catalog::api_guide, crate::catalog::api_materials, crate::catalog::api_list, crate::catalog::api_data_elements, crate::catalog::api_save_data_element, crate::catalog::api_entries, crate::catalog::api_review, crate::catalog::api_create_basic, crate::catalog::api_create_item, crate::catalog::api_entry, crate::catalog::api_version, crate::catalog::api_diff, crate::catalog::api_history, crate::catalog::api_save_draft, crate::catalog::api_submit, crate::catalog::api_recall, crate::catalog::api_discard, crate::catalog::api_publish, crate::catalog::api_return, crate::catalog::api_differences, crate::catalog::api_import, crate::catalog::api_export,
         crate::files::api_upload,
+        crate::seals::api_list, crate::seals::api_make, crate::seals::api_one, crate::seals::api_rotate, crate::seals::api_revoke,
+        crate::seals::api_trust_list, crate::seals::api_trusted, crate::seals::api_import, crate::seals::api_distrust,
+        crate::licences::api_types, crate::licences::api_define_type, crate::licences::api_issue, crate::licences::api_issued,
+        crate::licences::api_licence, crate::licences::api_status, crate::licences::api_annotate, crate::licences::api_use,
+        crate::licences::api_wallet, crate::licences::api_mine, crate::licences::api_present, crate::licences::api_grant,
+        crate::licences::api_revoke_grant, crate::licences::api_covered, crate::licences::api_verify, crate::licences::api_verify_id,
+        crate::licences::api_presentation,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&AdminToken),
     tags((name = "regions"), (name = "orgs", description = "departments, halls, windows"), (name = "calendar", description = "working days"), (name = "ledger"), (name = "audit"),
         (name = "auth", description = "login, sessions, API tokens"), (name = "accounts", description = "persons, enterprises, staff, roles"),
         (name = "mandates", description = "代办授权"), (name = "datause", description = "reading personal data, and the person's data-use log"),
-        (name = "catalog", description = "service catalogue: search, guides, lists, versions and review, import and export"))
+        (name = "catalog", description = "service catalogue: search, guides, lists, versions and review, import and export"),
+        (name = "seals", description = "e-seals (电子印章) and the trust list (互认)"),
+        (name = "licences", description = "e-licences (电子证照): types, issuing, wallet, presentation, use instead of materials, verification"))
 )]
 pub struct ApiDoc;
 

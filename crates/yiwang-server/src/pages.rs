@@ -61,6 +61,11 @@ pub struct Base {
     pub can_manage_tokens: bool,
     pub can_manage_catalog: bool,
     pub can_read_persons: bool,
+    pub can_manage_seals: bool,
+    pub can_issue_licences: bool,
+    pub can_manage_trust: bool,
+    /// A person (or someone acting for an enterprise): the wallet link.
+    pub has_wallet: bool,
 }
 
 impl Base {
@@ -81,6 +86,10 @@ impl Base {
             can_manage_tokens: ctx.has(P::TokenManage),
             can_manage_catalog: ctx.has(P::CatalogManage) || ctx.has(P::CatalogReview),
             can_read_persons: ctx.has(P::PersonRead),
+            can_manage_seals: ctx.has(P::SealManage),
+            can_issue_licences: ctx.has(P::LicenceIssue),
+            can_manage_trust: ctx.has(P::TrustManage),
+            has_wallet: ctx.person_id.is_some(),
         }
     }
     /// The CSRF header for htmx requests, as the `hx-headers` attribute value.
@@ -117,6 +126,13 @@ impl Base {
             urlencode(&self.here)
         )
     }
+}
+
+/// A time as pages show it: China time, to the minute.
+pub fn when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms + 8 * 3_600_000)
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 /// The status of a page that shows a form again: 422 when it lists problems, else 200.

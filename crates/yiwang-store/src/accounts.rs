@@ -79,6 +79,8 @@ pub enum Cmd {
         account_id: String,
         password_hash: String,
     },
+    /// Records the permissions this node knows (see `seed_roles`).
+    MarkPermissionsSeen(Vec<String>),
 }
 
 /// A security audit record in the ledger (category `security`), in the command's savepoint.
@@ -322,6 +324,17 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             .await?;
             security(ctx, "role.permissions_set", code, json!({ "permissions": permissions })).await?;
             Ok(body)
+        }
+        Cmd::MarkPermissionsSeen(ps) => {
+            for p in ps {
+                sqlx::query(
+                    "INSERT INTO permissions_seen (permission) VALUES ($1) ON CONFLICT (permission) DO NOTHING",
+                )
+                .bind(p)
+                .execute(&mut *ctx.conn)
+                .await?;
+            }
+            Ok(json!({ "seen": ps }))
         }
         Cmd::SetPassword {
             account_id,
@@ -588,9 +601,68 @@ pub async fn change_password(store: &Store, meta: Meta, account_id: &str, curren
     Ok(())
 }
 
-/// Seeds the built-in roles at open (existing roles keep their edited permissions).
+/// Seeds the built-in roles at open (existing roles keep their edited permissions). A
+/// permission new to this node (added by an upgrade) is given once to the built-in roles
+/// whose defaults carry it; every such change is in the ledger like any role change.
 pub async fn seed_roles(store: &Store) -> Result<()> {
-    let have: Vec<String> = roles(&store.read).await?.into_iter().map(|r| r.code).collect();
+    let existing = roles(&store.read).await?;
+    let have: Vec<String> = existing.iter().map(|r| r.code.clone()).collect();
+    let seen: Vec<String> = sqlx::query_scalar("SELECT permission FROM permissions_seen")
+        .fetch_all(&store.read)
+        .await?;
+    let new: Vec<Permission> = if seen.is_empty() && !existing.is_empty() {
+        // A node from before permissions were tracked knew all but these.
+        vec![
+            Permission::SealManage,
+            Permission::LicenceIssue,
+            Permission::TrustManage,
+        ]
+    } else {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| !seen.iter().any(|s| s == p.as_str()))
+            .collect()
+    };
+    // On a node that already had roles, new permissions reach the built-in roles.
+    if !seen.is_empty() || !existing.is_empty() {
+        for (code, _, _, perms) in access::default_roles() {
+            let Some(r) = existing.iter().find(|r| r.code == code && r.builtin) else {
+                continue;
+            };
+            let add: Vec<Permission> = perms
+                .into_iter()
+                .filter(|p| new.contains(p) && !r.permissions.contains(p))
+                .collect();
+            if add.is_empty() {
+                continue;
+            }
+            let mut permissions = r.permissions.clone();
+            permissions.extend(add);
+            permissions.sort();
+            store
+                .write(
+                    Meta::actor("system"),
+                    Command::Accounts(Cmd::SetRole {
+                        code: r.code.clone(),
+                        name_zh: r.name_zh.clone(),
+                        name_en: r.name_en.clone(),
+                        permissions,
+                        builtin: true,
+                    }),
+                )
+                .await?;
+        }
+    }
+    if !new.is_empty() {
+        store
+            .write(
+                Meta::actor("system"),
+                Command::Accounts(Cmd::MarkPermissionsSeen(
+                    new.iter().map(|p| p.as_str().to_string()).collect(),
+                )),
+            )
+            .await?;
+    }
     for (code, zh, en, perms) in access::default_roles() {
         if have.iter().any(|h| h == code) {
             continue;

@@ -25,20 +25,7 @@ use yiwang_core::catalog::{
 };
 use yiwang_core::error::{DomainError, ErrorKind, FieldError, Problems};
 
-/// China Standard Time, the zone of every date in the catalogue (effective dates).
-const CST_MS: i64 = 8 * 3_600_000;
-
-/// 00:00 China time of a date, as epoch milliseconds.
-pub fn day_start_ms(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis() - CST_MS
-}
-
-/// The China date of an instant.
-pub fn date_of(ms: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp_millis(ms + CST_MS)
-        .expect("valid time")
-        .date_naive()
-}
+pub use crate::{date_of, day_start_ms};
 
 /// Dates a draft proposes for its publication.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,9 @@ pub struct LedgerKey {
 }
 
 const LEDGER_KEY_ID: &str = "ledger-1";
+/// The platform's key as seal maker (制章者): certifies seals, signs trust lists and
+/// licence presentations.
+pub const SEAL_MAKER_KEY_ID: &str = "sealmaker-1";
 
 fn aad(id: &str) -> Vec<u8> {
     format!("yiwang.node_key:{id}").into_bytes()
@@ -20,24 +23,90 @@ fn aad(id: &str) -> Vec<u8> {
 /// Loads the ledger key, creating it on first start. Several processes starting at once
 /// agree on one key: the insert is keyed and the loser re-reads.
 pub async fn load_or_create_ledger_key(pool: &AnyPool, master: &Sm4Key) -> Result<LedgerKey> {
-    if let Some(k) = load(pool, master, LEDGER_KEY_ID).await? {
+    load_or_create_signing_key(pool, master, LEDGER_KEY_ID, "ledger").await
+}
+
+/// Loads the seal maker's key, creating it on first start.
+pub async fn load_or_create_seal_maker(pool: &AnyPool, master: &Sm4Key) -> Result<LedgerKey> {
+    load_or_create_signing_key(pool, master, SEAL_MAKER_KEY_ID, "seal_maker").await
+}
+
+async fn load_or_create_signing_key(pool: &AnyPool, master: &Sm4Key, id: &str, purpose: &str) -> Result<LedgerKey> {
+    if let Some(k) = load(pool, master, id).await? {
         return Ok(k);
     }
     let key = SoftKey::generate();
-    let sealed = master.seal(&key.secret_bytes(), &aad(LEDGER_KEY_ID));
+    let sealed = master.seal(&key.secret_bytes(), &aad(id));
     sqlx::query(
-        "INSERT INTO node_keys (id, purpose, public_key, sealed_secret, created_at, active) VALUES ($1, 'ledger', $2, $3, $4, 1)
+        "INSERT INTO node_keys (id, purpose, public_key, sealed_secret, created_at, active) VALUES ($1, $2, $3, $4, $5, 1)
          ON CONFLICT (id) DO NOTHING",
     )
-    .bind(LEDGER_KEY_ID)
+    .bind(id)
+    .bind(purpose)
     .bind(hex::encode(key.public_key()))
     .bind(hex::encode(sealed))
     .bind(now_ms())
     .execute(pool)
     .await?;
-    load(pool, master, LEDGER_KEY_ID)
+    load(pool, master, id)
         .await?
-        .ok_or_else(|| StoreError::Internal("ledger key vanished".into()))
+        .ok_or_else(|| StoreError::Internal(format!("node key {id} vanished")))
+}
+
+/// The signing keys of seals and of the seal maker, for the writer: private halves are
+/// sealed under the master key in `node_keys` (a hardware security module can take their
+/// place behind `Signer`), opened on first use and kept in memory; and the personal-data
+/// keys, for what the writer stores sealed.
+pub struct Keyring {
+    pub pii: std::sync::Arc<PiiKeys>,
+    master: Sm4Key,
+    cache: std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<SoftKey>>>,
+}
+
+impl Keyring {
+    pub fn new(pii: std::sync::Arc<PiiKeys>, master: Sm4Key) -> Keyring {
+        Keyring {
+            pii,
+            master,
+            cache: Default::default(),
+        }
+    }
+
+    /// A new signing key for `id`; returns it with the hex of its sealed private half,
+    /// for the caller to insert into `node_keys` in its own transaction.
+    pub fn new_key(&self, id: &str) -> (SoftKey, String) {
+        let key = SoftKey::generate();
+        let sealed = hex::encode(self.master.seal(&key.secret_bytes(), &aad(id)));
+        (key, sealed)
+    }
+
+    /// The signing key `id`, opened from `node_keys` through `conn` on first use.
+    pub async fn signer(&self, conn: &mut sqlx::AnyConnection, id: &str) -> Result<std::sync::Arc<SoftKey>> {
+        if let Some(k) = self.cache.read().expect("keyring").get(id) {
+            return Ok(k.clone());
+        }
+        let row = sqlx::query("SELECT public_key, sealed_secret FROM node_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| StoreError::Internal(format!("signing key {id} does not exist")))?;
+        let public: String = row.try_get("public_key")?;
+        let sealed: String = row.try_get("sealed_secret")?;
+        let sealed = hex::decode(sealed).map_err(|_| StoreError::Internal(format!("key {id}: not hex")))?;
+        let secret = self
+            .master
+            .open(&sealed, &aad(id))
+            .map_err(|_| StoreError::Internal(format!("key {id} does not open under the master key")))?;
+        let key = SoftKey::from_secret_bytes(&secret).map_err(|e| StoreError::Internal(format!("key {id}: {e}")))?;
+        if hex::encode(key.public_key()) != public {
+            return Err(StoreError::Internal(format!(
+                "key {id}: stored public key does not match the sealed private key"
+            )));
+        }
+        let key = std::sync::Arc::new(key);
+        self.cache.write().expect("keyring").insert(id.to_string(), key.clone());
+        Ok(key)
+    }
 }
 
 async fn load(pool: &AnyPool, master: &Sm4Key, id: &str) -> Result<Option<LedgerKey>> {

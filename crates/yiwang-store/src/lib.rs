@@ -16,10 +16,12 @@ pub mod db;
 pub mod files;
 pub mod keys;
 pub mod ledger;
+pub mod licences;
 pub mod mandates;
 pub mod orgs;
 pub mod outbox;
 pub mod regions;
+pub mod seals;
 pub mod testing;
 pub mod writer;
 
@@ -101,7 +103,13 @@ pub struct Store {
     pub writer: writer::Writer,
     pub(crate) calendars: calendar::Cache,
     /// Keys for personal data at rest (field encryption and blind indexes).
-    pub pii: keys::PiiKeys,
+    pub pii: Arc<keys::PiiKeys>,
+    /// Seal keys for the writer (licences are signed inside the transaction that stores
+    /// them).
+    pub keyring: Arc<keys::Keyring>,
+    /// The platform's seal-maker key (certifies seals; signs trust lists and licence
+    /// presentations).
+    pub seal_maker: Arc<keys::LedgerKey>,
     /// Login, lockout and session rules.
     pub policy: yiwang_core::auth::Policy,
     /// Where files live (content-addressed).
@@ -119,7 +127,9 @@ impl Store {
         db::migrate(&write_pool, engine).await?;
         let read = db::pool(&config.database_url, config.read_pool_size).await?;
         let ledger_key = Arc::new(keys::load_or_create_ledger_key(&read, &config.master_key).await?);
-        let pii = keys::load_or_create_pii_keys(&read, &config.master_key).await?;
+        let pii = Arc::new(keys::load_or_create_pii_keys(&read, &config.master_key).await?);
+        let seal_maker = Arc::new(keys::load_or_create_seal_maker(&read, &config.master_key).await?);
+        let keyring = Arc::new(keys::Keyring::new(pii.clone(), config.master_key.clone()));
         let writer = writer::Writer::start(
             write_pool,
             engine,
@@ -127,6 +137,7 @@ impl Store {
             config.checkpoint_interval,
             config.max_batch,
             Arc::new(config.catalog.clone()),
+            keyring.clone(),
         );
         let files = files::open_store(&config.data_dir)?;
         let store = Arc::new(Store {
@@ -136,6 +147,8 @@ impl Store {
             files,
             calendars: Default::default(),
             pii,
+            keyring,
+            seal_maker,
             policy: config.policy,
             config,
         });
@@ -167,6 +180,27 @@ impl Store {
 /// Milliseconds since the Unix epoch, UTC.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// China Standard Time (UTC+8), the zone of every date in the platform (effective dates,
+/// validity periods, the working-day calendar).
+const CST_MS: i64 = 8 * 3_600_000;
+
+/// 00:00 China time of a date, as epoch milliseconds.
+pub fn day_start_ms(d: chrono::NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis() - CST_MS
+}
+
+/// The China date of an instant.
+pub fn date_of(ms: i64) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp_millis(ms + CST_MS)
+        .expect("valid time")
+        .date_naive()
+}
+
+/// Today in China.
+pub fn today() -> chrono::NaiveDate {
+    date_of(now_ms())
 }
 
 /// A new time-ordered identifier (UUID v7, text).

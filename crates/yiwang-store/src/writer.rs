@@ -12,8 +12,8 @@
 
 use crate::keys::LedgerKey;
 use crate::{
-    Engine, Result, StoreError, accounts, audit, auth, calendar, catalog, datause, files, ledger, mandates, now_ms,
-    orgs, regions,
+    Engine, Result, StoreError, accounts, audit, auth, calendar, catalog, datause, files, ledger, licences, mandates,
+    now_ms, orgs, regions, seals,
 };
 use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -67,6 +67,8 @@ pub enum Command {
     Mandates(mandates::Cmd),
     Catalog(Box<catalog::Cmd>),
     Files(files::Cmd),
+    Seals(seals::Cmd),
+    Licences(Box<licences::Cmd>),
     DataUse(datause::Cmd),
     /// Sign a checkpoint over the ledger's tail now.
     Checkpoint,
@@ -118,6 +120,8 @@ pub struct WriteCtx<'c> {
     pub(crate) seq_before: i64,
     /// The province's catalogue settings (locked elements, star rules).
     pub catalog: &'c CatalogPolicy,
+    /// Seal keys and personal-data keys.
+    pub keys: &'c crate::keys::Keyring,
 }
 
 impl WriteCtx<'_> {
@@ -183,6 +187,7 @@ impl Writer {
         checkpoint_interval: i64,
         max_batch: usize,
         catalog: Arc<CatalogPolicy>,
+        keys: Arc<crate::keys::Keyring>,
     ) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>(max_batch * 8);
         let (head_tx, head) = watch::channel(0);
@@ -190,6 +195,7 @@ impl Writer {
             interval: checkpoint_interval.max(1),
             max_batch: max_batch.max(1),
             catalog,
+            keys,
         };
         let task = tokio::spawn(run(pool, engine, key, settings, rx, head_tx));
         Writer {
@@ -229,6 +235,7 @@ struct Settings {
     interval: i64,
     max_batch: usize,
     catalog: Arc<CatalogPolicy>,
+    keys: Arc<crate::keys::Keyring>,
 }
 
 async fn run(
@@ -249,8 +256,7 @@ async fn run(
         }
         let started = Instant::now();
         let n = jobs.len();
-        let (outcomes, seq) = match commit_batch(&pool, engine, &key, settings.interval, &settings.catalog, &jobs).await
-        {
+        let (outcomes, seq) = match commit_batch(&pool, engine, &key, &settings, &jobs).await {
             Ok((outcomes, seq)) => (outcomes, Some(seq)),
             Err(e) => {
                 tracing::error!(error = %e, commands = n, "batch commit failed; every command in it is reported failed");
@@ -278,10 +284,10 @@ async fn commit_batch(
     pool: &AnyPool,
     engine: Engine,
     key: &LedgerKey,
-    interval: i64,
-    catalog: &CatalogPolicy,
+    settings: &Settings,
     jobs: &[Job],
 ) -> Result<(Vec<Result<Written>>, i64)> {
+    let (interval, catalog, keys) = (settings.interval, &*settings.catalog, &*settings.keys);
     let mut tx = pool.begin().await?;
     let conn: &mut AnyConnection = &mut tx;
     let now = now_ms();
@@ -311,6 +317,7 @@ async fn commit_batch(
                 savepoint: false,
                 undo: vec![],
                 catalog,
+                keys,
             };
             let r = execute_idempotent(&mut ctx, &job.meta, &job.cmd).await;
             match r {
@@ -398,6 +405,8 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Mandates(c) => mandates::execute(ctx, c).await,
         Command::Catalog(c) => catalog::execute(ctx, c).await,
         Command::Files(c) => files::execute(ctx, c).await,
+        Command::Seals(c) => seals::execute(ctx, c).await,
+        Command::Licences(c) => licences::execute(ctx, c).await,
         Command::DataUse(c) => datause::execute(ctx, c).await,
         Command::Checkpoint => ledger::checkpoint_now(ctx).await,
         Command::SaveCursor { subscriber, cursor } => crate::outbox::save_cursor(ctx, subscriber, *cursor).await,

@@ -19,6 +19,9 @@ pub struct FileConfig {
     /// The province this portal serves (GB/T 2260), default 460000.
     pub home_region: Option<String>,
     pub checkpoint_interval: Option<i64>,
+    /// The address citizens reach this node at, e.g. https://zwfw.hainan.gov.cn (QR codes
+    /// on licences point there). Default: http://LISTEN.
+    pub public_url: Option<String>,
     /// The province's catalogue settings: locked elements, star rules, questionnaire size.
     #[serde(default)]
     pub catalog: Option<yiwang_core::catalog::CatalogPolicy>,
@@ -44,6 +47,9 @@ pub struct Overrides {
     pub home_region: Option<String>,
     #[arg(long, global = true, env = "YIWANG_CHECKPOINT_INTERVAL")]
     pub checkpoint_interval: Option<i64>,
+    /// The address citizens reach this node at (QR codes on licences point there).
+    #[arg(long, global = true, env = "YIWANG_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// The resolved configuration.
@@ -57,6 +63,7 @@ pub struct Config {
     pub home_region: String,
     pub checkpoint_interval: i64,
     pub catalog: yiwang_core::catalog::CatalogPolicy,
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -97,6 +104,12 @@ impl Config {
             .unwrap_or_else(|| "460000".into());
         yiwang_core::regions::level_of("home_region", &home_region)
             .map_err(|e| anyhow::anyhow!("home_region: {}", e.en))?;
+        let public_url = o.public_url.clone().or(file.public_url);
+        if let Some(u) = &public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            bail!("public_url must start with http:// or https://, not {u}");
+        }
         let catalog = file.catalog.unwrap_or_default();
         if let Err(e) = catalog.check() {
             bail!(
@@ -117,6 +130,7 @@ impl Config {
             home_region,
             checkpoint_interval,
             catalog,
+            public_url,
         })
     }
 

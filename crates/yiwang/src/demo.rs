@@ -353,6 +353,12 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
             dept("海口市市场监督管理局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?,
         ),
         ("window_clerk", "sy.clerk", "三亚窗口", sanya),
+        (
+            "licence_officer",
+            "hk.licence",
+            "市场监管证照员",
+            dept("海口市市场监督管理局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?,
+        ),
     ];
     let mut out = vec![];
     for (role, login, name, dept_id) in staff {
@@ -426,5 +432,174 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
         };
         accounts::register_legal(store, meta(), &input, agent).await?;
     }
+    seed_licences(store).await?;
     Ok(out)
+}
+
+/// Demo e-seals and e-licences: approval seals for the market regulator and the approval
+/// bureau of 海口, a licence seal for the health commission; licence types defined by the
+/// provincial authorities; a food business licence for 海口椰风食品有限公司 and a health
+/// certificate for 王小明. Created only if missing.
+pub async fn seed_licences(store: &Store) -> Result<()> {
+    use yiwang_core::seals::{Purpose, SealInput};
+    use yiwang_store::licences::{self, IssueInput};
+    let meta = || Meta::actor("system:demo");
+    let depts = orgs::departments(&store.read, None).await?;
+    let dept = |name: &str| {
+        depts
+            .iter()
+            .find(|d| d.name == name)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("demo department {name} missing"))
+    };
+    let scjg = dept("海口市市场监督管理局")?;
+    let health = dept("海口市卫生健康委员会")?;
+    for (d, purpose) in [
+        (&scjg, Purpose::Approval),
+        (&dept("海口市行政审批服务局")?, Purpose::Approval),
+        (&health, Purpose::Licence),
+    ] {
+        let input = SealInput {
+            department_id: d.id.clone(),
+            purpose,
+            name: None,
+            valid_from: None,
+            valid_until: None,
+        };
+        created(
+            store
+                .write(meta(), Command::Seals(yiwang_store::seals::Cmd::Make(input)))
+                .await,
+        )?;
+    }
+    let province_scjg = dept("海南省市场监督管理局")?;
+    let province_health = dept("海南省卫生健康委员会")?;
+    let food: yiwang_core::licences::LicenceType = serde_json::from_value(serde_json::json!({
+        "code": format!("{}001", province_scjg.uscc),
+        "name": "食品经营许可证",
+        "holder": "legal",
+        "validity": {"kind": "years", "value": 5},
+        "face": [
+            {"element": "legal_representative", "required": true},
+            {"element": "business_address", "label": "经营场所", "required": true},
+            {"element": "food_business_type", "label": "主体业态", "required": true},
+            {"element": "business_scope", "label": "经营项目"}
+        ],
+        "note": "《中华人民共和国食品安全法》第三十五条 · 扫描二维码核验真伪与状态"
+    }))?;
+    let health_cert: yiwang_core::licences::LicenceType = serde_json::from_value(serde_json::json!({
+        "code": format!("{}001", province_health.uscc),
+        "name": "食品从业人员健康证明",
+        "holder": "person",
+        "validity": {"kind": "years", "value": 1},
+        "face": [{"element": "gender", "required": true}],
+        "layout": "portrait",
+        "note": "《中华人民共和国食品安全法》第四十五条"
+    }))?;
+    // The business licence the demo catalogue's "营业执照" materials name as their source
+    // (免提交 for a holder of a valid one).
+    let business: yiwang_core::licences::LicenceType = serde_json::from_value(serde_json::json!({
+        "code": format!("{}002", province_scjg.uscc),
+        "name": "营业执照",
+        "holder": "legal",
+        "validity": {"kind": "permanent"},
+        "face": [
+            {"element": "legal_representative", "label": "法定代表人", "required": true},
+            {"element": "registered_capital", "label": "注册资本（万元）"},
+            {"element": "business_address", "label": "住所", "required": true},
+            {"element": "business_scope", "label": "经营范围", "required": true}
+        ],
+        "note": "《中华人民共和国市场主体登记管理条例》第二十二条"
+    }))?;
+    let have = licences::types(store).await?;
+    for (d, t) in [
+        (&province_scjg, business.clone()),
+        (&province_scjg, food.clone()),
+        (&province_health, health_cert.clone()),
+    ] {
+        if !have.iter().any(|(x, _)| x.code == t.code) {
+            store
+                .write(
+                    meta(),
+                    Command::Licences(Box::new(licences::Cmd::DefineType {
+                        department_id: d.id.clone(),
+                        t,
+                    })),
+                )
+                .await?;
+        }
+    }
+    let uscc_body = "91460100MA5T00001";
+    let enterprise = format!(
+        "{uscc_body}{}",
+        yiwang_core::ids::uscc_check_char(uscc_body).expect("valid")
+    );
+    if licences::of_legal(store, &enterprise).await?.is_empty() {
+        let input = IssueInput {
+            type_code: business.code.clone(),
+            department_id: scjg.id.clone(),
+            holder_name: "海口椰风食品有限公司".into(),
+            holder_code: enterprise.clone(),
+            face: [
+                ("legal_representative", "王小明"),
+                ("registered_capital", "100"),
+                ("business_address", "海南省海口市龙华区滨海大道 88 号（示例地址）"),
+                ("business_scope", "餐饮服务；食品销售"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            valid_from: None,
+            number: None,
+            related_item: None,
+            case_id: None,
+        };
+        store
+            .write(meta(), Command::Licences(Box::new(licences::Cmd::Issue(input))))
+            .await?;
+        let input = IssueInput {
+            type_code: food.code.clone(),
+            department_id: scjg.id.clone(),
+            holder_name: "海口椰风食品有限公司".into(),
+            holder_code: enterprise,
+            face: [
+                ("legal_representative", "王小明"),
+                ("business_address", "海南省海口市龙华区滨海大道 88 号（示例地址）"),
+                ("food_business_type", "餐饮服务经营者"),
+                ("business_scope", "热食类食品制售；冷食类食品制售"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            valid_from: None,
+            number: None,
+            related_item: None,
+            case_id: None,
+        };
+        store
+            .write(meta(), Command::Licences(Box::new(licences::Cmd::Issue(input))))
+            .await?;
+    }
+    let index = licences::holder_index(
+        &store.pii,
+        yiwang_core::licences::HolderKind::Person,
+        "11010519491231002X",
+    );
+    if licences::of_holder(store, &index).await?.is_empty() {
+        let input = IssueInput {
+            type_code: health_cert.code.clone(),
+            department_id: health.id.clone(),
+            holder_name: "王小明".into(),
+            holder_code: "11010519491231002X".into(),
+            face: [("gender".to_string(), "男".to_string())].into_iter().collect(),
+            valid_from: None,
+            number: None,
+            related_item: None,
+            case_id: None,
+        };
+        store
+            .write(meta(), Command::Licences(Box::new(licences::Cmd::Issue(input))))
+            .await?;
+    }
+    Ok(())
 }

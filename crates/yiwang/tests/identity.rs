@@ -243,6 +243,71 @@ async fn every_route_every_role_own_and_foreign() {
         };
         let own_entry = entry_of(&own_dept).await;
         let foreign_entry = entry_of(&foreign_dept).await;
+        // A seal, a licence type and a licence of each department.
+        let seal_and_licence = |d: &(String, String), n: u64| {
+            let admin = admin.clone();
+            let d = d.clone();
+            let u = u.clone();
+            let uscc = depts.iter().find(|x| x["id"] == d.0.as_str()).unwrap()["uscc"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            async move {
+                let seals: Value = admin
+                    .get(format!("{u}/api/v1/seals?department_id={}", d.0))
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let seal = match seals.as_array().unwrap().first() {
+                    Some(s) => s["id"].as_str().unwrap().to_string(),
+                    None => {
+                        let v: Value = admin
+                            .post(format!("{u}/api/v1/seals"))
+                            .bearer_auth(TOKEN)
+                            .json(&json!({ "department_id": d.0, "purpose": "approval" }))
+                            .send()
+                            .await
+                            .unwrap()
+                            .json()
+                            .await
+                            .unwrap();
+                        v["id"].as_str().expect("seal made").to_string()
+                    }
+                };
+                let code = format!("{uscc}009");
+                let r = admin
+                    .post(format!("{u}/api/v1/licence-types"))
+                    .bearer_auth(TOKEN)
+                    .json(
+                        &json!({ "department_id": d.0, "type": { "code": code, "name": "测试许可证", "holder": "legal",
+                        "validity": { "kind": "years", "value": 1 }, "face": [] } }),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+                let v: Value = admin
+                    .post(format!("{u}/api/v1/licences"))
+                    .bearer_auth(TOKEN)
+                    .json(
+                        &json!({ "type_code": code, "department_id": d.0, "holder_name": "测试企业",
+                        "holder_code": common::uscc(900 + n) }),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                (seal, v["id"].as_str().expect("licence issued").to_string())
+            }
+        };
+        let own_lic = seal_and_licence(&own_dept, 1).await;
+        let foreign_lic = seal_and_licence(&foreign_dept, 2).await;
 
         let mut whos = vec![anonymous(&u).await, logged_in(&u, "13800138000", None).await];
         for l in [
@@ -256,6 +321,7 @@ async fn every_route_every_role_own_and_foreign() {
             "hn.admin",
             "hk.scjg",
             "hn.catalog",
+            "hk.licence",
         ] {
             whos.push(logged_in(&u, l, Some(srv.demo_secret(l))).await);
         }
@@ -263,7 +329,27 @@ async fn every_route_every_role_own_and_foreign() {
             Actor::Person { person_id, .. } => person_id.clone(),
             _ => unreachable!(),
         };
-        let own_staff = staff_of("hk.reviewer");
+        // A staff member nobody logs in as: the role-changing routes below act on them.
+        let r = admin
+            .post(format!("{u}/api/v1/staff"))
+            .bearer_auth(TOKEN)
+            .json(
+                &json!({ "login": "hk.spare", "name": "备用人员", "department_id": own_dept.0,
+                           "roles": ["reviewer"], "password": PW }),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let spare: Value = r.json().await.unwrap_or(Value::Null);
+        let own_staff = (
+            spare["account_id"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| staff_of("hk.reviewer").0),
+            own_dept.0.clone(),
+            own_dept.1.clone(),
+        );
         let foreign_staff = staff_of("sy.clerk");
 
         // (value of each path parameter, target) for the own and the foreign variant.
@@ -306,11 +392,17 @@ async fn every_route_every_role_own_and_foreign() {
                 params.insert("person_id", wang_person.clone());
                 params.insert("year", "2026".into());
                 params.insert("date", "2026-01-05".into());
-                params.insert("role", "reviewer".into());
+                // Not a role anyone here holds: the role form would change its permissions.
+                params.insert("role", "no_such_role".into());
                 params.insert("mode", "large".into());
                 params.insert("mandate_id", "none".into());
                 params.insert("session_id", "none".into());
                 params.insert("*rest", "index.html".into());
+                params.insert("seal_id", pick(&own_lic.0, &foreign_lic.0));
+                params.insert("licence_id", pick(&own_lic.1, &foreign_lic.1));
+                params.insert("key_id", "none".into());
+                params.insert("grant_id", "none".into());
+                params.insert("token", "YWP1.none.none".into());
                 let mut path = rule.path.to_string();
                 for (k, v) in &params {
                     path = path.replace(&format!("{{{k}}}"), v);
@@ -342,7 +434,7 @@ async fn every_route_every_role_own_and_foreign() {
                                 region_code: s.2.clone(),
                             }
                         }
-                        Obj::Token(_) | Obj::CatalogEntry(_) => {
+                        Obj::Token(_) | Obj::CatalogEntry(_) | Obj::Seal(_) | Obj::Licence(_) => {
                             let d = if foreign { &foreign_dept } else { &own_dept };
                             Target::Department {
                                 id: d.0.clone(),

@@ -228,9 +228,31 @@ struct GuidePage {
     nodes: Vec<Node>,
     diagram_width: u32,
     print: bool,
+    /// Materials the logged-in holder need not submit: (material key, licence name).
+    covered: Vec<(String, String)>,
+}
+
+/// Materials the caller (or whom they act for) need not submit: they hold a valid licence
+/// of the type the material's source names (免提交).
+async fn covered_for(s: &AppState, ctx: &Ctx, materials: &[Material]) -> ApiResult<Vec<(String, String)>> {
+    Ok(match ctx.principal() {
+        Some(p) => crate::licences::covered(s, &p, materials)
+            .await?
+            .into_iter()
+            .map(|c| (c.material, c.licence_name))
+            .collect(),
+        None => vec![],
+    })
+}
+
+fn covered_by(covered: &[(String, String)], key: &str) -> Option<String> {
+    covered.iter().find(|(k, _)| k == key).map(|(_, n)| n.clone())
 }
 
 impl GuidePage {
+    fn covered_by(&self, key: &str) -> Option<String> {
+        covered_by(&self.covered, key)
+    }
     /// Printing shows everything expanded.
     fn open_details(&self) -> bool {
         self.print
@@ -420,9 +442,11 @@ async fn render_guide(
     };
     let (nodes, diagram_width) = diagram(base.lang, &g.elements.steps);
     let status = crate::pages::form_status(&errors);
+    let covered = covered_for(s, ctx, &g.elements.materials).await?;
     Ok((
         status,
         GuidePage {
+            covered,
             base,
             g,
             answers,
@@ -454,9 +478,13 @@ struct MaterialsFragment {
     base: Base,
     list: MaterialList,
     errors: Vec<yiwang_core::FieldError>,
+    covered: Vec<(String, String)>,
 }
 
 impl MaterialsFragment {
+    fn covered_by(&self, key: &str) -> Option<String> {
+        covered_by(&self.covered, key)
+    }
     fn open_details(&self) -> bool {
         false
     }
@@ -482,7 +510,14 @@ async fn materials_fragment(
         Ok(l) => (l, vec![]),
         Err(e) => (material_list(&svc.elements, &BTreeMap::new())?, e.errors),
     };
-    Ok(MaterialsFragment { base, list, errors }.into_response())
+    let covered = covered_for(&s, &ctx, &svc.elements.materials).await?;
+    Ok(MaterialsFragment {
+        base,
+        list,
+        errors,
+        covered,
+    }
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------
