@@ -38,7 +38,8 @@ pub enum Permission {
     /// Review and publish (or return) other managers' submitted items, within one's
     /// region (the four-eyes step of 事项管理).
     CatalogReview,
-    /// Accept applications at a window (issue 6).
+    /// Accept applications at a window: any department's item in one's region (一窗受理,
+    /// 受审分离: the case then goes to the competent department's back office).
     CaseAccept,
     /// Review cases (issue 6).
     CaseReview,
@@ -54,10 +55,12 @@ pub enum Permission {
     LicenceIssue,
     /// Manage the trust list: import other nodes' keys, remove them (互认).
     TrustManage,
+    /// 作废 a mistaken case record, with a reason (administrators of the region).
+    CaseVoid,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::RegionManage,
         Permission::OrgManage,
         Permission::CalendarManage,
@@ -79,6 +82,7 @@ impl Permission {
         Permission::SealManage,
         Permission::LicenceIssue,
         Permission::TrustManage,
+        Permission::CaseVoid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +108,7 @@ impl Permission {
             Permission::SealManage => "seal_manage",
             Permission::LicenceIssue => "licence_issue",
             Permission::TrustManage => "trust_manage",
+            Permission::CaseVoid => "case_void",
         }
     }
 
@@ -115,7 +120,6 @@ impl Permission {
     pub fn reach(self) -> Reach {
         match self {
             Permission::CatalogManage
-            | Permission::CaseAccept
             | Permission::CaseReview
             | Permission::CaseDecide
             | Permission::LicenceIssue
@@ -193,6 +197,7 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
                 TokenManage,
                 SealManage,
                 TrustManage,
+                CaseVoid,
             ],
         ),
     ]
@@ -401,11 +406,14 @@ mod tests {
         for p in Permission::ALL {
             assert_eq!(person.authorize(p, &Target::Unbound), Err(Denied::Missing(p)));
         }
+        // 一窗受理: a window clerk accepts for every department of the region, not beyond.
         let clerk = staff("d1", "460100", vec![Permission::CaseAccept]);
         assert_eq!(clerk.authorize(Permission::CaseAccept, &t_own), Ok(()));
+        assert_eq!(clerk.authorize(Permission::CaseAccept, &t_sibling), Ok(()));
+        let reviewer = staff("d1", "460100", vec![Permission::CaseReview]);
         assert_eq!(
-            clerk.authorize(Permission::CaseAccept, &t_sibling),
-            Err(Denied::OutOfScope(Permission::CaseAccept))
+            reviewer.authorize(Permission::CaseReview, &t_sibling),
+            Err(Denied::OutOfScope(Permission::CaseReview))
         );
         assert_eq!(
             clerk.authorize(Permission::CaseAccept, &t_foreign),

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod cases;
 pub mod catalog;
 pub mod datause;
 pub mod error;

@@ -220,6 +220,45 @@ pub fn licence_svg(page: &LicencePage, seal_svg: &str, qr_payload: &str) -> Resu
     Ok(typst_svg::svg(first, &typst_svg::SvgOptions::default()))
 }
 
+/// A case notice (受理通知书, 补正告知书, 决定书 …) as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticePage {
+    /// The department that issues it (printed as the letterhead and the signature).
+    pub department: String,
+    pub title: String,
+    /// The document number line (e.g. the case number and the notice kind).
+    pub doc_no: String,
+    pub case_id: String,
+    /// To whom (the applicant).
+    pub addressee: String,
+    pub paragraphs: Vec<String>,
+    /// Listed lines (materials to correct, materials to follow): (what, note).
+    pub items: Vec<(String, String)>,
+    /// The date as printed (e.g. 2026年11月25日).
+    pub date: String,
+    /// Whether the seal image is printed (a signed notice).
+    pub sealed: bool,
+    /// The signature fingerprint, or a line saying the notice is unsigned.
+    pub signature_line: String,
+    pub verify_hint: String,
+}
+
+const NOTICE_TEMPLATE: &str = include_str!("notice.typ");
+
+/// A notice as a PDF: letterhead, text, listed items, the seal over the date and a QR
+/// code pointing at the case's verification address.
+pub fn notice_pdf(page: &NoticePage, seal_svg: &str, qr_text: &str) -> Result<Vec<u8>, DocError> {
+    let data = serde_json::to_vec(page).expect("serialisable");
+    compile_pdf(&DocWorld::new(
+        NOTICE_TEMPLATE,
+        vec![
+            ("/data.json", data),
+            ("/seal.svg", seal_svg.as_bytes().to_vec()),
+            ("/qr.svg", qr_svg(qr_text).into_bytes()),
+        ],
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +284,31 @@ mod tests {
     }
 
     const SEAL: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200" viewBox="0 0 200 200"><circle cx="100" cy="100" r="90" fill="none" stroke="#d00" stroke-width="6"/></svg>"##;
+
+    #[test]
+    fn notice_pdf_prints_text_and_items() {
+        if fonts_available().is_err() {
+            panic!("fonts-noto-cjk is required for the document tests (install it or set YIWANG_FONT_DIR)");
+        }
+        let page = NoticePage {
+            department: "海口市市场监督管理局".into(),
+            title: "补正告知书".into(),
+            doc_no: "（补正）46010000000020261125000001".into(),
+            case_id: "46010000000020261125000001".into(),
+            addressee: "海口椰风食品有限公司 #[evil]".into(),
+            paragraphs: vec!["你单位提交的申请材料不齐全，请一次性补正下列内容。".into()],
+            items: vec![("营业执照".into(), "复印件不清晰".into())],
+            date: "2026年11月25日".into(),
+            sealed: true,
+            signature_line: "SM2 签名 ab12".into(),
+            verify_hint: "扫码查看办件".into(),
+        };
+        let pdf = notice_pdf(&page, SEAL, "http://127.0.0.1/verify/case").unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        if let Ok(dir) = std::env::var("YIWANG_DOC_SAMPLES") {
+            std::fs::write(format!("{dir}/notice-correction.pdf"), &pdf).unwrap();
+        }
+    }
 
     #[test]
     fn qr_encodes_long_payloads() {

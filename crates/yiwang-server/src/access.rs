@@ -38,6 +38,8 @@ pub enum Obj {
     Seal(&'static str),
     /// The licence named by this path parameter (its issuing department).
     Licence(&'static str),
+    /// The case named by this path parameter (its competent department).
+    Case(&'static str),
 }
 
 /// What a route needs.
@@ -74,6 +76,10 @@ use Permission as P;
 /// Staff who may use a licence in place of a material (免提交): those handling
 /// applications and the licence officers.
 pub const LICENCE_USERS: &[Permission] = &[P::CaseAccept, P::CaseReview, P::CaseDecide, P::LicenceIssue];
+
+/// Staff who work cases: window clerks (region), reviewers and approvers (department),
+/// administrators who void records (region).
+pub const CASE_STAFF: &[Permission] = &[P::CaseAccept, P::CaseReview, P::CaseDecide, P::CaseVoid];
 
 /// Catalogue editors and reviewers.
 pub const CATALOG: &[Permission] = &[P::CatalogManage, P::CatalogReview];
@@ -443,6 +449,49 @@ pub static RULES: &[Rule] = &[
     // verification: anyone
     r("POST", "/api/v1/verify", Public),
     r("GET", "/api/v1/verify/{licence_id}", Public),
+    // cases: applicants (their own, checked by the handler), window clerks, back office
+    r("POST", "/api/v1/cases", Person),
+    r("POST", "/api/v1/window/cases", Perm(P::CaseAccept, Body)),
+    r("GET", "/api/v1/me/cases", Person),
+    r("GET", "/api/v1/me/cases/{case_id}", Person),
+    r("POST", "/api/v1/me/cases/{case_id}/actions", Person),
+    r("POST", "/api/v1/me/cases/{case_id}/application", Person),
+    r("GET", "/api/v1/me/cases/{case_id}/notices/{notice_id}/pdf", Person),
+    r("GET", "/api/v1/me/drafts", Person),
+    r("POST", "/api/v1/me/drafts", Person),
+    r("GET", "/api/v1/me/notifications", Person),
+    r("POST", "/api/v1/me/files", Person),
+    r("GET", "/api/v1/inbox", AnyPerm(CASE_STAFF, Unbound)),
+    r("GET", "/api/v1/cases/{case_id}", AnyPerm(CASE_STAFF, Case("case_id"))),
+    r(
+        "POST",
+        "/api/v1/cases/{case_id}/actions",
+        AnyPerm(CASE_STAFF, Case("case_id")),
+    ),
+    r(
+        "GET",
+        "/api/v1/cases/{case_id}/notices/{notice_id}/pdf",
+        AnyPerm(CASE_STAFF, Case("case_id")),
+    ),
+    r(
+        "POST",
+        "/api/v1/case-tasks/{task_id}/complete",
+        Perm(P::CaseDecide, Body),
+    ),
+    r("GET", "/services/{service_code}/apply", Person),
+    r("POST", "/services/{service_code}/apply", Person),
+    r("GET", "/me/cases", Person),
+    r("GET", "/me/cases/{case_id}", Person),
+    r("POST", "/me/cases/{case_id}", Person),
+    r("GET", "/me/cases/{case_id}/notices/{notice_id}/pdf", Person),
+    r("GET", "/work/inbox", AnyPerm(CASE_STAFF, Unbound)),
+    r("GET", "/work/cases/{case_id}", AnyPerm(CASE_STAFF, Case("case_id"))),
+    r("POST", "/work/cases/{case_id}", AnyPerm(CASE_STAFF, Case("case_id"))),
+    r(
+        "GET",
+        "/work/cases/{case_id}/notices/{notice_id}/pdf",
+        AnyPerm(CASE_STAFF, Case("case_id")),
+    ),
     r("GET", "/api/v1/presentations/{token}", Public),
     r("GET", "/verify", Public),
     r("GET", "/verify/present/{token}", Public),
@@ -555,6 +604,13 @@ async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<T
                 .await?
                 .ok_or_else(|| missing("licence_id", "电子证照", "licence", &id))?;
             department_target(s, &l.issuer_department_id).await?
+        }
+        Obj::Case(n) => {
+            let id = get(n)?;
+            let c = yiwang_store::cases::case(&s.store, &id)
+                .await?
+                .ok_or_else(|| missing("case_id", "办件", "case", &id))?;
+            department_target(s, &c.department_id).await?
         }
         Obj::Token(n) => {
             let id = get(n)?;

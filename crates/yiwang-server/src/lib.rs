@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod cases;
 pub mod catalog;
 pub mod datause;
 pub mod error;
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .merge(files::routes())
         .merge(seals::routes())
         .merge(licences::routes())
+        .merge(cases::routes())
         .route("/api/v1/openapi.json", get(openapi::spec));
     let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi-ui.json", openapi::doc())
@@ -298,6 +300,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let store = state.store.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_rx_sched = stop_rx.clone();
     let sub = yiwang_store::outbox::spawn(
         store.clone(),
         Arc::new(yiwang_store::outbox::EventMetrics),
@@ -326,6 +329,8 @@ pub async fn serve(
         tracing::warn!("the search index is held by another process: searching it read-only");
         None
     };
+    // 《行政许可法》第三十二条 deemed acceptance and overdue materials to follow.
+    let scheduler = tokio::spawn(cases::scheduler(store.clone(), Duration::from_secs(600), stop_rx_sched));
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -334,6 +339,7 @@ pub async fn serve(
     .await?;
     let _ = stop_tx.send(true);
     let _ = sub.await;
+    let _ = scheduler.await;
     if let Some(f) = follower {
         let _ = f.await;
     }

@@ -28,6 +28,10 @@ use utoipa::{Modify, OpenApi};
         crate::licences::api_wallet, crate::licences::api_mine, crate::licences::api_present, crate::licences::api_grant,
         crate::licences::api_revoke_grant, crate::licences::api_covered, crate::licences::api_verify, crate::licences::api_verify_id,
         crate::licences::api_presentation,
+        crate::cases::api_submit, crate::cases::api_window_submit, crate::cases::api_my_cases, crate::cases::api_my_case,
+        crate::cases::api_my_action, crate::cases::api_resubmit, crate::cases::api_save_draft, crate::cases::api_drafts,
+        crate::cases::api_notifications, crate::cases::api_upload, crate::cases::api_inbox, crate::cases::api_case,
+        crate::cases::api_action, crate::cases::api_complete_task,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldProblem)),
     modifiers(&AdminToken),
@@ -36,7 +40,8 @@ use utoipa::{Modify, OpenApi};
         (name = "mandates", description = "代办授权"), (name = "datause", description = "reading personal data, and the person's data-use log"),
         (name = "catalog", description = "service catalogue: search, guides, lists, versions and review, import and export"),
         (name = "seals", description = "e-seals (电子印章) and the trust list (互认)"),
-        (name = "licences", description = "e-licences (电子证照): types, issuing, wallet, presentation, use instead of materials, verification"))
+        (name = "licences", description = "e-licences (电子证照): types, issuing, wallet, presentation, use instead of materials, verification"),
+        (name = "cases", description = "办件: applying online and at a window, acceptance, review, special procedures, decisions, notices, delivery"))
 )]
 pub struct ApiDoc;
 

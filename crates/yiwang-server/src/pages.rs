@@ -66,6 +66,8 @@ pub struct Base {
     pub can_manage_trust: bool,
     /// A person (or someone acting for an enterprise): the wallet link.
     pub has_wallet: bool,
+    /// Staff who work cases: the inbox link.
+    pub has_inbox: bool,
 }
 
 impl Base {
@@ -89,6 +91,7 @@ impl Base {
             can_manage_seals: ctx.has(P::SealManage),
             can_issue_licences: ctx.has(P::LicenceIssue),
             can_manage_trust: ctx.has(P::TrustManage),
+            has_inbox: crate::access::CASE_STAFF.iter().any(|p| ctx.has(*p)),
             has_wallet: ctx.person_id.is_some(),
         }
     }

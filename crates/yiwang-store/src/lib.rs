@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod cases;
 pub mod catalog;
 pub mod datause;
 pub mod db;

@@ -145,7 +145,7 @@ pub async fn types(store: &Store) -> Result<Vec<(LicenceType, String)>> {
         .collect()
 }
 
-async fn type_on(conn: &mut AnyConnection, code: &str) -> Result<Option<LicenceType>> {
+pub(crate) async fn type_on(conn: &mut AnyConnection, code: &str) -> Result<Option<LicenceType>> {
     let body: Option<String> = sqlx::query_scalar("SELECT body FROM licence_types WHERE code = $1")
         .bind(code)
         .fetch_optional(conn)
@@ -331,7 +331,7 @@ pub fn holder_index(store_pii: &crate::keys::PiiKeys, kind: HolderKind, code: &s
     }
 }
 
-async fn issue(ctx: &mut WriteCtx<'_>, input: &IssueInput) -> Result<Value> {
+pub(crate) async fn issue(ctx: &mut WriteCtx<'_>, input: &IssueInput) -> Result<Value> {
     let t = type_on(ctx.conn, &input.type_code)
         .await?
         .ok_or_else(|| DomainError::not_found("type_code", "证照类型", "licence type", &input.type_code))?;
@@ -508,7 +508,7 @@ async fn issue(ctx: &mut WriteCtx<'_>, input: &IssueInput) -> Result<Value> {
     )
 }
 
-async fn history(
+pub(crate) async fn history(
     ctx: &mut WriteCtx<'_>,
     licence_id: &str,
     kind: &str,
@@ -621,7 +621,7 @@ fn to_summary(r: &sqlx::any::AnyRow) -> Result<LicenceSummary> {
     })
 }
 
-async fn summary_on(conn: &mut AnyConnection, id: &str) -> Result<LicenceSummary> {
+pub(crate) async fn summary_on(conn: &mut AnyConnection, id: &str) -> Result<LicenceSummary> {
     let sql = format!("SELECT {SUMMARY_COLS} FROM licences WHERE id = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)

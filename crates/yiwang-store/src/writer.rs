@@ -12,8 +12,8 @@
 
 use crate::keys::LedgerKey;
 use crate::{
-    Engine, Result, StoreError, accounts, audit, auth, calendar, catalog, datause, files, ledger, licences, mandates,
-    now_ms, orgs, regions, seals,
+    Engine, Result, StoreError, accounts, audit, auth, calendar, cases, catalog, datause, files, ledger, licences,
+    mandates, now_ms, orgs, regions, seals,
 };
 use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -69,6 +69,7 @@ pub enum Command {
     Files(files::Cmd),
     Seals(seals::Cmd),
     Licences(Box<licences::Cmd>),
+    Cases(Box<cases::Cmd>),
     DataUse(datause::Cmd),
     /// Sign a checkpoint over the ledger's tail now.
     Checkpoint,
@@ -407,6 +408,7 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Files(c) => files::execute(ctx, c).await,
         Command::Seals(c) => seals::execute(ctx, c).await,
         Command::Licences(c) => licences::execute(ctx, c).await,
+        Command::Cases(c) => cases::execute(ctx, c).await,
         Command::DataUse(c) => datause::execute(ctx, c).await,
         Command::Checkpoint => ledger::checkpoint_now(ctx).await,
         Command::SaveCursor { subscriber, cursor } => crate::outbox::save_cursor(ctx, subscriber, *cursor).await,

@@ -321,7 +321,8 @@ fn demo_id(region: &str, birth: &str, serial: u32) -> String {
 }
 
 /// Demo accounts for every role (staff of 海口市行政审批服务局, a provincial administrator,
-/// a Sanya clerk), two citizens and an enterprise with its agent. Staff get a fresh TOTP
+/// a Sanya clerk, the market regulator's catalogue editor, licence officer, reviewer and
+/// approver), two citizens and an enterprise with its agent. Staff get a fresh TOTP
 /// secret at every demo start (printed: demo mode only).
 pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
     use yiwang_store::accounts;
@@ -357,6 +358,19 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
             "licence_officer",
             "hk.licence",
             "市场监管证照员",
+            dept("海口市市场监督管理局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?,
+        ),
+        // The back office of the market regulator (受审分离: the window takes, they decide).
+        (
+            "reviewer",
+            "hk.scjg.reviewer",
+            "市场监管审查员",
+            dept("海口市市场监督管理局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?,
+        ),
+        (
+            "approver",
+            "hk.scjg.approver",
+            "市场监管审批员",
             dept("海口市市场监督管理局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?,
         ),
     ];

@@ -68,6 +68,20 @@ enum Cmd {
         #[command(subcommand)]
         cmd: LicenceCmd,
     },
+    /// Cases (办件).
+    Cases {
+        #[command(subcommand)]
+        cmd: CasesCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum CasesCmd {
+    /// Runs the case scheduler once (a running server does this every 10 minutes):
+    /// applications received more than 5 working days ago with no correction requested
+    /// are accepted from receipt (《行政许可法》第三十二条), and overdue materials to follow
+    /// (容缺) get a termination task.
+    Tick,
 }
 
 #[derive(Subcommand)]
@@ -362,6 +376,27 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Cmd::Licence {
             cmd: LicenceCmd::Verify { what },
         } => return verify_licence(&cfg, &what).await,
+        Cmd::Cases { cmd: CasesCmd::Tick } => {
+            let store = open(&cfg).await?;
+            let r = yiwang_store::cases::tick(&store, yiwang_store::today()).await;
+            store.close().await;
+            let t = r?;
+            println!(
+                "deemed accepted (Licensing Law art. 32): {}{}\nmaterials to follow overdue: {}{}",
+                t.deemed_accepted.len(),
+                if t.deemed_accepted.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", t.deemed_accepted.join(", "))
+                },
+                t.tolerance_overdue.len(),
+                if t.tolerance_overdue.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", t.tolerance_overdue.join(", "))
+                },
+            );
+        }
         Cmd::Bench {
             cmd: BenchCmd::Licences { licences },
         } => {

@@ -351,6 +351,64 @@ async fn every_route_every_role_own_and_foreign() {
             own_dept.1.clone(),
         );
         let foreign_staff = staff_of("sy.clerk");
+        // A case in each department, taken at a window for 王小明 (the first published
+        // item of the department that a complete sample application passes).
+        let dict: Vec<yiwang_core::catalog::DataElement> = admin
+            .get(format!("{u}/api/v1/catalog/data-elements"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let case_of = |d: &(String, String)| {
+            let admin = admin.clone();
+            let d = d.clone();
+            let u = u.clone();
+            let dict = dict.clone();
+            let person = wang_person.clone();
+            async move {
+                let entries: Value = admin
+                    .get(format!("{u}/api/v1/catalog/entries?department_id={}", d.0))
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                for e in entries.as_array().unwrap() {
+                    let code = e["code"].as_str().unwrap();
+                    let r = admin.get(format!("{u}/api/v1/services/{code}")).send().await.unwrap();
+                    if r.status() != 200 {
+                        continue;
+                    }
+                    let g: Value = r.json().await.unwrap();
+                    let el: yiwang_core::catalog::Elements = serde_json::from_value(g["elements"].clone()).unwrap();
+                    let app = yiwang_core::cases::sample_application(
+                        &el,
+                        &|c| dict.iter().find(|x| x.code == c).cloned(),
+                        &"0".repeat(64),
+                    );
+                    let r = admin
+                        .post(format!("{u}/api/v1/window/cases"))
+                        .bearer_auth(TOKEN)
+                        .json(
+                            &json!({ "item_code": code, "applicant": format!("person:{person}"), "application": app }),
+                        )
+                        .send()
+                        .await
+                        .unwrap();
+                    if r.status() == 201 {
+                        let v: Value = r.json().await.unwrap();
+                        return v["id"].as_str().unwrap().to_string();
+                    }
+                }
+                panic!("no case could be made for department {}", d.0);
+            }
+        };
+        let own_case = case_of(&own_dept).await;
+        let foreign_case = case_of(&foreign_dept).await;
 
         // (value of each path parameter, target) for the own and the foreign variant.
         let mut checked = 0;
@@ -403,6 +461,9 @@ async fn every_route_every_role_own_and_foreign() {
                 params.insert("key_id", "none".into());
                 params.insert("grant_id", "none".into());
                 params.insert("token", "YWP1.none.none".into());
+                params.insert("case_id", pick(&own_case, &foreign_case));
+                params.insert("notice_id", "none".into());
+                params.insert("task_id", "none".into());
                 let mut path = rule.path.to_string();
                 for (k, v) in &params {
                     path = path.replace(&format!("{{{k}}}"), v);
@@ -434,7 +495,7 @@ async fn every_route_every_role_own_and_foreign() {
                                 region_code: s.2.clone(),
                             }
                         }
-                        Obj::Token(_) | Obj::CatalogEntry(_) | Obj::Seal(_) | Obj::Licence(_) => {
+                        Obj::Token(_) | Obj::CatalogEntry(_) | Obj::Seal(_) | Obj::Licence(_) | Obj::Case(_) => {
                             let d = if foreign { &foreign_dept } else { &own_dept };
                             Target::Department {
                                 id: d.0.clone(),

@@ -1,0 +1,633 @@
+//! Case store tests, each on SQLite and PostgreSQL: submission with the pre-check and an
+//! Idempotency-Key (no duplicates), case numbers, 一次性告知补正 and the corrected
+//! application, acceptance with deadlines by the working-day calendar, review steps,
+//! 特别程序 moving the due date, 容缺 (decision waits for the supplement), the licence
+//! issued on approval from the form's data, signed notices, delivery and conclusion,
+//! deemed acceptance by 《行政许可法》第三十二条, 告知承诺 with its check and a false
+//! commitment's credit record, refusals with clear reasons.
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use yiwang_core::cases::{
+    Action, Application, Channel, CorrectionItem, DeliveryMethod, Party, Provision, ProvisionKind, State,
+};
+use yiwang_core::catalog::{Action as CatalogAction, Elements, SpecialKind};
+use yiwang_core::licences::LicenceType;
+use yiwang_core::mandates::Subject;
+use yiwang_core::orgs::{DepartmentInput, DepartmentNature};
+use yiwang_core::regions::NewRegion;
+use yiwang_core::seals::{Purpose, SealInput};
+use yiwang_store::cases::{self, Applicant};
+use yiwang_store::catalog::{Cmd as CatalogCmd, Dates};
+use yiwang_store::testing::TestDb;
+use yiwang_store::{Command, Meta, Store, StoreError, catalog, ledger, licences, orgs, regions, seals};
+
+fn uscc(prefix: &str, n: u32) -> String {
+    let body = format!("{prefix}{n:09}");
+    format!("{body}{}", yiwang_core::ids::uscc_check_char(&body).unwrap())
+}
+
+fn m(a: &str) -> Meta {
+    Meta::actor(a)
+}
+
+fn elements(licence_type: &str) -> Elements {
+    serde_json::from_value(json!({
+        "name": "食品经营许可",
+        "item_type": "licensing",
+        "legal_basis": [{"law": "《中华人民共和国食品安全法》", "article": "第三十五条", "text": "国家对食品生产经营实行许可制度。"}],
+        "service_objects": ["enterprise"],
+        "handling_forms": ["window", "online"],
+        "statutory_limit": {"value": 10, "unit": "working_days"},
+        "promised_limit": {"value": 5, "unit": "working_days"},
+        "case_kind": "promised",
+        "steps": [
+            {"name": "受理", "role": "accept", "days": 1},
+            {"name": "审查", "role": "review", "days": 2},
+            {"name": "决定", "role": "decide", "days": 1}
+        ],
+        "materials": [
+            {"key": "sqs", "name": "食品经营许可申请书", "kind": "form", "form": "electronic", "necessity": "required",
+             "source": {"channel": "applicant"}},
+            {"key": "zd", "name": "保证食品安全的规章制度", "kind": "document", "form": "electronic", "necessity": "tolerated",
+             "source": {"channel": "applicant"}},
+            {"key": "aqy", "name": "食品安全管理人员培训考核证明", "kind": "proof", "form": "electronic", "necessity": "required",
+             "source": {"channel": "applicant"}}
+        ],
+        "commitment": {"text": "本单位承诺所报材料真实。", "check_days": 20},
+        "form": [
+            {"element": "enterprise_name", "required": true},
+            {"element": "enterprise_uscc", "required": true},
+            {"element": "legal_representative", "required": true},
+            {"element": "business_address", "required": true},
+            {"element": "food_business_type", "required": true}
+        ],
+        "online": true,
+        "result": {"kind": "licence", "name": "食品经营许可证", "licence_type": licence_type}
+    }))
+    .unwrap()
+}
+
+struct World {
+    item_code: String,
+    company: Applicant,
+}
+
+/// Regions, a department with a seal and a licence type, a published item, an
+/// enterprise applicant.
+async fn setup(s: &Arc<Store>) -> World {
+    for (code, name, parent) in [("460000", "海南省", None), ("460100", "海口市", Some("460000"))] {
+        s.write(
+            m("admin"),
+            Command::Regions(regions::Cmd::Create(NewRegion {
+                code: code.into(),
+                name: name.into(),
+                name_en: None,
+                parent_code: parent.map(Into::into),
+            })),
+        )
+        .await
+        .unwrap();
+    }
+    let dept_uscc = uscc("11460100", 1);
+    let w = s
+        .write(
+            m("admin"),
+            Command::Orgs(orgs::Cmd::CreateDepartment(DepartmentInput {
+                name: "海口市市场监督管理局".into(),
+                uscc: dept_uscc.clone(),
+                region_code: "460100".into(),
+                nature: DepartmentNature::StatutoryAuthority,
+                parent_id: None,
+                phone: None,
+                address: None,
+            })),
+        )
+        .await
+        .unwrap();
+    let dept = w.value["id"].as_str().unwrap().to_string();
+    catalog::seed_dictionary(s).await.unwrap();
+    s.write(
+        m("admin"),
+        Command::Seals(seals::Cmd::Make(SealInput {
+            department_id: dept.clone(),
+            purpose: Purpose::Approval,
+            name: None,
+            valid_from: None,
+            valid_until: None,
+        })),
+    )
+    .await
+    .unwrap();
+    let type_code = format!("{dept_uscc}001");
+    let t: LicenceType = serde_json::from_value(json!({
+        "code": type_code, "name": "食品经营许可证", "holder": "legal",
+        "validity": {"kind": "years", "value": 5},
+        "face": [
+            {"element": "legal_representative", "required": true},
+            {"element": "business_address", "label": "经营场所", "required": true},
+            {"element": "food_business_type", "required": true}
+        ]
+    }))
+    .unwrap();
+    s.write(
+        m("admin"),
+        Command::Licences(Box::new(licences::Cmd::DefineType {
+            department_id: dept.clone(),
+            t,
+        })),
+    )
+    .await
+    .unwrap();
+    // The basic entry, published (editor ≠ reviewer), then the department's item.
+    let w = s
+        .write(
+            m("editor"),
+            Command::Catalog(Box::new(CatalogCmd::CreateBasic {
+                basic_code: None,
+                region_code: "460000".into(),
+                elements: elements(&type_code),
+                dates: Dates::default(),
+            })),
+        )
+        .await
+        .unwrap();
+    let basic_id = w.value["entry"]["id"].as_str().unwrap().to_string();
+    let basic_code = w.value["entry"]["code"].as_str().unwrap().to_string();
+    for (who, a) in [("editor", CatalogAction::Submit), ("reviewer", CatalogAction::Publish)] {
+        s.write(
+            m(who),
+            Command::Catalog(Box::new(CatalogCmd::Act {
+                entry_id: basic_id.clone(),
+                action: a,
+            })),
+        )
+        .await
+        .unwrap();
+    }
+    let w = s
+        .write(
+            m("editor"),
+            Command::Catalog(Box::new(CatalogCmd::CreateItem {
+                basic_code,
+                department_id: dept.clone(),
+                own: Default::default(),
+                dates: Dates::default(),
+            })),
+        )
+        .await
+        .unwrap();
+    let item_id = w.value["entry"]["id"].as_str().unwrap().to_string();
+    let item_code = w.value["entry"]["code"].as_str().unwrap().to_string();
+    for (who, a) in [("editor", CatalogAction::Submit), ("reviewer", CatalogAction::Publish)] {
+        s.write(
+            m(who),
+            Command::Catalog(Box::new(CatalogCmd::Act {
+                entry_id: item_id.clone(),
+                action: a,
+            })),
+        )
+        .await
+        .unwrap();
+    }
+    World {
+        item_code,
+        company: Applicant {
+            subject: Subject::Legal("legal-1".into()),
+            name: "海口椰风食品有限公司".into(),
+            code: uscc("91460100", 7),
+        },
+    }
+}
+
+fn files(key: &str) -> (String, Provision) {
+    (
+        key.to_string(),
+        Provision {
+            kind: ProvisionKind::Files,
+            files: vec!["a".repeat(64)],
+            licence_id: None,
+            originals_checked: None,
+        },
+    )
+}
+
+fn application(w: &World) -> Application {
+    Application {
+        answers: BTreeMap::new(),
+        form: [
+            ("enterprise_name", json!(w.company.name)),
+            ("enterprise_uscc", json!(w.company.code)),
+            ("legal_representative", json!("王小明")),
+            ("business_address", json!("海口市龙华区滨海大道 1 号")),
+            ("food_business_type", json!("餐饮服务经营者")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        materials: [files("sqs"), files("zd"), files("aqy")].into_iter().collect(),
+        commitment: false,
+    }
+}
+
+fn errors(r: Result<Value, StoreError>) -> Vec<(String, String)> {
+    match r {
+        Err(StoreError::Domain(e)) => e.errors.into_iter().map(|f| (f.field, f.rule)).collect(),
+        other => panic!("expected a domain error, got {other:?}"),
+    }
+}
+
+async fn submit(s: &Store, w: &World, app: Application, key: Option<&str>) -> Result<Value, StoreError> {
+    let mut meta = m("account:agent>legal:legal-1");
+    if let Some(k) = key {
+        meta = meta.with_idempotency(k, "fp");
+    }
+    cases::submit(
+        s,
+        meta,
+        cases::Submission {
+            item_code: w.item_code.to_string(),
+            applicant: w.company.clone(),
+            channel: Channel::Online,
+            assisted: true,
+            application: app,
+            draft_id: None,
+        },
+    )
+    .await
+    .map(|w| w.value)
+}
+
+async fn act(s: &Store, id: &str, p: Party, a: Action) -> Result<Value, StoreError> {
+    cases::act(s, m(&format!("staff:{}", p.as_str())), id, p, a).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_from_submission_to_licence_and_conclusion() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        // 智能预审: every problem at once, each named by its field.
+        let mut bad = application(&w);
+        bad.form.insert("enterprise_uscc".into(), json!("91460100MA5T0XXXIO"));
+        bad.form.remove("business_address");
+        bad.materials.remove("aqy");
+        bad.materials.insert(
+            "zd".into(),
+            Provision {
+                kind: ProvisionKind::Promised,
+                files: vec![],
+                licence_id: None,
+                originals_checked: None,
+            },
+        );
+        let e = errors(submit(&s, &w, bad, None).await);
+        for f in [
+            "form.enterprise_uscc",
+            "form.business_address",
+            "materials.aqy",
+            "materials.zd",
+        ] {
+            assert!(e.iter().any(|(x, _)| x == f), "{f} missing in {e:?}");
+        }
+        assert!(cases::of_applicant(&s, &w.company.subject).await.unwrap().is_empty());
+
+        // Submitted twice with one Idempotency-Key: one case.
+        let v1 = submit(&s, &w, application(&w), Some("k1")).await.unwrap();
+        let v2 = submit(&s, &w, application(&w), Some("k1")).await.unwrap();
+        assert_eq!(v1, v2);
+        let id = v1["id"].as_str().unwrap().to_string();
+        let today = yiwang_store::today();
+        assert_eq!(id, yiwang_core::cases::case_number("460100", today, 1));
+        let second = submit(&s, &w, application(&w), Some("k2")).await.unwrap();
+        assert_eq!(
+            second["id"].as_str().unwrap(),
+            yiwang_core::cases::case_number("460100", today, 2)
+        );
+        assert_eq!(cases::of_applicant(&s, &w.company.subject).await.unwrap().len(), 2);
+
+        // 一次性告知补正, then the corrected application.
+        let e = errors(act(&s, &id, Party::Clerk, Action::RequestCorrection { items: vec![] }).await);
+        assert_eq!(e[0].0, "items");
+        act(
+            &s,
+            &id,
+            Party::Clerk,
+            Action::RequestCorrection {
+                items: vec![CorrectionItem {
+                    target: "sqs".into(),
+                    problem: "申请书未签字".into(),
+                }],
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(cases::case(&s, &id).await.unwrap().unwrap().state, State::Correcting);
+        let mut fixed = application(&w);
+        fixed.materials.insert("sqs".into(), files("sqs").1);
+        fixed.materials.get_mut("sqs").unwrap().files = vec!["b".repeat(64)];
+        cases::resubmit(&s, m("account:agent>legal:legal-1"), &id, fixed)
+            .await
+            .unwrap();
+        let c = cases::case(&s, &id).await.unwrap().unwrap();
+        assert_eq!(c.state, State::Submitted);
+        let (app, code) = cases::application(&s, &id).await.unwrap().unwrap();
+        assert_eq!(app.materials["sqs"].files, vec!["b".repeat(64)]);
+        assert_eq!(code, w.company.code);
+
+        // Acceptance: the due dates come from the working-day calendar.
+        act(&s, &id, Party::Clerk, Action::Accept).await.unwrap();
+        let c = cases::case(&s, &id).await.unwrap().unwrap();
+        let cal = yiwang_core::calendar::official_calendar();
+        assert_eq!(c.accepted_on, Some(today));
+        assert_eq!(c.due_on, Some(cal.add_working_days(today, 5).date));
+        assert_eq!(c.statutory_due_on, Some(cal.add_working_days(today, 10).date));
+
+        // Review: only the reviewer at the review step; the decider cannot skip it.
+        let e = errors(
+            act(
+                &s,
+                &id,
+                Party::Decider,
+                Action::Decide {
+                    approve: true,
+                    reason: String::new(),
+                },
+            )
+            .await,
+        );
+        assert_eq!(e[0].1, "case.step");
+        act(&s, &id, Party::Reviewer, Action::Claim).await.unwrap();
+        act(
+            &s,
+            &id,
+            Party::Reviewer,
+            Action::StartSpecial {
+                kind: SpecialKind::SiteSurvey,
+                reason: "现场核查".into(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(cases::case(&s, &id).await.unwrap().unwrap().state, State::Suspended);
+        act(
+            &s,
+            &id,
+            Party::Reviewer,
+            Action::EndSpecial {
+                result: "合格".into()
+            },
+        )
+        .await
+        .unwrap();
+        act(
+            &s,
+            &id,
+            Party::Reviewer,
+            Action::Complete {
+                opinion: "材料齐全，符合条件".into(),
+            },
+        )
+        .await
+        .unwrap();
+        // Decision: the licence is issued from the form's data, in the same transaction.
+        let v = act(
+            &s,
+            &id,
+            Party::Decider,
+            Action::Decide {
+                approve: true,
+                reason: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let lid = v["licence_id"].as_str().expect("licence issued").to_string();
+        let f = licences::file(&s, &lid).await.unwrap().unwrap();
+        assert_eq!(f.data.holder_code, w.company.code);
+        assert_eq!(f.data.face["business_address"], "海口市龙华区滨海大道 1 号");
+        assert_eq!(f.data.related_item.as_deref(), Some(w.item_code.as_str()));
+        assert!(licences::verify_file(&s, &f).await.unwrap().valid);
+        // Delivery by post needs its details; then 办结.
+        let e = errors(
+            act(
+                &s,
+                &id,
+                Party::Clerk,
+                Action::Deliver {
+                    method: DeliveryMethod::Post,
+                    post: None,
+                },
+            )
+            .await,
+        );
+        assert_eq!(e[0].0, "post");
+        act(
+            &s,
+            &id,
+            Party::Clerk,
+            Action::Deliver {
+                method: DeliveryMethod::Electronic,
+                post: None,
+            },
+        )
+        .await
+        .unwrap();
+        let c = cases::case(&s, &id).await.unwrap().unwrap();
+        assert_eq!(c.state, State::Concluded);
+        assert_eq!(c.prefilled_fields, 0);
+        assert_eq!(c.form_fields, 5);
+        // Notices: receipt, correction, acceptance, special, approval — each sealed.
+        let notices = cases::notices(&s, &id).await.unwrap();
+        let kinds: Vec<&str> = notices.iter().map(|n| n.kind.as_str()).collect();
+        assert_eq!(kinds, ["receipt", "correction", "acceptance", "special", "approval"]);
+        for n in &notices {
+            assert!(cases::verify_notice(&s, n).await.unwrap(), "{:?} not verified", n.kind);
+        }
+        let mut forged = notices[2].clone();
+        forged.body["due_on"] = json!("2099-01-01");
+        assert!(!cases::verify_notice(&s, &forged).await.unwrap());
+        let t = cases::timeline(&s, &id).await.unwrap();
+        let events: Vec<&str> = t.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(
+            events,
+            [
+                "submitted",
+                "correction_requested",
+                "corrected",
+                "accepted",
+                "claimed",
+                "special_started",
+                "special_ended",
+                "step_completed",
+                "decided",
+                "delivered",
+                "concluded"
+            ]
+        );
+        assert_eq!(cases::suspensions(&s, &id).await.unwrap().len(), 1);
+        // Nothing further on a concluded case; the ledger holds every step.
+        let e = errors(act(&s, &id, Party::Clerk, Action::Accept).await);
+        assert_eq!(e[0].1, "case.state");
+        let report = ledger::verify_store(&s).await.unwrap();
+        assert!(report.ok(), "{report:?}");
+        let stream = ledger::stream(&s.read, &format!("case:{id}")).await.unwrap();
+        assert!(stream.len() >= 12);
+        assert!(
+            stream.iter().all(|e| !e.body.to_string().contains(&w.company.code)),
+            "the applicant's code stays out of the case events"
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tolerance_commitment_deemed_acceptance_and_suspensions() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let today = yiwang_store::today();
+
+        // 容缺: the rules-of-procedure material follows; the decision waits for it.
+        let mut app = application(&w);
+        app.materials.insert(
+            "zd".into(),
+            Provision {
+                kind: ProvisionKind::Tolerated,
+                files: vec![],
+                licence_id: None,
+                originals_checked: None,
+            },
+        );
+        let v = submit(&s, &w, app.clone(), None).await.unwrap();
+        assert_eq!(v["route"], "tolerance");
+        let id = v["id"].as_str().unwrap().to_string();
+        act(&s, &id, Party::Clerk, Action::Accept).await.unwrap();
+        let kinds: Vec<String> = cases::notices(&s, &id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| n.kind.as_str().to_string())
+            .collect();
+        assert!(kinds.contains(&"tolerance".to_string()), "{kinds:?}");
+        let tasks = cases::tasks_of_case(&s, &id).await.unwrap();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(tasks[0].kind, "tolerance_due");
+        act(
+            &s,
+            &id,
+            Party::Reviewer,
+            Action::Complete {
+                opinion: "同意".into()
+            },
+        )
+        .await
+        .unwrap();
+        let grant = Action::Decide {
+            approve: true,
+            reason: String::new(),
+        };
+        let e = errors(act(&s, &id, Party::Decider, grant.clone()).await);
+        assert_eq!(e[0].1, "case.tolerated_outstanding");
+        let mut supplied = app.clone();
+        supplied.materials.insert("zd".into(), files("zd").1);
+        cases::resubmit(&s, m("agent"), &id, supplied).await.unwrap();
+        let c = cases::case(&s, &id).await.unwrap().unwrap();
+        assert!(c.outstanding.is_empty());
+        assert_eq!(cases::tasks_of_case(&s, &id).await.unwrap()[0].state, "done");
+        act(&s, &id, Party::Decider, grant.clone()).await.unwrap();
+
+        // A serious credit default excludes 容缺 (STANDARDS §3) — made by a false
+        // commitment below, so first the 告知承诺 route: the proof is not required.
+        let mut promised = application(&w);
+        promised.materials.remove("aqy");
+        promised.commitment = true;
+        let v = submit(&s, &w, promised, None).await.unwrap();
+        assert_eq!(v["route"], "commitment");
+        assert_eq!(v["promised"], json!(["aqy"]));
+        let pid = v["id"].as_str().unwrap().to_string();
+        act(&s, &pid, Party::Clerk, Action::Accept).await.unwrap();
+        act(
+            &s,
+            &pid,
+            Party::Reviewer,
+            Action::Complete {
+                opinion: "同意".into()
+            },
+        )
+        .await
+        .unwrap();
+        let v = act(&s, &pid, Party::Decider, grant.clone()).await.unwrap();
+        let lid = v["licence_id"].as_str().unwrap().to_string();
+        let check = cases::tasks_of_case(&s, &pid)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|t| t.kind == "commitment_check")
+            .expect("a check is scheduled");
+        let cal = yiwang_core::calendar::official_calendar();
+        assert_eq!(check.due_on, cal.add_working_days(today, 20).date);
+        cases::complete_task(&s, m("staff"), &check.id, "现场核查：无专间，与承诺不符", true)
+            .await
+            .unwrap();
+        assert_eq!(
+            licences::summary(&s, &lid).await.unwrap().unwrap().status,
+            yiwang_core::licences::Status::Revoked
+        );
+        assert!(cases::serious_default(&s, &w.company.subject).await.unwrap());
+        let mut again = app.clone();
+        again.materials.insert(
+            "zd".into(),
+            Provision {
+                kind: ProvisionKind::Tolerated,
+                files: vec![],
+                licence_id: None,
+                originals_checked: None,
+            },
+        );
+        let e = errors(submit(&s, &w, again, None).await);
+        assert!(
+            e.contains(&("materials.zd".into(), "case.credit_default".into())),
+            "{e:?}"
+        );
+
+        // 《行政许可法》第三十二条: 5 working days after receipt with no correction request.
+        let v = submit(&s, &w, application(&w), None).await.unwrap();
+        let late = v["id"].as_str().unwrap().to_string();
+        let t = cases::tick(&s, today).await.unwrap();
+        assert!(!t.deemed_accepted.contains(&late), "not yet: received today");
+        let received = cal.add_working_days(today, 0).date - chrono::Days::new(12);
+        sqlx::query("UPDATE cases SET received_on = $1 WHERE id = $2")
+            .bind(received.to_string())
+            .bind(&late)
+            .execute(&s.read)
+            .await
+            .unwrap();
+        let t = cases::tick(&s, today).await.unwrap();
+        assert_eq!(t.deemed_accepted, vec![late.clone()]);
+        let c = cases::case(&s, &late).await.unwrap().unwrap();
+        assert_eq!(c.state, State::Accepted);
+        assert_eq!(c.accepted_on, Some(received), "accepted from receipt");
+        let tl = cases::timeline(&s, &late).await.unwrap();
+        assert_eq!(tl.last().unwrap().body["deemed"], json!(true));
+        assert!(tl.last().unwrap().zh.contains("第三十二条"));
+
+        // Withdrawal by the applicant; 作废 needs a reason.
+        let e = errors(act(&s, &late, Party::Admin, Action::Void { reason: " ".into() }).await);
+        assert_eq!(e[0].0, "reason");
+        cases::act(
+            &s,
+            m("agent"),
+            &late,
+            Party::Applicant,
+            Action::Withdraw { reason: String::new() },
+        )
+        .await
+        .unwrap();
+        assert_eq!(cases::case(&s, &late).await.unwrap().unwrap().state, State::Withdrawn);
+        let report = ledger::verify_store(&s).await.unwrap();
+        assert!(report.ok(), "{report:?}");
+        db.cleanup().await;
+    }
+}
