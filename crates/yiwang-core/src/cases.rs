@@ -778,6 +778,32 @@ pub fn notice_for(e: &Event, tolerated: bool) -> Option<NoticeKind> {
     }
 }
 
+/// The 2-character action code of a process row in the national aggregation (STANDARDS §2
+/// "process rows … 2-character action code"). The national dictionary is not in our
+/// standards folder; these are our codes, one per event, stable once exported.
+pub fn national_action_code(event: &str) -> Option<&'static str> {
+    Some(match event {
+        "submitted" => "01",
+        "correction_requested" => "02",
+        "corrected" => "03",
+        "accepted" => "04",
+        "refused" => "05",
+        "claimed" => "06",
+        "step_completed" => "07",
+        "returned" => "08",
+        "special_started" => "09",
+        "special_ended" => "10",
+        "supplemented" => "11",
+        "decided" => "12",
+        "delivered" => "13",
+        "concluded" => "14",
+        "withdrawn" => "15",
+        "terminated" => "16",
+        "voided" => "17",
+        _ => return None,
+    })
+}
+
 // ---------------------------------------------------------------------------------------
 // Case numbers
 // ---------------------------------------------------------------------------------------

@@ -917,7 +917,7 @@ async fn material_views(
                 .iter()
                 .filter(|l| {
                     l.status == yiwang_core::licences::Status::Valid
-                        && m.source.licence_type.as_deref().is_none_or(|t| t == l.type_code)
+                        && m.source.licence_type.as_deref() == Some(l.type_code.as_str())
                 })
                 .map(|l| (l.id.clone(), format!("{} {}", l.type_name, l.number)))
                 .collect(),
@@ -1361,6 +1361,37 @@ impl CasePage {
     }
     fn step_name(&self, r: &StepRole) -> &'static str {
         self.base.lang.name(r)
+    }
+    /// What was just done, in the reader's language.
+    fn done_label(&self) -> &'static str {
+        let l = self.base.lang;
+        match self.done.as_deref().unwrap_or("") {
+            "accept" => l.pick(
+                "已受理，受理通知书已签章生成",
+                "Accepted: the sealed notice of acceptance is ready",
+            ),
+            "refuse" => l.pick("已决定不予受理", "Not accepted"),
+            "request_correction" => l.pick("补正告知书已发出", "The notice to correct was sent"),
+            "claim" => l.pick("已签收", "Taken"),
+            "complete" => l.pick("已提交下一环节", "Passed on"),
+            "return" => l.pick("已退回", "Returned"),
+            "start_special" => l.pick(
+                "特别程序已启动，暂停计时",
+                "Special procedure started: the clock is stopped",
+            ),
+            "end_special" => l.pick(
+                "特别程序已结束，恢复计时",
+                "Special procedure ended: the clock runs again",
+            ),
+            "decide" => l.pick("已作出决定，决定书已签章生成", "Decided: the sealed decision is ready"),
+            "deliver" => l.pick("已送达并办结", "Delivered and concluded"),
+            "terminate" => l.pick("已终止办理", "Terminated"),
+            "void" => l.pick("已作废", "Voided"),
+            "withdraw" => l.pick("申请已撤回", "Withdrawn"),
+            "resubmit" => l.pick("材料已提交", "Sent"),
+            "task" => l.pick("任务已完成", "Task completed"),
+            _ => l.pick("已完成", "Done"),
+        }
     }
     fn post_action(&self) -> String {
         if self.staff {

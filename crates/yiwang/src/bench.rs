@@ -805,3 +805,230 @@ pub async fn licences(n: usize) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     r
 }
+
+// ---------------------------------------------------------------------------------------
+// Cases
+// ---------------------------------------------------------------------------------------
+
+/// What `yiwang bench cases` runs.
+pub struct CaseOptions {
+    pub submissions: usize,
+    pub lifecycles: usize,
+    pub callers: usize,
+    pub ceiling_batch: usize,
+}
+
+async fn ok_json(r: reqwest::Response, what: &str) -> Result<serde_json::Value> {
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    anyhow::ensure!(status.is_success(), "{what}: HTTP {status}: {body}");
+    Ok(serde_json::from_str(&body)?)
+}
+
+/// Durable case submissions/s through the HTTP API, full lifecycles/s (submit → accept →
+/// review → approve with the licence signed → deliver), both with p50/p99, and in the same
+/// run the bare write ceiling of the foundation benchmark on `ceiling_store`. Against a
+/// server of the demo province: `url` and its admin `token`.
+pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOptions) -> Result<f64> {
+    let c = reqwest::Client::builder().pool_max_idle_per_host(o.callers).build()?;
+    // The 海口 food business item, its dictionary, and the demo enterprise as applicant.
+    let hits = ok_json(
+        c.get(format!("{url}/api/v1/services"))
+            .query(&[("q", "食品经营许可"), ("region", "460100")])
+            .send()
+            .await?,
+        "search",
+    )
+    .await?;
+    let code = hits["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|h| h["name"] == "食品经营许可" && h["department"] == "海口市市场监督管理局")
+        .and_then(|h| h["code"].as_str())
+        .ok_or_else(|| anyhow::anyhow!("{url} has no demo 食品经营许可 item of 海口 (run it with serve --demo)"))?
+        .to_string();
+    let guide = ok_json(c.get(format!("{url}/api/v1/services/{code}")).send().await?, "guide").await?;
+    let elements: yiwang_core::catalog::Elements = serde_json::from_value(guide["elements"].clone())?;
+    let dict: Vec<yiwang_core::catalog::DataElement> = serde_json::from_value(
+        ok_json(
+            c.get(format!("{url}/api/v1/catalog/data-elements")).send().await?,
+            "dictionary",
+        )
+        .await?,
+    )?;
+    let login = c
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "login": "13800138000", "password": crate::demo::DEMO_PASSWORD }))
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("yiwang_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    ok_json(login, "demo login").await?;
+    let mandates = ok_json(
+        c.get(format!("{url}/api/v1/me/mandates"))
+            .header("cookie", cookie)
+            .send()
+            .await?,
+        "mandates",
+    )
+    .await?;
+    let legal = mandates["received"][0]["principal"]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("the demo enterprise is missing"))?
+        .to_string();
+    let app = yiwang_core::cases::sample_application(
+        &elements,
+        &|k| dict.iter().find(|d| d.code == k).cloned(),
+        &"0".repeat(64),
+    );
+    let body =
+        Arc::new(serde_json::json!({ "item_code": code, "applicant": format!("legal:{legal}"), "application": app }));
+    let run_id = hex::encode(rand::random::<[u8; 4]>());
+
+    // Warm-up.
+    for i in 0..o.callers.min(20) {
+        ok_json(
+            c.post(format!("{url}/api/v1/window/cases"))
+                .bearer_auth(token)
+                .header("Idempotency-Key", format!("bench-{run_id}-warm-{i}"))
+                .json(&*body)
+                .send()
+                .await?,
+            "warm-up submission",
+        )
+        .await?;
+    }
+
+    // 1. Submissions.
+    let submit_body = body.clone();
+    let (lat, secs) = load(o.callers, o.submissions, {
+        let (c, url, token, run_id) = (c.clone(), url.to_string(), token.to_string(), run_id.clone());
+        move |k, i| {
+            let (c, url, token, body, run_id) = (
+                c.clone(),
+                url.clone(),
+                token.clone(),
+                submit_body.clone(),
+                run_id.clone(),
+            );
+            async move {
+                ok_json(
+                    c.post(format!("{url}/api/v1/window/cases"))
+                        .bearer_auth(&token)
+                        .header("Idempotency-Key", format!("bench-{run_id}-{k}-{i}"))
+                        .json(&*body)
+                        .send()
+                        .await?,
+                    "submission",
+                )
+                .await?;
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    let submit_rate = lat.len() as f64 / secs;
+    println!(
+        "submissions: {} durable POST /api/v1/window/cases (pre-check, case number, sealed receipt) from {} clients in {secs:.2} s = {submit_rate:.0}/s (p50 {:.1} ms, p99 {:.1} ms)",
+        lat.len(),
+        o.callers,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    );
+
+    // 2. Whole lifecycles.
+    let (lat, secs) = load(o.callers, o.lifecycles, {
+        let (c, url, token, run_id) = (c.clone(), url.to_string(), token.to_string(), run_id.clone());
+        move |k, i| {
+            let (c, url, token, body, run_id) = (c.clone(), url.clone(), token.clone(), body.clone(), run_id.clone());
+            async move {
+                let v = ok_json(
+                    c.post(format!("{url}/api/v1/window/cases"))
+                        .bearer_auth(&token)
+                        .header("Idempotency-Key", format!("bench-{run_id}-life-{k}-{i}"))
+                        .json(&*body)
+                        .send()
+                        .await?,
+                    "submission",
+                )
+                .await?;
+                let id = v["id"].as_str().unwrap_or_default().to_string();
+                for a in [
+                    serde_json::json!({"action": "accept"}),
+                    serde_json::json!({"action": "complete", "opinion": "同意"}),
+                    serde_json::json!({"action": "decide", "approve": true, "reason": ""}),
+                    serde_json::json!({"action": "deliver", "method": "electronic"}),
+                ] {
+                    let v = ok_json(
+                        c.post(format!("{url}/api/v1/cases/{id}/actions"))
+                            .bearer_auth(&token)
+                            .json(&a)
+                            .send()
+                            .await?,
+                        "case action",
+                    )
+                    .await?;
+                    if a["action"] == "decide" {
+                        anyhow::ensure!(v["licence_id"].is_string(), "no licence signed: {v}");
+                    }
+                }
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    let life_rate = lat.len() as f64 / secs;
+    println!(
+        "lifecycles:  {} cases submitted, accepted, reviewed, granted (licence signed), delivered and concluded by {} clients in {secs:.2} s = {life_rate:.1}/s (p50 {:.1} ms, p99 {:.1} ms per case)",
+        lat.len(),
+        o.callers,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    );
+
+    // 3. The foundation's bare write ceiling, same run.
+    let ceiling = ceiling(ceiling_store, o.submissions.max(1000), o.ceiling_batch).await?;
+    println!("ceiling:     bare batched inserts of ledger rows (event, stream head, projection) = {ceiling:.0} rows/s");
+    let ratio = submit_rate / ceiling;
+    println!("ratio {ratio:.3}");
+    Ok(ratio)
+}
+
+/// Runs `total` calls of `f(caller, i)` from `callers` concurrent tasks; returns the sorted
+/// latencies (ms) and the wall time (s).
+async fn load<F, Fut>(callers: usize, total: usize, f: F) -> Result<(Vec<f64>, f64)>
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let per = total.div_ceil(callers);
+    let started = Instant::now();
+    let mut tasks = vec![];
+    for k in 0..callers {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per);
+            for i in 0..per {
+                let t = Instant::now();
+                f(k, i).await?;
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = vec![];
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    Ok((lat, secs))
+}

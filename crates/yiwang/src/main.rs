@@ -73,6 +73,30 @@ enum Cmd {
         #[command(subcommand)]
         cmd: CasesCmd,
     },
+    /// Exports for other systems.
+    Export {
+        #[command(subcommand)]
+        cmd: ExportCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// The national aggregation records (STANDARDS §2) of the cases received in a date
+    /// range: one JSON object per line, each with its acceptance, process rows, special
+    /// procedures, result and materials.
+    Cases {
+        /// Only `national` so far.
+        #[arg(long, default_value = "national")]
+        format: String,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -171,6 +195,24 @@ enum BenchCmd {
     Licences {
         #[arg(long, default_value_t = 500)]
         licences: usize,
+    },
+    /// Cases: durable submissions/s through the HTTP API and whole lifecycles/s (submit →
+    /// accept → review → grant with the licence signed → deliver), p50/p99, against the
+    /// foundation's bare write ceiling measured in the same run; ends with `ratio <n>`
+    /// (submissions/s over the ceiling). Without --url it serves a demo province from a
+    /// temporary data directory; with --url, the server must hold the demo province and
+    /// --token is its admin token (the ceiling then runs on the configured database).
+    Cases {
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, env = "YIWANG_ADMIN_TOKEN")]
+        token: Option<String>,
+        #[arg(long, default_value_t = 2000)]
+        submissions: usize,
+        #[arg(long, default_value_t = 200)]
+        lifecycles: usize,
+        #[arg(long, default_value_t = 32)]
+        callers: usize,
     },
     Search {
         #[arg(long, default_value_t = 10_000)]
@@ -376,6 +418,32 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Cmd::Licence {
             cmd: LicenceCmd::Verify { what },
         } => return verify_licence(&cfg, &what).await,
+        Cmd::Export {
+            cmd: ExportCmd::Cases { format, from, to, out },
+        } => {
+            if format != "national" {
+                bail!("--format: only `national` is supported (got `{format}`)");
+            }
+            if to < from {
+                bail!("--to ({to}) is before --from ({from})");
+            }
+            let store = open(&cfg).await?;
+            let r = yiwang_store::cases::national(&store, from, to).await;
+            store.close().await;
+            let records = r?;
+            let mut text = String::new();
+            for rec in &records {
+                text.push_str(&serde_json::to_string(rec)?);
+                text.push('\n');
+            }
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+                    eprintln!("{} cases written to {}", records.len(), p.display());
+                }
+                None => print!("{text}"),
+            }
+        }
         Cmd::Cases { cmd: CasesCmd::Tick } => {
             let store = open(&cfg).await?;
             let r = yiwang_store::cases::tick(&store, yiwang_store::today()).await;
@@ -396,6 +464,67 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     format!(" ({})", t.tolerance_overdue.join(", "))
                 },
             );
+        }
+        Cmd::Bench {
+            cmd:
+                BenchCmd::Cases {
+                    url,
+                    token,
+                    submissions,
+                    lifecycles,
+                    callers,
+                },
+        } => {
+            if submissions == 0 || lifecycles == 0 || callers == 0 {
+                bail!("--submissions, --lifecycles and --callers must be at least 1");
+            }
+            let o = bench::CaseOptions {
+                submissions,
+                lifecycles,
+                callers,
+                ceiling_batch: 512,
+            };
+            match url {
+                Some(url) => {
+                    let token = token.context("--token (the server's admin token) is needed with --url")?;
+                    let store = open(&cfg).await?;
+                    let r = bench::cases(url.trim_end_matches('/'), &token, &store, &o).await;
+                    store.close().await;
+                    r?;
+                }
+                None => {
+                    let tmp = std::env::temp_dir().join(format!("yiwang-bench-{}", uuid::Uuid::new_v4().simple()));
+                    let cfg = Config::load(&Overrides {
+                        data_dir: Some(tmp.clone()),
+                        ..cli.settings.clone()
+                    })?;
+                    let r = async {
+                        let store = open(&cfg).await?;
+                        demo::seed(&store).await?;
+                        demo::seed_accounts(&store).await?;
+                        let token = hex::encode(rand::random::<[u8; 16]>());
+                        let listener = yiwang_server::bind("127.0.0.1:0".parse()?)?;
+                        let url = format!("http://{}", listener.local_addr()?);
+                        let state = yiwang_server::AppState::new(
+                            store.clone(),
+                            Some(token.clone()),
+                            cfg.home_region.clone(),
+                            yiwang_server::metrics_handle(),
+                        );
+                        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                        let server = tokio::spawn(yiwang_server::serve(state, listener, async {
+                            let _ = stop_rx.await;
+                        }));
+                        let r = bench::cases(&url, &token, &store, &o).await;
+                        let _ = stop_tx.send(());
+                        server.await??;
+                        r
+                    }
+                    .await;
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    r?;
+                }
+            }
         }
         Cmd::Bench {
             cmd: BenchCmd::Licences { licences },

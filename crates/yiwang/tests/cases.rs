@@ -308,6 +308,51 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
         let (code, out, err) = cli(&db, &["cases", "tick"]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("第三十二条") || out.contains("art. 32"), "{out}");
+        // The national aggregation export of the day's cases.
+        let day = chrono::Utc::now().date_naive();
+        let (from, to) = (
+            (day - chrono::Days::new(1)).to_string(),
+            (day + chrono::Days::new(1)).to_string(),
+        );
+        let (code, out, err) = cli(
+            &db,
+            &["export", "cases", "--format", "national", "--from", &from, "--to", &to],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        let rec: Value = out
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["acceptance"]["case_number"] == id.as_str())
+            .expect("the case in the export");
+        assert_eq!(rec["acceptance"]["applicant_code"], uscc.as_str());
+        assert!(
+            rec["acceptance"]["agent"].is_string(),
+            "the agent is recorded: {}",
+            rec["acceptance"]
+        );
+        let codes: Vec<&str> = rec["process"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["action_code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes.first(), Some(&"01"));
+        assert_eq!(rec["special_procedures"][0]["kind_code"], "09");
+        assert_eq!(rec["result"]["licence_id"], lid.as_str());
+        assert_eq!(rec["result"]["delivered_by_post"], false);
+        assert!(
+            rec["materials"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["how_received"] == "licence")
+        );
+        let (code, _, err) = cli(
+            &db,
+            &["export", "cases", "--format", "xml", "--from", &from, "--to", &to],
+        );
+        assert_ne!(code, 0);
+        assert!(err.contains("national"), "{err}");
         let (code, out, err) = cli(&db, &["ledger", "verify"]);
         assert_eq!(code, 0, "{out}{err}");
         db.cleanup().await;

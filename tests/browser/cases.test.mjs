@@ -1,0 +1,254 @@
+// Browser journeys of yiwang's case handling (办件): the demo citizen 王小明, acting for
+// 海口椰风食品有限公司, applies online for 食品经营许可 from the guide (the form comes
+// prefilled from the enterprise's profile; the pre-check names a mistake beside its field);
+// the window clerk asks once for a correction (一次性告知); the applicant corrects; the
+// clerk accepts; the market regulator's reviewer passes it on and the approver grants it;
+// the clerk delivers; the applicant downloads the sealed decision (PDF) and finds the
+// licence in the wallet. Screenshots of each page. Drives Debian's chromium through
+// playwright-core against a running `yiwang serve --demo`.
+//
+// Environment:
+//   YIWANG_URL         base URL of the running server (required), e.g. http://127.0.0.1:8080
+//   YIWANG_SERVER_LOG  file with the server's captured stdout (required: staff TOTP secrets
+//                      are printed there as "demo account: <role> <login> totp …")
+//   YIWANG_ARTIFACTS   directory for full-page PNG screenshots (default: tests/browser/artifacts/)
+//   CHROMIUM           chromium executable (default: /usr/bin/chromium)
+//
+// The steps run in order and share state (the case made in step 1). Each run makes a new
+// case, so runs do not depend on one another. No timing assertions.
+
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  BASE_URL,
+  DEMO_PASSWORD,
+  byTestId,
+  demoTotpSecret,
+  launchBrowser,
+  makeStepTest,
+  newSession as openSession,
+  open,
+  pageHelpers,
+  screenshot,
+  submit,
+  text,
+} from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 120_000;
+const CITIZEN = '13800138000'; // 王小明, agent of 海口椰风食品有限公司
+const COMPANY = '海口椰风食品有限公司';
+const PDF = Buffer.from('%PDF-1.4\n% yiwang browser test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
+
+const shared = { code: null, caseId: null, citizen: null, staff: {} };
+
+let browser;
+const sessions = [];
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  for (const s of sessions) await s.context.close().catch(() => {});
+  await browser?.close();
+});
+const newSession = () => openSession(browser, sessions);
+const stepTest = makeStepTest({ timeout: TEST_TIMEOUT_MS, failedPrefix: 'failed-cases-' });
+
+async function describePage(page) {
+  try {
+    return await page.evaluate(() => {
+      const h1 = document.querySelector('main h1, h1');
+      const errors = [...document.querySelectorAll('[data-testid="errors"] li')].map(
+        (li) => `${li.getAttribute('data-field') || '?'} ${li.getAttribute('data-rule') || '?'}: ${li.textContent.trim()}`,
+      );
+      const state = document.querySelector('[data-testid="case-state"]');
+      return JSON.stringify({
+        h1: h1 ? h1.textContent.trim() : null,
+        state: state ? state.getAttribute('data-state') : null,
+        errors,
+        body: (document.body?.innerText || '').slice(0, 400),
+      });
+    });
+  } catch (err) {
+    return `(page not readable: ${err.message})`;
+  }
+}
+
+const { expectPresent, loginWithPassword, answerTotp } = pageHelpers(describePage);
+
+async function citizen(use) {
+  if (shared.citizen) return use(shared.citizen);
+  const s = use(await newSession());
+  assert.equal(await loginWithPassword(s, CITIZEN, DEMO_PASSWORD), false, 'a citizen logs in with the password alone');
+  // Act for the enterprise (the agent's mandate).
+  await open(s.page, '/account');
+  const form = byTestId(s.page, 'acting-form');
+  await expectPresent(s.page, form, 'the acting-for form');
+  await byTestId(form, 'acting-select').selectOption({ label: COMPANY });
+  await submit(form);
+  await expectPresent(s.page, byTestId(s.page, 'acting-for'), `acting for ${COMPANY}`);
+  shared.citizen = s;
+  return s;
+}
+
+async function staff(use, login, role) {
+  if (shared.staff[login]) return use(shared.staff[login]);
+  const s = use(await newSession());
+  assert.equal(await loginWithPassword(s, login, DEMO_PASSWORD), true, `the TOTP step for ${login}`);
+  await answerTotp(s, demoTotpSecret(login, role), null, login);
+  shared.staff[login] = s;
+  return s;
+}
+
+async function caseState(page) {
+  const st = byTestId(page, 'case-state');
+  await expectPresent(page, st, 'the case state [data-testid="case-state"]');
+  return st.getAttribute('data-state');
+}
+
+// Opens the case from the staff inbox and takes the action whose button is `button`.
+async function staffCase(s) {
+  await open(s.page, '/work/inbox');
+  const link = byTestId(s.page, 'inbox').locator(`a[href="/work/cases/${shared.caseId}"]`);
+  await expectPresent(s.page, link, `case ${shared.caseId} in the inbox`);
+  await link.click();
+  await expectPresent(s.page, byTestId(s.page, 'case-actions'), 'the case actions');
+}
+
+stepTest('1 the agent applies online from the guide; the pre-check names a mistake', async (use) => {
+  const s = await citizen(use);
+  const { page } = s;
+  await open(page, '/services?q=' + encodeURIComponent('食品经营许可'));
+  const hit = page.locator('a', { hasText: '食品经营许可' }).filter({ has: page.locator('b') });
+  // The 海口 item: open results until the guide names 海口市市场监督管理局.
+  const links = await page.locator('a[href^="/services/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  let found = null;
+  for (const href of links) {
+    if (!/^\/services\/[0-9A-Z]{31}$/.test(href)) continue;
+    await open(page, href);
+    const body = await page.content();
+    if (body.includes('海口市市场监督管理局') && (await text(byTestId(page, 'guide-name'))) === '食品经营许可') {
+      found = href;
+      break;
+    }
+  }
+  assert.ok(found, `the 海口 food business guide among ${links.join(', ')} (${await hit.count()} highlighted)`);
+  shared.code = found.split('/').pop();
+  await byTestId(page, 'apply-online').click();
+  // The situation first: it decides which materials are asked for.
+  const situation = byTestId(page, 'situation');
+  await expectPresent(page, situation, 'the situation questions');
+  await situation.locator('select[name="q.proxy"]').selectOption('self');
+  await situation.locator('select[name="q.zhuanjian"]').selectOption('no');
+  await submit(situation);
+  const form = byTestId(page, 'apply-form');
+  await expectPresent(page, form, 'the application form');
+  // Prefilled from the enterprise's profile: asked once, never again.
+  assert.equal(await form.locator('input[name="form.enterprise_name"]').inputValue(), COMPANY);
+  assert.match(await form.locator('input[name="form.enterprise_uscc"]').inputValue(), /^[0-9A-Z]{18}$/);
+  await form.locator('input[name="form.business_address"]').fill('海口市龙华区滨海大道 1 号');
+  await form.locator('select[name="form.food_business_type"]').selectOption('餐饮服务经营者');
+  await form.locator('input[name="form.business_area"]').fill('80');
+  await form.locator('input[name="form.applicant_phone"]').fill('138-abc'); // not a phone number
+  for (const key of ['sqs', 'bjt', 'zd', 'aqy', 'zjsm', 'wtsh', 'dlrsfz']) {
+    const input = form.locator(`input[name="upload.${key}"]`);
+    if ((await input.count()) === 0) continue;
+    await input.setInputFiles({ name: `${key}.pdf`, mimeType: 'application/pdf', buffer: PDF });
+  }
+  // The business licence comes from the wallet (免提交).
+  const how = form.locator('select[name="how.yyzz"]');
+  if ((await how.count()) > 0) await how.selectOption('licence');
+  s.allow(422, `/services/${shared.code}/apply`);
+  await byTestId(page, 'apply-submit').click();
+  const err = page.locator('[data-error-for="form.applicant_phone"]');
+  await expectPresent(page, err, 'the phone error beside its field');
+  await screenshot(page, 'cases-apply-error.png');
+  // The uploads were kept: the corrected form goes without choosing the files again.
+  const again = byTestId(page, 'apply-form');
+  assert.ok((await byTestId(page, 'kept-sqs').count()) > 0, 'the uploaded application form is kept');
+  await again.locator('input[name="form.applicant_phone"]').fill('13800138000');
+  await screenshot(page, 'cases-apply-form.png');
+  await byTestId(page, 'apply-submit').click();
+  await expectPresent(page, byTestId(page, 'case-done'), 'the submitted case page');
+  shared.caseId = await text(byTestId(page, 'case-id'));
+  assert.match(shared.caseId, /^460100000000\d{8}\d{6}$/);
+  assert.equal(await caseState(page), 'submitted');
+  await expectPresent(page, byTestId(page, 'notices').locator('a[data-kind="receipt"]'), 'the receipt');
+  await screenshot(page, 'cases-submitted.png');
+});
+
+stepTest('2 the window clerk asks once for a correction', async (use) => {
+  assert.ok(shared.caseId, 'step 1 made a case');
+  const s = await staff(use, 'hk.clerk', 'window_clerk');
+  await staffCase(s);
+  await screenshot(s.page, 'cases-clerk-case.png');
+  const form = byTestId(s.page, 'correction-form');
+  await form.locator('textarea[name="items"]').fill('食品经营许可申请书：缺法定代表人签字\n经营场所平面布局图：未标明专间位置');
+  await byTestId(form, 'act-request-correction').click();
+  assert.equal(await caseState(s.page), 'correcting');
+});
+
+stepTest('3 the applicant sees every correction at once and corrects', async (use) => {
+  const s = await citizen(use);
+  const { page } = s;
+  await open(page, '/me/cases');
+  const row = byTestId(page, 'my-cases').locator(`tr[data-case="${shared.caseId}"]`);
+  await expectPresent(page, row.locator('[data-testid="waiting-on-me"]'), 'the case waiting on me');
+  await screenshot(page, 'cases-my-cases.png');
+  await row.locator('a').first().click();
+  const box = byTestId(page, 'correction');
+  await expectPresent(page, box, 'the correction request');
+  assert.equal(await box.locator('li').count(), 2, 'both corrections are listed');
+  await box.locator('input[name="upload.sqs"]').setInputFiles({ name: 'sqs-signed.pdf', mimeType: 'application/pdf', buffer: Buffer.concat([PDF, Buffer.from('% signed\n')]) });
+  await screenshot(page, 'cases-correction.png');
+  await byTestId(page, 'correct-submit').click();
+  assert.equal(await caseState(page), 'submitted');
+});
+
+stepTest('4 the clerk accepts; the regulator reviews and grants; the clerk delivers', async (use) => {
+  const clerk = await staff(use, 'hk.clerk', 'window_clerk');
+  await staffCase(clerk);
+  await byTestId(clerk.page, 'act-accept').click();
+  assert.equal(await caseState(clerk.page), 'accepted');
+  await expectPresent(clerk.page, byTestId(clerk.page, 'due-on'), 'the due date');
+  await clerk.page.locator('[data-testid="deadline-arithmetic"] summary').click();
+  await screenshot(clerk.page, 'cases-accepted.png');
+
+  const rev = await staff(use, 'hk.scjg.reviewer', 'reviewer');
+  await staffCase(rev);
+  const cf = byTestId(rev.page, 'complete-form');
+  await cf.locator('textarea[name="opinion"]').fill('材料齐全，符合法定条件');
+  await byTestId(cf, 'act-complete').click();
+  await expectPresent(rev.page, byTestId(rev.page, 'case-done'), 'the review done');
+
+  const dec = await staff(use, 'hk.scjg.approver', 'approver');
+  await staffCase(dec);
+  await screenshot(dec.page, 'cases-decide.png');
+  await byTestId(dec.page, 'act-approve').click();
+  assert.equal(await caseState(dec.page), 'decided');
+  await expectPresent(dec.page, byTestId(dec.page, 'case-licence'), 'the licence issued with the decision');
+
+  await staffCase(clerk);
+  const df = byTestId(clerk.page, 'deliver-form');
+  await df.locator('select[name="method"]').selectOption('electronic');
+  await byTestId(df, 'act-deliver').click();
+  assert.equal(await caseState(clerk.page), 'concluded');
+});
+
+stepTest('5 the applicant downloads the sealed decision and finds the licence in the wallet', async (use) => {
+  const s = await citizen(use);
+  const { page } = s;
+  await open(page, `/me/cases/${shared.caseId}`);
+  assert.equal(await caseState(page), 'concluded');
+  const approval = byTestId(page, 'notices').locator('a[data-kind="approval"]');
+  await expectPresent(page, approval, 'the decision notice');
+  const pdf = await page.request.get(BASE_URL + (await approval.getAttribute('href')));
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+  const timeline = await byTestId(page, 'timeline').locator('li').evaluateAll((l) => l.map((x) => x.getAttribute('data-event')));
+  assert.deepEqual(timeline, ['submitted', 'correction_requested', 'corrected', 'accepted', 'step_completed', 'decided', 'delivered', 'concluded']);
+  await screenshot(page, 'cases-concluded.png');
+  await byTestId(page, 'case-licence').click();
+  await expectPresent(page, byTestId(page, 'licence-face').locator('svg'), 'the licence in the wallet');
+  await screenshot(page, 'cases-wallet-licence.png');
+});
