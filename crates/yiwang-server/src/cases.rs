@@ -182,6 +182,33 @@ async fn applicant_of(s: &AppState, subject: &Subject) -> ApiResult<Applicant> {
     }
 }
 
+/// Acting for a principal, the mandate must cover this item (a mandate may list items by
+/// their basic-directory or implementation code, 代办授权的事项范围).
+async fn check_mandate_covers(s: &AppState, ctx: &Ctx, item_code: &str) -> ApiResult<()> {
+    let (Some((principal, _)), Some(pid)) = (&ctx.acting_for, &ctx.person_id) else {
+        return Ok(());
+    };
+    let basic = item_code.trim().get(19..31).unwrap_or("");
+    for code in [item_code.trim(), basic] {
+        if !code.is_empty()
+            && yiwang_store::mandates::in_force(&s.store, pid, principal, Some(code))
+                .await?
+                .is_some()
+        {
+            return Ok(());
+        }
+    }
+    Err(ApiError::from(StoreError::from(DomainError::one(
+        yiwang_core::ErrorKind::Conflict,
+        FieldError::new(
+            "item_code",
+            "mandate.scope",
+            "您的代办授权不包括此事项",
+            "your mandate does not cover this item",
+        ),
+    ))))
+}
+
 fn idem_meta(ctx: &Ctx, idem: IdempotencyKey, method: &Method, uri: &Uri, body: &[u8]) -> Meta {
     let actor = ctx.ledger_actor();
     let mut meta = Meta::actor(&actor);
@@ -223,6 +250,7 @@ pub async fn api_submit(
     body: ApiJson<SubmitBody>,
 ) -> ApiResult<Response> {
     let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    check_mandate_covers(&s, &ctx, &body.value.item_code).await?;
     let applicant = applicant_of(&s, &subject).await?;
     let meta = idem_meta(&ctx, idem, &method, &uri, &body.raw);
     let b = body.value;
@@ -1219,6 +1247,11 @@ async fn apply_form(
         .await?;
         let id = v["draft_id"].as_str().unwrap_or_default().to_string();
         return render_apply(&s, &ctx, &headers, &uri, &code, answers, values, errors, id, true).await;
+    }
+    if errors.is_empty()
+        && let Err(e) = check_mandate_covers(&s, &ctx, &code).await
+    {
+        errors.extend(e.into_field_errors());
     }
     if errors.is_empty() {
         let applicant = applicant_of(&s, &subject).await?;

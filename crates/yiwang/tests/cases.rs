@@ -303,6 +303,34 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
         // Another person cannot see the case.
         let other = Session::login(&u, "13900139000", None).await;
         assert_eq!(other.get(format!("{u}/api/v1/me/cases/{id}")).await.status(), 404);
+        // A mandate for listed items only does not reach this item (代办授权范围).
+        let body = "46010019900101123";
+        let li_si = format!("{body}{}", yiwang_core::ids::resident_id_check_char(body).unwrap());
+        let today = chrono::Utc::now().date_naive();
+        let r = agent
+            .post(
+                format!("{u}/api/v1/mandates"),
+                &json!({ "grantee_id_number": li_si, "grantee_name": "李四",
+                         "scope": {"type": "items", "items": ["460100009000"]},
+                         "valid_from": today, "valid_until": today + chrono::Days::new(30) }),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let r = other
+            .req(reqwest::Method::PUT, format!("{u}/api/v1/me/acting-for"))
+            .json(&json!({ "principal": format!("legal:{legal}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let r = other
+            .post(
+                format!("{u}/api/v1/cases"),
+                &json!({ "item_code": code, "application": app }),
+            )
+            .await;
+        assert_eq!(r.status(), 409);
+        assert_eq!(fields(&r.json().await.unwrap()), ["item_code"]);
         // The scheduler runs from the command line too; the ledger holds.
         srv.stop();
         let (code, out, err) = cli(&db, &["cases", "tick"]);
