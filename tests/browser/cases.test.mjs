@@ -4,7 +4,8 @@
 // the window clerk asks once for a correction (一次性告知); the applicant corrects; the
 // clerk accepts; the market regulator's reviewer passes it on and the approver grants it;
 // the clerk delivers; the applicant downloads the sealed decision (PDF) and finds the
-// licence in the wallet. Screenshots of each page. Drives Debian's chromium through
+// licence in the wallet; and a window clerk takes a paper application for 李四 at the
+// comprehensive window with the originals checked. Screenshots of each page. Drives Debian's chromium through
 // playwright-core against a running `yiwang serve --demo`.
 //
 // Environment:
@@ -251,4 +252,50 @@ stepTest('5 the applicant downloads the sealed decision and finds the licence in
   await byTestId(page, 'case-licence').click();
   await expectPresent(page, byTestId(page, 'licence-face').locator('svg'), 'the licence in the wallet');
   await screenshot(page, 'cases-wallet-licence.png');
+});
+
+stepTest('6 the window clerk takes an application on paper for a registered citizen (一窗受理)', async (use) => {
+  assert.ok(shared.code, 'step 1 found the item');
+  const s = await staff(use, 'hk.clerk', 'window_clerk');
+  const { page } = s;
+  await byTestId(page, 'nav-window').click();
+  const lookup = byTestId(page, 'window-lookup');
+  await expectPresent(page, lookup, 'the window lookup form');
+  // 李四: 460100 + 19900101 + 123 + the GB 11643 check character.
+  const body = '46010019900101123';
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const id = body + '10X98765432'[[...body].reduce((a, c, i) => a + Number(c) * w[i], 0) % 11];
+  await lookup.locator('input[name="id_number"]').fill(id);
+  await lookup.locator('input[name="item"]').fill(shared.code);
+  await byTestId(lookup, 'window-start').click();
+  await expectPresent(page, byTestId(page, 'window-applicant'), 'the applicant at the window');
+  assert.match(await text(byTestId(page, 'window-applicant')), /李四/);
+  const situation = byTestId(page, 'situation');
+  await situation.locator('select[name="q.proxy"]').selectOption('self');
+  await situation.locator('select[name="q.zhuanjian"]').selectOption('no');
+  await submit(situation);
+  const form = byTestId(page, 'apply-form');
+  await expectPresent(page, form, 'the window application form');
+  const fill = async (name, value) => {
+    const f = form.locator(`[name="form.${name}"]`);
+    if ((await f.evaluate((e) => e.tagName)) === 'SELECT') await f.selectOption(value);
+    else await f.fill(value);
+  };
+  await fill('enterprise_name', '海口李四小吃店');
+  await fill('enterprise_uscc', '91460100MA5T00001L');
+  await fill('legal_representative', '李四');
+  await fill('business_address', '海口市美兰区海甸岛 2 号');
+  await fill('food_business_type', '餐饮服务经营者');
+  await fill('business_area', '30');
+  await fill('applicant_phone', '13900139000');
+  for (const key of await form.locator('tr[data-material]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-material')))) {
+    await form.locator(`select[name="how.${key}"]`).selectOption('paper');
+    await form.locator(`input[name="originals.${key}"]`).check();
+  }
+  await screenshot(page, 'cases-window-form.png');
+  await byTestId(page, 'apply-submit').click();
+  assert.equal(await caseState(page), 'submitted');
+  assert.match(await page.locator('main').innerText(), /窗口申报/);
+  await expectPresent(page, byTestId(page, 'notices').locator('a[data-kind="receipt"]'), 'the receipt to hand over');
+  await screenshot(page, 'cases-window-taken.png');
 });

@@ -485,6 +485,8 @@ pub static RULES: &[Rule] = &[
     r("POST", "/me/cases/{case_id}", Person),
     r("GET", "/me/cases/{case_id}/notices/{notice_id}/pdf", Person),
     r("GET", "/work/inbox", AnyPerm(CASE_STAFF, Unbound)),
+    r("GET", "/work/window", Perm(P::CaseAccept, Unbound)),
+    r("POST", "/work/window", Perm(P::CaseAccept, Body)),
     r("GET", "/work/cases/{case_id}", AnyPerm(CASE_STAFF, Case("case_id"))),
     r("POST", "/work/cases/{case_id}", AnyPerm(CASE_STAFF, Case("case_id"))),
     r(

@@ -67,6 +67,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/me/cases/{case_id}/notices/{notice_id}/pdf", get(my_notice_pdf))
         .route("/work/inbox", get(inbox_page))
+        .route(
+            "/work/window",
+            get(window_page)
+                .post(window_form)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    yiwang_store::files::MAX_SIZE + (1 << 20),
+                )),
+        )
         .route("/work/cases/{case_id}", get(work_case_page).post(work_case_form))
         .route("/work/cases/{case_id}/notices/{notice_id}/pdf", get(staff_notice_pdf))
 }
@@ -296,8 +304,14 @@ pub async fn api_window_submit(
     uri: Uri,
     body: ApiJson<WindowBody>,
 ) -> ApiResult<Response> {
-    let b = &body.value;
-    let service = cases::service_for(&s.store, &b.item_code).await?;
+    let meta = idem_meta(&ctx, idem, &method, &uri, &body.raw);
+    let w = window_submit(&s, &ctx, &body.value, meta).await?;
+    Ok(created(w))
+}
+
+/// The item in force, if its department lies in the clerk's region (一窗受理).
+async fn window_service(s: &AppState, ctx: &Ctx, item_code: &str) -> ApiResult<yiwang_store::catalog::Service> {
+    let service = cases::service_for(&s.store, item_code).await?;
     let d = yiwang_store::orgs::department(&s.store.read, &service.department_id)
         .await?
         .ok_or_else(not_found)?;
@@ -308,6 +322,13 @@ pub async fn api_window_submit(
             region_code: d.region_code,
         },
     )?;
+    Ok(service)
+}
+
+/// The window submission the API and the window page share: the clerk's region must
+/// hold the item's department (一窗受理), the applicant must be registered.
+async fn window_submit(s: &AppState, ctx: &Ctx, b: &WindowBody, meta: Meta) -> ApiResult<yiwang_store::Written> {
+    window_service(s, ctx, &b.item_code).await?;
     let subject = Subject::parse(&b.applicant).ok_or_else(|| {
         ApiError::from(StoreError::from(DomainError::invalid(vec![FieldError::new(
             "applicant",
@@ -316,13 +337,12 @@ pub async fn api_window_submit(
             "the applicant is person:ID or legal:ID",
         )])))
     })?;
-    let applicant = applicant_of(&s, &subject).await?;
-    let meta = idem_meta(&ctx, idem, &method, &uri, &body.raw);
-    let w = cases::submit(
+    let applicant = applicant_of(s, &subject).await?;
+    Ok(cases::submit(
         &s.store,
         meta,
         cases::Submission {
-            item_code: b.item_code.to_string(),
+            item_code: b.item_code.clone(),
             applicant,
             channel: Channel::Window,
             assisted: b.assisted,
@@ -330,8 +350,7 @@ pub async fn api_window_submit(
             draft_id: None,
         },
     )
-    .await?;
-    Ok(created(w))
+    .await?)
 }
 
 /// 201 with the case, marked when it replays an earlier request's answer.
@@ -832,9 +851,41 @@ struct ApplyPage {
     draft_id: String,
     saved: bool,
     logged_in: bool,
+    /// At a window: the applicant the clerk serves.
+    window: Option<WindowApplicant>,
+}
+
+/// The applicant a window clerk takes an application for, and how they were looked up.
+#[derive(Debug, Clone)]
+struct WindowApplicant {
+    subject: Subject,
+    name: String,
+    /// The lookup parameter (`id_number` or `uscc`) and its value, kept across the page.
+    lookup: (&'static str, String),
 }
 
 impl ApplyPage {
+    /// Where the form posts and the situation form reloads.
+    fn post_url(&self) -> String {
+        match &self.window {
+            Some(_) => "/work/window".into(),
+            None => format!("/services/{}/apply", self.code),
+        }
+    }
+    fn situation_url(&self) -> String {
+        self.post_url()
+    }
+    /// Hidden inputs that keep the window context (applicant lookup and item).
+    fn window_hidden(&self) -> Vec<(String, String)> {
+        match &self.window {
+            Some(w) => vec![
+                (w.lookup.0.to_string(), w.lookup.1.clone()),
+                ("item".into(), self.code.clone()),
+                ("applicant".into(), w.subject.key()),
+            ],
+            None => vec![],
+        }
+    }
     fn msg(&self, e: &FieldError) -> String {
         self.base.lang.msg(e)
     }
@@ -920,12 +971,12 @@ async fn field_views(s: &AppState, e: &Elements) -> ApiResult<Vec<FieldView>> {
 
 async fn material_views(
     s: &AppState,
-    ctx: &Ctx,
+    holder: Option<Subject>,
     e: &Elements,
     answers: &BTreeMap<String, String>,
 ) -> ApiResult<Vec<MaterialView>> {
     let sel = yiwang_core::catalog::select_materials(e, answers).ok();
-    let held = match ctx.principal() {
+    let held = match holder {
         Some(p) => yiwang_store::licences::of_subject(&s.store, &p).await?,
         None => vec![],
     };
@@ -965,10 +1016,15 @@ async fn render_apply(
     errors: Vec<FieldError>,
     draft_id: String,
     saved: bool,
+    window: Option<WindowApplicant>,
 ) -> ApiResult<Response> {
     let service = cases::service_for(&s.store, code).await?;
     let fields = field_views(s, &service.elements).await?;
-    let materials = material_views(s, ctx, &service.elements, &answers).await?;
+    let holder = match &window {
+        Some(w) => Some(w.subject.clone()),
+        None => ctx.principal(),
+    };
+    let materials = material_views(s, holder, &service.elements, &answers).await?;
     let status = crate::pages::form_status(&errors);
     Ok((
         status,
@@ -983,7 +1039,8 @@ async fn render_apply(
             errors,
             draft_id,
             saved,
-            logged_in: ctx.principal().is_some(),
+            logged_in: ctx.principal().is_some() || window.is_some(),
+            window,
         },
     )
         .into_response())
@@ -1058,6 +1115,7 @@ async fn apply_page(
         vec![],
         draft_id,
         false,
+        None,
     )
     .await
 }
@@ -1204,6 +1262,13 @@ fn application_of(values: &BTreeMap<String, String>, fields: &[FieldView], e: &E
                 licence_id: licence,
                 originals_checked: None,
             }),
+            // At a window: the paper is taken, and whether the originals were checked.
+            Some(ProvisionKind::Paper) => Some(Provision {
+                kind: ProvisionKind::Paper,
+                files,
+                licence_id: None,
+                originals_checked: Some(values.get(&format!("originals.{}", m.key)).is_some_and(|v| v == "on")),
+            }),
             Some(k @ (ProvisionKind::Tolerated | ProvisionKind::Promised)) => Some(Provision {
                 kind: k,
                 files: vec![],
@@ -1246,7 +1311,7 @@ async fn apply_form(
         )
         .await?;
         let id = v["draft_id"].as_str().unwrap_or_default().to_string();
-        return render_apply(&s, &ctx, &headers, &uri, &code, answers, values, errors, id, true).await;
+        return render_apply(&s, &ctx, &headers, &uri, &code, answers, values, errors, id, true, None).await;
     }
     if errors.is_empty()
         && let Err(e) = check_mandate_covers(&s, &ctx, &code).await
@@ -1282,7 +1347,7 @@ async fn apply_form(
         }
     }
     render_apply(
-        &s, &ctx, &headers, &uri, &code, answers, values, errors, draft_id, false,
+        &s, &ctx, &headers, &uri, &code, answers, values, errors, draft_id, false, None,
     )
     .await
 }
@@ -1783,4 +1848,189 @@ pub async fn scheduler(
             _ = stop.changed() => return,
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pages: the comprehensive window (综合窗口)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "window.html")]
+struct WindowPage {
+    base: Base,
+    id_number: String,
+    uscc: String,
+    item: String,
+    errors: Vec<FieldError>,
+}
+
+impl WindowPage {
+    fn msg(&self, e: &FieldError) -> String {
+        self.base.lang.msg(e)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WindowQuery {
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    uscc: String,
+    #[serde(default)]
+    item: String,
+    #[serde(flatten)]
+    rest: BTreeMap<String, String>,
+}
+
+/// Finds the applicant at the window: a person by resident ID number (the read goes into
+/// their data-use log, purpose 窗口受理) or an enterprise by credit code.
+async fn window_applicant(s: &AppState, ctx: &Ctx, id_number: &str, uscc: &str) -> ApiResult<WindowApplicant> {
+    let unregistered = |field: &str| {
+        ApiError::from(StoreError::from(DomainError::invalid(vec![FieldError::new(
+            field,
+            "applicant.unregistered",
+            "未找到该办事人：请先为其注册（帮办注册），或核对号码",
+            "no such applicant: register them first (assisted registration) or check the number",
+        )])))
+    };
+    if !id_number.trim().is_empty() {
+        let p = yiwang_store::accounts::person_by_id_number(&s.store, id_number.trim())
+            .await?
+            .ok_or_else(|| unregistered("id_number"))?;
+        yiwang_store::datause::read_person(&s.store, ctx.meta(), &ctx.reader(), &p, &[], Some("窗口受理"), None)
+            .await?;
+        return Ok(WindowApplicant {
+            subject: Subject::Person(p.id.clone()),
+            name: p.name.clone(),
+            lookup: ("id_number", id_number.trim().to_string()),
+        });
+    }
+    if !uscc.trim().is_empty() {
+        let l = yiwang_store::accounts::legal_by_uscc(&s.store, uscc.trim())
+            .await?
+            .ok_or_else(|| unregistered("uscc"))?;
+        return Ok(WindowApplicant {
+            subject: Subject::Legal(l.id.clone()),
+            name: l.name.clone(),
+            lookup: ("uscc", uscc.trim().to_uppercase()),
+        });
+    }
+    Err(ApiError::from(StoreError::from(DomainError::invalid(vec![
+        FieldError::new(
+            "id_number",
+            "required",
+            "请填写办事人的公民身份号码或企业的统一社会信用代码",
+            "give the applicant's resident ID number or the enterprise's credit code",
+        ),
+    ]))))
+}
+
+async fn window_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<WindowQuery>,
+) -> ApiResult<Response> {
+    let lookup_form = |base: Base, errors: Vec<FieldError>| WindowPage {
+        id_number: q.id_number.clone(),
+        uscc: q.uscc.clone(),
+        item: q.item.clone(),
+        errors,
+        base,
+    };
+    if q.item.trim().is_empty() && q.id_number.is_empty() && q.uscc.is_empty() {
+        let base = Base::new(&s, &headers, &uri, &ctx).await;
+        return Ok(lookup_form(base, vec![]).into_response());
+    }
+    let found = async {
+        let w = window_applicant(&s, &ctx, &q.id_number, &q.uscc).await?;
+        let service = window_service(&s, &ctx, &q.item).await?;
+        Ok::<_, ApiError>((w, service))
+    }
+    .await;
+    match found {
+        Ok((w, service)) => {
+            let answers: BTreeMap<String, String> = q
+                .rest
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("q.").map(|k| (k.to_string(), v.clone())))
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            let mut values = BTreeMap::new();
+            for (k, v) in cases::prefill(&s.store, &w.subject, &service.elements).await? {
+                values.insert(format!("form.{k}"), v);
+            }
+            render_apply(
+                &s,
+                &ctx,
+                &headers,
+                &uri,
+                &service.code,
+                answers,
+                values,
+                vec![],
+                String::new(),
+                false,
+                Some(w),
+            )
+            .await
+        }
+        Err(e) => {
+            let base = Base::new(&s, &headers, &uri, &ctx).await;
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                lookup_form(base, e.into_field_errors()),
+            )
+                .into_response())
+        }
+    }
+}
+
+/// A window clerk submits the application for the applicant (帮办, channel 窗口): paper
+/// materials with the originals checked, scans uploaded, licences from the applicant's wallet.
+async fn window_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    mp: Multipart,
+) -> ApiResult<Response> {
+    let (values, mut errors) = read_application_form(&s, &ctx, mp).await?;
+    let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let w = window_applicant(&s, &ctx, &get("id_number"), &get("uscc")).await?;
+    let code = get("item");
+    let service = cases::service_for(&s.store, &code).await?;
+    let fields = field_views(&s, &service.elements).await?;
+    let app = application_of(&values, &fields, &service.elements);
+    let answers = app.answers.clone();
+    if errors.is_empty() {
+        let body = WindowBody {
+            item_code: code.clone(),
+            applicant: w.subject.key(),
+            application: app,
+            assisted: true,
+        };
+        match window_submit(&s, &ctx, &body, ctx.meta()).await {
+            Ok(v) => {
+                let id = v.value["id"].as_str().unwrap_or_default();
+                return Ok(Redirect::to(&format!("/work/cases/{id}")).into_response());
+            }
+            Err(e) => errors.extend(e.into_field_errors()),
+        }
+    }
+    render_apply(
+        &s,
+        &ctx,
+        &headers,
+        &uri,
+        &code,
+        answers,
+        values,
+        errors,
+        String::new(),
+        false,
+        Some(w),
+    )
+    .await
 }

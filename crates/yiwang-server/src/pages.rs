@@ -68,6 +68,8 @@ pub struct Base {
     pub has_wallet: bool,
     /// Staff who work cases: the inbox link.
     pub has_inbox: bool,
+    /// Window clerks: taking applications at the window.
+    pub can_take_applications: bool,
 }
 
 impl Base {
@@ -92,6 +94,7 @@ impl Base {
             can_issue_licences: ctx.has(P::LicenceIssue),
             can_manage_trust: ctx.has(P::TrustManage),
             has_inbox: crate::access::CASE_STAFF.iter().any(|p| ctx.has(*p)),
+            can_take_applications: ctx.has(P::CaseAccept),
             has_wallet: ctx.person_id.is_some(),
         }
     }

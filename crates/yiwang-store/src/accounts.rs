@@ -1007,6 +1007,18 @@ pub struct LegalPerson {
     pub legal_representative: String,
 }
 
+/// The legal person with this unified social credit code.
+pub async fn legal_by_uscc(store: &Store, uscc: &str) -> Result<Option<LegalPerson>> {
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM legal_persons WHERE uscc = $1")
+        .bind(uscc.trim().to_uppercase())
+        .fetch_optional(&store.read)
+        .await?;
+    match id {
+        Some(id) => legal_person(&store.read, &id).await,
+        None => Ok(None),
+    }
+}
+
 pub async fn legal_person(pool: &sqlx::AnyPool, id: &str) -> Result<Option<LegalPerson>> {
     let Some(r) = sqlx::query("SELECT id, name, uscc, kind, legal_representative FROM legal_persons WHERE id = $1")
         .bind(id)
