@@ -1100,7 +1100,14 @@ async fn apply_page(
     } else if let Some(subject) = ctx.principal() {
         // Filled in from the profile and from the licences held: asked once, never again.
         let service = cases::service_for(&s.store, &code).await?;
-        for (k, v) in cases::prefill(&s.store, &subject, &service.elements).await? {
+        for (k, v) in cases::prefill(
+            &s.store,
+            &subject,
+            &service.elements,
+            &cases::dictionary(&s.store).await?,
+        )
+        .await?
+        {
             values.insert(format!("form.{k}"), v);
         }
     }
@@ -1958,7 +1965,14 @@ async fn window_page(
                 .filter(|(_, v)| !v.is_empty())
                 .collect();
             let mut values = BTreeMap::new();
-            for (k, v) in cases::prefill(&s.store, &w.subject, &service.elements).await? {
+            for (k, v) in cases::prefill(
+                &s.store,
+                &w.subject,
+                &service.elements,
+                &cases::dictionary(&s.store).await?,
+            )
+            .await?
+            {
                 values.insert(format!("form.{k}"), v);
             }
             render_apply(

@@ -240,6 +240,18 @@ pub async fn serious_default(store: &Store, subject: &Subject) -> Result<bool> {
     Ok(n > 0)
 }
 
+/// The data-element dictionary by code (read once per request, shared by the pre-check
+/// and the prefill).
+pub type Dictionary = BTreeMap<String, yiwang_core::catalog::DataElement>;
+
+pub async fn dictionary(store: &Store) -> Result<Dictionary> {
+    Ok(crate::catalog::data_elements(store)
+        .await?
+        .into_iter()
+        .map(|d| (d.code.clone(), d))
+        .collect())
+}
+
 /// The pre-check (智能预审) of an application for a published item, with the licences
 /// the applicant offers in place of materials checked against what they hold.
 pub async fn precheck(
@@ -247,12 +259,8 @@ pub async fn precheck(
     service: &Service,
     applicant: &Subject,
     app: &Application,
+    dict: &Dictionary,
 ) -> Result<core::Prechecked> {
-    let dict: BTreeMap<String, yiwang_core::catalog::DataElement> = crate::catalog::data_elements(store)
-        .await?
-        .into_iter()
-        .map(|d| (d.code.clone(), d))
-        .collect();
     let tolerance_allowed = !serious_default(store, applicant).await?;
     let mut problems = vec![];
     let out = match core::precheck(&service.elements, &|c| dict.get(c).cloned(), app, tolerance_allowed) {
@@ -311,12 +319,8 @@ pub async fn prefill(
     store: &Store,
     subject: &Subject,
     e: &yiwang_core::catalog::Elements,
+    dict: &Dictionary,
 ) -> Result<BTreeMap<String, String>> {
-    let dict: BTreeMap<String, yiwang_core::catalog::DataElement> = crate::catalog::data_elements(store)
-        .await?
-        .into_iter()
-        .map(|d| (d.code.clone(), d))
-        .collect();
     let mut profile: BTreeMap<&str, String> = BTreeMap::new();
     match subject {
         Subject::Person(id) => {
@@ -411,9 +415,10 @@ pub async fn submit(store: &Store, meta: Meta, sub: Submission) -> Result<crate:
             }
         }
     }
-    let prechecked = precheck(store, &service, &applicant.subject, &application).await?;
+    let dict = dictionary(store).await?;
+    let prechecked = precheck(store, &service, &applicant.subject, &application, &dict).await?;
     // The prefill rate: form fields whose submitted value is the one the platform filled in.
-    let filled = prefill(store, &applicant.subject, &service.elements).await?;
+    let filled = prefill(store, &applicant.subject, &service.elements, &dict).await?;
     let prefilled = application
         .form
         .iter()
@@ -472,7 +477,7 @@ pub async fn resubmit(store: &Store, meta: Meta, case_id: &str, app: Application
         until_ms: None,
         elements: service.elements,
     };
-    let pre = precheck(store, &svc, &subject, &app).await?;
+    let pre = precheck(store, &svc, &subject, &app, &dictionary(store).await?).await?;
     let action = match row.state {
         State::Correcting => Action::Correct,
         _ => {
@@ -1942,22 +1947,6 @@ async fn add_notice(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: NoticeKind, ext
     Ok(())
 }
 
-/// Who a `party` is, for messages.
-pub fn party_name(p: Party, zh: bool) -> &'static str {
-    if zh { p.zh() } else { p.en() }
-}
-
-/// The materials of an application as (key, name, how) for receipts and pages.
-pub fn material_lines(
-    e: &yiwang_core::catalog::Elements,
-    app: &Application,
-) -> Vec<(String, String, Option<ProvisionKind>)> {
-    e.materials
-        .iter()
-        .map(|m| (m.key.clone(), m.name.clone(), app.materials.get(&m.key).map(|p| p.kind)))
-        .collect()
-}
-
 /// Refusal for a caller that is not a party to the case.
 pub fn not_party() -> StoreError {
     DomainError::one(
@@ -2045,7 +2034,7 @@ pub async fn national(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<V
             .into_iter()
             .map(|s| {
                 json!({ "case_number": c.id, "kind": s.kind,
-                "kind_code": SpecialKindCode::of(&s.kind), "reason": s.reason,
+                "kind_code": yiwang_core::catalog::SpecialKind::parse(&s.kind).map(|k| k.code()), "reason": s.reason,
                 "start_on": s.from_on, "end_on": s.to_on, "result": s.result })
             })
             .collect();
@@ -2087,13 +2076,4 @@ pub async fn national(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<V
         });
     }
     Ok(out)
-}
-
-/// The national code of a special procedure kind stored by its JSON name.
-struct SpecialKindCode;
-
-impl SpecialKindCode {
-    fn of(kind: &str) -> Option<&'static str> {
-        yiwang_core::catalog::SpecialKind::parse(kind).map(|k| k.code())
-    }
 }
