@@ -15,8 +15,9 @@
 //   YIWANG_ARTIFACTS   directory for full-page PNG screenshots (default: tests/browser/artifacts/)
 //   CHROMIUM           chromium executable (default: /usr/bin/chromium)
 //
-// The steps run in order and share state (the case made in step 1). Each run makes a new
-// case, so runs do not depend on one another. No timing assertions.
+// The steps run in order and share state (the case made in step 1). Steps 1–6 make new
+// cases, so their runs do not depend on one another; step 7 assigns the demo's overdue
+// migrated case, so it runs once per fresh `serve --demo`. No timing assertions.
 
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -297,5 +298,40 @@ stepTest('6 the window clerk takes an application on paper for a registered citi
   assert.equal(await caseState(page), 'submitted');
   assert.match(await page.locator('main').innerText(), /窗口申报/);
   await expectPresent(page, byTestId(page, 'notices').locator('a[data-kind="receipt"]'), 'the receipt to hand over');
+  const checked = await byTestId(page, 'originals').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-checked')));
+  assert.ok(checked.length > 0 && checked.every((c) => c === 'yes'), `every original recorded as checked: ${checked}`);
   await screenshot(page, 'cases-window-taken.png');
+});
+
+stepTest('7 an overdue case turns red; the reviewer assigns it to a named colleague (分办)', async (use) => {
+  // The demo takes over cases from the previous platform with their real dates
+  // (历史办件迁移): one is past its promised limit.
+  const rev = await staff(use, 'hk.scjg.reviewer', 'reviewer');
+  const { page } = rev;
+  await open(page, '/work/inbox');
+  const red = byTestId(page, 'inbox').locator('tr[data-light="red"]');
+  await expectPresent(page, red.first(), 'an overdue (red) case in the inbox');
+  const lights = await byTestId(page, 'inbox').locator('tr[data-light]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-light')));
+  assert.equal(lights[0], 'red', `the overdue case comes first: ${lights}`);
+  assert.ok(lights.includes('yellow') && lights.includes('green'), `every light is shown: ${lights}`);
+  const color = await red.first().locator('.light').evaluate((e) => getComputedStyle(e).backgroundColor);
+  assert.notEqual(color, 'rgba(0, 0, 0, 0)', 'the red light is painted');
+  await screenshot(page, 'cases-inbox-lights.png');
+  await red.first().locator('a').click();
+  await expectPresent(page, byTestId(page, 'case-light'), 'the case light');
+  assert.equal(await byTestId(page, 'case-light').getAttribute('data-light'), 'red');
+  assert.match(await text(byTestId(page, 'timeline')), /历史办件迁移/);
+  const af = byTestId(page, 'assign-form');
+  await expectPresent(page, af, 'the assign form');
+  await af.locator('select[name="to"]').selectOption({ label: '市场监管审查员二' });
+  await byTestId(af, 'act-assign').click();
+  await expectPresent(page, byTestId(page, 'case-handler'), 'the officer in charge');
+  assert.match(await text(byTestId(page, 'case-handler')), /市场监管审查员二/);
+  // 首问负责: now it is the colleague's; the reviewer's own pass-on is refused.
+  rev.allow(422, '/work/cases/');
+  const cf = byTestId(page, 'complete-form');
+  await cf.locator('textarea[name="opinion"]').fill('同意');
+  await byTestId(cf, 'act-complete').click();
+  await expectPresent(page, byTestId(page, 'errors').locator('li[data-rule="case.handler"]'), 'the refusal naming the officer in charge');
+  await screenshot(page, 'cases-overdue-assigned.png');
 });

@@ -164,6 +164,9 @@ pub enum Action {
     DeemAccept,
     /// Take the case into one's own inbox.
     Claim,
+    /// 分办: hand the case at the current step to a named colleague (their account id),
+    /// who must hold the step's role for the case's department.
+    Assign { to: String },
     /// Finish the current step with an opinion and pass the case on.
     Complete { opinion: String },
     /// Send the case back to an earlier step (0-based).
@@ -200,6 +203,7 @@ impl Action {
             Action::RequestCorrection { .. } => "request_correction",
             Action::DeemAccept => "deem_accept",
             Action::Claim => "claim",
+            Action::Assign { .. } => "assign",
             Action::Complete { .. } => "complete",
             Action::Return { .. } => "return",
             Action::StartSpecial { .. } => "start_special",
@@ -234,6 +238,9 @@ pub enum Event {
     },
     Claimed {
         by: String,
+    },
+    Assigned {
+        to: String,
     },
     StepCompleted {
         step: usize,
@@ -284,6 +291,7 @@ impl Event {
             Event::Refused { .. } => "refused",
             Event::CorrectionRequested { .. } => "correction_requested",
             Event::Claimed { .. } => "claimed",
+            Event::Assigned { .. } => "assigned",
             Event::StepCompleted { .. } => "step_completed",
             Event::Returned { .. } => "returned",
             Event::SpecialStarted { .. } => "special_started",
@@ -309,6 +317,7 @@ impl Event {
             Event::Refused { reason, .. } => format!("不予受理：{reason}"),
             Event::CorrectionRequested { items } => format!("一次性告知补正 {} 项", items.len()),
             Event::Claimed { .. } => "已签收办理".into(),
+            Event::Assigned { .. } => "已分派承办人".into(),
             Event::StepCompleted { opinion, .. } => format!("环节办结：{opinion}"),
             Event::Returned { opinion, .. } => format!("退回上一环节：{opinion}"),
             Event::SpecialStarted { kind, reason } => format!("进入特别程序（{}）：{reason}", kind.zh()),
@@ -335,6 +344,7 @@ impl Event {
             Event::Refused { reason, .. } => format!("not accepted: {reason}"),
             Event::CorrectionRequested { items } => format!("{} corrections requested at once", items.len()),
             Event::Claimed { .. } => "taken in hand".into(),
+            Event::Assigned { .. } => "assigned to a named officer".into(),
             Event::StepCompleted { opinion, .. } => format!("step completed: {opinion}"),
             Event::Returned { opinion, .. } => format!("returned to an earlier step: {opinion}"),
             Event::SpecialStarted { kind, reason } => format!("special procedure ({}): {reason}", kind.en()),
@@ -448,14 +458,75 @@ fn required_text(field: &str, v: &str, max: usize) -> Result<(), DomainError> {
 }
 
 /// Facts from outside the case that some actions depend on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Facts {
     /// Working days from receipt to today (《行政许可法》第三十二条 counts 5).
     pub working_days_since_receipt: i64,
+    /// The province's correction window in working days (`CasePolicy`).
+    pub correction_window_days: i64,
+    /// The case is in the hands of another officer (签收 or 分办 to someone else):
+    /// 首问负责 — only they, or a deciding officer reassigning it, act on it.
+    pub handled_by_other: bool,
+}
+
+impl Default for Facts {
+    fn default() -> Self {
+        Facts {
+            working_days_since_receipt: 0,
+            correction_window_days: CORRECTION_WINDOW_DAYS,
+            handled_by_other: false,
+        }
+    }
 }
 
 /// Working days within which a correction must be requested (《行政许可法》第三十二条).
 pub const CORRECTION_WINDOW_DAYS: i64 = 5;
+
+/// The province's case settings [M]: the traffic-light threshold and the correction window
+/// (STANDARDS §2 marks the legal clocks [M]; the defaults are the law's text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasePolicy {
+    /// Share of a limit used before a clock turns yellow, in percent (1–99).
+    pub yellow_percent: i64,
+    /// 《行政许可法》第三十二条: working days after receipt within which a correction must be
+    /// requested; afterwards the case counts as accepted from receipt.
+    pub correction_window_days: i64,
+}
+
+impl Default for CasePolicy {
+    fn default() -> Self {
+        CasePolicy {
+            yellow_percent: YELLOW_PERCENT,
+            correction_window_days: CORRECTION_WINDOW_DAYS,
+        }
+    }
+}
+
+impl CasePolicy {
+    /// Checks the settings (a bad configuration is refused at start, field by field).
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let mut p = Problems::new();
+        if !(1..=99).contains(&self.yellow_percent) {
+            p.push(FieldError::new(
+                "cases.yellow_percent",
+                "range",
+                "预警比例须在 1 到 99 之间",
+                "yellow_percent must be between 1 and 99",
+            ));
+        }
+        if !(1..=CORRECTION_WINDOW_DAYS).contains(&self.correction_window_days) {
+            // 《行政许可法》第三十二条: at most 5 working days; a province may promise less.
+            p.push(FieldError::new(
+                "cases.correction_window_days",
+                "range",
+                "补正告知期限须在 1 到 5 个工作日之间（行政许可法第三十二条）",
+                "correction_window_days must be 1 to 5 working days (Licensing Law art. 32)",
+            ));
+        }
+        p.finish()
+    }
+}
 
 /// Decides an action: the events it causes, or why it is refused. Total over every
 /// state, party and action.
@@ -467,7 +538,7 @@ pub fn decide(c: &Case, who: Party, a: &Action, facts: Facts) -> Result<Vec<Even
         Action::Submit | Action::Correct | Action::Supplement { .. } | Action::Withdraw { .. } => who == P::Applicant,
         Action::Accept | Action::Refuse { .. } | Action::RequestCorrection { .. } => who == P::Clerk,
         Action::DeemAccept => who == P::System,
-        Action::Claim | Action::Complete { .. } | Action::Return { .. } => {
+        Action::Claim | Action::Assign { .. } | Action::Complete { .. } | Action::Return { .. } => {
             matches!(who, P::Reviewer | P::Decider)
         }
         Action::StartSpecial { .. } | Action::EndSpecial { .. } => matches!(who, P::Reviewer | P::Decider),
@@ -483,6 +554,27 @@ pub fn decide(c: &Case, who: Party, a: &Action, facts: Facts) -> Result<Vec<Even
     // The current step's role must match the reviewer/decider acting on it.
     let step_party = c.steps.get(c.step).map(|r| party_of(*r));
     let at_own_step = |who: Party| step_party == Some(who);
+    // 首问负责: a case in another officer's hands is theirs to act on; a deciding officer
+    // may still reassign it (分办).
+    let step_action = matches!(
+        a,
+        Action::Claim
+            | Action::Complete { .. }
+            | Action::Return { .. }
+            | Action::StartSpecial { .. }
+            | Action::EndSpecial { .. }
+            | Action::Decide { .. }
+    ) || (matches!(a, Action::Assign { .. }) && who != P::Decider);
+    if step_action && facts.handled_by_other && matches!(c.state, S::Accepted | S::Suspended) {
+        return Err(refuse(
+            "case.handler",
+            format!("此办件已由「{}」签收办理", c.handler.as_deref().unwrap_or("—")),
+            format!(
+                "this case is in the hands of {}",
+                c.handler.as_deref().unwrap_or("another officer")
+            ),
+        ));
+    }
     match (c.state, a) {
         (S::Draft, Action::Submit) => Ok(vec![Event::Submitted]),
         (S::Correcting, Action::Correct) => Ok(vec![Event::Corrected]),
@@ -532,11 +624,14 @@ pub fn decide(c: &Case, who: Party, a: &Action, facts: Facts) -> Result<Vec<Even
         (S::Submitted, Action::DeemAccept) => {
             // 《行政许可法》第三十二条: no correction requested within 5 working days of
             // receipt → accepted from the day of receipt.
-            if facts.working_days_since_receipt <= CORRECTION_WINDOW_DAYS {
+            if facts.working_days_since_receipt <= facts.correction_window_days {
                 return Err(refuse(
                     "case.correction_window_open",
-                    "收件未满 5 个工作日，尚不能视为受理",
-                    "the 5 working days after receipt have not passed",
+                    format!("收件未满 {} 个工作日，尚不能视为受理", facts.correction_window_days),
+                    format!(
+                        "the {} working days after receipt have not passed",
+                        facts.correction_window_days
+                    ),
                 ));
             }
             Ok(vec![Event::Accepted { deemed: true }])
@@ -548,6 +643,13 @@ pub fn decide(c: &Case, who: Party, a: &Action, facts: Facts) -> Result<Vec<Even
             Ok(vec![Event::Claimed {
                 by: who.as_str().into(),
             }])
+        }
+        (S::Accepted | S::Suspended, Action::Assign { to }) => {
+            if !at_own_step(who) {
+                return Err(not_your_step(c));
+            }
+            required_text("to", to, 100)?;
+            Ok(vec![Event::Assigned { to: to.trim().into() }])
         }
         (S::Accepted, Action::Complete { opinion }) => {
             if !at_own_step(who) {
@@ -736,6 +838,7 @@ pub fn apply(c: &mut Case, e: &Event) {
         Event::Refused { .. } => c.state = State::NotAccepted,
         Event::CorrectionRequested { .. } => c.state = State::Correcting,
         Event::Claimed { by } => c.handler = Some(by.clone()),
+        Event::Assigned { to } => c.handler = Some(to.clone()),
         Event::StepCompleted { .. } => {
             c.step += 1;
             c.handler = None;
@@ -800,6 +903,7 @@ pub fn national_action_code(event: &str) -> Option<&'static str> {
         "withdrawn" => "15",
         "terminated" => "16",
         "voided" => "17",
+        "assigned" => "18",
         _ => return None,
     })
 }
@@ -910,6 +1014,17 @@ pub struct Reading {
 
 /// How far a working-day limit that started on `start` has run by `today`.
 pub fn reading(cal: &Calendar, d: &Deadline, suspensions: &[Suspension], today: NaiveDate) -> Reading {
+    reading_with(cal, d, suspensions, today, YELLOW_PERCENT)
+}
+
+/// `reading` with the province's yellow threshold (`CasePolicy::yellow_percent`).
+pub fn reading_with(
+    cal: &Calendar,
+    d: &Deadline,
+    suspensions: &[Suspension],
+    today: NaiveDate,
+    yellow_percent: i64,
+) -> Reading {
     let used = d
         .start
         .iter_days()
@@ -920,7 +1035,7 @@ pub fn reading(cal: &Calendar, d: &Deadline, suspensions: &[Suspension], today: 
     let limit = d.working_days.max(1) as i64;
     let light = if today > d.date {
         Light::Red
-    } else if used * 100 >= YELLOW_PERCENT * limit {
+    } else if used * 100 >= yellow_percent * limit {
         Light::Yellow
     } else {
         Light::Green
@@ -1217,6 +1332,9 @@ mod tests {
             },
             "deem_accept" => Action::DeemAccept,
             "claim" => Action::Claim,
+            "assign" => Action::Assign {
+                to: "acc-colleague".into(),
+            },
             "complete" => Action::Complete {
                 opinion: "同意".into()
             },
@@ -1253,7 +1371,7 @@ mod tests {
         }
     }
 
-    const ACTIONS: [&str; 17] = [
+    const ACTIONS: [&str; 18] = [
         "submit",
         "correct",
         "accept",
@@ -1261,6 +1379,7 @@ mod tests {
         "request_correction",
         "deem_accept",
         "claim",
+        "assign",
         "complete",
         "return",
         "start_special",
@@ -1289,6 +1408,7 @@ mod tests {
             ("request_correction", S::Submitted, P::Clerk) => Some(S::Correcting),
             ("deem_accept", S::Submitted, P::System) => Some(S::Accepted),
             ("claim", S::Accepted, p) if at(p) => Some(S::Accepted),
+            ("assign", S::Accepted | S::Suspended, p) if at(p) => Some(state),
             ("complete", S::Accepted, P::Reviewer) if step == 0 => Some(S::Accepted),
             ("return", S::Accepted, P::Decider) if step == 1 => Some(S::Accepted),
             ("start_special", S::Accepted, p) if at(p) => Some(S::Suspended),
@@ -1320,6 +1440,7 @@ mod tests {
                         c.step = step;
                         let facts = Facts {
                             working_days_since_receipt: 6,
+                            ..Facts::default()
                         };
                         let got = decide(&c, who, &sample(action), facts);
                         let want = expected(action, state, who, step);
@@ -1387,16 +1508,81 @@ mod tests {
         for days in 0..=5 {
             let f = Facts {
                 working_days_since_receipt: days,
+                ..Facts::default()
             };
             assert!(decide(&c, Party::System, &Action::DeemAccept, f).is_err());
         }
         let f = Facts {
             working_days_since_receipt: 6,
+            ..Facts::default()
         };
         assert_eq!(
             decide(&c, Party::System, &Action::DeemAccept, f).unwrap(),
             vec![Event::Accepted { deemed: true }]
         );
+    }
+
+    #[test]
+    fn a_case_in_another_officers_hands_is_theirs_unless_a_decider_reassigns_it() {
+        let mut c = Case::new(vec![StepRole::Review, StepRole::Decide], false, BTreeSet::new());
+        c.state = State::Accepted;
+        let ev = decide(&c, Party::Reviewer, &sample("assign"), Facts::default()).unwrap();
+        apply(&mut c, &ev[0]);
+        assert_eq!(c.handler.as_deref(), Some("acc-colleague"));
+        let other = Facts {
+            handled_by_other: true,
+            ..Facts::default()
+        };
+        for a in ["claim", "complete", "start_special", "assign"] {
+            let e = decide(&c, Party::Reviewer, &sample(a), other).unwrap_err();
+            assert_eq!(e.errors[0].rule, "case.handler", "{a}");
+        }
+        // The handler acts; the applicant may still withdraw.
+        assert!(decide(&c, Party::Reviewer, &sample("complete"), Facts::default()).is_ok());
+        assert!(decide(&c, Party::Applicant, &sample("withdraw"), other).is_ok());
+        // At the decision step a decider reassigns a case taken by a colleague.
+        c.step = 1;
+        assert!(decide(&c, Party::Decider, &sample("assign"), other).is_ok());
+        assert_eq!(
+            decide(&c, Party::Decider, &sample("decide"), other).unwrap_err().errors[0].rule,
+            "case.handler"
+        );
+        // Nobody may be assigned without a name.
+        let blank = Action::Assign { to: " ".into() };
+        assert_eq!(
+            decide(&c, Party::Decider, &blank, Facts::default()).unwrap_err().errors[0].field,
+            "to"
+        );
+    }
+
+    #[test]
+    fn the_correction_window_and_yellow_threshold_follow_the_policy() {
+        let mut c = Case::new(vec![StepRole::Decide], false, BTreeSet::new());
+        c.state = State::Submitted;
+        let f = Facts {
+            working_days_since_receipt: 4,
+            correction_window_days: 3,
+            handled_by_other: false,
+        };
+        assert!(decide(&c, Party::System, &Action::DeemAccept, f).is_ok());
+        assert!(CasePolicy::default().validate().is_ok());
+        let bad = CasePolicy {
+            yellow_percent: 100,
+            correction_window_days: 6,
+        };
+        let fields: Vec<_> = bad
+            .validate()
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["cases.yellow_percent", "cases.correction_window_days"]);
+        let cal = official_calendar();
+        let dl = due(&cal, d("2026-11-02"), &TimeLimit::working_days(10), &[]);
+        // Day 5 of 10: green at 80 %, yellow at 50 %.
+        assert_eq!(reading(&cal, &dl, &[], d("2026-11-09")).light, Light::Green);
+        assert_eq!(reading_with(&cal, &dl, &[], d("2026-11-09"), 50).light, Light::Yellow);
     }
 
     #[test]

@@ -452,6 +452,7 @@ pub static RULES: &[Rule] = &[
     // cases: applicants (their own, checked by the handler), window clerks, back office
     r("POST", "/api/v1/cases", Person),
     r("POST", "/api/v1/window/cases", Perm(P::CaseAccept, Body)),
+    r("POST", "/api/v1/case-imports", Perm(P::CaseVoid, Body)),
     r("GET", "/api/v1/me/cases", Person),
     r("GET", "/api/v1/me/cases/{case_id}", Person),
     r("POST", "/api/v1/me/cases/{case_id}/actions", Person),

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cases", post(api_submit))
         .route("/api/v1/window/cases", post(api_window_submit))
+        .route("/api/v1/case-imports", post(api_import))
         .route("/api/v1/me/cases", get(api_my_cases))
         .route("/api/v1/me/cases/{case_id}", get(api_my_case))
         .route("/api/v1/me/cases/{case_id}/actions", post(api_my_action))
@@ -115,6 +116,7 @@ async fn staff_party(s: &AppState, ctx: &Ctx, row: &CaseRow, a: &Action) -> ApiR
             (Party::Clerk, Permission::CaseAccept)
         }
         Action::Claim
+        | Action::Assign { .. }
         | Action::Complete { .. }
         | Action::Return { .. }
         | Action::StartSpecial { .. }
@@ -309,14 +311,20 @@ pub async fn api_window_submit(
     Ok(created(w))
 }
 
-/// The item in force, if its department lies in the clerk's region (一窗受理).
-async fn window_service(s: &AppState, ctx: &Ctx, item_code: &str) -> ApiResult<yiwang_store::catalog::Service> {
+/// The item in force, if the caller holds `perm` for its department (for a window
+/// clerk: the department lies in their region, 一窗受理).
+async fn item_for(
+    s: &AppState,
+    ctx: &Ctx,
+    item_code: &str,
+    perm: Permission,
+) -> ApiResult<yiwang_store::catalog::Service> {
     let service = cases::service_for(&s.store, item_code).await?;
     let d = yiwang_store::orgs::department(&s.store.read, &service.department_id)
         .await?
         .ok_or_else(not_found)?;
     ctx.require(
-        Permission::CaseAccept,
+        perm,
         &Target::Department {
             id: d.id,
             region_code: d.region_code,
@@ -325,19 +333,28 @@ async fn window_service(s: &AppState, ctx: &Ctx, item_code: &str) -> ApiResult<y
     Ok(service)
 }
 
-/// The window submission the API and the window page share: the clerk's region must
-/// hold the item's department (一窗受理), the applicant must be registered.
-async fn window_submit(s: &AppState, ctx: &Ctx, b: &WindowBody, meta: Meta) -> ApiResult<yiwang_store::Written> {
-    window_service(s, ctx, &b.item_code).await?;
-    let subject = Subject::parse(&b.applicant).ok_or_else(|| {
+/// The item in force, if its department lies in the clerk's region (一窗受理).
+async fn window_service(s: &AppState, ctx: &Ctx, item_code: &str) -> ApiResult<yiwang_store::catalog::Service> {
+    item_for(s, ctx, item_code, Permission::CaseAccept).await
+}
+
+/// `person:ID` or `legal:ID`, as the window and import APIs name an applicant.
+fn applicant_subject(a: &str) -> ApiResult<Subject> {
+    Subject::parse(a).ok_or_else(|| {
         ApiError::from(StoreError::from(DomainError::invalid(vec![FieldError::new(
             "applicant",
             "format",
             "申请人写作 person:ID 或 legal:ID",
             "the applicant is person:ID or legal:ID",
         )])))
-    })?;
-    let applicant = applicant_of(s, &subject).await?;
+    })
+}
+
+/// The window submission the API and the window page share: the clerk's region must
+/// hold the item's department (一窗受理), the applicant must be registered.
+async fn window_submit(s: &AppState, ctx: &Ctx, b: &WindowBody, meta: Meta) -> ApiResult<yiwang_store::Written> {
+    window_service(s, ctx, &b.item_code).await?;
+    let applicant = applicant_of(s, &applicant_subject(&b.applicant)?).await?;
     Ok(cases::submit(
         &s.store,
         meta,
@@ -351,6 +368,82 @@ async fn window_submit(s: &AppState, ctx: &Ctx, b: &WindowBody, meta: Meta) -> A
         },
     )
     .await?)
+}
+
+/// A case in flight on the previous platform (历史办件迁移).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportBody {
+    pub item_code: String,
+    /// `person:ID` or `legal:ID` (registered on this platform).
+    pub applicant: String,
+    #[serde(default)]
+    pub application: Application,
+    /// The case's number on the previous platform.
+    pub legacy_no: String,
+    /// The previous platform's name.
+    pub source: String,
+    /// yyyy-mm-dd.
+    #[schema(value_type = String)]
+    pub received_on: chrono::NaiveDate,
+    /// yyyy-mm-dd, when the previous platform had accepted it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub accepted_on: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub channel: Option<String>,
+}
+
+/// Takes over a case from the province's previous platform with its original dates of
+/// receipt and acceptance (so its clocks and traffic lights are the real ones); needs the
+/// case administration permission (`case_void`) for the item's department. Pre-checked
+/// like any submission; send an Idempotency-Key to make a re-run of an import harmless.
+#[utoipa::path(post, path = "/api/v1/case-imports", request_body = ImportBody, tag = "cases",
+    responses((status = 201, body = Object), (status = 422, body = crate::error::Problem)))]
+pub async fn api_import(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    idem: IdempotencyKey,
+    method: Method,
+    uri: Uri,
+    body: ApiJson<ImportBody>,
+) -> ApiResult<Response> {
+    let meta = idem_meta(&ctx, idem, &method, &uri, &body.raw);
+    let b = &body.value;
+    item_for(&s, &ctx, &b.item_code, Permission::CaseVoid).await?;
+    let subject = applicant_subject(&b.applicant)?;
+    let channel = match b.channel.as_deref() {
+        None => Channel::Window,
+        Some(c) => Channel::parse(c).ok_or_else(|| {
+            ApiError::from(StoreError::from(DomainError::invalid(vec![FieldError::new(
+                "channel",
+                "one_of",
+                "渠道为 online 或 window",
+                "the channel is online or window",
+            )])))
+        })?,
+    };
+    let applicant = applicant_of(&s, &subject).await?;
+    let w = cases::import(
+        &s.store,
+        meta,
+        cases::Submission {
+            item_code: b.item_code.clone(),
+            applicant,
+            channel,
+            assisted: false,
+            application: b.application.clone(),
+            draft_id: None,
+        },
+        cases::Migration {
+            legacy_no: b.legacy_no.clone(),
+            source: b.source.clone(),
+            received_on: b.received_on,
+            accepted_on: b.accepted_on,
+        },
+    )
+    .await?;
+    Ok(created(w))
 }
 
 /// 201 with the case, marked when it replays an earlier request's answer.
@@ -606,7 +699,45 @@ pub async fn api_action(
 async fn staff_act(s: &AppState, ctx: &Ctx, id: &str, a: Action) -> ApiResult<Value> {
     let row = cases::case(&s.store, id).await?.ok_or_else(not_found)?;
     let party = staff_party(s, ctx, &row, &a).await?;
+    if let Action::Assign { to } = &a
+        && !assignees(s, &row).await?.iter().any(|x| x.account_id == to.trim())
+    {
+        return Err(ApiError::from(StoreError::from(DomainError::invalid(vec![
+            FieldError::new(
+                "to",
+                "case.assignee",
+                "只能分派给本部门持有当前环节角色且未停用的工作人员",
+                "assign only to an active colleague of the department holding this step's role",
+            ),
+        ]))));
+    }
     Ok(cases::act(&s.store, ctx.meta(), id, party, a).await?)
+}
+
+/// The colleagues a case at its current step may be assigned to (分办): active staff
+/// of the case's department whose roles give the step's permission there.
+async fn assignees(s: &AppState, row: &CaseRow) -> ApiResult<Vec<yiwang_store::accounts::StaffInfo>> {
+    let perm = match row.step_role() {
+        Some(StepRole::Decide) => Permission::CaseDecide,
+        _ => Permission::CaseReview,
+    };
+    let t = target(s, row).await?;
+    let mut out = vec![];
+    for st in yiwang_store::accounts::staff_in_region(&s.store.read, &row.region_code).await? {
+        if st.disabled || st.department_id != row.department_id {
+            continue;
+        }
+        let actor = yiwang_core::access::Actor::Staff {
+            account_id: st.account_id.clone(),
+            department_id: st.department_id.clone(),
+            region_code: st.region_code.clone(),
+            permissions: yiwang_store::accounts::permissions_of(&s.store.read, &st.roles).await?,
+        };
+        if actor.authorize(perm, &t).is_ok() {
+            out.push(st);
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -1402,6 +1533,10 @@ async fn my_cases_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, 
     .into_response())
 }
 
+/// A material line of the case page: (key, name, how, files, originals checked at a
+/// window).
+type MaterialLine = (String, String, String, Vec<String>, Option<bool>);
+
 #[derive(Template, askama_web::WebTemplate)]
 #[template(path = "case.html")]
 struct CasePage {
@@ -1411,8 +1546,10 @@ struct CasePage {
     parties: Vec<Party>,
     errors: Vec<FieldError>,
     done: Option<String>,
-    /// Material lines: (key, name, how, files).
-    materials: Vec<(String, String, String, Vec<String>)>,
+    materials: Vec<MaterialLine>,
+    /// Who has the case in hand (name), and the colleagues it may be assigned to.
+    handler_name: Option<String>,
+    assignees: Vec<(String, String)>,
     form: Vec<(String, String)>,
     /// The last correction request's items (what the applicant must fix).
     corrections: Vec<CorrectionItem>,
@@ -1478,6 +1615,7 @@ impl CasePage {
             "refuse" => l.pick("已决定不予受理", "Not accepted"),
             "request_correction" => l.pick("补正告知书已发出", "The notice to correct was sent"),
             "claim" => l.pick("已签收", "Taken"),
+            "assign" => l.pick("已分派", "Assigned"),
             "complete" => l.pick("已提交下一环节", "Passed on"),
             "return" => l.pick("已退回", "Returned"),
             "start_special" => l.pick(
@@ -1527,16 +1665,24 @@ async fn render_case(
     let d = detail(s, row, true).await?;
     let mut materials = vec![];
     let mut form = vec![];
+    let lang = crate::i18n::Prefs::from_headers(headers).lang;
     if let (Some(app), Some(v)) = (&d.application, &version) {
         for m in &v.elements.materials {
             if let Some(p) = app.materials.get(&m.key) {
-                materials.push((m.key.clone(), m.name.clone(), p.kind.zh().to_string(), p.files.clone()));
+                materials.push((
+                    m.key.clone(),
+                    m.name.clone(),
+                    lang.name(&p.kind).to_string(),
+                    p.files.clone(),
+                    p.originals_checked,
+                ));
             } else if d.case.outstanding.contains(&m.key) {
                 materials.push((
                     m.key.clone(),
                     m.name.clone(),
-                    ProvisionKind::Tolerated.zh().into(),
+                    lang.name(&ProvisionKind::Tolerated).to_string(),
                     vec![],
+                    None,
                 ));
             }
         }
@@ -1572,10 +1718,30 @@ async fn render_case(
         .enumerate()
         .map(|(i, r)| (i, ctx_name(headers, r)))
         .collect();
+    let handler_name = match d.case.handler.as_deref().and_then(|h| h.strip_prefix("account:")) {
+        Some(acc) => Some(
+            yiwang_store::accounts::staff(&s.store.read, acc)
+                .await?
+                .map(|st| st.name)
+                .unwrap_or_else(|| acc.to_string()),
+        ),
+        None => d.case.handler.clone(),
+    };
+    let assignees = if staff && parties.iter().any(|p| matches!(p, Party::Reviewer | Party::Decider)) {
+        assignees(s, &d.case)
+            .await?
+            .into_iter()
+            .map(|st| (st.account_id, st.name))
+            .collect()
+    } else {
+        vec![]
+    };
     let status = crate::pages::form_status(&errors);
     Ok((
         status,
         CasePage {
+            handler_name,
+            assignees,
             base: Base::new(s, headers, uri, ctx).await,
             d,
             staff,
@@ -1681,6 +1847,8 @@ struct InboxPage {
     base: Base,
     rows: Vec<InboxRow>,
     tasks: Vec<Task>,
+    /// The province's yellow threshold (`[cases] yellow_percent`).
+    yellow_percent: i64,
 }
 
 impl InboxPage {
@@ -1714,6 +1882,7 @@ async fn inbox_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri
         base: Base::new(&s, &headers, &uri, &ctx).await,
         rows,
         tasks,
+        yellow_percent: s.store.config.cases.yellow_percent,
     }
     .into_response())
 }
@@ -1755,6 +1924,7 @@ fn action_of(f: &BTreeMap<String, String>) -> Result<Action, FieldError> {
                 .collect(),
         },
         "claim" => Action::Claim,
+        "assign" => Action::Assign { to: get("to") },
         "complete" => Action::Complete {
             opinion: get("opinion"),
         },

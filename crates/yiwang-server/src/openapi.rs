@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi};
         crate::licences::api_wallet, crate::licences::api_mine, crate::licences::api_present, crate::licences::api_grant,
         crate::licences::api_revoke_grant, crate::licences::api_covered, crate::licences::api_verify, crate::licences::api_verify_id,
         crate::licences::api_presentation,
-        crate::cases::api_submit, crate::cases::api_window_submit, crate::cases::api_my_cases, crate::cases::api_my_case,
+        crate::cases::api_submit, crate::cases::api_window_submit, crate::cases::api_import, crate::cases::api_my_cases, crate::cases::api_my_case,
         crate::cases::api_my_action, crate::cases::api_resubmit, crate::cases::api_save_draft, crate::cases::api_drafts,
         crate::cases::api_notifications, crate::cases::api_upload, crate::cases::api_inbox, crate::cases::api_case,
         crate::cases::api_action, crate::cases::api_complete_task,

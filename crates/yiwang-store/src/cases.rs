@@ -58,6 +58,7 @@ pub enum Cmd {
         party: Party,
         action: Action,
         calendar: Arc<Calendar>,
+        policy: core::CasePolicy,
         /// The corrected application (补正) or the one with the materials that followed
         /// (容缺后补), already pre-checked.
         replace: Option<Box<(Application, core::Prechecked)>>,
@@ -83,6 +84,53 @@ pub struct SubmitCmd {
     pub draft_id: Option<String>,
     /// Form fields submitted as the platform prefilled them.
     pub prefilled: usize,
+    /// A case taken over from the previous platform, with what its acceptance needs.
+    pub migrated: Option<(Migration, Arc<Calendar>, core::CasePolicy)>,
+}
+
+/// 历史办件迁移: a case in flight on the province's previous platform, taken over with its
+/// original dates so that its clocks run as the law counts them (from the real receipt
+/// and acceptance, 《行政许可法》第三十二条、第四十二条). The ledger records the import
+/// at the time it happens; the original number and dates are in the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Migration {
+    /// The case's number on the previous platform.
+    pub legacy_no: String,
+    /// The previous platform (e.g. "海南省政务服务网（旧）").
+    pub source: String,
+    pub received_on: NaiveDate,
+    /// Set when the previous platform had accepted the case (its clocks start then).
+    #[serde(default)]
+    pub accepted_on: Option<NaiveDate>,
+}
+
+impl Migration {
+    /// The dates must be real: not in the future, acceptance not before receipt.
+    pub fn check(&self, today: NaiveDate) -> std::result::Result<(), DomainError> {
+        let mut p = yiwang_core::error::Problems::new();
+        p.text("legacy_no", &self.legacy_no, 64);
+        p.text("source", &self.source, 100);
+        if self.received_on > today {
+            p.push(FieldError::new(
+                "received_on",
+                "date.future",
+                "收件日期不能晚于今天",
+                "the date of receipt cannot be in the future",
+            ));
+        }
+        if let Some(a) = self.accepted_on
+            && (a < self.received_on || a > today)
+        {
+            p.push(FieldError::new(
+                "accepted_on",
+                "date.range",
+                "受理日期须在收件日期与今天之间",
+                "the date of acceptance lies between receipt and today",
+            ));
+        }
+        p.finish()
+    }
 }
 
 /// A case as stored (without the sealed application).
@@ -392,6 +440,26 @@ pub struct Submission {
 /// case is numbered and stored with its receipt. With an Idempotency-Key in `meta`, a
 /// retried request returns the first case (`Written::replayed`).
 pub async fn submit(store: &Store, meta: Meta, sub: Submission) -> Result<crate::writer::Written> {
+    submit_inner(store, meta, sub, None).await
+}
+
+/// Takes over a case from the previous platform (历史办件迁移): pre-checked like any
+/// submission, numbered by its original date of receipt, and accepted on its original
+/// date when the previous platform had accepted it, so its clocks (and traffic lights)
+/// are the real ones. One command: either all of it lands or nothing.
+pub async fn import(store: &Store, meta: Meta, sub: Submission, m: Migration) -> Result<crate::writer::Written> {
+    m.check(crate::today())?;
+    let service = service_for(store, &sub.item_code).await?;
+    let cal = calendar::calendar_for(store, Some(&service.region_code)).await?;
+    submit_inner(store, meta, sub, Some((m, cal, store.config.cases))).await
+}
+
+async fn submit_inner(
+    store: &Store,
+    meta: Meta,
+    sub: Submission,
+    migrated: Option<(Migration, Arc<Calendar>, core::CasePolicy)>,
+) -> Result<crate::writer::Written> {
     let Submission {
         item_code,
         applicant,
@@ -442,6 +510,7 @@ pub async fn submit(store: &Store, meta: Meta, sub: Submission) -> Result<crate:
                 prechecked,
                 draft_id,
                 prefilled,
+                migrated,
             })))),
         )
         .await?;
@@ -527,6 +596,7 @@ async fn act_with(
                 party,
                 action,
                 calendar,
+                policy: store.config.cases,
                 replace,
             })),
         )
@@ -602,7 +672,7 @@ pub async fn tick(store: &Store, today: NaiveDate) -> Result<Tick> {
     for r in rows {
         let c = to_row(&r)?;
         let cal = calendar::calendar_for(store, Some(&c.region_code)).await?;
-        if cal.working_days_between(c.received_on, today) > core::CORRECTION_WINDOW_DAYS {
+        if cal.working_days_between(c.received_on, today) > store.config.cases.correction_window_days {
             match act(
                 store,
                 Meta::actor("system:scheduler"),
@@ -744,11 +814,23 @@ pub async fn timeline(store: &Store, id: &str) -> Result<Vec<TimelineEntry>> {
             let body: String = r.try_get("body")?;
             let body: Value = serde_json::from_str(&body).map_err(|e| sql_err(&e.to_string()))?;
             let ev: Option<Event> = serde_json::from_value(body.clone()).ok();
+            let mut zh = ev.as_ref().map(|e| e.zh()).unwrap_or_default();
+            let mut en = ev.as_ref().map(|e| e.en()).unwrap_or_default();
+            if let Ok(m) = serde_json::from_value::<Migration>(body["migrated"].clone()) {
+                zh = format!(
+                    "{zh}（历史办件迁移：原系统「{}」编号 {}，{} 收件）",
+                    m.source, m.legacy_no, m.received_on
+                );
+                en = format!(
+                    "{en} (migrated from {}: number {}, received {})",
+                    m.source, m.legacy_no, m.received_on
+                );
+            }
             Ok(TimelineEntry {
                 n: r.try_get("n")?,
                 event: r.try_get("event")?,
-                zh: ev.as_ref().map(|e| e.zh()).unwrap_or_default(),
-                en: ev.as_ref().map(|e| e.en()).unwrap_or_default(),
+                zh,
+                en,
                 body,
                 party: r.try_get("party")?,
                 actor: r.try_get("actor")?,
@@ -830,7 +912,7 @@ pub async fn clocks(store: &Store, c: &CaseRow, today: NaiveDate) -> Result<Cloc
         l.as_ref().filter(|l| l.value > 0).map(|l| {
             let mut d = core::due(&cal, start, l, &susp);
             d.working_days = core::limit_working_days(&cal, &d);
-            let r = core::reading(&cal, &d, &susp, read_on);
+            let r = core::reading_with(&cal, &d, &susp, read_on, store.config.cases.yellow_percent);
             (d, r)
         })
     };
@@ -1146,8 +1228,22 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             party,
             action,
             calendar,
+            policy,
             replace,
-        } => act_cmd(ctx, case_id, *party, action, calendar, replace.as_deref()).await,
+        } => {
+            let today = date_of(ctx.now_ms);
+            act_cmd(
+                ctx,
+                case_id,
+                *party,
+                action,
+                calendar,
+                policy,
+                replace.as_deref(),
+                today,
+            )
+            .await
+        }
         Cmd::CompleteTask {
             task_id,
             outcome,
@@ -1157,7 +1253,11 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
 }
 
 async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
-    let today = date_of(ctx.now_ms);
+    // A migrated case keeps its original date of receipt (number, clocks, art. 32).
+    let today = match &s.migrated {
+        Some((m, _, _)) => m.received_on,
+        None => date_of(ctx.now_ms),
+    };
     let svc = &s.service;
     let e = &svc.elements;
     // 办件编号: region + date + serial, allocated under the batch's ledger lock, so
@@ -1167,11 +1267,17 @@ async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
         core::case_number(&svc.region_code, today, 0).get(..12).unwrap_or(""),
         today.format("%Y%m%d")
     );
-    let next: Option<i64> = sqlx::query_scalar("SELECT next_serial FROM case_serials WHERE prefix = $1")
-        .bind(&prefix)
-        .fetch_optional(&mut *ctx.conn)
-        .await?;
-    let serial = next.unwrap_or(1);
+    // One statement takes the serial and advances the counter (both engines support
+    // upsert with RETURNING); the savepoint opened first undoes it if the command fails.
+    ctx.begin_write().await?;
+    let serial: i64 = sqlx::query_scalar(
+        "INSERT INTO case_serials (prefix, next_serial) VALUES ($1, 2)
+         ON CONFLICT (prefix) DO UPDATE SET next_serial = case_serials.next_serial + 1
+         RETURNING next_serial - 1",
+    )
+    .bind(&prefix)
+    .fetch_one(&mut *ctx.conn)
+    .await?;
     let id = core::case_number(&svc.region_code, today, serial as u64);
     let route = if s.application.commitment {
         "commitment"
@@ -1195,15 +1301,9 @@ async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
                  "applicant": s.applicant.subject.key(), "applicant_name": s.applicant.name, "channel": s.channel,
                  "assisted": s.assisted, "route": route, "application_sm3": digest,
                  "form_fields": e.form.len(), "prefilled_fields": s.prefilled,
-                 "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised }),
+                 "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised,
+                 "migrated": s.migrated.as_ref().map(|(m, _, _)| m) }),
     )
-    .await?;
-    match next {
-        Some(_) => sqlx::query("UPDATE case_serials SET next_serial = next_serial + 1 WHERE prefix = $1"),
-        None => sqlx::query("INSERT INTO case_serials (prefix, next_serial) VALUES ($1, 2)"),
-    }
-    .bind(&prefix)
-    .execute(&mut *ctx.conn)
     .await?;
     let steps = core::workflow(e);
     let enc = ctx.keys.pii.seal_bytes(&format!("cases.application:{id}"), &bytes);
@@ -1257,8 +1357,49 @@ async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
             .execute(&mut *ctx.conn)
             .await?;
     }
-    let row = row_on(ctx.conn, &id).await?;
-    timeline_add(ctx, &row, &ev, Party::Applicant).await?;
+    // The row as just inserted (no read-back on the hot path).
+    let row = CaseRow {
+        id: id.clone(),
+        entry_id: svc.entry_id.clone(),
+        item_code: svc.code.clone(),
+        item_version: svc.version,
+        item_name: e.name.clone(),
+        department_id: svc.department_id.clone(),
+        region_code: svc.region_code.clone(),
+        applicant: s.applicant.subject.key(),
+        applicant_name: s.applicant.name.clone(),
+        submitted_by: ctx.actor.clone(),
+        channel: s.channel,
+        assisted: s.assisted,
+        route: route.into(),
+        state: State::Submitted,
+        steps,
+        step: 0,
+        handler: None,
+        instant: e.case_kind == CaseKind::Instant,
+        outstanding: outstanding.into_iter().cloned().collect(),
+        statutory_limit: e.statutory_limit.clone(),
+        promised_limit: e.promised_limit.clone(),
+        received_on: today,
+        accepted_on: None,
+        due_on: None,
+        statutory_due_on: None,
+        decision: None,
+        decided_at: None,
+        licence_id: None,
+        delivery: None,
+        concluded_at: None,
+        form_fields: e.form.len() as i64,
+        prefilled_fields: s.prefilled as i64,
+        created_at: ctx.now_ms,
+        updated_at: ctx.now_ms,
+    };
+    // A migrated case's first entry names where it came from.
+    let body = match &s.migrated {
+        Some((m, _, _)) => json!({ "event": "submitted", "migrated": m }),
+        None => serde_json::to_value(&ev).expect("serialisable"),
+    };
+    timeline_insert(ctx, &id, 1, ev.name(), &body, Party::Applicant).await?;
     let materials: Vec<Value> = e
         .materials
         .iter()
@@ -1284,27 +1425,51 @@ async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
         format!("Your application for '{}' was received: case {id}", e.name),
     )
     .await?;
+    if let Some((m, cal, policy)) = &s.migrated
+        && let Some(on) = m.accepted_on
+    {
+        let v = act_cmd(ctx, &id, Party::Clerk, &Action::Accept, cal, policy, None, on).await?;
+        return Ok(
+            json!({ "id": id, "state": v["state"], "route": route, "received_on": today,
+                    "accepted_on": on, "due_on": v["due_on"], "legacy_no": m.legacy_no }),
+        );
+    }
     Ok(
         json!({ "id": id, "state": State::Submitted, "route": route, "received_on": today,
                "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised }),
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn act_cmd(
     ctx: &mut WriteCtx<'_>,
     case_id: &str,
     party: Party,
     action: &Action,
     cal: &Calendar,
+    policy: &core::CasePolicy,
     replace: Option<&(Application, core::Prechecked)>,
+    today: NaiveDate,
 ) -> Result<Value> {
     let row = row_on(ctx.conn, case_id).await?;
-    let today = date_of(ctx.now_ms);
     let facts = Facts {
         working_days_since_receipt: cal.working_days_between(row.received_on, today),
+        correction_window_days: policy.correction_window_days,
+        handled_by_other: row.handler.as_ref().is_some_and(|h| *h != ctx.actor),
     };
     let mut c = row.core();
+    if facts.handled_by_other {
+        // A refusal names the officer in charge by name, not by account id.
+        if let Some(acc) = row.handler.as_deref().and_then(|h| h.strip_prefix("account:")) {
+            let name: Option<String> = sqlx::query_scalar("SELECT name FROM staff WHERE account_id = $1")
+                .bind(acc)
+                .fetch_optional(&mut *ctx.conn)
+                .await?;
+            c.handler = name.or(c.handler);
+        }
+    }
     let events = core::decide(&c, party, action, facts)?;
+    let mut c = row.core();
     // The service version the case was filed under (for the licence result and checks).
     let elements = crate::catalog::version(&mut *ctx.conn, &row.entry_id, row.item_version)
         .await?
@@ -1324,6 +1489,8 @@ async fn act_cmd(
         core::apply(&mut c, ev);
         match ev {
             Event::Claimed { .. } => handler = Some(ctx.actor.clone()),
+            // The ledger names staff as `account:<id>`; so does the handler column.
+            Event::Assigned { to } => handler = Some(format!("account:{to}")),
             Event::Accepted { .. } | Event::StepCompleted { .. } | Event::Returned { .. } => handler = None,
             _ => {}
         }
@@ -1642,7 +1809,11 @@ async fn effects(
                 .await?;
             }
         }
-        Event::Submitted | Event::Claimed { .. } | Event::StepCompleted { .. } | Event::Returned { .. } => {}
+        Event::Submitted
+        | Event::Claimed { .. }
+        | Event::Assigned { .. }
+        | Event::StepCompleted { .. }
+        | Event::Returned { .. } => {}
     }
     Ok(())
 }
@@ -1858,13 +2029,25 @@ async fn timeline_add(ctx: &mut WriteCtx<'_>, row: &CaseRow, ev: &Event, party: 
         .bind(&row.id)
         .fetch_one(&mut *ctx.conn)
         .await?;
+    let body = serde_json::to_value(ev).expect("serialisable");
+    timeline_insert(ctx, &row.id, n + 1, ev.name(), &body, party).await
+}
+
+async fn timeline_insert(
+    ctx: &mut WriteCtx<'_>,
+    case_id: &str,
+    n: i64,
+    event: &str,
+    body: &Value,
+    party: Party,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(&row.id)
-    .bind(n + 1)
-    .bind(ev.name())
-    .bind(serde_json::to_string(ev).expect("serialisable"))
+    .bind(case_id)
+    .bind(n)
+    .bind(event)
+    .bind(body.to_string())
     .bind(party.as_str())
     .bind(&ctx.actor)
     .bind(ctx.now_ms)

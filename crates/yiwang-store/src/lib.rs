@@ -76,6 +76,8 @@ pub struct StoreConfig {
     pub policy: yiwang_core::auth::Policy,
     /// Locked elements, star rules, questionnaire size (configurable per province).
     pub catalog: yiwang_core::catalog::CatalogPolicy,
+    /// Traffic-light threshold and correction window (configurable per province).
+    pub cases: yiwang_core::cases::CasePolicy,
 }
 
 impl StoreConfig {
@@ -93,6 +95,7 @@ impl StoreConfig {
             read_pool_size: 8,
             policy: Default::default(),
             catalog: Default::default(),
+            cases: Default::default(),
         }
     }
 }

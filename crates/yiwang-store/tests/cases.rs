@@ -631,3 +631,108 @@ async fn tolerance_commitment_deemed_acceptance_and_suspensions() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migrated_case_keeps_its_dates_and_a_case_in_hand_is_its_officers() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let today = yiwang_store::today();
+        let back = today - chrono::Days::new(20);
+        let migrate = |received_on, accepted_on| cases::Migration {
+            legacy_no: "OLD-0001".into(),
+            source: "旧平台".into(),
+            received_on,
+            accepted_on,
+        };
+        let run = |m: cases::Migration, key: Option<&str>| {
+            let mut meta = Meta::actor("admin");
+            if let Some(k) = key {
+                meta = meta.with_idempotency(k, "fp-import");
+            }
+            cases::import(
+                &s,
+                meta,
+                cases::Submission {
+                    item_code: w.item_code.clone(),
+                    applicant: w.company.clone(),
+                    channel: Channel::Window,
+                    assisted: false,
+                    application: application(&w),
+                    draft_id: None,
+                },
+                m,
+            )
+        };
+        // Dates that cannot be: in the future, accepted before receipt.
+        let e = errors(
+            run(
+                migrate(today + chrono::Days::new(1), Some(today - chrono::Days::new(1))),
+                None,
+            )
+            .await
+            .map(|w| w.value),
+        );
+        let fields: Vec<&str> = e.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["received_on", "accepted_on"]);
+
+        // Received and accepted 20 days ago: numbered by that date, its clock overdue.
+        let v = run(migrate(back, Some(back)), Some("import-1")).await.unwrap();
+        let id = v.value["id"].as_str().unwrap().to_string();
+        assert_eq!(&id[12..20], back.format("%Y%m%d").to_string());
+        let again = run(migrate(back, Some(back)), Some("import-1")).await.unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.value["id"], v.value["id"]);
+        let c = cases::case(&s, &id).await.unwrap().unwrap();
+        assert_eq!(
+            (c.state, c.received_on, c.accepted_on),
+            (State::Accepted, back, Some(back))
+        );
+        let clocks = cases::clocks(&s, &c, today).await.unwrap();
+        let (_, r) = clocks.promised.unwrap();
+        assert_eq!(r.light, yiwang_core::cases::Light::Red);
+        assert!(r.remaining < 0);
+        let tl = cases::timeline(&s, &id).await.unwrap();
+        assert_eq!(tl[0].body["migrated"]["legacy_no"], "OLD-0001");
+        assert!(tl[0].zh.contains("历史办件迁移"), "{}", tl[0].zh);
+        assert_eq!(tl[1].event, "accepted");
+
+        // Not yet accepted on the old platform: it waits for acceptance, and the
+        // scheduler counts 《行政许可法》第三十二条 from the real receipt.
+        let v = run(migrate(back, None), None).await.unwrap();
+        let waiting = v.value["id"].as_str().unwrap().to_string();
+        let t = cases::tick(&s, today).await.unwrap();
+        assert_eq!(t.deemed_accepted, vec![waiting.clone()]);
+        assert_eq!(
+            cases::case(&s, &waiting).await.unwrap().unwrap().accepted_on,
+            Some(back)
+        );
+
+        // 分办: the case goes to a named officer; only they act on it.
+        let officer = |acc: &str| Meta::actor(format!("account:{acc}"));
+        cases::act(
+            &s,
+            officer("lead"),
+            &id,
+            Party::Reviewer,
+            Action::Assign { to: "acc-2".into() },
+        )
+        .await
+        .unwrap();
+        let c = cases::case(&s, &id).await.unwrap().unwrap();
+        assert_eq!(c.handler.as_deref(), Some("account:acc-2"));
+        let pass = || Action::Complete {
+            opinion: "同意".into()
+        };
+        let e = errors(cases::act(&s, officer("lead"), &id, Party::Reviewer, pass()).await);
+        assert_eq!(e, [("action".to_string(), "case.handler".to_string())]);
+        cases::act(&s, officer("acc-2"), &id, Party::Reviewer, pass())
+            .await
+            .unwrap();
+        let c = cases::case(&s, &id).await.unwrap().unwrap();
+        assert_eq!((c.step, c.handler), (1, None));
+        let report = ledger::verify_store(&s).await.unwrap();
+        assert!(report.ok(), "{report:?}");
+        db.cleanup().await;
+    }
+}

@@ -25,6 +25,10 @@ pub struct FileConfig {
     /// The province's catalogue settings: locked elements, star rules, questionnaire size.
     #[serde(default)]
     pub catalog: Option<yiwang_core::catalog::CatalogPolicy>,
+    /// The province's case settings: `yellow_percent` (traffic light, default 80) and
+    /// `correction_window_days` (《行政许可法》第三十二条, default 5).
+    #[serde(default)]
+    pub cases: Option<yiwang_core::cases::CasePolicy>,
 }
 
 /// Settings given on the command line or in the environment (clap reads both).
@@ -63,6 +67,7 @@ pub struct Config {
     pub home_region: String,
     pub checkpoint_interval: i64,
     pub catalog: yiwang_core::catalog::CatalogPolicy,
+    pub cases: yiwang_core::cases::CasePolicy,
     pub public_url: Option<String>,
 }
 
@@ -121,7 +126,19 @@ impl Config {
                     .join("; ")
             );
         }
+        let cases = file.cases.unwrap_or_default();
+        if let Err(e) = cases.validate() {
+            bail!(
+                "[cases] settings: {}",
+                e.errors
+                    .iter()
+                    .map(|f| format!("{}: {} / {}", f.field, f.zh, f.en))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         Ok(Config {
+            cases,
             data_dir,
             database_url,
             listen: file.listen,
@@ -148,6 +165,7 @@ impl Config {
         let mut c = yiwang_store::StoreConfig::new(&self.database_url, &self.data_dir, self.master_key.clone());
         c.checkpoint_interval = self.checkpoint_interval;
         c.catalog = self.catalog.clone();
+        c.cases = self.cases;
         c
     }
 

@@ -368,6 +368,12 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
             dept("海口市市场监督管理局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?,
         ),
         (
+            "reviewer",
+            "hk.scjg.reviewer2",
+            "市场监管审查员二",
+            dept("海口市市场监督管理局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?,
+        ),
+        (
             "approver",
             "hk.scjg.approver",
             "市场监管审批员",
@@ -447,7 +453,113 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
         accounts::register_legal(store, meta(), &input, agent).await?;
     }
     seed_licences(store).await?;
+    seed_cases(store).await?;
     Ok(out)
+}
+
+/// A tiny PDF for the demo's scanned materials.
+const DEMO_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+/// Demo cases of 海口椰风食品有限公司 for the 海口 food business licence, taken over from
+/// the "previous platform" (历史办件迁移) with real dates, so that the inbox shows every
+/// traffic light: one overdue (red), one with most of its limit used (yellow), one just
+/// accepted (green), and one received but not yet accepted. Created only if the
+/// enterprise has no case yet.
+pub async fn seed_cases(store: &Store) -> Result<()> {
+    use yiwang_core::cases::{Application, sample_application};
+    use yiwang_store::cases::{self, Applicant, Migration, Submission};
+    let uscc_body = "91460100MA5T00001";
+    let uscc = format!(
+        "{uscc_body}{}",
+        yiwang_core::ids::uscc_check_char(uscc_body).expect("valid")
+    );
+    let Some(legal) = yiwang_store::accounts::legal_by_uscc(store, &uscc).await? else {
+        return Ok(());
+    };
+    let subject = yiwang_core::mandates::Subject::Legal(legal.id.clone());
+    if !cases::of_applicant(store, &subject).await?.is_empty() {
+        return Ok(());
+    }
+    let Some(service) = yiwang_store::catalog::services(
+        store,
+        &yiwang_store::catalog::ServiceFilter {
+            q: Some("食品经营许可".into()),
+            region: Some("460100".into()),
+            ..Default::default()
+        },
+        yiwang_store::now_ms(),
+    )
+    .await?
+    .into_iter()
+    .find(|s| s.elements.name == "食品经营许可" && s.department_name == "海口市市场监督管理局") else {
+        return Ok(());
+    };
+    let meta = || Meta::actor("system:demo");
+    let scan = yiwang_store::files::put(store, meta(), "示例扫描件.pdf", DEMO_PDF).await?;
+    let dict = cases::dictionary(store).await?;
+    let mut app: Application = sample_application(&service.elements, &|k| dict.get(k).cloned(), &scan.sm3);
+    // What the platform knows of the enterprise (its profile and licences) replaces the
+    // sample values, as the apply form would prefill it.
+    for (k, v) in cases::prefill(store, &subject, &service.elements, &dict).await? {
+        app.form.insert(k, serde_json::Value::String(v));
+    }
+    let cal = yiwang_store::calendar::calendar_for(store, Some(&service.region_code)).await?;
+    let today = yiwang_store::today();
+    // The promised limit in working days (10 if the item names none).
+    let limit = service
+        .elements
+        .promised_limit
+        .as_ref()
+        .map(|l| {
+            let d = yiwang_core::cases::due(&cal, today, l, &[]);
+            yiwang_core::cases::limit_working_days(&cal, &d) as i64
+        })
+        .unwrap_or(10)
+        .max(2);
+    let back = |n: i64| {
+        let mut d = today;
+        let mut k = 0;
+        while k < n {
+            d = d.pred_opt().expect("date");
+            if cal.is_working_day(d) {
+                k += 1;
+            }
+        }
+        d
+    };
+    let plan = [
+        ("HN-OLD-2026-000101", Some(back(limit + 3))),
+        ("HN-OLD-2026-000102", Some(back(((limit * 9 + 9) / 10).min(limit - 1)))),
+        ("HN-OLD-2026-000103", Some(back(1))),
+        ("HN-OLD-2026-000104", None),
+    ];
+    for (no, accepted) in plan {
+        let received = accepted.unwrap_or(today);
+        cases::import(
+            store,
+            meta(),
+            Submission {
+                item_code: service.code.clone(),
+                applicant: Applicant {
+                    subject: subject.clone(),
+                    name: legal.name.clone(),
+                    code: legal.uscc.clone(),
+                },
+                channel: yiwang_core::cases::Channel::Window,
+                assisted: false,
+                application: app.clone(),
+                draft_id: None,
+            },
+            Migration {
+                legacy_no: no.into(),
+                source: "海南省政务服务网（旧平台）".into(),
+                received_on: received,
+                accepted_on: accepted,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Demo e-seals and e-licences: approval seals for the market regulator and the approval

@@ -387,6 +387,119 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
     }
 }
 
+/// 历史办件迁移 and 分办: the demo's cases taken over with their real dates show every
+/// traffic light (the overdue one first); an import with impossible dates is refused field
+/// by field and a clerk may not import; a reviewer assigns a case to a named colleague of
+/// the department, after which only that colleague (or a deciding officer reassigning it)
+/// acts on it; assigning to someone without the step's role is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrated_cases_keep_their_clocks_and_go_to_named_officers() {
+    for db in TestDb::both().await {
+        let mut srv = Server::start(&db, &["--demo"]);
+        let u = srv.url.clone();
+        let code = food_item(&u).await;
+        let rev = Session::login(&u, "hk.scjg.reviewer", Some(srv.demo_secret("hk.scjg.reviewer"))).await;
+        let inbox: Value = rev.get(format!("{u}/api/v1/inbox")).await.json().await.unwrap();
+        let rows = inbox["cases"].as_array().unwrap();
+        let lights: Vec<&str> = rows.iter().map(|r| r["light"].as_str().unwrap_or("")).collect();
+        assert_eq!(lights, ["red", "yellow", "green"], "{inbox}");
+        assert!(rows[0]["remaining"].as_i64().unwrap() < 0);
+        let red = rows[0]["case"]["id"].as_str().unwrap().to_string();
+        let detail: Value = rev.get(format!("{u}/api/v1/cases/{red}")).await.json().await.unwrap();
+        let first = &detail["timeline"][0];
+        assert_eq!(first["body"]["migrated"]["legacy_no"], "HN-OLD-2026-000101", "{first}");
+        assert!(first["zh"].as_str().unwrap().contains("历史办件迁移"));
+        // The case number carries the original date of receipt.
+        let received = detail["case"]["received_on"].as_str().unwrap().replace('-', "");
+        assert_eq!(&red[12..20], received, "{red}");
+
+        // Imports: dates checked field by field; a window clerk has no right to import.
+        let today = chrono::Utc::now().date_naive();
+        let legal = detail["case"]["applicant"].as_str().unwrap().to_string();
+        let bad = json!({ "item_code": code, "applicant": legal, "legacy_no": "X-1", "source": "旧平台",
+                          "received_on": today + chrono::Days::new(3), "accepted_on": today - chrono::Days::new(1) });
+        let r = client()
+            .post(format!("{u}/api/v1/case-imports"))
+            .bearer_auth(TOKEN)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let f = fields(&r.json().await.unwrap());
+        assert!(
+            f.contains(&"received_on".to_string()) && f.contains(&"accepted_on".to_string()),
+            "{f:?}"
+        );
+        let clerk = Session::login(&u, "hk.clerk", Some(srv.demo_secret("hk.clerk"))).await;
+        let r = clerk.post(format!("{u}/api/v1/case-imports"), &bad).await;
+        assert_eq!(r.status(), 403);
+
+        // 分办: not to the approver (no review role), nor to a stranger; to the colleague.
+        let staff: Value = client()
+            .get(format!("{u}/api/v1/staff"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let acc = |login: &str| {
+            staff
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["login"] == login)
+                .unwrap_or_else(|| panic!("{login} in {staff}"))["account_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        for to in [acc("hk.scjg.approver"), acc("hk.reviewer"), "nobody".to_string()] {
+            let r = rev
+                .post(
+                    format!("{u}/api/v1/cases/{red}/actions"),
+                    &json!({"action": "assign", "to": to}),
+                )
+                .await;
+            assert_eq!(r.status(), 422, "{to}");
+            assert_eq!(fields(&r.json().await.unwrap()), ["to"]);
+        }
+        let colleague = acc("hk.scjg.reviewer2");
+        let r = rev
+            .post(
+                format!("{u}/api/v1/cases/{red}/actions"),
+                &json!({"action": "assign", "to": colleague}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let detail: Value = rev.get(format!("{u}/api/v1/cases/{red}")).await.json().await.unwrap();
+        assert_eq!(detail["case"]["handler"], format!("account:{colleague}"));
+        let r = rev
+            .post(
+                format!("{u}/api/v1/cases/{red}/actions"),
+                &json!({"action": "complete", "opinion": "同意"}),
+            )
+            .await;
+        assert_eq!(r.status(), 409);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["errors"][0]["rule"], "case.handler", "{v}");
+        let rev2 = Session::login(&u, "hk.scjg.reviewer2", Some(srv.demo_secret("hk.scjg.reviewer2"))).await;
+        let r = rev2
+            .post(
+                format!("{u}/api/v1/cases/{red}/actions"),
+                &json!({"action": "complete", "opinion": "材料齐全"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        srv.stop();
+        let (code, out, err) = cli(&db, &["ledger", "verify"]);
+        assert_eq!(code, 0, "{out}{err}");
+        db.cleanup().await;
+    }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
