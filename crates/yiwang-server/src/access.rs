@@ -80,6 +80,15 @@ pub const LICENCE_USERS: &[Permission] = &[P::CaseAccept, P::CaseReview, P::Case
 /// Staff who work cases: window clerks (region), reviewers and approvers (department),
 /// administrators who void records (region).
 pub const CASE_STAFF: &[Permission] = &[P::CaseAccept, P::CaseReview, P::CaseDecide, P::CaseVoid];
+/// Who uploads files outside an applicant's own: catalogue managers (blank forms, samples)
+/// and case staff (materials scanned at a window).
+pub const FILE_UPLOADERS: &[Permission] = &[
+    P::CatalogManage,
+    P::CaseAccept,
+    P::CaseReview,
+    P::CaseDecide,
+    P::CaseVoid,
+];
 
 /// Catalogue editors and reviewers.
 pub const CATALOG: &[Permission] = &[P::CatalogManage, P::CatalogReview];
@@ -300,7 +309,8 @@ pub static RULES: &[Rule] = &[
     r("POST", "/api/v1/catalog/import", Perm(P::CatalogManage, Body)),
     r("GET", "/api/v1/catalog/export", AnyPerm(CATALOG, Unbound)),
     // files: blank forms and samples
-    r("POST", "/api/v1/files", Perm(P::CatalogManage, Unbound)),
+    // blank forms and samples (catalogue), scans taken at a window (case staff)
+    r("POST", "/api/v1/files", AnyPerm(FILE_UPLOADERS, Unbound)),
     r("GET", "/files/{sm3}", Public),
     r("GET", "/catalog/files", Perm(P::CatalogManage, Unbound)),
     r("POST", "/catalog/files", Perm(P::CatalogManage, Unbound)),

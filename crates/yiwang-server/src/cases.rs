@@ -43,7 +43,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/me/cases/{case_id}/notices/{notice_id}/pdf", get(my_notice_pdf))
         .route("/api/v1/me/drafts", get(api_drafts).post(api_save_draft))
         .route("/api/v1/me/notifications", get(api_notifications))
-        .route("/api/v1/me/files", post(api_upload))
+        .route(
+            "/api/v1/me/files",
+            post(api_upload).layer(axum::extract::DefaultBodyLimit::max(
+                yiwang_store::files::MAX_SIZE + 4096,
+            )),
+        )
         .route("/api/v1/inbox", get(api_inbox))
         .route("/api/v1/cases/{case_id}", get(api_case))
         .route("/api/v1/cases/{case_id}/actions", post(api_action))

@@ -1,5 +1,5 @@
-//! Files over HTTP: catalogue managers upload blank forms and samples (`POST
-//! /api/v1/files`, or the page `/catalog/files`); everyone downloads them by their SM3
+//! Files over HTTP: catalogue managers upload blank forms and samples, case staff the
+//! materials scanned at a window (`POST /api/v1/files`, or the page `/catalog/files`); everyone downloads them by their SM3
 //! address at `/files/{sm3}` (the bytes are checked against the address when served).
 
 use crate::AppState;

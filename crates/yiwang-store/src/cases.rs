@@ -318,6 +318,24 @@ pub async fn precheck(
             None
         }
     };
+    // Every file named must be one the platform holds: uploads are checked for type and
+    // size when they arrive, so a hash that was never uploaded is not a material.
+    let named: Vec<&str> = app
+        .materials
+        .values()
+        .flat_map(|p| p.files.iter().map(String::as_str))
+        .collect();
+    let held = crate::files::known(store, &named).await?;
+    for (key, p) in &app.materials {
+        if p.files.iter().any(|f| !held.contains(f)) {
+            problems.push(FieldError::new(
+                format!("materials.{key}"),
+                "file.unknown",
+                "所附文件未上传或已不存在，请重新上传",
+                "a file named here was never uploaded: upload it again",
+            ));
+        }
+    }
     // A licence offered in place of a material must be held, valid, and of the type the
     // material names (免提交, STANDARDS §6).
     for (key, p) in &app.materials {

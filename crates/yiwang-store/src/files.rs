@@ -38,13 +38,48 @@ pub enum Cmd {
     Record(FileInfo),
 }
 
-/// The object store of an installation.
-pub fn open_store(data_dir: &std::path::Path) -> Result<Arc<dyn ObjectStore>> {
-    let dir = data_dir.join("blobs");
-    std::fs::create_dir_all(&dir).map_err(|e| StoreError::Internal(format!("creating {}: {e}", dir.display())))?;
-    let fs = object_store::local::LocalFileSystem::new_with_prefix(&dir)
-        .map_err(|e| StoreError::Internal(format!("blob store {}: {e}", dir.display())))?;
-    Ok(Arc::new(fs))
+/// The object store of an installation: `<data_dir>/blobs` by default, or `files_url`:
+/// `s3://bucket/prefix` for an S3-compatible store (endpoint, region and keys from the
+/// `AWS_*` environment: `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP` for a plain-HTTP endpoint such as MinIO),
+/// `file:///directory`, or `memory:///` (tests). A URL the store cannot use is refused here,
+/// at start, naming `files_url`.
+pub fn open_store(data_dir: &std::path::Path, files_url: Option<&str>) -> Result<Arc<dyn ObjectStore>> {
+    let bad = |u: &str, e: &dyn std::fmt::Display| StoreError::Internal(format!("files_url {u}: {e}"));
+    let local = |dir: std::path::PathBuf| -> Result<Arc<dyn ObjectStore>> {
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Internal(format!("creating {}: {e}", dir.display())))?;
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(&dir)
+            .map_err(|e| StoreError::Internal(format!("blob store {}: {e}", dir.display())))?;
+        Ok(Arc::new(fs))
+    };
+    let Some(u) = files_url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return local(data_dir.join("blobs"));
+    };
+    let parsed = url::Url::parse(u).map_err(|e| bad(u, &e))?;
+    if parsed.scheme() == "file" {
+        let dir = parsed.to_file_path().map_err(|_| bad(u, &"not a local directory"))?;
+        return local(dir);
+    }
+    if !matches!(parsed.scheme(), "s3" | "s3a" | "memory") {
+        return Err(bad(u, &"use s3://bucket/prefix, file:///directory or memory:///"));
+    }
+    let options: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("AWS_"))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    remote(u, &parsed, options)
+}
+
+/// An object store by URL (`s3://`, `memory://`) with the builder's options, under the
+/// URL's path as prefix.
+fn remote(u: &str, parsed: &url::Url, options: Vec<(String, String)>) -> Result<Arc<dyn ObjectStore>> {
+    let bad = |e: &dyn std::fmt::Display| StoreError::Internal(format!("files_url {u}: {e}"));
+    let (store, prefix) = object_store::parse_url_opts(parsed, options).map_err(|e| bad(&e))?;
+    if prefix.as_ref().is_empty() {
+        Ok(Arc::from(store))
+    } else {
+        Ok(Arc::new(object_store::prefix::PrefixStore::new(store, prefix)))
+    }
 }
 
 /// What a file is, from its first bytes (never from the name the uploader gave): the
@@ -193,6 +228,20 @@ pub async fn info(store: &Store, sm3: &str) -> Result<Option<FileInfo>> {
         .transpose()
 }
 
+/// Which of `sm3s` are files the platform holds (one query).
+pub async fn known(store: &Store, sm3s: &[&str]) -> Result<std::collections::BTreeSet<String>> {
+    if sm3s.is_empty() {
+        return Ok(Default::default());
+    }
+    let marks: Vec<String> = (1..=sm3s.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT sm3 FROM files WHERE sm3 IN ({})", marks.join(", "));
+    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    for s in sm3s {
+        q = q.bind(*s);
+    }
+    Ok(q.fetch_all(&store.read).await?.into_iter().collect())
+}
+
 /// A file's description and bytes; the bytes are checked against the hash they are
 /// stored under (a file altered in the store is refused, not served).
 pub async fn get(store: &Store, sm3: &str) -> Result<Option<(FileInfo, bytes::Bytes)>> {
@@ -229,4 +278,67 @@ pub async fn list(store: &Store, limit: i64) -> Result<Vec<FileInfo>> {
     .iter()
     .map(to_info)
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn files_go_where_files_url_says() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("elsewhere");
+        let url = url::Url::from_directory_path(&dir).unwrap().to_string();
+        let store = open_store(tmp.path(), Some(&url)).unwrap();
+        store
+            .put(&path(&"ab".repeat(32)), b"%PDF-1.4".to_vec().into())
+            .await
+            .unwrap();
+        assert!(dir.join("ab").join("ab".repeat(32)).exists());
+        assert!(!tmp.path().join("blobs").exists());
+        // The default: the data directory's blobs/.
+        let store = open_store(tmp.path(), None).unwrap();
+        store.put(&path(&"cd".repeat(32)), b"x".to_vec().into()).await.unwrap();
+        assert!(tmp.path().join("blobs/cd").join("cd".repeat(32)).exists());
+        // In memory, under a prefix.
+        let store = open_store(tmp.path(), Some("memory:///tenant-a")).unwrap();
+        store.put(&path(&"ef".repeat(32)), b"y".to_vec().into()).await.unwrap();
+        assert_eq!(
+            store
+                .get(&path(&"ef".repeat(32)))
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .as_ref(),
+            b"y"
+        );
+        // Refused at start, naming the setting.
+        for u in ["ftp://host/x", "not a url", "gs://bucket"] {
+            let e = open_store(tmp.path(), Some(u)).expect_err(u).to_string();
+            assert!(e.contains("files_url"), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_s3_compatible_store_is_addressed_by_url_and_the_aws_options() {
+        let u = "s3://yiwang-files/hainan";
+        let parsed = url::Url::parse(u).unwrap();
+        let options = [
+            ("aws_endpoint", "http://127.0.0.1:9000"),
+            ("aws_allow_http", "true"),
+            ("aws_region", "cn-south-1"),
+            ("aws_access_key_id", "minio"),
+            ("aws_secret_access_key", "minio-secret"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+        let store = remote(u, &parsed, options).unwrap();
+        assert_eq!(store.to_string(), "PrefixObjectStore(hainan)");
+        let inner = format!("{store:?}");
+        for want in ["AmazonS3", "yiwang-files", "http://127.0.0.1:9000", "cn-south-1"] {
+            assert!(inner.contains(want), "{want} in {inner}");
+        }
+    }
 }

@@ -78,6 +78,9 @@ pub struct StoreConfig {
     pub catalog: yiwang_core::catalog::CatalogPolicy,
     /// Traffic-light threshold and correction window (configurable per province).
     pub cases: yiwang_core::cases::CasePolicy,
+    /// Where uploaded files go: `s3://bucket/prefix`, `file:///dir`; default
+    /// `<data_dir>/blobs` (see `files::open_store`).
+    pub files_url: Option<String>,
 }
 
 impl StoreConfig {
@@ -96,6 +99,7 @@ impl StoreConfig {
             policy: Default::default(),
             catalog: Default::default(),
             cases: Default::default(),
+            files_url: None,
         }
     }
 }
@@ -143,7 +147,7 @@ impl Store {
             Arc::new(config.catalog.clone()),
             keyring.clone(),
         );
-        let files = files::open_store(&config.data_dir)?;
+        let files = files::open_store(&config.data_dir, config.files_url.as_deref())?;
         let store = Arc::new(Store {
             engine,
             read,

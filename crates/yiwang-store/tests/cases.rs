@@ -191,6 +191,9 @@ async fn setup(s: &Arc<Store>) -> World {
         .await
         .unwrap();
     }
+    // The scan every material of these tests points at (an application may only name
+    // files the platform holds).
+    yiwang_store::files::put(s, m("agent"), "scan.pdf", SCAN).await.unwrap();
     World {
         item_code,
         company: Applicant {
@@ -201,12 +204,14 @@ async fn setup(s: &Arc<Store>) -> World {
     }
 }
 
+const SCAN: &[u8] = b"%PDF-1.4\n% a scanned material\ntrailer<<>>\n%%EOF\n";
+
 fn files(key: &str) -> (String, Provision) {
     (
         key.to_string(),
         Provision {
             kind: ProvisionKind::Files,
-            files: vec!["a".repeat(64)],
+            files: vec![hex::encode(yiwang_crypto::sm3(SCAN))],
             licence_id: None,
             originals_checked: None,
         },
@@ -326,14 +331,18 @@ async fn a_case_from_submission_to_licence_and_conclusion() {
         assert_eq!(cases::case(&s, &id).await.unwrap().unwrap().state, State::Correcting);
         let mut fixed = application(&w);
         fixed.materials.insert("sqs".into(), files("sqs").1);
-        fixed.materials.get_mut("sqs").unwrap().files = vec!["b".repeat(64)];
+        let signed = yiwang_store::files::put(&s, m("agent"), "signed.pdf", b"%PDF-1.4\n% signed\n%%EOF\n")
+            .await
+            .unwrap()
+            .sm3;
+        fixed.materials.get_mut("sqs").unwrap().files = vec![signed.clone()];
         cases::resubmit(&s, m("account:agent>legal:legal-1"), &id, fixed)
             .await
             .unwrap();
         let c = cases::case(&s, &id).await.unwrap().unwrap();
         assert_eq!(c.state, State::Submitted);
         let (app, code) = cases::application(&s, &id).await.unwrap().unwrap();
-        assert_eq!(app.materials["sqs"].files, vec!["b".repeat(64)]);
+        assert_eq!(app.materials["sqs"].files, vec![signed]);
         assert_eq!(code, w.company.code);
 
         // Acceptance: the due dates come from the working-day calendar.
@@ -664,6 +673,20 @@ async fn a_migrated_case_keeps_its_dates_and_a_case_in_hand_is_its_officers() {
                 m,
             )
         };
+        // A file that was never uploaded is not a material.
+        let mut bad = application(&w);
+        bad.materials.insert(
+            "sqs".into(),
+            Provision {
+                kind: ProvisionKind::Files,
+                files: vec!["b".repeat(64)],
+                licence_id: None,
+                originals_checked: None,
+            },
+        );
+        let e = errors(submit(&s, &w, bad, None).await);
+        assert_eq!(e, [("materials.sqs".to_string(), "file.unknown".to_string())]);
+
         // Dates that cannot be: in the future, accepted before receipt.
         let e = errors(
             run(

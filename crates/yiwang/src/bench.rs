@@ -884,10 +884,21 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("the demo enterprise is missing"))?
         .to_string();
+    // One scan, uploaded as a window would, named by every material.
+    let scan = ok_json(
+        c.post(format!("{url}/api/v1/files"))
+            .query(&[("name", "bench-scan.pdf")])
+            .bearer_auth(token)
+            .body(b"%PDF-1.4\n% yiwang bench scan\ntrailer<<>>\n%%EOF\n".to_vec())
+            .send()
+            .await?,
+        "upload",
+    )
+    .await?;
     let app = yiwang_core::cases::sample_application(
         &elements,
         &|k| dict.iter().find(|d| d.code == k).cloned(),
-        &"0".repeat(64),
+        scan["sm3"].as_str().unwrap_or_default(),
     );
     let body =
         Arc::new(serde_json::json!({ "item_code": code, "applicant": format!("legal:{legal}"), "application": app }));

@@ -29,6 +29,9 @@ pub struct FileConfig {
     /// `correction_window_days` (《行政许可法》第三十二条, default 5).
     #[serde(default)]
     pub cases: Option<yiwang_core::cases::CasePolicy>,
+    /// Where uploaded files go: `s3://bucket/prefix` (an S3-compatible store; endpoint and
+    /// keys from the `AWS_*` environment) or `file:///directory`. Default: `<data_dir>/blobs`.
+    pub files_url: Option<String>,
 }
 
 /// Settings given on the command line or in the environment (clap reads both).
@@ -54,6 +57,10 @@ pub struct Overrides {
     /// The address citizens reach this node at (QR codes on licences point there).
     #[arg(long, global = true, env = "YIWANG_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Where uploaded files go: s3://bucket/prefix (S3-compatible, AWS_* environment for the
+    /// endpoint and keys) or file:///directory (default: the data directory's blobs/).
+    #[arg(long, global = true, env = "YIWANG_FILES_URL")]
+    pub files_url: Option<String>,
 }
 
 /// The resolved configuration.
@@ -69,6 +76,7 @@ pub struct Config {
     pub catalog: yiwang_core::catalog::CatalogPolicy,
     pub cases: yiwang_core::cases::CasePolicy,
     pub public_url: Option<String>,
+    pub files_url: Option<String>,
 }
 
 impl Config {
@@ -137,7 +145,9 @@ impl Config {
                     .join("; ")
             );
         }
+        let files_url = o.files_url.clone().or(file.files_url);
         Ok(Config {
+            files_url,
             cases,
             data_dir,
             database_url,
@@ -166,6 +176,7 @@ impl Config {
         c.checkpoint_interval = self.checkpoint_interval;
         c.catalog = self.catalog.clone();
         c.cases = self.cases;
+        c.files_url = self.files_url.clone();
         c
     }
 

@@ -536,10 +536,20 @@ async fn sigkill_during_submissions_loses_and_duplicates_no_case() {
             .await
             .unwrap();
         let el: yiwang_core::catalog::Elements = serde_json::from_value(g["elements"].clone()).unwrap();
+        let scan: Value = c
+            .post(format!("{url}/api/v1/files?name=scan.pdf"))
+            .bearer_auth(TOKEN)
+            .body(b"%PDF-1.4\n% crash test scan\ntrailer<<>>\n%%EOF\n".to_vec())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let app = yiwang_core::cases::sample_application(
             &el,
             &|k| dict.iter().find(|d| d.code == k).cloned(),
-            &"0".repeat(64),
+            scan["sm3"].as_str().expect("uploaded"),
         );
         let wang = Session::login(&url, "13800138000", None).await;
         let me: Value = wang.get(format!("{url}/api/v1/me")).await.json().await.unwrap();

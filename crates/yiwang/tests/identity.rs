@@ -361,12 +361,24 @@ async fn every_route_every_role_own_and_foreign() {
             .json()
             .await
             .unwrap();
+        let scan: Value = admin
+            .post(format!("{u}/api/v1/files?name=scan.pdf"))
+            .bearer_auth(TOKEN)
+            .body(b"%PDF-1.4\n% identity test scan\ntrailer<<>>\n%%EOF\n".to_vec())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let scan = scan["sm3"].as_str().expect("uploaded").to_string();
         let case_of = |d: &(String, String)| {
             let admin = admin.clone();
             let d = d.clone();
             let u = u.clone();
             let dict = dict.clone();
             let person = wang_person.clone();
+            let scan = scan.clone();
             async move {
                 let entries: Value = admin
                     .get(format!("{u}/api/v1/catalog/entries?department_id={}", d.0))
@@ -388,7 +400,7 @@ async fn every_route_every_role_own_and_foreign() {
                     let app = yiwang_core::cases::sample_application(
                         &el,
                         &|c| dict.iter().find(|x| x.code == c).cloned(),
-                        &"0".repeat(64),
+                        &scan,
                     );
                     let r = admin
                         .post(format!("{u}/api/v1/window/cases"))
