@@ -6,7 +6,7 @@
 //! submission load loses no acknowledged case and retries make no duplicates.
 
 mod common;
-use common::{Server, TOKEN, cli, client};
+use common::{Server, TOKEN, cli, client, upload_scan};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -536,21 +536,8 @@ async fn sigkill_during_submissions_loses_and_duplicates_no_case() {
             .await
             .unwrap();
         let el: yiwang_core::catalog::Elements = serde_json::from_value(g["elements"].clone()).unwrap();
-        let scan: Value = c
-            .post(format!("{url}/api/v1/files?name=scan.pdf"))
-            .bearer_auth(TOKEN)
-            .body(b"%PDF-1.4\n% crash test scan\ntrailer<<>>\n%%EOF\n".to_vec())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let app = yiwang_core::cases::sample_application(
-            &el,
-            &|k| dict.iter().find(|d| d.code == k).cloned(),
-            scan["sm3"].as_str().expect("uploaded"),
-        );
+        let scan = upload_scan(&url, "crash test scan").await;
+        let app = yiwang_core::cases::sample_application(&el, &|k| dict.iter().find(|d| d.code == k).cloned(), &scan);
         let wang = Session::login(&url, "13800138000", None).await;
         let me: Value = wang.get(format!("{url}/api/v1/me")).await.json().await.unwrap();
         let person = me["person"]["id"].as_str().unwrap().to_string();

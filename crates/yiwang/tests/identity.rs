@@ -361,17 +361,7 @@ async fn every_route_every_role_own_and_foreign() {
             .json()
             .await
             .unwrap();
-        let scan: Value = admin
-            .post(format!("{u}/api/v1/files?name=scan.pdf"))
-            .bearer_auth(TOKEN)
-            .body(b"%PDF-1.4\n% identity test scan\ntrailer<<>>\n%%EOF\n".to_vec())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let scan = scan["sm3"].as_str().expect("uploaded").to_string();
+        let scan = common::upload_scan(&u, "identity test scan").await;
         let case_of = |d: &(String, String)| {
             let admin = admin.clone();
             let d = d.clone();

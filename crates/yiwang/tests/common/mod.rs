@@ -112,6 +112,21 @@ pub fn client() -> reqwest::Client {
 }
 
 /// Runs a yiwang CLI command against the test database; returns (exit code, stdout, stderr).
+/// Uploads a small scanned PDF as the admin token (a window's scan); returns its SM3.
+#[allow(dead_code)]
+pub async fn upload_scan(url: &str, note: &str) -> String {
+    let r = client()
+        .post(format!("{url}/api/v1/files?name=scan.pdf"))
+        .bearer_auth(TOKEN)
+        .body(format!("%PDF-1.4\n% {note}\ntrailer<<>>\n%%EOF\n").into_bytes())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["sm3"].as_str().expect("uploaded").to_string()
+}
+
 pub fn cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN)
         .args(db_args(db))
