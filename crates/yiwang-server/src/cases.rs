@@ -395,8 +395,10 @@ pub struct ImportBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub accepted_on: Option<chrono::NaiveDate>,
+    /// `window` (default) or `online`: how the case first came in.
     #[serde(default)]
-    pub channel: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub channel: Option<Channel>,
 }
 
 /// Takes over a case from the province's previous platform with its original dates of
@@ -417,17 +419,7 @@ pub async fn api_import(
     let b = &body.value;
     item_for(&s, &ctx, &b.item_code, Permission::CaseVoid).await?;
     let subject = applicant_subject(&b.applicant)?;
-    let channel = match b.channel.as_deref() {
-        None => Channel::Window,
-        Some(c) => Channel::parse(c).ok_or_else(|| {
-            ApiError::from(StoreError::from(DomainError::invalid(vec![FieldError::new(
-                "channel",
-                "one_of",
-                "渠道为 online 或 window",
-                "the channel is online or window",
-            )])))
-        })?,
-    };
+    let channel = b.channel.unwrap_or(Channel::Window);
     let applicant = applicant_of(&s, &subject).await?;
     let w = cases::import(
         &s.store,
@@ -727,6 +719,8 @@ async fn assignees(s: &AppState, row: &CaseRow) -> ApiResult<Vec<yiwang_store::a
         _ => Permission::CaseReview,
     };
     let t = target(s, row).await?;
+    // The roles once; each colleague's permissions are the union of theirs.
+    let roles = yiwang_store::accounts::roles(&s.store.read).await?;
     let mut out = vec![];
     for st in yiwang_store::accounts::staff_in_region(&s.store.read, &row.region_code).await? {
         if st.disabled || st.department_id != row.department_id {
@@ -736,7 +730,11 @@ async fn assignees(s: &AppState, row: &CaseRow) -> ApiResult<Vec<yiwang_store::a
             account_id: st.account_id.clone(),
             department_id: st.department_id.clone(),
             region_code: st.region_code.clone(),
-            permissions: yiwang_store::accounts::permissions_of(&s.store.read, &st.roles).await?,
+            permissions: roles
+                .iter()
+                .filter(|r| st.roles.contains(&r.code))
+                .flat_map(|r| r.permissions.iter().copied())
+                .collect(),
         };
         if actor.authorize(perm, &t).is_ok() {
             out.push(st);
@@ -1732,7 +1730,12 @@ async fn render_case(
         ),
         None => d.case.handler.clone(),
     };
-    let assignees = if staff && parties.iter().any(|p| matches!(p, Party::Reviewer | Party::Decider)) {
+    // Only a case at a review or decision step can be assigned.
+    let assignable = matches!(
+        d.case.state,
+        yiwang_core::cases::State::Accepted | yiwang_core::cases::State::Suspended
+    );
+    let assignees = if staff && assignable && parties.iter().any(|p| matches!(p, Party::Reviewer | Party::Decider)) {
         assignees(s, &d.case)
             .await?
             .into_iter()

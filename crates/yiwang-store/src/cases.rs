@@ -458,7 +458,8 @@ pub struct Submission {
 /// case is numbered and stored with its receipt. With an Idempotency-Key in `meta`, a
 /// retried request returns the first case (`Written::replayed`).
 pub async fn submit(store: &Store, meta: Meta, sub: Submission) -> Result<crate::writer::Written> {
-    submit_inner(store, meta, sub, None).await
+    let service = service_for(store, &sub.item_code).await?;
+    submit_inner(store, meta, sub, service, None).await
 }
 
 /// Takes over a case from the previous platform (历史办件迁移): pre-checked like any
@@ -469,24 +470,24 @@ pub async fn import(store: &Store, meta: Meta, sub: Submission, m: Migration) ->
     m.check(crate::today())?;
     let service = service_for(store, &sub.item_code).await?;
     let cal = calendar::calendar_for(store, Some(&service.region_code)).await?;
-    submit_inner(store, meta, sub, Some((m, cal, store.config.cases))).await
+    submit_inner(store, meta, sub, service, Some((m, cal, store.config.cases))).await
 }
 
 async fn submit_inner(
     store: &Store,
     meta: Meta,
     sub: Submission,
+    service: Service,
     migrated: Option<(Migration, Arc<Calendar>, core::CasePolicy)>,
 ) -> Result<crate::writer::Written> {
     let Submission {
-        item_code,
+        item_code: _,
         applicant,
         channel,
         assisted,
         application,
         draft_id,
     } = sub;
-    let service = service_for(store, &item_code).await?;
     // A window takes the paper; online, paper is not a way to hand in a material.
     if channel == Channel::Online {
         for (k, p) in &application.materials {
