@@ -111,6 +111,45 @@ export function demoTotpSecret(login, role = '<role>') {
   return matches[matches.length - 1][1];
 }
 
+// The last SMS code a demo server printed for a number and purpose, from its stdout
+// (YIWANG_SERVER_LOG), where `yiwang serve --demo` prints lines like
+//   demo sms to 13712345678: code 123456 (register)
+// Waits up to WAIT_MS for the line to appear.
+export async function demoSmsCode(phone, purpose) {
+  if (!SERVER_LOG) {
+    throw new Error('YIWANG_SERVER_LOG is not set: expected the captured stdout of `yiwang serve --demo`');
+  }
+  const re = new RegExp(`^demo sms to ${phone}: code (\\d{6}) \\(${purpose}\\)\\s*$`, 'gm');
+  const until = Date.now() + WAIT_MS;
+  for (;;) {
+    const matches = [...readFileSync(SERVER_LOG, 'utf8').matchAll(re)];
+    if (matches.length > 0) return matches[matches.length - 1][1];
+    if (Date.now() > until) {
+      throw new Error(`expected a line "demo sms to ${phone}: code <6 digits> (${purpose})" in ${SERVER_LOG}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// Runs axe-core (WCAG 2.1 A/AA rules) on the page and fails on any serious or critical
+// violation, naming each rule and the first elements it found.
+export async function expectAccessible(page, what) {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // Evaluated over the DevTools protocol: the page's CSP (script-src 'self') forbids an
+  // injected <script>, rightly.
+  await page.evaluate(readFileSync(path.join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
+  const result = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`),
+    [],
+    `accessibility of ${what}`,
+  );
+}
+
 // ---------------------------------------------------------------------------
 // Browser plumbing
 // ---------------------------------------------------------------------------
@@ -258,8 +297,13 @@ export async function open(page, urlPath) {
 
 export const byTestId = (scope, id) => scope.locator(`[data-testid="${id}"]`);
 
+// Clicks the form's main submit button (not a secondary one such as "text me a code",
+// which carries `formnovalidate`).
 export async function submit(form) {
-  await form.locator('button[type="submit"], input[type="submit"], button:not([type])').first().click();
+  await form
+    .locator('button[type="submit"]:not([formnovalidate]), input[type="submit"], button:not([type])')
+    .first()
+    .click();
 }
 
 export async function text(locator) {

@@ -26,6 +26,8 @@ import { randomInt } from 'node:crypto';
 import {
   DEMO_PASSWORD,
   byTestId,
+  demoSmsCode,
+  expectAccessible,
   demoTotpSecret,
   freshTotp,
   launchBrowser,
@@ -173,9 +175,16 @@ stepTest('1. a new person registers', async (use) => {
   await form.locator('input[name="id_number"]').fill(personA.idNumber);
   await form.locator('input[name="phone"]').fill(personA.phone);
   await form.locator('input[name="address"]').fill(personA.address);
-  await form.locator('input[name="password"]').fill(personA.password);
-  await form.locator('input[name="password2"]').fill(personA.password);
-  await submit(form);
+  // The number is proved by a text message (the demo server prints it).
+  await byTestId(page, 'send-code').click();
+  await expectPresent(page, byTestId(page, 'code-sent'), 'the notice [data-testid="code-sent"] after asking for a code');
+  await screenshot(page, 'identity-register-code-sent.png');
+  const code = await demoSmsCode(personA.phone, 'register');
+  const again = byTestId(page, 'register-form');
+  await again.locator('input[name="sms_code"]').fill(code);
+  await again.locator('input[name="password"]').fill(personA.password);
+  await again.locator('input[name="password2"]').fill(personA.password);
+  await submit(again);
   await expectPresent(
     page,
     byTestId(page, 'registered'),
@@ -381,4 +390,37 @@ stepTest('8. registration with a wrong check digit names the rule resident_id.ch
     0,
     'expected no "registered" confirmation for an ID with a wrong check digit',
   );
+});
+
+stepTest('9. the person forgot the password and sets a new one by text message (/recover)', async (use) => {
+  assert.ok(personA.registered, 'person A was not registered (the registration step failed)');
+  const s = use(await newSession());
+  const { page } = s;
+  await open(page, '/login');
+  await page.locator('a[href="/recover"]').first().click();
+  const form = byTestId(page, 'recover-form');
+  await expectPresent(page, form, 'the recovery form [data-testid="recover-form"] behind the login page link');
+  await expectAccessible(page, '/recover');
+  await form.locator('input[name="phone"]').fill(personA.phone);
+  await byTestId(page, 'send-code').click();
+  await expectPresent(page, byTestId(page, 'code-sent'), 'the notice [data-testid="code-sent"] after asking for a code');
+  const code = await demoSmsCode(personA.phone, 'recover');
+  const again = byTestId(page, 'recover-form');
+  const fresh = `${personA.password}-New9`;
+  await again.locator('input[name="sms_code"]').fill(code);
+  await again.locator('input[name="password"]').fill(fresh);
+  await again.locator('input[name="password2"]').fill(fresh);
+  await submit(again);
+  await expectPresent(page, byTestId(page, 'password-reset'), 'the confirmation [data-testid="password-reset"]');
+  await screenshot(page, 'identity-recovered.png');
+  personA.password = fresh;
+  // The new password is taken (the person turned on TOTP in step 2, so it asks for the code).
+  const t = use(await newSession());
+  assert.equal(await loginWithPassword(t, personA.phone, fresh), true, 'the new password leads to the TOTP step');
+});
+
+stepTest('10. the registration page passes an accessibility check', async (use) => {
+  const s = use(await newSession());
+  await open(s.page, '/register');
+  await expectAccessible(s.page, '/register');
 });

@@ -88,6 +88,10 @@ pub struct PersonInput {
     #[serde(default)]
     pub address: Option<String>,
     pub password: String,
+    /// The code sent to `phone` (`POST /api/v1/auth/sms-codes`, purpose `register`):
+    /// required when registering oneself; not for a clerk's registration at a window.
+    #[serde(default)]
+    pub sms_code: Option<String>,
 }
 
 /// A checked person registration (identifiers normalised).
@@ -106,15 +110,20 @@ pub struct PersonRefs {
     pub phone_taken: bool,
 }
 
-/// A person's name: 1–50 characters, no control characters.
+/// A person's name: 1–50 characters, letters (any script) with the separators names use:
+/// the middle dot of transliterated names (GB/T 28039-2011 §5.1.3, e.g. 阿依古丽·买买提),
+/// spaces, hyphens, apostrophes and full stops of foreign names — never markup or control
+/// characters.
 pub fn check_name(p: &mut Problems, field: &str, name: &str) {
     p.text(field, name, 50);
-    if name.chars().any(char::is_control) {
+    let allowed =
+        |c: char| c.is_alphabetic() || c.is_ascii_digit() || matches!(c, '·' | '•' | '・' | ' ' | '-' | '\'' | '.');
+    if name.chars().any(|c| !allowed(c)) {
         p.push(FieldError::new(
             field,
             "name.charset",
-            "姓名不能包含控制字符",
-            "a name must not contain control characters",
+            "姓名只能包含文字及间隔号（·）、空格、连字符",
+            "a name has letters and only the separators · space - ' .",
         ));
     }
 }
@@ -388,6 +397,35 @@ pub fn refused(field: &str, rule: &str, zh: &str, en: &str) -> DomainError {
 mod tests {
     use super::*;
 
+    /// Names are letters and their separators; markup and control characters are refused
+    /// (issue 13, items 7 and 12).
+    #[test]
+    fn names_are_letters_and_separators() {
+        for ok in [
+            "王小明",
+            "阿依古丽·买买提",
+            "Anne-Marie O'Neil",
+            "J. R. Smith",
+            "Nguyễn Văn An",
+        ] {
+            let mut p = Problems::new();
+            check_name(&mut p, "name", ok);
+            assert!(p.0.is_empty(), "{ok}: {:?}", p.0);
+        }
+        for bad in [
+            "<script>alert(1)</script>",
+            "a\u{0}b",
+            "a\tb",
+            "王\u{202e}明",
+            "x;DROP",
+            "\u{7f}",
+        ] {
+            let mut p = Problems::new();
+            check_name(&mut p, "name", bad);
+            assert!(p.0.iter().any(|e| e.rule == "name.charset"), "{bad:?}");
+        }
+    }
+
     fn input() -> PersonInput {
         PersonInput {
             name: "王小明".into(),
@@ -395,6 +433,7 @@ mod tests {
             phone: "13800138000".into(),
             address: None,
             password: "Yiwang#2026".into(),
+            sms_code: None,
         }
     }
 

@@ -22,6 +22,9 @@ macro_rules! named_enum {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        // The variants' JSON names are their snake_case names; said here too so the
+        // OpenAPI schema (which cannot read a macro's literal) names them right.
+        #[serde(rename_all = "snake_case")]
         pub enum $name { $(#[serde(rename = $snake)] $v,)+ }
         impl Named for $name {
             fn zh(&self) -> &'static str { match self { $($name::$v => $zh),+ } }
@@ -1049,6 +1052,22 @@ pub fn reading_with(
     }
 }
 
+/// The latest start date from which exactly `used` working days have been counted by
+/// `today` (the days counted are those after the start up to and including today, as in
+/// `reading`; 《行政许可法》第八十二条: limits count working days). On a weekend or holiday
+/// the day itself counts nothing, so the start lies further back than on a working day.
+pub fn start_with_used(cal: &Calendar, today: NaiveDate, used: u32) -> NaiveDate {
+    let mut d = today;
+    let mut counted = 0;
+    while counted < used {
+        if cal.is_working_day(d) {
+            counted += 1;
+        }
+        d = d.pred_opt().expect("date in range");
+    }
+    d
+}
+
 /// The limit in working days a clock reading compares against (calendar-day limits are
 /// read as the working days they span).
 pub fn limit_working_days(cal: &Calendar, d: &Deadline) -> u32 {
@@ -1666,6 +1685,37 @@ mod tests {
         assert_eq!(reading(&cal, &dl, &[], d("2026-11-12")).light, Light::Yellow);
         assert_eq!(reading(&cal, &dl, &[], d("2026-11-16")).light, Light::Yellow);
         assert_eq!(reading(&cal, &dl, &[], d("2026-11-17")).light, Light::Red);
+    }
+
+    /// The demo's migrated cases rely on this: whatever the day (working day, weekend,
+    /// holiday, make-up day), a clock started `start_with_used(today, n)` reads n used.
+    #[test]
+    fn a_start_with_n_used_reads_n_used_on_every_day() {
+        let cal = official_calendar();
+        let limit = TimeLimit::working_days(20);
+        let mut today = d("2025-12-20");
+        while today <= d("2027-01-10") {
+            for n in 1..=23 {
+                let start = start_with_used(&cal, today, n);
+                let dl = due(&cal, start, &limit, &[]);
+                let r = reading(&cal, &dl, &[], today);
+                assert_eq!(r.used, n as i64, "{today} n={n} start={start}");
+                // The latest such start: the next day counts one fewer.
+                assert_eq!(
+                    cal.working_days_between(start + chrono::Days::new(1), today),
+                    n as i64 - 1
+                );
+                // (n = 20, the due day itself, is yellow on a working day and red after it.)
+                let light = r.light;
+                match n {
+                    21.. => assert_eq!(light, Light::Red, "{today} n={n}"),
+                    16..=19 => assert_eq!(light, Light::Yellow, "{today} n={n}"),
+                    20 => {}
+                    _ => assert_eq!(light, Light::Green, "{today} n={n}"),
+                }
+            }
+            today = today.succ_opt().unwrap();
+        }
     }
 
     mod props {

@@ -22,6 +22,9 @@ macro_rules! code_enum {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        // The variants' JSON names are their snake_case names; said here too so the
+        // OpenAPI schema (which cannot read a macro's literal) names them right.
+        #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vm])* #[serde(rename = $snake)] $v,)+ }
         impl crate::Named for $name {
             fn zh(&self) -> &'static str { $name::zh(*self) }

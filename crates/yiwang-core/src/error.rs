@@ -46,6 +46,8 @@ pub enum ErrorKind {
     NotFound,
     /// The input contradicts existing state, e.g. a duplicate code (HTTP 409).
     Conflict,
+    /// The caller may not do this to this object, e.g. grant itself a role (HTTP 403).
+    Forbidden,
 }
 
 /// A command refused by the domain: nothing was changed.
@@ -79,6 +81,15 @@ impl DomainError {
                 format!("{what_en} '{id}' does not exist"),
             ),
         )
+    }
+    pub fn forbidden(error: FieldError) -> Self {
+        Self::one(ErrorKind::Forbidden, error)
+    }
+    pub fn forbidden_many(errors: Vec<FieldError>) -> Self {
+        Self {
+            kind: ErrorKind::Forbidden,
+            errors,
+        }
     }
     pub fn conflict(field: &str, rule: &str, zh: String, en: String) -> Self {
         Self::one(ErrorKind::Conflict, FieldError::new(field, rule, zh, en))

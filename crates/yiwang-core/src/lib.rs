@@ -18,6 +18,7 @@ pub mod mandates;
 pub mod orgs;
 pub mod regions;
 pub mod seals;
+pub mod sms;
 
 pub use error::{DomainError, ErrorKind, FieldError};
 

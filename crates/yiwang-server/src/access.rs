@@ -90,6 +90,9 @@ pub const FILE_UPLOADERS: &[Permission] = &[
     P::CaseVoid,
 ];
 
+/// Who may read `/metrics`: auditors and ledger administrators (and their tokens).
+pub const METRICS_READERS: &[Permission] = &[P::AuditRead, P::LedgerAdmin];
+
 /// Catalogue editors and reviewers.
 pub const CATALOG: &[Permission] = &[P::CatalogManage, P::CatalogReview];
 
@@ -97,7 +100,9 @@ pub const CATALOG: &[Permission] = &[P::CatalogManage, P::CatalogReview];
 pub static RULES: &[Rule] = &[
     r("GET", "/healthz", Public),
     r("GET", "/readyz", Public),
-    r("GET", "/metrics", Public),
+    // Operational counters (logins, person lookups) are security information: a scraper
+    // uses an API token with audit_read (GB/T 22239-2019 §8.1.4.3: audit data protected).
+    r("GET", "/metrics", AnyPerm(METRICS_READERS, Unbound)),
     r("GET", "/api/v1/openapi.json", Public),
     r("GET", "/api/v1/openapi-ui.json", Public),
     r("GET", "/api/v1/docs", Public),
@@ -311,7 +316,21 @@ pub static RULES: &[Rule] = &[
     // files: blank forms and samples
     // blank forms and samples (catalogue), scans taken at a window (case staff)
     r("POST", "/api/v1/files", AnyPerm(FILE_UPLOADERS, Unbound)),
+    // Public files to anyone, private ones to their uploader (checked by the handler).
     r("GET", "/files/{sm3}", Public),
+    // A case's materials: its staff (by the case's department) and its applicant.
+    r(
+        "GET",
+        "/work/cases/{case_id}/files/{sm3}",
+        AnyPerm(CASE_STAFF, Case("case_id")),
+    ),
+    r(
+        "GET",
+        "/api/v1/cases/{case_id}/files/{sm3}",
+        AnyPerm(CASE_STAFF, Case("case_id")),
+    ),
+    r("GET", "/me/cases/{case_id}/files/{sm3}", Person),
+    r("GET", "/api/v1/me/cases/{case_id}/files/{sm3}", Person),
     r("GET", "/catalog/files", Perm(P::CatalogManage, Unbound)),
     r("POST", "/catalog/files", Perm(P::CatalogManage, Unbound)),
     r("GET", "/services/{service_code}/form", Public),
@@ -472,6 +491,12 @@ pub static RULES: &[Rule] = &[
     r("POST", "/api/v1/me/drafts", Person),
     r("GET", "/api/v1/me/notifications", Person),
     r("POST", "/api/v1/me/files", Person),
+    // SMS codes: registration, login without a password, recovery (issue 13, item 7).
+    r("POST", "/api/v1/auth/sms-codes", Public),
+    r("POST", "/api/v1/auth/sms-login", Public),
+    r("POST", "/api/v1/auth/password-reset", Public),
+    r("GET", "/recover", Public),
+    r("POST", "/recover", Public),
     r("GET", "/api/v1/inbox", AnyPerm(CASE_STAFF, Unbound)),
     r("GET", "/api/v1/cases/{case_id}", AnyPerm(CASE_STAFF, Case("case_id"))),
     r(

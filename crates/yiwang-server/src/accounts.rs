@@ -51,12 +51,16 @@ pub fn routes() -> Router<AppState> {
 /// Registers a natural person (self-service). Log in afterwards with the mobile number
 /// or the resident ID number.
 #[utoipa::path(post, path = "/api/v1/auth/register", request_body = PersonInput, tag = "accounts",
-    responses((status = 201, description = "account_id, person_id"), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, description = "account_id, person_id"), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
 pub async fn api_register(
     State(s): State<AppState>,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     body: ApiJson<PersonInput>,
 ) -> ApiResult<(StatusCode, Json<accounts::Registered>)> {
-    let r = accounts::register_person(&s.store, yiwang_store::Meta::actor("anonymous"), &body.value, None).await?;
+    if !s.register_allowed(&ip) {
+        return Err(crate::auth::too_many());
+    }
+    let r = accounts::register_self(&s.store, yiwang_store::Meta::actor("anonymous"), &body.value).await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
 
@@ -221,7 +225,7 @@ pub async fn api_staff_create(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let t = department_target(&s, &body.value.department_id).await?;
     ctx.require(Permission::StaffManage, &t)?;
-    let v = accounts::create_staff(&s.store, ctx.meta(), &body.value).await?;
+    let v = accounts::create_staff(&s.store, ctx.meta(), &ctx.actor, &body.value).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -249,7 +253,7 @@ pub async fn api_staff_roles(
     body: ApiJson<RolesBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(
-        accounts::set_staff_roles(&s.store, ctx.meta(), &id, &body.value.roles).await?,
+        accounts::set_staff_roles(&s.store, ctx.meta(), &ctx.actor, &id, &body.value.roles).await?,
     ))
 }
 
@@ -294,7 +298,7 @@ pub async fn api_role_set(
     body: ApiJson<RoleBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(
-        accounts::set_role_permissions(&s.store, ctx.meta(), &role, &body.value.permissions).await?,
+        accounts::set_role_permissions(&s.store, ctx.meta(), &ctx.actor, &role, &body.value.permissions).await?,
     ))
 }
 
@@ -310,6 +314,8 @@ struct RegisterPage {
     phone: String,
     address: String,
     done: bool,
+    /// A code was asked for (shown without saying whether the number can register).
+    code_sent: bool,
 }
 
 impl RegisterPage {
@@ -329,18 +335,29 @@ async fn register_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, 
         phone: String::new(),
         address: String::new(),
         done: false,
+        code_sent: false,
     })
 }
 
 #[derive(Deserialize)]
 struct RegisterForm {
+    #[serde(default)]
     name: String,
+    #[serde(default)]
     id_number: String,
+    #[serde(default)]
     phone: String,
     #[serde(default)]
     address: String,
+    #[serde(default)]
     password: String,
+    #[serde(default)]
     password2: String,
+    #[serde(default)]
+    sms_code: String,
+    /// `code`: text me a code; otherwise register.
+    #[serde(default)]
+    action: String,
 }
 
 async fn register_form(
@@ -348,8 +365,12 @@ async fn register_form(
     ctx: Ctx,
     headers: HeaderMap,
     uri: Uri,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     Form(f): Form<RegisterForm>,
 ) -> ApiResult<Response> {
+    if !s.register_allowed(&ip) {
+        return Err(crate::auth::too_many());
+    }
     let base = Base::new(&s, &headers, &uri, &ctx).await;
     let mut page = RegisterPage {
         base,
@@ -359,7 +380,21 @@ async fn register_form(
         phone: f.phone.clone(),
         address: f.address.clone(),
         done: false,
+        code_sent: false,
     };
+    if f.action == "code" {
+        let meta = yiwang_store::Meta::actor("anonymous");
+        match yiwang_store::sms::request_code(&s.store, meta, &f.phone, yiwang_core::sms::Purpose::Register).await {
+            Ok(()) => page.code_sent = true,
+            Err(e) => {
+                let e = ApiError::from(e);
+                let status = e.status;
+                page.errors = e.into_field_errors();
+                return Ok((status, page).into_response());
+            }
+        }
+        return Ok(page.into_response());
+    }
     if f.password != f.password2 {
         page.errors.push(FieldError::new(
             "password2",
@@ -375,8 +410,9 @@ async fn register_form(
         phone: f.phone,
         address: Some(f.address).filter(|a| !a.trim().is_empty()),
         password: f.password,
+        sms_code: Some(f.sms_code),
     };
-    match accounts::register_person(&s.store, yiwang_store::Meta::actor("anonymous"), &input, None).await {
+    match accounts::register_self(&s.store, yiwang_store::Meta::actor("anonymous"), &input).await {
         Ok(_) => {
             page.done = true;
             Ok(page.into_response())
@@ -712,7 +748,7 @@ async fn staff_form(
     let result = async {
         let t = department_target(&s, &input.department_id).await?;
         ctx.require(Permission::StaffManage, &t)?;
-        Ok::<_, ApiError>(accounts::create_staff(&s.store, ctx.meta(), &input).await?)
+        Ok::<_, ApiError>(accounts::create_staff(&s.store, ctx.meta(), &ctx.actor, &input).await?)
     }
     .await;
     match result {
@@ -733,7 +769,7 @@ async fn staff_roles_form(
         .filter(|(k, _)| k == "role")
         .map(|(_, v)| v.into_owned())
         .collect();
-    match accounts::set_staff_roles(&s.store, ctx.meta(), &id, &roles).await {
+    match accounts::set_staff_roles(&s.store, ctx.meta(), &ctx.actor, &id, &roles).await {
         Ok(_) => Ok(Redirect::to("/admin/staff").into_response()),
         Err(e) => render_staff(&s, &ctx, &headers, &uri, ApiError::from(e).into_field_errors(), None).await,
     }
@@ -789,7 +825,7 @@ async fn role_form(
         .filter(|(k, _)| k == "permission")
         .map(|(_, v)| v.into_owned())
         .collect();
-    match accounts::set_role_permissions(&s.store, ctx.meta(), &role, &perms).await {
+    match accounts::set_role_permissions(&s.store, ctx.meta(), &ctx.actor, &role, &perms).await {
         Ok(_) => Ok(Redirect::to("/admin/roles").into_response()),
         Err(e) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -148,6 +148,20 @@ impl Ctx {
         }
     }
 
+    /// The browser session of this request. A request carrying `Authorization` (an API
+    /// token) has none: logins, language and mandate choices live in cookie sessions, so
+    /// such a request is told so instead of failing (issue 13, item 8).
+    pub fn browser_session(&self) -> ApiResult<Session> {
+        self.session.clone().ok_or_else(|| {
+            ApiError::bad_request(FieldError::new(
+                "authorization",
+                "session.bearer",
+                "该操作属于浏览器会话，请勿携带 Authorization 请求头",
+                "this belongs to a browser session: send it without an Authorization header",
+            ))
+        })
+    }
+
     /// How the ledger records this caller: `account:A`, or `account:A>legal:L` when a
     /// person acts for a principal (actor and principal both recorded), `token:T`, `admin`.
     pub fn ledger_actor(&self) -> String {
@@ -454,21 +468,48 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// The caller's IP address (from the connection; "unknown" when served without it).
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-        ))
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let xff: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Ok(ClientIp(s.client_ip(peer, &xff)))
+    }
+}
+
+/// The cookie a browser keeps after a successful login (see `store::auth::device_token`).
+const DEVICE_COOKIE: &str = "yiwang_device";
+
+/// The request's device cookie, if any.
+pub(crate) fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == DEVICE_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Marks this browser as one that logged in to the account (a year; HttpOnly).
+pub(crate) fn remember_device(s: &AppState, resp: &mut Response, account_id: &str) {
+    let token = store_auth::device_token(&s.store, account_id);
+    let secure = if s.secure_cookies { "; Secure" } else { "" };
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "{DEVICE_COOKIE}={token}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}"
+    )) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
     }
 }
 
 /// Starts an authenticated session: a new session id (no fixation), a new CSRF token.
-async fn establish(session: &Session, account_id: &str) -> ApiResult<String> {
+pub(crate) async fn establish(session: &Session, account_id: &str) -> ApiResult<String> {
     session.cycle_id().await.map_err(|_| ApiError::internal())?;
     let now = yiwang_store::now_ms();
     let csrf = random_hex(32);
@@ -482,6 +523,24 @@ async fn establish(session: &Session, account_id: &str) -> ApiResult<String> {
     session.insert(K_SEEN, now).await.map_err(|_| ApiError::internal())?;
     session.insert(K_CSRF, &csrf).await.map_err(|_| ApiError::internal())?;
     Ok(csrf)
+}
+
+/// 429 for registrations and other non-login attempts from one address.
+pub fn too_many() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "/problems/rate-limited",
+        "Too many requests",
+        "请求过于频繁",
+        "too many attempts from this address; wait a minute",
+    )
+    .with(FieldError::new(
+        "(request)",
+        "rate_limit",
+        "操作过于频繁，请稍后再试",
+        "too many attempts from this address; wait a minute",
+    ))
+    .retry_after(60)
 }
 
 fn rate_limited() -> ApiError {
@@ -498,6 +557,7 @@ fn rate_limited() -> ApiError {
         "登录尝试过于频繁，请稍后再试",
         "too many login attempts from this address; wait a minute",
     ))
+    .retry_after(60)
 }
 
 // ------------------------------------------------------------------ API
@@ -542,6 +602,21 @@ pub struct LoginBody {
     pub recovery_code: Option<String>,
 }
 
+/// The answer to a successful API login (password or SMS): the session established, its
+/// CSRF token, and the browser remembered as one that logged in.
+pub(crate) async fn logged_in(s: &AppState, session: &Session, acc: &accounts::AccountRow) -> ApiResult<Response> {
+    let csrf = establish(session, &acc.id).await?;
+    let mut r = Json(LoggedIn {
+        account_id: acc.id.clone(),
+        display_name: acc.display_name.clone(),
+        staff: acc.is_staff(),
+        csrf_token: csrf,
+    })
+    .into_response();
+    remember_device(s, &mut r, &acc.id);
+    Ok(r)
+}
+
 /// Logs in and starts a session (cookie `yiwang_session`).
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginBody, tag = "auth",
     responses((status = 200, body = LoggedIn), (status = 401, body = crate::error::Problem), (status = 422, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
@@ -549,8 +624,9 @@ pub async fn api_login(
     State(s): State<AppState>,
     ctx: Ctx,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     body: ApiJson<LoginBody>,
-) -> ApiResult<Json<LoggedIn>> {
+) -> ApiResult<Response> {
     if !s.login_allowed(&ip) {
         return Err(rate_limited());
     }
@@ -561,17 +637,14 @@ pub async fn api_login(
         totp_code: b.totp_code,
         recovery_code: b.recovery_code,
     };
-    let session = ctx.session.clone().ok_or_else(ApiError::internal)?;
-    match store_auth::login(&s.store, &input, &ip).await? {
-        LoginOutcome::Done(acc) => {
-            let csrf = establish(&session, &acc.id).await?;
-            Ok(Json(LoggedIn {
-                account_id: acc.id.clone(),
-                display_name: acc.display_name.clone(),
-                staff: acc.is_staff(),
-                csrf_token: csrf,
-            }))
-        }
+    let session = ctx.browser_session()?;
+    let device = device_cookie(&headers);
+    let client = store_auth::Client {
+        ip: &ip,
+        device: device.as_deref(),
+    };
+    match store_auth::login(&s.store, &input, client).await? {
+        LoginOutcome::Done(acc) => logged_in(&s, &session, &acc).await,
         LoginOutcome::NeedSecondFactor(_) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "/problems/second-factor",
@@ -786,10 +859,7 @@ impl LoginPage {
 }
 
 fn safe_next(n: Option<String>) -> String {
-    match n {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
-        _ => "/account".into(),
-    }
+    crate::pages::local_path(n.as_deref(), "/account")
 }
 
 async fn login_page(
@@ -836,7 +906,7 @@ async fn login_form(
 ) -> ApiResult<Response> {
     let base = Base::new(&s, &headers, &uri, &ctx).await;
     let next = safe_next(f.next);
-    let session = ctx.session.clone().ok_or_else(ApiError::internal)?;
+    let session = ctx.browser_session()?;
     let page = |step, errors| LoginPage {
         base,
         next: next.clone(),
@@ -857,10 +927,17 @@ async fn login_form(
         totp_code: None,
         recovery_code: None,
     };
-    match store_auth::login(&s.store, &input, &ip).await {
+    let device = device_cookie(&headers);
+    let client = store_auth::Client {
+        ip: &ip,
+        device: device.as_deref(),
+    };
+    match store_auth::login(&s.store, &input, client).await {
         Ok(LoginOutcome::Done(acc)) => {
             establish(&session, &acc.id).await?;
-            Ok(Redirect::to(&next).into_response())
+            let mut r = Redirect::to(&next).into_response();
+            remember_device(&s, &mut r, &acc.id);
+            Ok(r)
         }
         Ok(LoginOutcome::NeedSecondFactor(id)) => {
             set_pending(&session, &id, false).await?;
@@ -919,22 +996,29 @@ async fn second_form(
 ) -> ApiResult<Response> {
     let base = Base::new(&s, &headers, &uri, &ctx).await;
     let next = safe_next(f.next);
-    let session = ctx.session.clone().ok_or_else(ApiError::internal)?;
+    let session = ctx.browser_session()?;
     let Some(p) = pending(&session, false).await else {
         return Ok(Redirect::to(&format!("/login?next={}", urlenc(&next))).into_response());
+    };
+    let device = device_cookie(&headers);
+    let client = store_auth::Client {
+        ip: &ip,
+        device: device.as_deref(),
     };
     match store_auth::second_factor(
         &s.store,
         &p.account_id,
         f.totp_code.as_deref(),
         f.recovery_code.as_deref(),
-        &ip,
+        client,
     )
     .await
     {
         Ok(LoginOutcome::Done(acc)) => {
             establish(&session, &acc.id).await?;
-            Ok(Redirect::to(&next).into_response())
+            let mut r = Redirect::to(&next).into_response();
+            remember_device(&s, &mut r, &acc.id);
+            Ok(r)
         }
         Ok(_) => Err(ApiError::internal()),
         Err(e) => {
@@ -1028,7 +1112,7 @@ async fn enrol_page(
     ApiQuery(q): ApiQuery<NextQuery>,
 ) -> ApiResult<Response> {
     let next = safe_next(q.next);
-    let session = ctx.session.clone().ok_or_else(ApiError::internal)?;
+    let session = ctx.browser_session()?;
     let Some(p) = pending(&session, true).await else {
         return Ok(Redirect::to(&format!("/login?next={}", urlenc(&next))).into_response());
     };
@@ -1052,7 +1136,7 @@ async fn enrol_form(
     Form(f): Form<EnrolForm>,
 ) -> ApiResult<Response> {
     let next = safe_next(f.next);
-    let session = ctx.session.clone().ok_or_else(ApiError::internal)?;
+    let session = ctx.browser_session()?;
     let Some(p) = pending(&session, true).await else {
         return Ok(Redirect::to(&format!("/login?next={}", urlenc(&next))).into_response());
     };

@@ -54,6 +54,7 @@ pub struct DayInfo {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RegionQuery {
     /// Region code: its local holidays apply (default: national calendar).
@@ -86,6 +87,7 @@ pub async fn day(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AddDaysQuery {
     /// The day of the triggering act (counting starts the day after), YYYY-MM-DD.
@@ -139,6 +141,7 @@ pub async fn add_days(State(s): State<AppState>, ApiQuery(q): ApiQuery<AddDaysQu
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BetweenQuery {
     a: String,

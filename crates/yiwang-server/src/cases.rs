@@ -104,7 +104,7 @@ async fn target(s: &AppState, row: &CaseRow) -> ApiResult<Target> {
 }
 
 /// The applicant's own case (or the principal's they act for).
-async fn my_case(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<CaseRow> {
+pub(crate) async fn my_case(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<CaseRow> {
     let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
     match cases::case(&s.store, id).await? {
         Some(c) if c.applicant == subject.key() => Ok(c),
@@ -578,6 +578,7 @@ pub async fn api_notifications(State(s): State<AppState>, ctx: Ctx) -> ApiResult
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadParams {
     pub name: String,
@@ -594,7 +595,14 @@ pub async fn api_upload(
     crate::extract::ApiQuery(p): crate::extract::ApiQuery<UploadParams>,
     body: axum::body::Bytes,
 ) -> ApiResult<(StatusCode, Json<yiwang_store::files::FileInfo>)> {
-    let f = yiwang_store::files::put(&s.store, ctx.meta(), &p.name, &body).await?;
+    let f = yiwang_store::files::put(
+        &s.store,
+        ctx.meta(),
+        &p.name,
+        &body,
+        yiwang_store::files::Visibility::Private,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(f)))
 }
 
@@ -1293,7 +1301,15 @@ async fn read_application_form(
             if bytes.is_empty() {
                 continue;
             }
-            match yiwang_store::files::put(&s.store, ctx.meta(), &file_name, &bytes).await {
+            match yiwang_store::files::put(
+                &s.store,
+                ctx.meta(),
+                &file_name,
+                &bytes,
+                yiwang_store::files::Visibility::Private,
+            )
+            .await
+            {
                 Ok(f) => {
                     let k = format!("files.{key}");
                     let mut list: Vec<String> = values

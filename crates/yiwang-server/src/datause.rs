@@ -37,6 +37,7 @@ pub async fn api_mine(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindQuery {
     /// Resident ID number (exact match through the blind index).
@@ -47,6 +48,7 @@ pub struct FindQuery {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReadQuery {
     purpose: Option<String>,

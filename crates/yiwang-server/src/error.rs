@@ -39,6 +39,8 @@ pub struct ApiError {
     pub title_zh: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before retrying (`Retry-After`, RFC 9110 §10.2.3), for 429 and 503.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -65,7 +67,12 @@ impl ApiError {
             title_zh,
             detail: detail.into(),
             errors: vec![],
+            retry_after: None,
         }
+    }
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
     pub fn with(mut self, e: FieldError) -> Self {
         self.errors.push(e);
@@ -133,6 +140,12 @@ impl From<DomainError> for ApiError {
                 "Conflicts with what exists",
                 "与现有数据冲突",
             ),
+            ErrorKind::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "/problems/forbidden",
+                "Not allowed",
+                "无权进行该操作",
+            ),
         };
         let detail = e
             .errors
@@ -147,6 +160,7 @@ impl From<DomainError> for ApiError {
             title_zh,
             detail,
             errors: e.errors,
+            retry_after: None,
         }
     }
 }
@@ -182,6 +196,34 @@ impl From<StoreError> for ApiError {
                 "服务正在停止",
                 "the server is shutting down; retry",
             ),
+            StoreError::RateLimited(secs) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "/problems/rate-limited",
+                "Too many requests",
+                "请求过于频繁",
+                format!("too many attempts; retry in {secs} s"),
+            )
+            .with(FieldError::new(
+                "(request)",
+                "rate_limit",
+                format!("操作过于频繁，请 {secs} 秒后再试"),
+                format!("too many attempts; retry in {secs} s"),
+            ))
+            .retry_after(secs),
+            StoreError::Unavailable(what) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "/problems/unavailable",
+                "A service this needs is unavailable",
+                "所需的外部服务暂不可用",
+                format!("{what} is not configured or did not answer; try again later"),
+            )
+            .with(FieldError::new(
+                what,
+                "service.unavailable",
+                "短信服务暂不可用，请稍后再试或到政务服务窗口办理",
+                "the text-message service is unavailable; try later or at a service window",
+            ))
+            .retry_after(60),
             other => {
                 tracing::error!(error = %other, "internal error");
                 Self::internal()
@@ -209,13 +251,49 @@ impl IntoResponse for ApiError {
                 })
                 .collect(),
         };
+        let retry = self.retry_after;
         let mut resp = (self.status, axum::Json(body)).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(s) = retry {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
         resp
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The problem for an error answer made below our handlers (axum's extractors and body
+/// limit, hyper): every error is problem+json, never bare text (issue 13, item 10).
+pub fn for_status(status: StatusCode, detail: String) -> ApiError {
+    let (kind, title, title_zh) = match status.as_u16() {
+        400 => ("/problems/bad-request", "The request could not be read", "请求格式错误"),
+        401 => ("/problems/unauthenticated", "Login required", "需要登录"),
+        403 => ("/problems/forbidden", "Not allowed", "无权进行该操作"),
+        404 => ("/problems/not-found", "Not found", "未找到"),
+        405 => ("/problems/method-not-allowed", "Method not allowed", "不支持该请求方法"),
+        408 => ("/problems/timeout", "Request timed out", "请求超时"),
+        413 => ("/problems/too-large", "Request body too large", "请求体过大"),
+        414 => ("/problems/uri-too-long", "Address too long", "请求地址过长"),
+        415 => ("/problems/media-type", "Unsupported media type", "不支持的内容类型"),
+        422 => ("/problems/invalid", "The input breaks a rule", "输入不符合规则"),
+        429 => ("/problems/rate-limited", "Too many requests", "请求过于频繁"),
+        503 => ("/problems/unavailable", "Unavailable", "服务暂不可用"),
+        s if s >= 500 => ("/problems/internal", "Internal error", "系统内部错误"),
+        _ => (
+            "/problems/bad-request",
+            "The request could not be served",
+            "请求无法处理",
+        ),
+    };
+    let detail: String = detail.chars().filter(|c| !c.is_control()).take(300).collect();
+    let detail = if detail.trim().is_empty() || status.is_server_error() {
+        title.to_string()
+    } else {
+        detail
+    };
+    ApiError::new(status, kind, title, title_zh, detail)
+}

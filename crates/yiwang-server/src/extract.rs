@@ -37,11 +37,74 @@ fn classify(msg: &str) -> (&'static str, String, String) {
     }
 }
 
+/// A character no text field takes: C0 and C1 controls and DEL (tab, newline and carriage
+/// return excepted), bidirectional overrides that disguise text (Unicode TR #36 §2.1), and
+/// NUL, which PostgreSQL cannot store.
+pub fn forbidden_char(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The path of the first string in a JSON document holding a forbidden character.
+fn forbidden_path(v: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match v {
+        Value::String(s) => s.chars().any(forbidden_char).then(|| path.to_string()),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| forbidden_path(x, &format!("{path}[{i}]"))),
+        Value::Object(o) => o.iter().find_map(|(k, x)| {
+            if k.chars().any(forbidden_char) {
+                Some(join(k))
+            } else {
+                forbidden_path(x, &join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Refuses control characters anywhere in a JSON body, naming the field. They reach a
+/// string only through escapes (`\u0000`, `\b`, `\f`; raw ones are not JSON), so bodies
+/// without a backslash are passed at once.
+fn check_text(bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.contains(&b'\\') {
+        return Ok(());
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    match forbidden_path(&v, "") {
+        None => Ok(()),
+        Some(path) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "/problems/invalid",
+            "The input breaks a rule",
+            "输入不符合规则",
+            format!("{path}: control characters are not accepted"),
+        )
+        .with(FieldError::new(
+            if path.is_empty() { "(body)".to_string() } else { path },
+            "text.control",
+            "不能包含控制字符或方向控制符",
+            "control and direction-override characters are not accepted",
+        ))),
+    }
+}
+
 /// Reads `T` from JSON, naming the field that is wrong.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+        Ok(v) => check_text(bytes).map(|_| v),
         Err(e) => {
             let inner = e.inner();
             if inner.is_syntax() || inner.is_eof() {

@@ -1,6 +1,9 @@
-//! Files over HTTP: catalogue managers upload blank forms and samples, case staff the
-//! materials scanned at a window (`POST /api/v1/files`, or the page `/catalog/files`); everyone downloads them by their SM3
-//! address at `/files/{sm3}` (the bytes are checked against the address when served).
+//! Files over HTTP: catalogue managers publish blank forms and samples (`POST
+//! /api/v1/files?public=true`, or the page `/catalog/files`), which anyone downloads at
+//! `/files/{sm3}`; case staff upload the materials scanned at a window and applicants
+//! their own (`/api/v1/me/files`) as private files: sealed at rest, served at
+//! `/files/{address}` to their uploader only and to the parties of a case that names them
+//! (`/work/cases/{id}/files/{address}`, `/me/cases/{id}/files/{address}`).
 
 use crate::AppState;
 use crate::auth::Ctx;
@@ -16,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use yiwang_core::FieldError;
-use yiwang_store::files::{self, FileInfo};
+use yiwang_store::files::{self, FileInfo, Visibility};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -25,6 +28,10 @@ pub fn routes() -> Router<AppState> {
             post(api_upload).layer(axum::extract::DefaultBodyLimit::max(files::MAX_SIZE + 4096)),
         )
         .route("/files/{sm3}", get(download))
+        .route("/work/cases/{case_id}/files/{sm3}", get(staff_case_file))
+        .route("/api/v1/cases/{case_id}/files/{sm3}", get(staff_case_file))
+        .route("/me/cases/{case_id}/files/{sm3}", get(my_case_file))
+        .route("/api/v1/me/cases/{case_id}/files/{sm3}", get(my_case_file))
         .route(
             "/catalog/files",
             get(files_page)
@@ -34,10 +41,15 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadParams {
     /// The file name shown when downloading, e.g. 食品经营许可申请书.pdf
     pub name: String,
+    /// A catalogue file anyone may download (blank forms, samples; needs catalog_manage).
+    /// Default: private (a scanned material), for its uploader and the cases naming it.
+    #[serde(default)]
+    pub public: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -50,24 +62,79 @@ pub struct Uploaded {
 }
 
 /// Stores a file (PDF, OFD, Word, Excel, PNG or JPEG by content; at most 20 MB), once per
-/// content; the answer gives its URL.
+/// content; the answer gives its URL. `public=true` publishes a catalogue form or sample.
 #[utoipa::path(post, path = "/api/v1/files", params(UploadParams), tag = "catalog",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = Uploaded), (status = 413, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Uploaded), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub async fn api_upload(
     State(s): State<AppState>,
     ctx: Ctx,
     ApiQuery(p): ApiQuery<UploadParams>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Uploaded>)> {
-    let file = files::put(&s.store, ctx.meta(), &p.name, &body).await?;
+    let vis = if p.public {
+        ctx.require(
+            yiwang_core::access::Permission::CatalogManage,
+            &yiwang_core::access::Target::Unbound,
+        )?;
+        Visibility::Public
+    } else {
+        Visibility::Private
+    };
+    let file = files::put(&s.store, ctx.meta(), &p.name, &body, vis).await?;
     Ok((StatusCode::CREATED, Json(Uploaded { url: file.url(), file })))
 }
 
-async fn download(State(s): State<AppState>, Path(sm3): Path<String>) -> ApiResult<Response> {
-    let Some((info, bytes)) = files::get(&s.store, &sm3).await? else {
+/// A file by its address: public ones to anyone, private ones to their uploader only (to
+/// anyone else it does not exist).
+async fn download(State(s): State<AppState>, ctx: Ctx, Path(sm3): Path<String>) -> ApiResult<Response> {
+    match files::get(&s.store, &sm3).await? {
+        Some((info, bytes)) if info.readable_by(&ctx.ledger_actor()) => Ok(serve(&info, bytes)),
+        _ => Err(ApiError::not_found("file")),
+    }
+}
+
+/// A material of a case, for the staff who may see the case (the route's rule checks
+/// them against the case's department): only a file the case's application names.
+#[utoipa::path(get, path = "/api/v1/cases/{case_id}/files/{sm3}", tag = "cases",
+    params(("case_id" = String, Path, description = "case number"), ("sm3" = String, Path, description = "file address")),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn staff_case_file(
+    State(s): State<AppState>,
+    Path((case_id, sm3)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    case_file(&s, &case_id, &sm3).await
+}
+
+/// A material of one's own case (or the principal's one acts for).
+#[utoipa::path(get, path = "/api/v1/me/cases/{case_id}/files/{sm3}", tag = "cases",
+    params(("case_id" = String, Path, description = "case number"), ("sm3" = String, Path, description = "file address")),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn my_case_file(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((case_id, sm3)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    crate::cases::my_case(&s, &ctx, &case_id).await?;
+    case_file(&s, &case_id, &sm3).await
+}
+
+async fn case_file(s: &AppState, case_id: &str, sm3: &str) -> ApiResult<Response> {
+    let named = yiwang_store::cases::application(&s.store, case_id)
+        .await?
+        .is_some_and(|(app, _)| yiwang_store::cases::files_named(&app).contains(sm3));
+    if !named {
         return Err(ApiError::not_found("file"));
-    };
+    }
+    match files::get(&s.store, sm3).await? {
+        Some((info, bytes)) => Ok(serve(&info, bytes)),
+        None => Err(ApiError::not_found("file")),
+    }
+}
+
+/// The answer carrying a file: its type, its name for saving, and caching by kind — a
+/// public file never changes at its address; a private one is never cached.
+pub fn serve(info: &FileInfo, bytes: Bytes) -> Response {
     let mut r = (StatusCode::OK, bytes).into_response();
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&info.content_type) {
@@ -80,12 +147,15 @@ async fn download(State(s): State<AppState>, Path(sm3): Path<String>) -> ApiResu
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    // Content-addressed: the bytes at this address never change.
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
+        HeaderValue::from_static(if info.public {
+            "public, max-age=31536000, immutable"
+        } else {
+            "private, no-store"
+        }),
     );
-    Ok(r)
+    r
 }
 
 #[derive(Template, askama_web::WebTemplate)]
@@ -156,7 +226,7 @@ async fn upload_form(
         }
     }
     let (name, bytes) = file.unwrap_or_default();
-    match files::put(&s.store, ctx.meta(), &name, &bytes).await {
+    match files::put(&s.store, ctx.meta(), &name, &bytes, Visibility::Public).await {
         Ok(f) => render(&s, &ctx, &headers, &uri, Some(f), vec![]).await,
         Err(e) => {
             let e = ApiError::from(e);

@@ -23,6 +23,7 @@ pub mod orgs;
 pub mod pages;
 pub mod regions;
 pub mod seals;
+pub mod sms;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -52,6 +53,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Login attempts per address and minute.
     pub login_limiter: Arc<LoginLimiter>,
+    /// Registrations per address and minute.
+    pub register_limiter: Arc<LoginLimiter>,
     /// When each API token's use was last recorded in the ledger (at most once a minute).
     pub token_uses: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
     /// Mark the session cookie `Secure` (set when served over HTTPS, directly or behind a proxy).
@@ -60,6 +63,8 @@ pub struct AppState {
     pub search: Arc<yiwang_search::SearchIndex>,
     /// The address citizens reach this node at (QR codes on licences point here).
     pub public_url: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (login limits, audit).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -79,16 +84,41 @@ impl AppState {
             login_limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
                 std::num::NonZeroU32::new(30).expect("non-zero"),
             ))),
+            register_limiter: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(
+                std::num::NonZeroU32::new(10).expect("non-zero"),
+            ))),
             token_uses: Default::default(),
             secure_cookies: false,
             public_url: "http://127.0.0.1:8080".into(),
+            trusted_proxies: Default::default(),
         }
     }
 
-    /// The address QR codes and links point at (no trailing slash).
+    /// The address QR codes and links point at (no trailing slash). An `https://` address
+    /// means the node is reached over TLS (directly or through a proxy): cookies are then
+    /// `Secure` and answers carry `Strict-Transport-Security`.
     pub fn with_public_url(mut self, url: &str) -> Self {
         self.public_url = url.trim_end_matches('/').to_string();
+        self.secure_cookies = self.public_url.starts_with("https://");
         self
+    }
+
+    /// Overrides what the public address implies for `Secure` cookies and HSTS (e.g. a
+    /// node on plain HTTP inside a private network that is still published as https).
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
+
+    /// The reverse proxies to believe about the client's address.
+    pub fn with_trusted_proxies(mut self, nets: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = Arc::new(nets);
+        self
+    }
+
+    /// The client's address (see `client_ip`).
+    pub fn client_ip(&self, peer: Option<std::net::IpAddr>, forwarded_for: &[&str]) -> String {
+        client_ip(&self.trusted_proxies, peer, forwarded_for)
     }
 
     /// This node's name in its trust list: the province it serves.
@@ -110,6 +140,12 @@ impl AppState {
         self.login_limiter.check_key(&ip.to_string()).is_ok()
     }
 
+    /// Is another registration from this address allowed now? Ten a minute per address
+    /// (GB/T 22239-2019 §8.1.4.1: 防止恶意注册; a kiosk or a hall's NAT stays usable).
+    pub fn register_allowed(&self, ip: &str) -> bool {
+        self.register_limiter.check_key(&ip.to_string()).is_ok()
+    }
+
     /// Records an API token's use in the security audit, at most once a minute per token.
     pub async fn token_used(&self, token_id: &str) {
         let now = yiwang_store::now_ms();
@@ -125,6 +161,30 @@ impl AppState {
             tracing::warn!(error = %e, "recording token use");
         }
     }
+}
+
+/// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
+/// address of `X-Forwarded-For` that is not itself a trusted proxy (a client can prepend
+/// anything to the header; only what our proxies appended counts).
+pub fn client_ip(trusted: &[ipnet::IpNet], peer: Option<std::net::IpAddr>, forwarded_for: &[&str]) -> String {
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer.to_string();
+    }
+    let hops: Vec<std::net::IpAddr> = forwarded_for
+        .iter()
+        .flat_map(|h| h.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    hops.iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(hops.first())
+        .unwrap_or(&peer)
+        .to_string()
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in the
@@ -161,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .merge(seals::routes())
         .merge(licences::routes())
         .merge(cases::routes())
+        .merge(sms::routes())
         .route("/api/v1/openapi.json", get(openapi::spec));
     let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi-ui.json", openapi::doc())
@@ -178,7 +239,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(middleware::from_fn(record_metrics))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -256,9 +317,18 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     resp
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
+/// Headers every answer carries, and the shared rules for every answer (issue 13):
+/// - `Cache-Control: private, no-store` unless a handler chose its own caching (public
+///   static files, the public trust list): personal pages and API answers never rest in a
+///   shared or browser cache (GB/T 35273-2020 §6.3: 个人信息的安全存储; OWASP ASVS 8.2.1).
+/// - `Strict-Transport-Security` when served over HTTPS (RFC 6797).
+/// - Error answers that are not ours (axum's rejections, body limits) become problem+json.
+async fn security_headers(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let docs = req.uri().path().starts_with("/api/v1/docs");
     let mut resp = next.run(req).await;
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        resp = problem_only(resp).await;
+    }
     let h = resp.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
@@ -268,6 +338,15 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
     );
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
+    if s.secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     // Swagger UI needs inline script for its bootstrap; everything else runs on 'self' only.
     let csp = if docs {
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
@@ -276,6 +355,32 @@ async fn security_headers(req: Request, next: Next) -> Response {
     };
     h.insert("content-security-policy", HeaderValue::from_static(csp));
     resp
+}
+
+/// An error answer as problem+json: ours (problem+json), pages (HTML) and JSON answers
+/// pass; anything else (axum's text/plain rejections, empty bodies) is rewritten with its
+/// status and text as the detail.
+async fn problem_only(resp: Response) -> Response {
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ct.starts_with("application/problem+json") || ct.starts_with("text/html") || ct.starts_with("application/json") {
+        return resp;
+    }
+    let status = resp.status();
+    let retry = resp.headers().get(header::RETRY_AFTER).cloned();
+    let text = match axum::body::to_bytes(resp.into_body(), 4096).await {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(_) => String::new(),
+    };
+    let mut out = error::for_status(status, text).into_response();
+    if let Some(r) = retry {
+        out.headers_mut().insert(header::RETRY_AFTER, r);
+    }
+    out
 }
 
 /// Binds a listener with a deep accept queue (4096), so a burst of new connections (a
@@ -299,7 +404,22 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    // An unclean stop (SIGKILL, power loss) leaves a tail no checkpoint covers: sign it now,
+    // before serving, so it cannot later be cut unnoticed (issue 13, item 5).
+    checkpoint(&store).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut stop_cp = stop_rx.clone();
+    let cp_store = store.clone();
+    let checkpointer = tokio::spawn(async move {
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        every.tick().await;
+        loop {
+            tokio::select! {
+                _ = every.tick() => checkpoint(&cp_store).await,
+                _ = stop_cp.changed() => break,
+            }
+        }
+    });
     let stop_rx_sched = stop_rx.clone();
     let sub = yiwang_store::outbox::spawn(
         store.clone(),
@@ -338,19 +458,29 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await?;
     let _ = stop_tx.send(true);
+    let _ = checkpointer.await;
     let _ = sub.await;
     let _ = scheduler.await;
     if let Some(f) = follower {
         let _ = f.await;
     }
+    checkpoint(&store).await;
+    store.close().await;
+    Ok(())
+}
+
+/// How often a serving node signs a checkpoint over events not yet covered (besides every
+/// `checkpoint_interval` events, at start and at shutdown): the most a cut tail can hide.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
+/// Signs a checkpoint over the uncovered tail, if there is one.
+async fn checkpoint(store: &Store) {
     if let Err(e) = store
         .write(yiwang_store::Meta::actor("system"), yiwang_store::Command::Checkpoint)
         .await
     {
-        tracing::warn!(error = %e, "final checkpoint failed");
+        tracing::warn!(error = %e, "checkpoint failed");
     }
-    store.close().await;
-    Ok(())
 }
 
 /// Submits a command for an actor, honouring the request's Idempotency-Key: the key is
@@ -379,4 +509,31 @@ pub(crate) async fn submit(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    /// Behind a trusted proxy the client is the right-most untrusted X-Forwarded-For hop;
+    /// a client talking directly (or a spoofed header from an untrusted peer) is its peer.
+    #[test]
+    fn the_client_address_believes_only_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        let ip = |s: &str| Some(s.parse().unwrap());
+        assert_eq!(client_ip(&trusted, ip("203.0.113.9"), &["1.2.3.4"]), "203.0.113.9");
+        assert_eq!(client_ip(&trusted, ip("10.1.2.3"), &["198.51.100.7"]), "198.51.100.7");
+        assert_eq!(
+            client_ip(&trusted, ip("10.1.2.3"), &["6.6.6.6, 198.51.100.7, 10.9.9.9"]),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            client_ip(&trusted, ip("10.1.2.3"), &["6.6.6.6", "198.51.100.7"]),
+            "198.51.100.7"
+        );
+        assert_eq!(client_ip(&trusted, ip("10.1.2.3"), &[]), "10.1.2.3");
+        assert_eq!(client_ip(&trusted, ip("10.1.2.3"), &["garbage"]), "10.1.2.3");
+        assert_eq!(client_ip(&[], ip("10.1.2.3"), &["198.51.100.7"]), "10.1.2.3");
+        assert_eq!(client_ip(&trusted, None, &[]), "unknown");
+    }
 }

@@ -322,6 +322,7 @@ async fn issue(s: &AppState, ctx: &Ctx, input: IssueInput) -> ApiResult<Value> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IssuedQuery {
     /// The issuing department (default: every department one may issue for).

@@ -97,7 +97,7 @@ pub struct ActingFor {
 
 async fn switch(s: &AppState, ctx: &Ctx, principal: Option<&str>) -> ApiResult<Option<String>> {
     let pid = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
-    let sess = ctx.session.clone().ok_or_else(ApiError::internal)?;
+    let sess = ctx.browser_session()?;
     let Some(p) = principal.filter(|p| !p.is_empty()) else {
         let _ = sess.remove::<String>("acting_for").await;
         return Ok(None);

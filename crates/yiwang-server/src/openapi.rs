@@ -21,6 +21,11 @@ use utoipa::{Modify, OpenApi};
         crate::datause::api_mine, crate::datause::api_find, crate::datause::api_one, crate::datause::api_unmask,
         crate::catalog::api_search, crate::catalog::api_guide, crate::catalog::api_materials, crate::catalog::api_list, crate::catalog::api_data_elements, crate::catalog::api_save_data_element, crate::catalog::api_entries, crate::catalog::api_review, crate::catalog::api_create_basic, crate::catalog::api_create_item, crate::catalog::api_entry, crate::catalog::api_version, crate::catalog::api_diff, crate::catalog::api_history, crate::catalog::api_save_draft, crate::catalog::api_submit, crate::catalog::api_recall, crate::catalog::api_discard, crate::catalog::api_publish, crate::catalog::api_return, crate::catalog::api_differences, crate::catalog::api_import, crate::catalog::api_export,
         crate::files::api_upload,
+        crate::files::staff_case_file,
+        crate::files::my_case_file,
+        crate::sms::api_request_code,
+        crate::sms::api_sms_login,
+        crate::sms::api_reset,
         crate::seals::api_list, crate::seals::api_make, crate::seals::api_one, crate::seals::api_rotate, crate::seals::api_revoke,
         crate::seals::api_trust_list, crate::seals::api_trusted, crate::seals::api_import, crate::seals::api_distrust,
         crate::licences::api_types, crate::licences::api_define_type, crate::licences::api_issue, crate::licences::api_issued,
@@ -58,9 +63,92 @@ impl Modify for AdminToken {
 }
 
 pub fn doc() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    exact(ApiDoc::openapi())
 }
 
 pub async fn spec() -> Json<utoipa::openapi::OpenApi> {
     Json(doc())
+}
+
+/// The statuses every operation may answer with a problem, by what it takes and who may
+/// call it (RFC 9457 problem+json): the contract says exactly what the server can do.
+fn error_statuses(method: &str, path: &str, op: &serde_json::Value) -> Vec<&'static str> {
+    let mut out = vec!["400", "404", "500", "503"];
+    let public = crate::access::RULES
+        .iter()
+        .find(|r| r.method.eq_ignore_ascii_case(method) && r.path == path)
+        .is_none_or(|r| r.need == crate::access::Need::Public);
+    let write = !method.eq_ignore_ascii_case("get");
+    if !public || write {
+        // Not logged in / no right, or a cookie write without its CSRF token.
+        out.extend(["401", "403"]);
+    }
+    if write {
+        out.extend(["409", "413", "415"]);
+    }
+    out.push("422");
+    if op.get("requestBody").is_none() {
+        out.retain(|s| !matches!(*s, "413" | "415"));
+    }
+    out
+}
+
+/// Makes the generated document exact (issue 13, item 13): query parameters declared as
+/// query (utoipa's `IntoParams` defaults to path), problem+json as the media type of every
+/// problem, and every error status the shared machinery can answer documented.
+fn exact(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut v = serde_json::to_value(&doc).expect("an OpenAPI document serialises");
+    let problem = serde_json::json!({
+        "description": "a problem (RFC 9457) naming each field and rule in Chinese and English",
+        "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+    });
+    if let Some(paths) = v.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for (path, item) in paths.iter_mut() {
+            let names: Vec<String> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .map(str::to_string)
+                .collect();
+            let Some(item) = item.as_object_mut() else { continue };
+            for (method, op) in item.iter_mut() {
+                if !["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                    continue;
+                }
+                let statuses = error_statuses(method, path, op);
+                if let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) {
+                    for p in params.iter_mut() {
+                        let name = p["name"].as_str().unwrap_or("").to_string();
+                        if p["in"] == "path" && !names.contains(&name) {
+                            p["in"] = "query".into();
+                        }
+                    }
+                }
+                let responses = op
+                    .as_object_mut()
+                    .expect("an operation is an object")
+                    .entry("responses")
+                    .or_insert_with(|| serde_json::json!({}));
+                let Some(responses) = responses.as_object_mut() else {
+                    continue;
+                };
+                for (status, r) in responses.iter_mut() {
+                    // A problem declared with the JSON media type is problem+json.
+                    let is_problem = r["content"]["application/json"]["schema"]["$ref"]
+                        .as_str()
+                        .is_some_and(|x| x.ends_with("/Problem"));
+                    if (status.starts_with('4') || status.starts_with('5'))
+                        && is_problem
+                        && let Some(c) = r.get_mut("content").and_then(|c| c.as_object_mut())
+                        && let Some(schema) = c.remove("application/json")
+                    {
+                        c.insert("application/problem+json".into(), schema);
+                    }
+                }
+                for s in statuses {
+                    responses.entry(s).or_insert_with(|| problem.clone());
+                }
+            }
+        }
+    }
+    serde_json::from_value(v).expect("the exact document is an OpenAPI document")
 }

@@ -5,10 +5,11 @@ use crate::extract::{ApiJson, ApiQuery, IdempotencyKey};
 use crate::{AppState, submit};
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use yiwang_core::FieldError;
 use yiwang_core::orgs::{Department, DepartmentInput, Hall, HallInput, Window, WindowInput};
 use yiwang_store::{Command, orgs};
 
@@ -23,18 +24,48 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeptQuery {
     /// Only departments of this region.
     region: Option<String>,
+    /// At most this many (1–1000, default 500); the total is in `X-Total-Count`.
+    limit: Option<i64>,
+    /// Skip this many (default 0).
+    offset: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/departments", params(DeptQuery), tag = "orgs", responses((status = 200, body = Vec<Department>)))]
-pub async fn list_departments(
-    State(s): State<AppState>,
-    ApiQuery(q): ApiQuery<DeptQuery>,
-) -> ApiResult<Json<Vec<Department>>> {
-    Ok(Json(orgs::departments(&s.store.read, q.region.as_deref()).await?))
+/// Departments by region and name, a page at a time (`X-Total-Count` gives the total).
+#[utoipa::path(get, path = "/api/v1/departments", params(DeptQuery), tag = "orgs",
+    responses((status = 200, body = Vec<Department>, headers(("X-Total-Count" = i64, description = "departments matching, all pages"))),
+              (status = 422, body = Problem)))]
+pub async fn list_departments(State(s): State<AppState>, ApiQuery(q): ApiQuery<DeptQuery>) -> ApiResult<Response> {
+    let limit = q.limit.unwrap_or(500);
+    let offset = q.offset.unwrap_or(0);
+    let mut errs = vec![];
+    if !(1..=1000).contains(&limit) {
+        errs.push(FieldError::new(
+            "limit",
+            "range",
+            "limit 须在 1–1000 之间",
+            "limit must be 1–1000",
+        ));
+    }
+    if offset < 0 {
+        errs.push(FieldError::new(
+            "offset",
+            "range",
+            "offset 不能为负数",
+            "offset must not be negative",
+        ));
+    }
+    if !errs.is_empty() {
+        return Err(yiwang_store::StoreError::from(yiwang_core::DomainError::invalid(errs)).into());
+    }
+    let (rows, total) = orgs::departments_page(&s.store.read, q.region.as_deref(), limit, offset).await?;
+    let mut r = Json(rows).into_response();
+    r.headers_mut().insert("x-total-count", total.into());
+    Ok(r)
 }
 
 #[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "orgs", responses((status = 200, body = Department), (status = 404, body = Problem)))]

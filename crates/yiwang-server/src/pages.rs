@@ -159,12 +159,28 @@ struct Next {
     next: Option<String>,
 }
 
-/// Only local paths: never redirect elsewhere (open-redirect guard).
-fn safe_next(n: Option<String>) -> String {
+/// A path on this site to go to after a form (`next=`), else `fallback`. Only same-origin
+/// paths pass (open-redirect guard, OWASP ASVS 5.1.5): one leading `/`, no backslash, no
+/// control or white-space character (browsers drop tabs and newlines, so `/\t/host` would
+/// become `//host`), and resolving it against this site keeps this site.
+pub fn local_path(n: Option<&str>, fallback: &str) -> String {
+    let ok = |p: &str| {
+        let base = url::Url::parse("http://yiwang.invalid/").expect("base");
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+            && base
+                .join(p)
+                .is_ok_and(|u| u.host_str() == Some("yiwang.invalid") && u.scheme() == "http")
+    };
     match n {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
-        _ => "/".into(),
+        Some(p) if ok(p) => p.to_string(),
+        _ => fallback.to_string(),
     }
+}
+
+fn safe_next(n: Option<String>) -> String {
+    local_path(n.as_deref(), "/")
 }
 
 fn cookie_redirect(cookie: String, next: Option<String>) -> Response {
@@ -291,4 +307,34 @@ pub async fn not_found(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, 
         },
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    /// The probe's open redirects (issue 13, item 4 and 10) stay on this site.
+    #[test]
+    fn only_same_origin_paths_are_followed() {
+        for ok in ["/account", "/services?q=食品&x=1", "/me/cases/1#top", "/a/b%2Fc"] {
+            assert_eq!(local_path(Some(ok), "/"), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example/phish",
+            "/\n/evil.example",
+            "/\r\n/x",
+            "/\0/x",
+            "/\u{7f}/x",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "/ /evil.example",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad), "/fallback"), "/fallback", "{bad:?}");
+        }
+        assert_eq!(local_path(None, "/fallback"), "/fallback");
+    }
 }

@@ -100,6 +100,7 @@ async fn manageable(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<(Seal, String)>> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SealQuery {
     /// Only this department's seals.

@@ -417,6 +417,43 @@ pub struct Registered {
 
 /// Registers a natural person with an account. `registered_by`: the staff account of a
 /// window clerk registering the person at the window (帮办), recorded as such.
+/// Registering oneself: the number proved by the SMS code sent to it, then the person.
+/// A number already registered never gets a registration code; an identity number already
+/// registered is refused without saying so to the form (申请人 is told to log in, recover the
+/// password, or bring the ID card to a window if someone else registered it).
+pub async fn register_self(store: &Store, meta: Meta, input: &PersonInput) -> Result<Registered> {
+    // The form's own mistakes first: they do not cost the code.
+    core::decide_person(
+        input,
+        PersonRefs {
+            id_number_taken: false,
+            phone_taken: false,
+        },
+    )?;
+    let code = input.sms_code.as_deref().unwrap_or_default();
+    crate::sms::take_code(
+        store,
+        meta.clone(),
+        &input.phone,
+        yiwang_core::sms::Purpose::Register,
+        code,
+        "sms_code",
+    )
+    .await?;
+    match register_person(store, meta, input, None).await {
+        Err(StoreError::Domain(e)) if e.kind == yiwang_core::ErrorKind::Conflict => {
+            Err(DomainError::conflict(
+                "id_number",
+                "registration.refused",
+                "无法用这些信息注册。如您已有账号，请登录或找回密码；如身份证号被他人冒用，请携带身份证到任一政务服务窗口办理".into(),
+                "these details cannot be registered. If you have an account, log in or recover the password; if someone else used your ID number, bring your ID card to any service window".into(),
+            )
+            .into())
+        }
+        other => other,
+    }
+}
+
 pub async fn register_person(
     store: &Store,
     meta: Meta,
@@ -492,11 +529,43 @@ pub async fn register_legal(
 }
 
 /// Creates a staff account (the second factor is enrolled at first login).
-pub async fn create_staff(store: &Store, meta: Meta, input: &StaffInput) -> Result<Value> {
-    let known: Vec<String> = roles(&store.read).await?.into_iter().map(|r| r.code).collect();
+/// The roles among `asked` that `granter` may give a staff member of `target` (account
+/// `grantee`); roles the member already holds (`held`) are not re-checked, so taking a role
+/// away never needs it. See `access::check_grant`.
+fn check_grant(
+    granter: &access::Actor,
+    grantee: &str,
+    target: &access::Target,
+    all: &[RoleInfo],
+    asked: &[String],
+    held: &[String],
+) -> Result<()> {
+    let added: Vec<(String, Vec<access::Permission>)> = asked
+        .iter()
+        .map(|code| {
+            let perms = match all.iter().find(|r| &r.code == code) {
+                Some(r) if !held.contains(code) => r.permissions.clone(),
+                _ => vec![],
+            };
+            (code.clone(), perms)
+        })
+        .collect();
+    Ok(access::check_grant(granter, grantee, target, &added, "roles")?)
+}
+
+pub async fn create_staff(store: &Store, meta: Meta, granter: &access::Actor, input: &StaffInput) -> Result<Value> {
+    let all = roles(&store.read).await?;
+    let known: Vec<String> = all.iter().map(|r| r.code.clone()).collect();
     let dept = orgs::department(&store.read, &input.department_id).await?;
     let taken = account_by_login(store, &input.login).await?.is_some();
     core::decide_staff(input, dept.is_some(), taken, &known)?;
+    if let Some(d) = &dept {
+        let target = access::Target::Department {
+            id: d.id.clone(),
+            region_code: d.region_code.clone(),
+        };
+        check_grant(granter, "", &target, &all, &input.roles, &[])?;
+    }
     let password_hash = hash_password(&input.password).await?;
     let new = NewStaff {
         account_id: new_id(),
@@ -512,11 +581,28 @@ pub async fn create_staff(store: &Store, meta: Meta, input: &StaffInput) -> Resu
         .value)
 }
 
-pub async fn set_staff_roles(store: &Store, meta: Meta, account_id: &str, roles_in: &[String]) -> Result<Value> {
-    let known: Vec<String> = roles(&store.read).await?.into_iter().map(|r| r.code).collect();
+/// Replaces a staff member's roles; `granter` may add only roles within its own rights,
+/// and never to itself.
+pub async fn set_staff_roles(
+    store: &Store,
+    meta: Meta,
+    granter: &access::Actor,
+    account_id: &str,
+    roles_in: &[String],
+) -> Result<Value> {
+    let all = roles(&store.read).await?;
+    let known: Vec<String> = all.iter().map(|r| r.code.clone()).collect();
     let mut p = yiwang_core::error::Problems::new();
     core::check_roles(&mut p, roles_in, &known);
     p.finish()?;
+    let member = staff(&store.read, account_id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("account_id", "工作人员", "staff member", account_id))?;
+    let target = access::Target::Department {
+        id: member.department_id.clone(),
+        region_code: member.region_code.clone(),
+    };
+    check_grant(granter, account_id, &target, &all, roles_in, &member.roles)?;
     Ok(store
         .write(
             meta,
@@ -543,13 +629,39 @@ pub async fn set_disabled(store: &Store, meta: Meta, account_id: &str, disabled:
 }
 
 /// Changes a role's permissions (names checked).
-pub async fn set_role_permissions(store: &Store, meta: Meta, code: &str, names: &[String]) -> Result<Value> {
+/// Changes a role's permissions (names checked). A permission added to a role must be one
+/// the changer holds itself (GB/T 22239-2019 §8.1.4.2: no grant beyond one's own rights),
+/// so `role_manage` cannot be turned into any other right.
+pub async fn set_role_permissions(
+    store: &Store,
+    meta: Meta,
+    granter: &access::Actor,
+    code: &str,
+    names: &[String],
+) -> Result<Value> {
     let role = roles(&store.read)
         .await?
         .into_iter()
         .find(|r| r.code == code)
         .ok_or_else(|| DomainError::not_found("role", "角色", "role", code))?;
     let permissions = access::parse_permissions("permissions", names)?;
+    let beyond: Vec<FieldError> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| access::Permission::parse(n).map(|p| (i, p)))
+        .filter(|(_, p)| !role.permissions.contains(p) && !granter.has(*p))
+        .map(|(i, p)| {
+            FieldError::new(
+                format!("permissions[{i}]"),
+                "grant.exceeds_grantor",
+                format!("您不具备权限「{}」，不能把它加入角色", p.as_str()),
+                format!("you do not hold '{}' and cannot add it to a role", p.as_str()),
+            )
+        })
+        .collect();
+    if !beyond.is_empty() {
+        return Err(DomainError::forbidden_many(beyond).into());
+    }
     Ok(store
         .write(
             meta,
@@ -579,6 +691,21 @@ pub async fn change_password(store: &Store, meta: Meta, account_id: &str, curren
         )
         .into());
     }
+    store_password(store, meta, &acc, new, "new_password").await
+}
+
+/// Sets a new password for an account whose holder proved themselves another way (an SMS
+/// code to their number: `sms::reset_password`).
+pub async fn set_password(store: &Store, meta: Meta, account_id: &str, new: &str) -> Result<()> {
+    let acc = account(&store.read, account_id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("account", "账号", "account", account_id))?;
+    store_password(store, meta, &acc, new, "password").await
+}
+
+/// Checks a new password against the account's identifiers and stores its hash.
+async fn store_password(store: &Store, meta: Meta, acc: &AccountRow, new: &str, field: &str) -> Result<()> {
+    let account_id = acc.id.as_str();
     let mut ids = vec![acc.login.clone().unwrap_or_default()];
     if let Some(pid) = &acc.person_id
         && let Some(p) = person(&store.read, pid).await?
@@ -587,7 +714,7 @@ pub async fn change_password(store: &Store, meta: Meta, account_id: &str, curren
         ids.push(reveal(store, &p, yiwang_core::datause::PersonalField::IdNumber)?);
     }
     let idrefs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    core::check_password("new_password", new, &idrefs).map_err(|e| DomainError::invalid(vec![e]))?;
+    core::check_password(field, new, &idrefs).map_err(|e| DomainError::invalid(vec![e]))?;
     let password_hash = hash_password(new).await?;
     store
         .write(

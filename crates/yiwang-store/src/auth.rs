@@ -335,8 +335,82 @@ fn locked_error(until: i64) -> StoreError {
     .into()
 }
 
+/// Where a login attempt comes from: the client's address and the device cookie its
+/// browser holds from an earlier successful login, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub ip: &'a str,
+    pub device: Option<&'a str>,
+}
+
+/// A device cookie for a browser that has just logged in to `account_id`: a random nonce
+/// and its keyed SM3 MAC, bound to the account (OWASP "Slow Down Online Guessing Attacks
+/// with Device Cookies"). It carries no secret of the account and proves only "this browser
+/// logged in here before".
+pub fn device_token(store: &Store, account_id: &str) -> String {
+    let mut raw = [0u8; 16];
+    rand::fill(&mut raw);
+    let nonce = hex::encode(raw);
+    let mac = store.pii.index("login_device", &format!("{account_id}\0{nonce}"));
+    format!("{nonce}.{mac}")
+}
+
+/// The nonce of a valid device cookie for `account_id`.
+fn device_of(store: &Store, account_id: &str, token: Option<&str>) -> Option<String> {
+    let (nonce, mac) = token?.split_once('.')?;
+    let want = store.pii.index("login_device", &format!("{account_id}\0{nonce}"));
+    bool::from(subtle::ConstantTimeEq::ct_eq(want.as_bytes(), mac.as_bytes())).then(|| nonce.to_string())
+}
+
+/// Until when further attempts are refused: for a known browser its own lock, for any
+/// other client the account's lock of unknown clients. So an attacker guessing a known
+/// login locks out only unknown clients, never the real user's browser, and each known
+/// browser has its own five tries (GB/T 22239-2019 §8.1.4.1 b: 登录失败处理).
+fn locked_until(store: &Store, acc: &AccountRow, device: Option<&str>) -> Option<i64> {
+    let now = now_ms();
+    let f = match device {
+        Some(d) => store
+            .device_failures
+            .lock()
+            .expect("device failures")
+            .get(d)
+            .copied()
+            .unwrap_or_default(),
+        None => Failures {
+            count: acc.failed_count,
+            locked_until: acc.locked_until,
+        },
+    };
+    store.policy.locked(f, now).then(|| f.locked_until.unwrap_or(now))
+}
+
+/// Records a failed attempt against what `locked_until` checks.
+async fn failed(store: &Store, account_id: &str, device: Option<&str>, reason: &str, ip: &str) -> Result<()> {
+    let Some(d) = device else {
+        return fail(store, Some(account_id), reason, ip).await;
+    };
+    {
+        let mut m = store.device_failures.lock().expect("device failures");
+        let f = m.get(d).copied().unwrap_or_default();
+        m.insert(d.to_string(), store.policy.after_failure(f, now_ms()));
+    }
+    store
+        .write(
+            Meta::actor(format!("account:{account_id}")),
+            Command::Audit(yiwang_core::audit::AuditRecord {
+                category: "security".into(),
+                action: "login.failed".into(),
+                subject: account_id.into(),
+                detail: json!({ "reason": reason, "ip": ip, "known_device": true }),
+            }),
+        )
+        .await?;
+    Ok(())
+}
+
 /// First step of a login: the password (and, if sent at once, the second factor).
-pub async fn login(store: &Store, input: &LoginInput, ip: &str) -> Result<LoginOutcome> {
+pub async fn login(store: &Store, input: &LoginInput, client: Client<'_>) -> Result<LoginOutcome> {
+    let ip = client.ip;
     let acc = accounts::account_by_login(store, &input.login).await?;
     let Some(acc) = acc else {
         accounts::verify_password(&input.password, None).await?;
@@ -347,11 +421,9 @@ pub async fn login(store: &Store, input: &LoginInput, ip: &str) -> Result<LoginO
         fail(store, Some(&acc.id), "account disabled", ip).await?;
         return Err(refused("login", "account.disabled", "该账号已停用", "this account is disabled").into());
     }
-    let f = Failures {
-        count: acc.failed_count,
-        locked_until: acc.locked_until,
-    };
-    if store.policy.locked(f, now_ms()) {
+    let device = device_of(store, &acc.id, client.device);
+    let device = device.as_deref();
+    if let Some(until) = locked_until(store, &acc, device) {
         store
             .write(
                 Meta::actor(format!("account:{}", acc.id)),
@@ -363,10 +435,10 @@ pub async fn login(store: &Store, input: &LoginInput, ip: &str) -> Result<LoginO
                 }),
             )
             .await?;
-        return Err(locked_error(acc.locked_until.unwrap_or(0)));
+        return Err(locked_error(until));
     }
     if !accounts::verify_password(&input.password, Some(acc.password_hash.clone())).await? {
-        fail(store, Some(&acc.id), "wrong password", ip).await?;
+        failed(store, &acc.id, device, "wrong password", ip).await?;
         return Err(wrong_login());
     }
     if acc.totp_enabled() {
@@ -378,7 +450,7 @@ pub async fn login(store: &Store, input: &LoginInput, ip: &str) -> Result<LoginO
                 &acc.id,
                 input.totp_code.as_deref(),
                 input.recovery_code.as_deref(),
-                ip,
+                client,
             )
             .await;
         }
@@ -387,12 +459,52 @@ pub async fn login(store: &Store, input: &LoginInput, ip: &str) -> Result<LoginO
     if acc.is_staff() {
         return Ok(LoginOutcome::NeedEnrolment(acc.id));
     }
-    succeed(store, &acc.id, "password", None, None, ip).await
+    succeed(store, &acc.id, device, "password", None, None, ip).await
+}
+
+/// Logs a person in with an SMS code sent to their number (no password). Staff accounts
+/// have no number here and log in with password and TOTP.
+pub async fn sms_login(store: &Store, phone: &str, code: &str, client: Client<'_>) -> Result<LoginOutcome> {
+    let acc = accounts::account_by_login(store, phone.trim())
+        .await?
+        .filter(|a| a.person_id.is_some() && !a.disabled);
+    let actor = acc
+        .as_ref()
+        .map(|a| format!("account:{}", a.id))
+        .unwrap_or_else(|| "anonymous".into());
+    crate::sms::take_code(
+        store,
+        Meta::actor(actor),
+        phone,
+        yiwang_core::sms::Purpose::Login,
+        code,
+        "sms_code",
+    )
+    .await?;
+    // A login code is sent only to a registered number, so one that matched has an account.
+    let acc = acc.ok_or_else(wrong_login)?;
+    let device = device_of(store, &acc.id, client.device);
+    succeed(store, &acc.id, device.as_deref(), "sms", None, None, client.ip).await
+}
+
+/// Ends every session of an account (after a password reset).
+pub async fn end_all_sessions(store: &Store, account_id: &str) -> Result<()> {
+    store
+        .write(
+            Meta::actor(format!("account:{account_id}")),
+            Command::Auth(Cmd::SessionsRevoke {
+                account_id: account_id.into(),
+                except: None,
+            }),
+        )
+        .await?;
+    Ok(())
 }
 
 async fn succeed(
     store: &Store,
     account_id: &str,
+    device: Option<&str>,
     method: &str,
     totp_step: Option<i64>,
     recovery_hash: Option<String>,
@@ -410,6 +522,9 @@ async fn succeed(
             }),
         )
         .await?;
+    if let Some(d) = device {
+        store.device_failures.lock().expect("device failures").remove(d);
+    }
     let acc = accounts::account(&store.read, account_id)
         .await?
         .ok_or_else(|| StoreError::Internal("account vanished".into()))?;
@@ -432,19 +547,16 @@ pub async fn second_factor(
     account_id: &str,
     totp_code: Option<&str>,
     recovery_code: Option<&str>,
-    ip: &str,
+    client: Client<'_>,
 ) -> Result<LoginOutcome> {
+    let ip = client.ip;
     let acc = accounts::account(&store.read, account_id)
         .await?
         .ok_or_else(wrong_login)?;
-    if store.policy.locked(
-        Failures {
-            count: acc.failed_count,
-            locked_until: acc.locked_until,
-        },
-        now_ms(),
-    ) {
-        return Err(locked_error(acc.locked_until.unwrap_or(0)));
+    let device = device_of(store, &acc.id, client.device);
+    let device = device.as_deref();
+    if let Some(until) = locked_until(store, &acc, device) {
+        return Err(locked_error(until));
     }
     let Some(sealed) = &acc.totp_enc else {
         return Err(wrong_login());
@@ -455,17 +567,17 @@ pub async fn second_factor(
         let secret = store.pii.open_bytes(&totp_context(&acc.id), sealed)?;
         let matched = yiwang_crypto::totp::matching_step(&secret, code, now_ms() / 1000);
         if let Err(e) = core::check_totp_step("totp_code", matched, acc.totp_last_step) {
-            fail(store, Some(&acc.id), &e.rule, ip).await?;
+            failed(store, &acc.id, device, &e.rule, ip).await?;
             return Err(accounts::invalid(e));
         }
-        return succeed(store, &acc.id, "password+totp", matched, None, ip).await;
+        return succeed(store, &acc.id, device, "password+totp", matched, None, ip).await;
     }
     if let Some(code) = recovery_code.filter(|c| !c.trim().is_empty()) {
         let h = store
             .pii
             .index(&recovery_kind(&acc.id), &core::normalise_recovery_code(code));
         if !acc.recovery_codes.contains(&h) {
-            fail(store, Some(&acc.id), "wrong recovery code", ip).await?;
+            failed(store, &acc.id, device, "wrong recovery code", ip).await?;
             return Err(accounts::invalid(FieldError::new(
                 "recovery_code",
                 "recovery.wrong",
@@ -473,7 +585,7 @@ pub async fn second_factor(
                 "the recovery code is wrong or already used",
             )));
         }
-        return succeed(store, &acc.id, "password+recovery_code", None, Some(h), ip).await;
+        return succeed(store, &acc.id, device, "password+recovery_code", None, Some(h), ip).await;
     }
     Err(accounts::invalid(FieldError::new(
         "totp_code",
@@ -757,8 +869,14 @@ pub async fn create_token(
             code: input.region_code.clone(),
         },
     };
-    for (i, perm) in perms.iter().enumerate() {
+    for perm in &perms {
         if grantor.authorize(*perm, &target).is_err() {
+            // Named by its place in the request (the parsed list is sorted).
+            let i = input
+                .permissions
+                .iter()
+                .position(|n| access::Permission::parse(n) == Some(*perm))
+                .unwrap_or_default();
             return Err(DomainError::invalid(vec![FieldError::new(
                 format!("permissions[{i}]"),
                 "token.exceeds_grantor",

@@ -300,6 +300,18 @@ pub async fn dictionary(store: &Store) -> Result<Dictionary> {
         .collect())
 }
 
+/// Whose uploads an application may name: the submitter's (`uploader`, a ledger actor),
+/// and the files the case already names (`prior`, for corrections and supplements).
+pub struct FilesOf<'a> {
+    pub uploader: &'a str,
+    pub prior: std::collections::BTreeSet<String>,
+}
+
+/// The files an application names.
+pub fn files_named(app: &Application) -> std::collections::BTreeSet<String> {
+    app.materials.values().flat_map(|p| p.files.iter().cloned()).collect()
+}
+
 /// The pre-check (智能预审) of an application for a published item, with the licences
 /// the applicant offers in place of materials checked against what they hold.
 pub async fn precheck(
@@ -308,6 +320,7 @@ pub async fn precheck(
     applicant: &Subject,
     app: &Application,
     dict: &Dictionary,
+    files_of: &FilesOf<'_>,
 ) -> Result<core::Prechecked> {
     let tolerance_allowed = !serious_default(store, applicant).await?;
     let mut problems = vec![];
@@ -318,14 +331,18 @@ pub async fn precheck(
             None
         }
     };
-    // Every file named must be one the platform holds: uploads are checked for type and
-    // size when they arrive, so a hash that was never uploaded is not a material.
+    // Every file named must be one the platform holds and the submitter uploaded (or one
+    // the case already names): uploads are checked for type and size when they arrive, so
+    // an address never uploaded is not a material, and nobody attaches — and so reads
+    // through the case — another person's file.
     let named: Vec<&str> = app
         .materials
         .values()
         .flat_map(|p| p.files.iter().map(String::as_str))
+        .filter(|f| !files_of.prior.contains(*f))
         .collect();
-    let held = crate::files::known(store, &named).await?;
+    let mut held = crate::files::known(store, &named, files_of.uploader).await?;
+    held.extend(files_of.prior.iter().cloned());
     for (key, p) in &app.materials {
         if p.files.iter().any(|f| !held.contains(f)) {
             problems.push(FieldError::new(
@@ -503,7 +520,11 @@ async fn submit_inner(
         }
     }
     let dict = dictionary(store).await?;
-    let prechecked = precheck(store, &service, &applicant.subject, &application, &dict).await?;
+    let files_of = FilesOf {
+        uploader: &meta.actor,
+        prior: Default::default(),
+    };
+    let prechecked = precheck(store, &service, &applicant.subject, &application, &dict, &files_of).await?;
     // The prefill rate: form fields whose submitted value is the one the platform filled in.
     let filled = prefill(store, &applicant.subject, &service.elements, &dict).await?;
     let prefilled = application
@@ -565,7 +586,14 @@ pub async fn resubmit(store: &Store, meta: Meta, case_id: &str, app: Application
         until_ms: None,
         elements: service.elements,
     };
-    let pre = precheck(store, &svc, &subject, &app, &dictionary(store).await?).await?;
+    let files_of = FilesOf {
+        uploader: &meta.actor,
+        prior: application(store, case_id)
+            .await?
+            .map(|(a, _)| files_named(&a))
+            .unwrap_or_default(),
+    };
+    let pre = precheck(store, &svc, &subject, &app, &dictionary(store).await?, &files_of).await?;
     let action = match row.state {
         State::Correcting => Action::Correct,
         _ => {

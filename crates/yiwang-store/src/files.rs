@@ -1,7 +1,14 @@
-//! Files: content-addressed by SM3 in an object store (the directory `<data_dir>/blobs` by
+//! Files: content-addressed in an object store (the directory `<data_dir>/blobs` by
 //! default), each described by a `files` row written through the writer with a
-//! `file.stored` event, so a file's hash is in the tamper-evident ledger. The same bytes
-//! stored twice are one file.
+//! `file.stored` event, so a file's address is in the tamper-evident ledger.
+//!
+//! Two kinds (issue 13): **public** files — the blank forms and samples a catalogue
+//! manager publishes — are addressed by the SM3 of their bytes and served to anyone;
+//! **private** files — applicants' materials, scans taken at a window — are addressed by
+//! a keyed SM3 of their owner and content (so an address reveals nothing and one owner's
+//! upload never becomes another's), stored SM4-GCM sealed with the name sealed too
+//! (GB/T 35273-2020 §6.3; GB/T 22239-2019 §8.1.4.8), and read only by their owner or
+//! through a case that names them. The same bytes stored twice by one owner are one file.
 
 use crate::writer::WriteCtx;
 use crate::{Command, Meta, Result, Store, StoreError};
@@ -24,18 +31,43 @@ pub struct FileInfo {
     pub name: String,
     pub created_by: String,
     pub created_at: i64,
+    /// Served to anyone (catalogue forms and samples); otherwise only to its owner
+    /// (`created_by`) and through the cases that name it.
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// How a file is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// A catalogue file anyone may fetch.
+    Public,
+    /// Personal material: sealed, for its owner and its cases.
+    Private,
+}
+
+/// Who owns what a caller uploads: the account (or token) itself, not the principal a
+/// person acts for (`account:A>legal:L` owns as `account:A`).
+pub fn owner_of(actor: &str) -> &str {
+    actor.split('>').next().unwrap_or(actor)
 }
 
 impl FileInfo {
+    /// May the caller recorded as `actor` read this file by its address alone?
+    pub fn readable_by(&self, actor: &str) -> bool {
+        self.public || owner_of(actor) == self.created_by
+    }
+
     /// Where the portal serves it.
     pub fn url(&self) -> String {
         format!("/files/{}", self.sm3)
     }
 }
 
+/// `Record(info, sealed name)`: the name is sealed before the writer for private files.
 #[derive(Debug, Clone)]
 pub enum Cmd {
-    Record(FileInfo),
+    Record(FileInfo, Option<String>),
 }
 
 /// The object store of an installation: `<data_dir>/blobs` by default, or `files_url`:
@@ -117,8 +149,9 @@ fn path(sm3: &str) -> object_store::path::Path {
 }
 
 /// Stores a file (checked: type by content, size, name) and records it; returns its
-/// description. Storing the same bytes again returns the existing file.
-pub async fn put(store: &Store, meta: Meta, name: &str, bytes: &[u8]) -> Result<FileInfo> {
+/// description. Storing the same bytes again (the same owner's, for a private file)
+/// returns the existing file. Hashing and sealing happen here, before the writer.
+pub async fn put(store: &Store, meta: Meta, name: &str, bytes: &[u8], vis: Visibility) -> Result<FileInfo> {
     let name = name.trim();
     let bad = |rule: &str, zh: String, en: String| {
         StoreError::from(DomainError::invalid(vec![FieldError::new("file", rule, zh, en)]))
@@ -140,118 +173,182 @@ pub async fn put(store: &Store, meta: Meta, name: &str, bytes: &[u8]) -> Result<
             "only PDF, OFD, Word, Excel, PNG or JPEG files are accepted".into(),
         ));
     };
-    if name.is_empty() || name.chars().count() > 100 || name.contains(['/', '\\', '\0']) {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(|c| matches!(c, '/' | '\\') || c.is_control())
+    {
         return Err(StoreError::from(DomainError::invalid(vec![FieldError::new(
             "name",
             "file.name",
-            "文件名为 1–100 个字符，不含 / 或 \\",
-            "a file name has 1–100 characters without / or \\",
+            "文件名为 1–100 个字符，不含 / 、\\ 或控制字符",
+            "a file name has 1–100 characters without /, \\ or control characters",
         )])));
     }
-    let sm3 = hex::encode(yiwang_crypto::sm3(bytes));
-    if let Some(existing) = info(store, &sm3).await? {
+    let owner = owner_of(&meta.actor).to_string();
+    let digest = hex::encode(yiwang_crypto::sm3(bytes));
+    let (address, blob, sealed_name) = match vis {
+        Visibility::Public => (digest, bytes.to_vec(), None),
+        Visibility::Private => {
+            let address = private_address(store, &owner, &digest);
+            let blob = store.pii.seal_raw(&format!("files.blob:{address}"), bytes);
+            let sealed = store.pii.seal(&format!("files.name:{address}"), name);
+            (address, blob, Some(sealed))
+        }
+    };
+    if let Some(existing) = info(store, &address).await? {
         return Ok(existing);
     }
     // The bytes first: a row never points at a file that is not there.
     store
         .files
-        .put(&path(&sm3), bytes.to_vec().into())
+        .put(&path(&address), blob.into())
         .await
         .map_err(|e| StoreError::Internal(format!("storing file: {e}")))?;
     let info = FileInfo {
-        sm3,
+        sm3: address,
         size: bytes.len() as i64,
         content_type: content_type.into(),
         name: name.into(),
-        created_by: meta.actor.clone(),
+        created_by: owner,
         created_at: crate::now_ms(),
+        public: vis == Visibility::Public,
     };
-    let w = store.write(meta, Command::Files(Cmd::Record(info))).await?;
-    serde_json::from_value(w.value).map_err(|e| StoreError::Internal(e.to_string()))
+    let mut out = info.clone();
+    let w = store
+        .write(meta, Command::Files(Cmd::Record(info, sealed_name)))
+        .await?;
+    // The writer answers with the event's facts (no name for a private file).
+    out.created_at = w.value["created_at"].as_i64().unwrap_or(out.created_at);
+    Ok(out)
+}
+
+/// A private file's address: keyed SM3 of its owner and content digest.
+fn private_address(store: &Store, owner: &str, digest: &str) -> String {
+    store.pii.index("file", &format!("{owner}\0{digest}"))
+}
+
+/// What the `file.stored` event says: for a private file no name (sealed in the row only).
+#[derive(Serialize)]
+struct Stored<'a> {
+    sm3: &'a str,
+    size: i64,
+    content_type: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    name: &'a str,
+    created_by: &'a str,
+    created_at: i64,
+    public: bool,
 }
 
 pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<serde_json::Value> {
-    let Cmd::Record(b) = cmd;
+    let Cmd::Record(b, sealed_name) = cmd;
     let existing = sqlx::query("SELECT sm3 FROM files WHERE sm3 = $1")
         .bind(&b.sm3)
         .fetch_optional(&mut *ctx.conn)
         .await?;
+    let stored = Stored {
+        sm3: &b.sm3,
+        size: b.size,
+        content_type: &b.content_type,
+        name: if b.public { &b.name } else { "" },
+        created_by: &b.created_by,
+        created_at: ctx.now_ms,
+        public: b.public,
+    };
     if existing.is_none() {
-        let mut b = b.clone();
-        b.created_by = ctx.actor.clone();
-        b.created_at = ctx.now_ms;
         ctx.append(
             &format!("file:{}", b.sm3),
             crate::ledger::Expect::New,
             "file.stored",
-            &b,
+            &stored,
         )
         .await?;
         sqlx::query(
-            "INSERT INTO files (sm3, size, content_type, name, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO files (sm3, size, content_type, name, created_by, created_at, public, sealed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&b.sm3)
         .bind(b.size)
         .bind(&b.content_type)
-        .bind(&b.name)
+        .bind(sealed_name.as_deref().unwrap_or(&b.name))
         .bind(&b.created_by)
-        .bind(b.created_at)
+        .bind(ctx.now_ms)
+        .bind(i16::from(b.public))
+        .bind(i16::from(sealed_name.is_some()))
         .execute(&mut *ctx.conn)
         .await?;
-        return Ok(serde_json::to_value(&b).expect("serialisable"));
     }
-    let row = sqlx::query("SELECT sm3, size, content_type, name, created_by, created_at FROM files WHERE sm3 = $1")
-        .bind(&b.sm3)
-        .fetch_one(&mut *ctx.conn)
-        .await?;
-    Ok(serde_json::to_value(to_info(&row)?).expect("serialisable"))
+    Ok(serde_json::to_value(&stored).expect("serialisable"))
 }
 
-fn to_info(r: &sqlx::any::AnyRow) -> Result<FileInfo> {
+const COLS: &str = "sm3, size, content_type, name, created_by, created_at, public, sealed";
+
+fn to_info(store: &Store, r: &sqlx::any::AnyRow) -> Result<FileInfo> {
+    let sm3: String = r.try_get("sm3")?;
+    let name: String = r.try_get("name")?;
+    let sealed: i16 = r.try_get("sealed")?;
+    let name = if sealed != 0 {
+        store.pii.open(&format!("files.name:{sm3}"), &name)?
+    } else {
+        name
+    };
+    let public: i16 = r.try_get("public")?;
     Ok(FileInfo {
-        sm3: r.try_get("sm3")?,
+        sm3,
         size: r.try_get("size")?,
         content_type: r.try_get("content_type")?,
-        name: r.try_get("name")?,
+        name,
         created_by: r.try_get("created_by")?,
         created_at: r.try_get("created_at")?,
+        public: public != 0,
     })
 }
 
 pub async fn info(store: &Store, sm3: &str) -> Result<Option<FileInfo>> {
-    sqlx::query("SELECT sm3, size, content_type, name, created_by, created_at FROM files WHERE sm3 = $1")
+    let sql = format!("SELECT {COLS} FROM files WHERE sm3 = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(sm3)
         .fetch_optional(&store.read)
         .await?
         .as_ref()
-        .map(to_info)
+        .map(|r| to_info(store, r))
         .transpose()
 }
 
-/// Which of `sm3s` are files the platform holds (one query).
-pub async fn known(store: &Store, sm3s: &[&str]) -> Result<std::collections::BTreeSet<String>> {
+/// Which of `sm3s` are private files that `actor` owns (one query): what an application
+/// by this caller may name. Public files and other people's uploads are not materials.
+pub async fn known(store: &Store, sm3s: &[&str], actor: &str) -> Result<std::collections::BTreeSet<String>> {
     if sm3s.is_empty() {
         return Ok(Default::default());
     }
-    let marks: Vec<String> = (1..=sm3s.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("SELECT sm3 FROM files WHERE sm3 IN ({})", marks.join(", "));
-    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    let marks: Vec<String> = (2..=sm3s.len() + 1).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT sm3 FROM files WHERE created_by = $1 AND public = 0 AND sm3 IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(owner_of(actor).to_string());
     for s in sm3s {
         q = q.bind(*s);
     }
     Ok(q.fetch_all(&store.read).await?.into_iter().collect())
 }
 
-/// A file's description and bytes; the bytes are checked against the hash they are
-/// stored under (a file altered in the store is refused, not served).
+/// A file's description and bytes (opened if sealed); the bytes are checked against the
+/// address they are stored under (a file altered in the store is refused, not served).
+/// Who may read it is the caller's to check (`FileInfo::readable_by`, or a case naming it).
 pub async fn get(store: &Store, sm3: &str) -> Result<Option<(FileInfo, bytes::Bytes)>> {
     if sm3.len() != 64 || !sm3.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
-    let Some(info) = info(store, sm3).await? else {
+    let sql = format!("SELECT {COLS} FROM files WHERE sm3 = $1");
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(sm3)
+        .fetch_optional(&store.read)
+        .await?
+    else {
         return Ok(None);
     };
-    let bytes = store
+    let info = to_info(store, &row)?;
+    let sealed: i16 = row.try_get("sealed")?;
+    let raw = store
         .files
         .get(&path(sm3))
         .await
@@ -259,25 +356,33 @@ pub async fn get(store: &Store, sm3: &str) -> Result<Option<(FileInfo, bytes::By
         .bytes()
         .await
         .map_err(|e| StoreError::Internal(format!("reading file {sm3}: {e}")))?;
-    if hex::encode(yiwang_crypto::sm3(&bytes)) != sm3 {
-        return Err(StoreError::Internal(format!(
-            "file {sm3} does not match its hash (altered)"
-        )));
-    }
+    let altered = || StoreError::Internal(format!("file {sm3} does not match its address (altered)"));
+    let bytes = if sealed != 0 {
+        let plain = store.pii.open_raw(&format!("files.blob:{sm3}"), &raw)?;
+        let digest = hex::encode(yiwang_crypto::sm3(&plain));
+        if private_address(store, &info.created_by, &digest) != sm3 {
+            return Err(altered());
+        }
+        bytes::Bytes::from(plain.to_vec())
+    } else {
+        if hex::encode(yiwang_crypto::sm3(&raw)) != sm3 {
+            return Err(altered());
+        }
+        raw
+    };
     Ok(Some((info, bytes)))
 }
 
-/// Files, newest first.
+/// Public files (catalogue forms and samples), newest first.
 pub async fn list(store: &Store, limit: i64) -> Result<Vec<FileInfo>> {
-    sqlx::query(
-        "SELECT sm3, size, content_type, name, created_by, created_at FROM files ORDER BY created_at DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&store.read)
-    .await?
-    .iter()
-    .map(to_info)
-    .collect()
+    let sql = format!("SELECT {COLS} FROM files WHERE public = 1 ORDER BY created_at DESC LIMIT $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(limit)
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(|r| to_info(store, r))
+        .collect()
 }
 
 #[cfg(test)]

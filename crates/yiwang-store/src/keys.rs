@@ -194,6 +194,15 @@ impl PiiKeys {
             .open(&sealed, context.as_bytes())
             .map_err(|_| StoreError::Internal(format!("{context}: ciphertext does not open (altered or moved)")))
     }
+    /// Encrypts bytes bound to `context` (SM4-GCM), as raw bytes (files at rest).
+    pub fn seal_raw(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
+        self.field.seal(plaintext, context.as_bytes())
+    }
+    pub fn open_raw(&self, context: &str, sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        self.field
+            .open(sealed, context.as_bytes())
+            .map_err(|_| StoreError::Internal(format!("{context}: ciphertext does not open (altered or moved)")))
+    }
     /// The blind index of a value of a kind (`id_number`, `phone`, `token`, …): keyed SM3,
     /// so equal values find each other while the index alone reveals nothing.
     pub fn index(&self, kind: &str, value: &str) -> String {

@@ -439,7 +439,48 @@ pub async fn verify(conn: &mut AnyConnection, trusted: &[(String, Vec<u8>)]) -> 
         }
     }
     report.streams = streams.len();
+    if let Some(p) = orphan_rows(conn).await? {
+        return fail(report, p);
+    }
     Ok(report)
+}
+
+/// The projections and the stream each row is written with. Every row of these tables is
+/// made by a command that appends its stream's first event in the same transaction, so a
+/// row whose stream has no event means events were cut from the tail (after the last
+/// checkpoint) and the heads patched to hide it (issue 13, item 5).
+const PROJECTIONS: &[(&str, &str, &str)] = &[
+    ("regions", "code", "region:"),
+    ("departments", "id", "department:"),
+    ("halls", "id", "hall:"),
+    ("persons", "id", "person:"),
+    ("legal_persons", "id", "legal:"),
+    ("mandates", "id", "mandate:"),
+    ("files", "sm3", "file:"),
+    ("seals", "id", "seal:"),
+    ("licence_types", "code", "licence_type:"),
+    ("licences", "id", "licence:"),
+    ("cases", "id", "case:"),
+    ("catalog_entries", "id", "catalog:"),
+];
+
+/// The first projection with rows that no event made, as a problem.
+async fn orphan_rows(conn: &mut AnyConnection) -> Result<Option<String>> {
+    for (table, key, prefix) in PROJECTIONS {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {table} x WHERE NOT EXISTS \
+             (SELECT 1 FROM events e WHERE e.stream_id = '{prefix}' || x.{key})"
+        );
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *conn)
+            .await?;
+        if n > 0 {
+            return Ok(Some(format!(
+                "{n} row(s) of {table} have no event in the ledger: events were deleted after the last checkpoint"
+            )));
+        }
+    }
+    Ok(None)
 }
 
 fn check_checkpoint(cp: &CpRow, leaves: &[Hash], prev: &Hash, keys: &HashMap<&str, &[u8]>) -> Option<String> {

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod datause;
 pub mod db;
 pub mod files;
+pub mod fuzzing;
 pub mod keys;
 pub mod ledger;
 pub mod licences;
@@ -23,6 +24,7 @@ pub mod orgs;
 pub mod outbox;
 pub mod regions;
 pub mod seals;
+pub mod sms;
 pub mod testing;
 pub mod writer;
 
@@ -51,6 +53,12 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the writer has stopped")]
     WriterGone,
+    /// Too many attempts: retry after this many seconds.
+    #[error("too many attempts; retry in {0} s")]
+    RateLimited(u64),
+    /// An outside service this needs (e.g. `sms`) is not configured or did not answer.
+    #[error("{0} is unavailable")]
+    Unavailable(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -81,6 +89,10 @@ pub struct StoreConfig {
     /// Where uploaded files go: `s3://bucket/prefix`, `file:///dir`; default
     /// `<data_dir>/blobs` (see `files::open_store`).
     pub files_url: Option<String>,
+    /// Where SMS codes go (none: registration, SMS login and recovery are unavailable).
+    pub sms: Option<sms::Gateway>,
+    /// Limits of SMS codes.
+    pub sms_policy: yiwang_core::sms::CodePolicy,
 }
 
 impl StoreConfig {
@@ -100,6 +112,8 @@ impl StoreConfig {
             catalog: Default::default(),
             cases: Default::default(),
             files_url: None,
+            sms: None,
+            sms_policy: Default::default(),
         }
     }
 }
@@ -120,6 +134,9 @@ pub struct Store {
     pub seal_maker: Arc<keys::LedgerKey>,
     /// Login, lockout and session rules.
     pub policy: yiwang_core::auth::Policy,
+    /// Login failures of known browsers (device cookies), apart from the account's own
+    /// lockout of unknown clients (`auth::login`).
+    pub(crate) device_failures: std::sync::Mutex<std::collections::HashMap<String, yiwang_core::auth::Failures>>,
     /// Where files live (content-addressed).
     pub files: std::sync::Arc<dyn object_store::ObjectStore>,
     pub config: StoreConfig,
@@ -158,6 +175,7 @@ impl Store {
             keyring,
             seal_maker,
             policy: config.policy,
+            device_failures: Default::default(),
             config,
         });
         calendar::seed_official(&store).await?;

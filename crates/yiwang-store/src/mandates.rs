@@ -159,7 +159,7 @@ pub async fn received(store: &Store, person_id: &str) -> Result<Vec<Mandate>> {
 
 /// Today in the platform's legal time zone (UTC+8).
 pub fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+    crate::today()
 }
 
 /// The mandate in force that lets `person_id` act for `principal` on `item`, if any.

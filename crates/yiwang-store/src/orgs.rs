@@ -236,6 +236,29 @@ pub async fn departments(pool: &sqlx::AnyPool, region: Option<&str>) -> Result<V
     rows.into_iter().map(to_department).collect()
 }
 
+/// One page of `departments`, with the number of all that match.
+pub async fn departments_page(
+    pool: &sqlx::AnyPool,
+    region: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Department>, i64)> {
+    let filter = if region.is_some() { "WHERE region_code = $1" } else { "" };
+    let (l, o) = if region.is_some() { ("$2", "$3") } else { ("$1", "$2") };
+    let sql =
+        format!("SELECT {DEPT_COLS} FROM departments {filter} ORDER BY region_code, name, id LIMIT {l} OFFSET {o}");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let count_sql = format!("SELECT COUNT(*) FROM departments {filter}");
+    let mut c = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+    if let Some(r) = region {
+        q = q.bind(r.to_string());
+        c = c.bind(r.to_string());
+    }
+    let rows = q.bind(limit).bind(offset).fetch_all(pool).await?;
+    let total = c.fetch_one(pool).await?;
+    Ok((rows.into_iter().map(to_department).collect::<Result<_>>()?, total))
+}
+
 const HALL_COLS: &str = "id, name, region_code, address, hours, phone";
 
 fn to_hall(r: sqlx::any::AnyRow) -> Result<Hall> {

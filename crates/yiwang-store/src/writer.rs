@@ -71,6 +71,7 @@ pub enum Command {
     Licences(Box<licences::Cmd>),
     Cases(Box<cases::Cmd>),
     DataUse(datause::Cmd),
+    Sms(crate::sms::Cmd),
     /// Sign a checkpoint over the ledger's tail now.
     Checkpoint,
     /// Store a subscriber's cursor (delivery bookkeeping: no ledger event). Going through
@@ -410,6 +411,7 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Licences(c) => licences::execute(ctx, c).await,
         Command::Cases(c) => cases::execute(ctx, c).await,
         Command::DataUse(c) => datause::execute(ctx, c).await,
+        Command::Sms(c) => crate::sms::execute(ctx, c).await,
         Command::Checkpoint => ledger::checkpoint_now(ctx).await,
         Command::SaveCursor { subscriber, cursor } => crate::outbox::save_cursor(ctx, subscriber, *cursor).await,
     }

@@ -20,6 +20,7 @@ use yiwang_core::regions::NewRegion;
 use yiwang_core::seals::{Purpose, SealInput};
 use yiwang_store::cases::{self, Applicant};
 use yiwang_store::catalog::{Cmd as CatalogCmd, Dates};
+use yiwang_store::files::Visibility;
 use yiwang_store::testing::TestDb;
 use yiwang_store::{Command, Meta, Store, StoreError, catalog, ledger, licences, orgs, regions, seals};
 
@@ -72,6 +73,8 @@ fn elements(licence_type: &str) -> Elements {
 struct World {
     item_code: String,
     company: Applicant,
+    /// The agent's uploaded scan (a private file: its address is keyed to its owner).
+    scan: String,
 }
 
 /// Regions, a department with a seal and a licence type, a published item, an
@@ -193,8 +196,12 @@ async fn setup(s: &Arc<Store>) -> World {
     }
     // The scan every material of these tests points at (an application may only name
     // files the platform holds).
-    yiwang_store::files::put(s, m("agent"), "scan.pdf", SCAN).await.unwrap();
+    let scan = yiwang_store::files::put(s, m("account:agent"), "scan.pdf", SCAN, Visibility::Private)
+        .await
+        .unwrap()
+        .sm3;
     World {
+        scan,
         item_code,
         company: Applicant {
             subject: Subject::Legal("legal-1".into()),
@@ -206,12 +213,12 @@ async fn setup(s: &Arc<Store>) -> World {
 
 const SCAN: &[u8] = b"%PDF-1.4\n% a scanned material\ntrailer<<>>\n%%EOF\n";
 
-fn files(key: &str) -> (String, Provision) {
+fn files(w: &World, key: &str) -> (String, Provision) {
     (
         key.to_string(),
         Provision {
             kind: ProvisionKind::Files,
-            files: vec![hex::encode(yiwang_crypto::sm3(SCAN))],
+            files: vec![w.scan.clone()],
             licence_id: None,
             originals_checked: None,
         },
@@ -231,7 +238,7 @@ fn application(w: &World) -> Application {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect(),
-        materials: [files("sqs"), files("zd"), files("aqy")].into_iter().collect(),
+        materials: [files(w, "sqs"), files(w, "zd"), files(w, "aqy")].into_iter().collect(),
         commitment: false,
     }
 }
@@ -330,11 +337,17 @@ async fn a_case_from_submission_to_licence_and_conclusion() {
         .unwrap();
         assert_eq!(cases::case(&s, &id).await.unwrap().unwrap().state, State::Correcting);
         let mut fixed = application(&w);
-        fixed.materials.insert("sqs".into(), files("sqs").1);
-        let signed = yiwang_store::files::put(&s, m("agent"), "signed.pdf", b"%PDF-1.4\n% signed\n%%EOF\n")
-            .await
-            .unwrap()
-            .sm3;
+        fixed.materials.insert("sqs".into(), files(&w, "sqs").1);
+        let signed = yiwang_store::files::put(
+            &s,
+            m("account:agent"),
+            "signed.pdf",
+            b"%PDF-1.4\n% signed\n%%EOF\n",
+            Visibility::Private,
+        )
+        .await
+        .unwrap()
+        .sm3;
         fixed.materials.get_mut("sqs").unwrap().files = vec![signed.clone()];
         cases::resubmit(&s, m("account:agent>legal:legal-1"), &id, fixed)
             .await
@@ -540,7 +553,7 @@ async fn tolerance_commitment_deemed_acceptance_and_suspensions() {
         let e = errors(act(&s, &id, Party::Decider, grant.clone()).await);
         assert_eq!(e[0].1, "case.tolerated_outstanding");
         let mut supplied = app.clone();
-        supplied.materials.insert("zd".into(), files("zd").1);
+        supplied.materials.insert("zd".into(), files(&w, "zd").1);
         cases::resubmit(&s, m("agent"), &id, supplied).await.unwrap();
         let c = cases::case(&s, &id).await.unwrap().unwrap();
         assert!(c.outstanding.is_empty());
@@ -654,6 +667,19 @@ async fn a_migrated_case_keeps_its_dates_and_a_case_in_hand_is_its_officers() {
             received_on,
             accepted_on,
         };
+        // The previous platform's materials, uploaded by whoever imports them.
+        let admin_scan = yiwang_store::files::put(&s, m("admin"), "scan.pdf", SCAN, Visibility::Private)
+            .await
+            .unwrap()
+            .sm3;
+        assert_ne!(admin_scan, w.scan, "a private address is its owner's");
+        let migrated_app = {
+            let mut a = application(&w);
+            for p in a.materials.values_mut() {
+                p.files = vec![admin_scan.clone()];
+            }
+            a
+        };
         let run = |m: cases::Migration, key: Option<&str>| {
             let mut meta = Meta::actor("admin");
             if let Some(k) = key {
@@ -667,7 +693,7 @@ async fn a_migrated_case_keeps_its_dates_and_a_case_in_hand_is_its_officers() {
                     applicant: w.company.clone(),
                     channel: Channel::Window,
                     assisted: false,
-                    application: application(&w),
+                    application: migrated_app.clone(),
                     draft_id: None,
                 },
                 m,
@@ -686,6 +712,20 @@ async fn a_migrated_case_keeps_its_dates_and_a_case_in_hand_is_its_officers() {
         );
         let e = errors(submit(&s, &w, bad, None).await);
         assert_eq!(e, [("materials.sqs".to_string(), "file.unknown".to_string())]);
+        // Nor is somebody else's upload (it would become readable through the case), nor a
+        // public catalogue file.
+        for other in [
+            admin_scan.clone(),
+            yiwang_store::files::put(&s, m("admin"), "form.pdf", SCAN, Visibility::Public)
+                .await
+                .unwrap()
+                .sm3,
+        ] {
+            let mut bad = application(&w);
+            bad.materials.get_mut("sqs").unwrap().files = vec![other];
+            let e = errors(submit(&s, &w, bad, None).await);
+            assert_eq!(e, [("materials.sqs".to_string(), "file.unknown".to_string())]);
+        }
 
         // Dates that cannot be: in the future, accepted before receipt.
         let e = errors(

@@ -548,6 +548,7 @@ async fn grants_let_a_department_use_a_licence_and_the_holder_sees_it() {
                 phone: "13800138000".into(),
                 address: None,
                 password: "Long-enough-1".into(),
+                sms_code: None,
             },
             None,
         )

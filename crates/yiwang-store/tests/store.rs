@@ -502,3 +502,52 @@ async fn creating_an_existing_stream_is_a_conflict_not_an_error() {
         db.cleanup().await;
     }
 }
+
+/// Issue 13, item 5: events cut from the unsigned tail, with the head and the stream heads
+/// patched to match, are found through the rows they projected; a checkpoint then covers
+/// the tail so it cannot be cut at all without breaking a signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_tail_is_found_through_its_projections() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        s.write(Meta::actor("admin"), region("460000", "海南省", None))
+            .await
+            .unwrap();
+        for i in 0..5 {
+            s.write(Meta::actor("admin"), dept(900 + i, "460000")).await.unwrap();
+        }
+        assert!(ledger::verify_store(&s).await.unwrap().ok());
+        // The attacker's edit: drop the last two events (two departments), fix the head and
+        // drop the two new streams' heads.
+        let head = s.head().await.unwrap();
+        let cut: Vec<String> = sqlx::query_scalar("SELECT stream_id FROM events WHERE seq > $1")
+            .bind(head - 2)
+            .fetch_all(&s.read)
+            .await
+            .unwrap();
+        assert_eq!(cut.len(), 2);
+        let mut conn = s.read.acquire().await.unwrap();
+        sqlx::query("DELETE FROM events WHERE seq > $1")
+            .bind(head - 2)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE ledger_head SET seq = $1 WHERE id = 1")
+            .bind(head - 2)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        for st in &cut {
+            sqlx::query("DELETE FROM streams WHERE stream_id = $1")
+                .bind(st)
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        drop(conn);
+        let r = ledger::verify_store(&s).await.unwrap();
+        let p = r.problem.expect("the cut is found");
+        assert!(p.contains("departments") && p.contains("2 row"), "{p}");
+        db.cleanup().await;
+    }
+}

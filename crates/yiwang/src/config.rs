@@ -32,6 +32,69 @@ pub struct FileConfig {
     /// Where uploaded files go: `s3://bucket/prefix` (an S3-compatible store; endpoint and
     /// keys from the `AWS_*` environment) or `file:///directory`. Default: `<data_dir>/blobs`.
     pub files_url: Option<String>,
+    /// Reverse proxies (addresses or CIDR blocks, e.g. ["10.0.0.0/8"]) whose
+    /// `X-Forwarded-For` names the client. Default: none (the peer is the client).
+    pub trusted_proxies: Option<Vec<String>>,
+    /// `Secure` cookies and HSTS. Default: true when public_url is https://.
+    pub secure_cookies: Option<bool>,
+    /// The SMS gateway for one-time codes (registration, SMS login, password recovery).
+    pub sms: Option<SmsConfig>,
+}
+
+/// `[sms]`: Tencent Cloud SMS (API 3.0 SendSms). The secret key may instead come from the
+/// environment, `YIWANG_SMS_SECRET_KEY`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// Only "tencent".
+    pub provider: String,
+    pub secret_id: String,
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// e.g. ap-guangzhou
+    pub region: String,
+    pub sdk_app_id: String,
+    /// The approved signature (签名), e.g. 海南政务服务.
+    pub sign_name: String,
+    /// The approved template's id; its two parameters are the code and the purpose.
+    pub template_id: String,
+    /// Default https://sms.tencentcloudapi.com
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Limits of codes (default 300 s valid, 5 tries, 60 s apart, 10 a day).
+    #[serde(default)]
+    pub codes: Option<yiwang_core::sms::CodePolicy>,
+}
+
+impl SmsConfig {
+    fn gateway(&self) -> Result<yiwang_store::sms::Gateway> {
+        if self.provider != "tencent" {
+            bail!("[sms] provider: only \"tencent\" is supported, not {}", self.provider);
+        }
+        let secret_key = std::env::var("YIWANG_SMS_SECRET_KEY")
+            .ok()
+            .or(self.secret_key.clone())
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("[sms] secret_key (or YIWANG_SMS_SECRET_KEY) is required"))?;
+        let endpoint = self
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| yiwang_store::sms::tencent::DEFAULT_ENDPOINT.into());
+        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+            bail!("[sms] endpoint must be an http(s) URL, not {endpoint}");
+        }
+        Ok(yiwang_store::sms::Gateway::Tencent(
+            yiwang_store::sms::tencent::TencentSms {
+                secret_id: self.secret_id.clone(),
+                secret_key,
+                region: self.region.clone(),
+                sdk_app_id: self.sdk_app_id.clone(),
+                sign_name: self.sign_name.clone(),
+                template_id: self.template_id.clone(),
+                endpoint,
+            },
+        ))
+    }
 }
 
 /// Settings given on the command line or in the environment (clap reads both).
@@ -61,6 +124,13 @@ pub struct Overrides {
     /// endpoint and keys) or file:///directory (default: the data directory's blobs/).
     #[arg(long, global = true, env = "YIWANG_FILES_URL")]
     pub files_url: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For is believed, comma-separated addresses or
+    /// CIDR blocks (e.g. 10.0.0.0/8,192.168.1.5).
+    #[arg(long, global = true, env = "YIWANG_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Secure cookies and HSTS (default: when public_url is https://).
+    #[arg(long, global = true, env = "YIWANG_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
 }
 
 /// The resolved configuration.
@@ -77,6 +147,23 @@ pub struct Config {
     pub cases: yiwang_core::cases::CasePolicy,
     pub public_url: Option<String>,
     pub files_url: Option<String>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub secure_cookies: Option<bool>,
+    pub sms: Option<yiwang_store::sms::Gateway>,
+    pub sms_policy: yiwang_core::sms::CodePolicy,
+}
+
+/// Addresses or CIDR blocks, each checked (a plain address is its own /32 or /128).
+fn parse_proxies(list: &[String]) -> Result<Vec<ipnet::IpNet>> {
+    list.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("trusted_proxies: {s} is neither an IP address nor a CIDR block"))
+        })
+        .collect()
 }
 
 impl Config {
@@ -146,7 +233,15 @@ impl Config {
             );
         }
         let files_url = o.files_url.clone().or(file.files_url);
+        let trusted_proxies = parse_proxies(&o.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default())?;
+        let secure_cookies = o.secure_cookies.or(file.secure_cookies);
+        let sms = file.sms.as_ref().map(SmsConfig::gateway).transpose()?;
+        let sms_policy = file.sms.as_ref().and_then(|s| s.codes).unwrap_or_default();
         Ok(Config {
+            sms,
+            sms_policy,
+            trusted_proxies,
+            secure_cookies,
             files_url,
             cases,
             data_dir,
@@ -177,6 +272,8 @@ impl Config {
         c.catalog = self.catalog.clone();
         c.cases = self.cases;
         c.files_url = self.files_url.clone();
+        c.sms = self.sms.clone();
+        c.sms_policy = self.sms_policy;
         c
     }
 

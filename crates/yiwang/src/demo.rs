@@ -392,7 +392,7 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
                     roles: vec![role.into()],
                     password: DEMO_PASSWORD.into(),
                 };
-                let v = accounts::create_staff(store, meta(), &input).await?;
+                let v = accounts::create_staff(store, meta(), &yiwang_core::access::Actor::Root, &input).await?;
                 v["account_id"].as_str().unwrap_or_default().to_string()
             }
         };
@@ -419,6 +419,7 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
                     phone: (*phone).into(),
                     address: Some("海南省海口市美兰区（示例地址）".into()),
                     password: DEMO_PASSWORD.into(),
+                    sms_code: None,
                 };
                 accounts::register_person(store, meta(), &input, None).await?.person_id
             }
@@ -495,7 +496,14 @@ pub async fn seed_cases(store: &Store) -> Result<()> {
         return Ok(());
     };
     let meta = || Meta::actor("system:demo");
-    let scan = yiwang_store::files::put(store, meta(), "示例扫描件.pdf", DEMO_PDF).await?;
+    let scan = yiwang_store::files::put(
+        store,
+        meta(),
+        "示例扫描件.pdf",
+        DEMO_PDF,
+        yiwang_store::files::Visibility::Private,
+    )
+    .await?;
     let dict = cases::dictionary(store).await?;
     let mut app: Application = sample_application(&service.elements, &|k| dict.get(k).cloned(), &scan.sm3);
     // What the platform knows of the enterprise (its profile and licences) replaces the
@@ -516,17 +524,9 @@ pub async fn seed_cases(store: &Store) -> Result<()> {
         })
         .unwrap_or(10)
         .max(2);
-    let back = |n: i64| {
-        let mut d = today;
-        let mut k = 0;
-        while k < n {
-            d = d.pred_opt().expect("date");
-            if cal.is_working_day(d) {
-                k += 1;
-            }
-        }
-        d
-    };
+    // Accepted so that, today, the clock has run n working days — whatever today is
+    // (on a weekend or holiday today counts nothing, so the dates lie further back).
+    let back = |n: i64| yiwang_core::cases::start_with_used(&cal, today, n as u32);
     let plan = [
         ("HN-OLD-2026-000101", Some(back(limit + 3))),
         ("HN-OLD-2026-000102", Some(back(((limit * 9 + 9) / 10).min(limit - 1)))),

@@ -289,7 +289,14 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             listen,
             demo: with_demo,
         } => {
-            let store = open(&cfg).await?;
+            let mut sc = cfg.store_config();
+            if with_demo && sc.sms.is_none() {
+                // A demo province prints its text messages (`demo sms to …`).
+                sc.sms = Some(yiwang_store::sms::Gateway::Console);
+            }
+            let store = Store::open(sc)
+                .await
+                .with_context(|| format!("opening {}", redact(&cfg.database_url)))?;
             if with_demo {
                 let n = demo::seed(&store).await?;
                 eprintln!("demo province ready ({n} new events)");
@@ -330,7 +337,12 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 yiwang_server::metrics_handle(),
             )
             .with_search(cfg.open_search()?)
-            .with_public_url(&cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}")));
+            .with_public_url(&cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}")))
+            .with_trusted_proxies(cfg.trusted_proxies.clone());
+            let state = match cfg.secure_cookies {
+                Some(b) => state.with_secure_cookies(b),
+                None => state,
+            };
             yiwang_server::serve(state, listener, shutdown_signal()).await?;
         }
         Cmd::Calendar { cmd } => {

@@ -437,8 +437,19 @@ async fn writes_are_idempotent_and_the_shell_works() {
         );
         assert!(spec["paths"]["/api/v1/departments"]["post"].is_object());
         assert_eq!(c.get(format!("{u}/api/v1/docs/")).send().await.unwrap().status(), 200);
+        // Metrics are for auditors' scrapers, not the public (issue 13, item 12).
+        let anon = c
+            .get(format!("{u}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!anon.contains("yiwang_http_requests_total"), "{anon}");
         let m = c
             .get(format!("{u}/metrics"))
+            .bearer_auth(TOKEN)
             .send()
             .await
             .unwrap()

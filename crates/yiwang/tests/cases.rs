@@ -6,70 +6,13 @@
 //! submission load loses no acknowledged case and retries make no duplicates.
 
 mod common;
-use common::{Server, TOKEN, cli, client, upload_scan};
+use common::{Server, Session, TOKEN, cli, client, upload_scan};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Mutex;
 use yiwang_store::testing::TestDb;
-
-const PW: &str = "Demo#2026yw";
-
-/// A logged-in session: its cookie and CSRF token.
-struct Session {
-    c: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    async fn login(url: &str, login: &str, totp_secret: Option<String>) -> Session {
-        let c = client();
-        let mut body = json!({ "login": login, "password": PW });
-        if let Some(s) = totp_secret {
-            let secret = yiwang_crypto::totp::from_base32(&s).unwrap();
-            let t = chrono::Utc::now().timestamp();
-            body["totp_code"] = json!(yiwang_crypto::totp::hotp(
-                &secret,
-                yiwang_crypto::totp::step_of(t) as u64
-            ));
-        }
-        let r = c
-            .post(format!("{url}/api/v1/auth/login"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{login}");
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("yiwang_session="))
-            .map(|v| v.split(';').next().unwrap().to_string())
-            .expect("a session cookie");
-        let v: Value = r.json().await.unwrap();
-        Session {
-            c,
-            cookie,
-            csrf: v["csrf_token"].as_str().unwrap().to_string(),
-        }
-    }
-    fn req(&self, m: reqwest::Method, url: String) -> reqwest::RequestBuilder {
-        self.c
-            .request(m, url)
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf)
-    }
-    async fn get(&self, url: String) -> reqwest::Response {
-        self.req(reqwest::Method::GET, url).send().await.unwrap()
-    }
-    async fn post(&self, url: String, body: &Value) -> reqwest::Response {
-        self.req(reqwest::Method::POST, url).json(body).send().await.unwrap()
-    }
-}
 
 fn fields(v: &Value) -> Vec<String> {
     v["errors"]
@@ -306,7 +249,7 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
         // A mandate for listed items only does not reach this item (代办授权范围).
         let body = "46010019900101123";
         let li_si = format!("{body}{}", yiwang_core::ids::resident_id_check_char(body).unwrap());
-        let today = chrono::Utc::now().date_naive();
+        let today = yiwang_store::today();
         let r = agent
             .post(
                 format!("{u}/api/v1/mandates"),
@@ -337,7 +280,7 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("第三十二条") || out.contains("art. 32"), "{out}");
         // The national aggregation export of the day's cases.
-        let day = chrono::Utc::now().date_naive();
+        let day = yiwang_store::today();
         let (from, to) = (
             (day - chrono::Days::new(1)).to_string(),
             (day + chrono::Days::new(1)).to_string(),
@@ -414,7 +357,7 @@ async fn migrated_cases_keep_their_clocks_and_go_to_named_officers() {
         assert_eq!(&red[12..20], received, "{red}");
 
         // Imports: dates checked field by field; a window clerk has no right to import.
-        let today = chrono::Utc::now().date_naive();
+        let today = yiwang_store::today();
         let legal = detail["case"]["applicant"].as_str().unwrap().to_string();
         let bad = json!({ "item_code": code, "applicant": legal, "legacy_no": "X-1", "source": "旧平台",
                           "received_on": today + chrono::Days::new(3), "accepted_on": today - chrono::Days::new(1) });

@@ -590,20 +590,28 @@ async fn login_totp_lockout_csrf_mandates_and_data_use() {
             format!("{body}{}", yiwang_core::ids::resident_id_check_char(body).unwrap())
         };
         let password = "Zhao#Liu2026";
+        // The number is proved by a text message (the demo prints it).
+        common::ask_code(&u, "13712345678", "register").await;
+        let code = srv.demo_sms("13712345678", "register");
         let r = c
             .post(format!("{u}/api/v1/auth/register"))
-            .json(&json!({ "name": "赵六", "id_number": idn, "phone": "13712345678", "password": password }))
+            .json(&json!({ "name": "赵六", "id_number": idn, "phone": "13712345678", "password": password, "sms_code": code }))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
+        // The same ID number again, from another proved number: refused without saying why.
+        common::ask_code(&u, "13712345679", "register").await;
+        let code = srv.demo_sms("13712345679", "register");
         let again = c
             .post(format!("{u}/api/v1/auth/register"))
-            .json(&json!({ "name": "赵六", "id_number": idn, "phone": "13712345679", "password": password }))
+            .json(&json!({ "name": "赵六", "id_number": idn, "phone": "13712345679", "password": password, "sms_code": code }))
             .send()
             .await
             .unwrap();
         assert_eq!(again.status(), 409);
+        let v: Value = again.json().await.unwrap();
+        assert_eq!(v["errors"][0]["rule"], "registration.refused");
 
         // Staff need the second factor; a replayed code is refused.
         let secret = srv.demo_secret("hk.clerk");

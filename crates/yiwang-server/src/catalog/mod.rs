@@ -76,6 +76,7 @@ fn invalid(e: FieldError) -> ApiError {
 
 /// Search parameters (the portal's search box and facets).
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// What to look for, in everyday words (e.g. 生孩子要办什么).
@@ -286,6 +287,7 @@ pub async fn api_materials(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     #[serde(default)]
@@ -579,6 +581,7 @@ pub async fn visible_entries(s: &AppState, ctx: &Ctx, f: &store::EntryFilter) ->
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EntriesParams {
     /// `basic` or `item`.
@@ -625,7 +628,7 @@ pub fn entry_filter(p: &EntriesParams) -> Result<store::EntryFilter, ApiError> {
 }
 
 /// Catalogue entries the caller manages or reviews.
-#[utoipa::path(get, path = "/api/v1/catalog/entries", params(EntriesParams), tag = "catalog", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/catalog/entries", params(EntriesParams), tag = "catalog", responses((status = 200, body = [Object])))]
 pub async fn api_entries(
     State(s): State<AppState>,
     ctx: Ctx,
@@ -635,7 +638,7 @@ pub async fn api_entries(
 }
 
 /// Submitted entries awaiting the caller's review (in the caller's region).
-#[utoipa::path(get, path = "/api/v1/catalog/review", tag = "catalog", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/catalog/review", tag = "catalog", responses((status = 200, body = [Object])))]
 pub async fn api_review(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec<store::Entry>>> {
     Ok(Json(review_queue(&s, &ctx).await?))
 }
@@ -846,6 +849,7 @@ pub async fn api_version(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffParams {
     pub from: i64,
@@ -1025,6 +1029,7 @@ pub async fn api_differences(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportParams {
     /// Check only, write nothing.
@@ -1150,6 +1155,7 @@ pub async fn api_import(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `json` (default, lossless), `xlsx` or `csv` (a zip of sheets).

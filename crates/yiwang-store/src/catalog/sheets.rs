@@ -810,6 +810,118 @@ fn csv_err(e: csv::Error) -> StoreError {
 // Files → tables
 // ---------------------------------------------------------------------------------------
 
+/// Bounds of an imported workbook (issue 13, item 2: a 16 KB zip of one 16 MiB CSV took
+/// 4.5 GB). A province's whole catalogue fits well inside them; anything beyond is refused
+/// at the first bound crossed, before it is held in memory.
+pub mod bounds {
+    /// Bytes of all sheets unpacked (CSV text; xlsx sheet XML may take twice this).
+    pub const UNPACKED: u64 = 32 << 20;
+    /// Files inside a zip.
+    pub const ENTRIES: usize = 32;
+    /// Rows of one sheet.
+    pub const ROWS: usize = 100_000;
+    /// Cells of one row.
+    pub const COLUMNS: usize = 256;
+    /// Characters of one cell.
+    pub const CELL_CHARS: usize = 20_000;
+    /// Cells of the whole workbook.
+    pub const CELLS: usize = 2_000_000;
+}
+
+fn too_big(zh: String, en: String) -> Vec<ImportProblem> {
+    vec![ImportProblem::of(FieldError::new("(file)", "import.too_large", zh, en))]
+}
+
+/// Counts cells against the workbook's bounds; the first crossed is the error.
+#[derive(Default)]
+struct Budget {
+    cells: usize,
+}
+
+impl Budget {
+    fn row(&mut self, sheet: &str, row: usize, cells: &[String]) -> std::result::Result<(), Vec<ImportProblem>> {
+        let place = |p: Vec<ImportProblem>| {
+            p.into_iter()
+                .map(|x| ImportProblem {
+                    sheet: Some(sheet.to_string()),
+                    row: Some(row),
+                    ..x
+                })
+                .collect::<Vec<_>>()
+        };
+        if row > bounds::ROWS + 1 {
+            return Err(place(too_big(
+                format!("工作表「{sheet}」超过 {} 行", bounds::ROWS),
+                format!("sheet '{sheet}' has more than {} rows", bounds::ROWS),
+            )));
+        }
+        if cells.len() > bounds::COLUMNS {
+            return Err(place(too_big(
+                format!("一行不能超过 {} 列", bounds::COLUMNS),
+                format!("a row has at most {} cells", bounds::COLUMNS),
+            )));
+        }
+        if cells
+            .iter()
+            .any(|c| c.len() > bounds::CELL_CHARS * 4 || c.chars().count() > bounds::CELL_CHARS)
+        {
+            return Err(place(too_big(
+                format!("单元格不能超过 {} 个字符", bounds::CELL_CHARS),
+                format!("a cell has at most {} characters", bounds::CELL_CHARS),
+            )));
+        }
+        self.cells += cells.len();
+        if self.cells > bounds::CELLS {
+            return Err(place(too_big(
+                format!("文件超过 {} 个单元格", bounds::CELLS),
+                format!("the file has more than {} cells", bounds::CELLS),
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Checks the entries of a zip (xlsx or CSV zip) without keeping them: how many, and how
+/// much they unpack to (read and counted, never trusting the sizes the zip declares).
+fn check_zip(bytes: &[u8], unpacked_max: u64) -> std::result::Result<(), Vec<ImportProblem>> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+        vec![file_problem(
+            format!("无法读取 zip 文件：{e}"),
+            format!("the zip file cannot be read: {e}"),
+        )]
+    })?;
+    if zip.len() > bounds::ENTRIES {
+        return Err(too_big(
+            format!("压缩包内文件不能超过 {} 个", bounds::ENTRIES),
+            format!("a zip holds at most {} files", bounds::ENTRIES),
+        ));
+    }
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).map_err(|e| {
+            vec![file_problem(
+                format!("zip 条目损坏：{e}"),
+                format!("broken zip entry: {e}"),
+            )]
+        })?;
+        let left = unpacked_max - total;
+        let n = std::io::copy(&mut f.by_ref().take(left + 1), &mut std::io::sink()).map_err(|e| {
+            vec![file_problem(
+                format!("zip 条目损坏：{e}"),
+                format!("broken zip entry: {e}"),
+            )]
+        })?;
+        total += n;
+        if total > unpacked_max {
+            return Err(too_big(
+                format!("解压后超过 {} MB", unpacked_max >> 20),
+                format!("the file unpacks to more than {} MB", unpacked_max >> 20),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn file_problem(zh: String, en: String) -> ImportProblem {
     ImportProblem::of(FieldError::new("(file)", "import.file", zh, en))
 }
@@ -817,6 +929,8 @@ fn file_problem(zh: String, en: String) -> ImportProblem {
 /// Reads the sheets of an xlsx workbook (unknown sheets are reported).
 pub fn xlsx_to_tables(bytes: &[u8]) -> std::result::Result<Vec<Table>, Vec<ImportProblem>> {
     use calamine::Reader;
+    check_zip(bytes, bounds::UNPACKED * 2)?;
+    let mut budget = Budget::default();
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| {
         vec![file_problem(
             format!("无法读取 xlsx 文件：{e}"),
@@ -851,8 +965,13 @@ pub fn xlsx_to_tables(bytes: &[u8]) -> std::result::Result<Vec<Table>, Vec<Impor
             headers,
             rows: vec![],
         };
+        budget.row(&name, 1, &t.headers)?;
         for (i, r) in rows {
+            if r.len() > bounds::COLUMNS {
+                budget.row(&name, r0 as usize + i + 1, &vec![String::new(); r.len()])?;
+            }
             let cells: Vec<String> = r.iter().map(cell_text).collect();
+            budget.row(&name, r0 as usize + i + 1, &cells)?;
             if cells.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
@@ -896,7 +1015,7 @@ fn decode_csv(bytes: &[u8]) -> String {
     }
 }
 
-fn csv_to_table(name: &str, bytes: &[u8]) -> std::result::Result<Table, Vec<ImportProblem>> {
+fn csv_to_table(name: &str, bytes: &[u8], budget: &mut Budget) -> std::result::Result<Table, Vec<ImportProblem>> {
     let text = decode_csv(bytes);
     let mut rd = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -914,7 +1033,11 @@ fn csv_to_table(name: &str, bytes: &[u8]) -> std::result::Result<Table, Vec<Impo
                 ..file_problem(format!("CSV 格式错误：{e}"), format!("malformed CSV: {e}"))
             }]
         })?;
+        if rec.len() > bounds::COLUMNS {
+            budget.row(name, i + 1, &vec![String::new(); rec.len()])?;
+        }
         let cells: Vec<String> = rec.iter().map(String::from).collect();
+        budget.row(name, i + 1, &cells)?;
         if i == 0 {
             t.headers = cells;
         } else if !cells.iter().all(|c| c.trim().is_empty()) {
@@ -927,9 +1050,18 @@ fn csv_to_table(name: &str, bytes: &[u8]) -> std::result::Result<Table, Vec<Impo
 /// Reads a zip of CSV files named after the sheets (`事项.csv`, …), or a single CSV file
 /// (the entries sheet only).
 pub fn csv_to_tables(bytes: &[u8]) -> std::result::Result<Vec<Table>, Vec<ImportProblem>> {
+    let mut budget = Budget::default();
     if !bytes.starts_with(b"PK") {
-        return csv_to_table(ENTRIES, bytes).map(|t| vec![t]);
+        if bytes.len() as u64 > bounds::UNPACKED {
+            return Err(too_big(
+                format!("文件超过 {} MB", bounds::UNPACKED >> 20),
+                format!("the file is larger than {} MB", bounds::UNPACKED >> 20),
+            ));
+        }
+        return csv_to_table(ENTRIES, bytes, &mut budget).map(|t| vec![t]);
     }
+    check_zip(bytes, bounds::UNPACKED)?;
+    let mut seen = std::collections::BTreeSet::new();
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
         vec![file_problem(
             format!("无法读取 zip 文件：{e}"),
@@ -962,19 +1094,25 @@ pub fn csv_to_tables(bytes: &[u8]) -> std::result::Result<Vec<Table>, Vec<Import
             problems.push(unknown_sheet(name));
             continue;
         }
+        if !seen.insert(name.to_string()) {
+            return Err(vec![ImportProblem {
+                sheet: Some(name.into()),
+                ..file_problem(
+                    format!("工作表「{name}」重复出现"),
+                    format!("sheet '{name}' appears twice"),
+                )
+            }]);
+        }
         let mut buf = vec![];
-        // Guard against a zip bomb: no sheet needs more than 64 MiB.
-        if f.by_ref().take(64 << 20).read_to_end(&mut buf).is_err() {
-            problems.push(file_problem(
+        // The whole zip unpacks within the bound (checked above); read no more than that.
+        if f.by_ref().take(bounds::UNPACKED).read_to_end(&mut buf).is_err() {
+            return Err(vec![file_problem(
                 format!("无法读取「{base}」"),
                 format!("'{base}' cannot be read"),
-            ));
-            continue;
+            )]);
         }
-        match csv_to_table(name, &buf) {
-            Ok(t) => out.push(t),
-            Err(p) => problems.extend(p),
-        }
+        // A structural error (malformed CSV, a bound crossed) stops the reading.
+        out.push(csv_to_table(name, &buf, &mut budget)?);
     }
     if problems.is_empty() { Ok(out) } else { Err(problems) }
 }
@@ -1560,6 +1698,69 @@ pub async fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in files {
+            zip.start_file(*name, opts).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn rule(r: std::result::Result<Vec<Table>, Vec<ImportProblem>>) -> String {
+        match r {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e[0].rule.clone(),
+        }
+    }
+
+    /// Issue 13, item 2: what the probe sent, and the other ways to make a small request
+    /// into a large memory, are refused at the first bound crossed.
+    #[test]
+    fn imports_are_bounded() {
+        // A zip bomb: one sheet unpacking past the bound (compresses to a few KB).
+        let bomb = zip_of(&[(&format!("{ENTRIES}.csv"), vec![b'a'; (bounds::UNPACKED + 1) as usize])]);
+        assert!(bomb.len() < 100_000, "{}", bomb.len());
+        assert_eq!(rule(csv_to_tables(&bomb)), "import.too_large");
+        // Many small entries adding up, and too many entries.
+        let half = vec![b'b'; (bounds::UNPACKED / 2 + 1) as usize];
+        let two = zip_of(&[
+            (&format!("{ENTRIES}.csv"), half.clone()),
+            (&format!("{BASIS}.csv"), half),
+        ]);
+        assert_eq!(rule(csv_to_tables(&two)), "import.too_large");
+        let names: Vec<String> = (0..=bounds::ENTRIES).map(|i| format!("x{i}.csv")).collect();
+        let many = zip_of(&names.iter().map(|n| (n.as_str(), b"a".to_vec())).collect::<Vec<_>>());
+        assert_eq!(rule(csv_to_tables(&many)), "import.too_large");
+        // A workbook whose sheet XML unpacks past its (doubled) bound.
+        let xml = zip_of(&[(
+            "xl/worksheets/sheet1.xml",
+            vec![b' '; (bounds::UNPACKED * 2 + 1) as usize],
+        )]);
+        assert_eq!(rule(xlsx_to_tables(&xml)), "import.too_large");
+        // A plain CSV past the bound, a row too wide, a cell too long, too many rows.
+        assert_eq!(
+            rule(csv_to_tables(&vec![b'c'; (bounds::UNPACKED + 1) as usize])),
+            "import.too_large"
+        );
+        let wide = "a,".repeat(bounds::COLUMNS + 1);
+        assert_eq!(rule(csv_to_tables(wide.as_bytes())), "import.too_large");
+        let long = "d".repeat(bounds::CELL_CHARS + 1);
+        assert_eq!(rule(csv_to_tables(long.as_bytes())), "import.too_large");
+        let rows = "e\n".repeat(bounds::ROWS + 2);
+        assert_eq!(rule(csv_to_tables(rows.as_bytes())), "import.too_large");
+        // A sheet twice.
+        let twice = zip_of(&[
+            (&format!("{ENTRIES}.csv"), b"a".to_vec()),
+            (&format!("x/{ENTRIES}.csv"), b"a".to_vec()),
+        ]);
+        assert_eq!(rule(csv_to_tables(&twice)), "import.file");
+        // Within the bounds, read as before.
+        let ok = csv_to_tables("h1,h2\nv1,v2\n".as_bytes()).unwrap();
+        assert_eq!(ok[0].rows.len(), 1);
+    }
 
     #[test]
     fn list_cells_round_trip() {

@@ -1,6 +1,7 @@
 //! A real `yiwang serve` process for end-to-end tests, on SQLite or PostgreSQL.
 #![allow(dead_code)]
 
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -76,6 +77,31 @@ impl Server {
         panic!("no demo secret printed for {login}");
     }
 
+    /// The last SMS code a demo server printed for a number and purpose
+    /// (`demo sms to PHONE: code CODE (PURPOSE)`), waiting for it to appear.
+    pub fn demo_sms(&self, phone: &str, purpose: &str) -> String {
+        let head = format!("demo sms to {phone}: code ");
+        let tail = format!(" ({purpose})");
+        for _ in 0..200 {
+            let found = self.out.lock().unwrap().iter().rev().find_map(|l| {
+                l.strip_prefix(&head)
+                    .and_then(|r| r.strip_suffix(&tail))
+                    .map(str::to_string)
+            });
+            if let Some(c) = found {
+                return c;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no demo sms printed for {phone} ({purpose})");
+    }
+
+    /// How many SMS codes a demo server printed for a number so far.
+    pub fn demo_sms_count(&self, phone: &str) -> usize {
+        let head = format!("demo sms to {phone}: ");
+        self.out.lock().unwrap().iter().filter(|l| l.starts_with(&head)).count()
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill(); // SIGKILL on Unix
         let _ = self.child.wait();
@@ -145,4 +171,189 @@ pub fn cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
 pub fn uscc(n: u64) -> String {
     let body = format!("11460000{n:09}");
     format!("{body}{}", yiwang_core::ids::uscc_check_char(&body).unwrap())
+}
+
+/// The demo accounts' password.
+pub const PW: &str = "Demo#2026yw";
+
+/// A logged-in session: its cookie and CSRF token.
+pub struct Session {
+    pub c: reqwest::Client,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Session {
+    pub async fn login(url: &str, login: &str, totp_secret: Option<String>) -> Session {
+        let c = client();
+        let mut body = json!({ "login": login, "password": PW });
+        if let Some(s) = totp_secret {
+            let secret = yiwang_crypto::totp::from_base32(&s).unwrap();
+            let t = chrono::Utc::now().timestamp();
+            body["totp_code"] = json!(yiwang_crypto::totp::hotp(
+                &secret,
+                yiwang_crypto::totp::step_of(t) as u64
+            ));
+        }
+        let r = c
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{login}");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("yiwang_session="))
+            .map(|v| v.split(';').next().unwrap().to_string())
+            .expect("a session cookie");
+        let v: Value = r.json().await.unwrap();
+        Session {
+            c,
+            cookie,
+            csrf: v["csrf_token"].as_str().unwrap().to_string(),
+        }
+    }
+    pub fn req(&self, m: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+        self.c
+            .request(m, url)
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+    }
+    pub async fn get(&self, url: String) -> reqwest::Response {
+        self.req(reqwest::Method::GET, url).send().await.unwrap()
+    }
+    pub async fn post(&self, url: String, body: &Value) -> reqwest::Response {
+        self.req(reqwest::Method::POST, url).json(body).send().await.unwrap()
+    }
+}
+
+/// Asks a server for an SMS code; panics unless the request is accepted (202).
+pub async fn ask_code(url: &str, phone: &str, purpose: &str) {
+    let r = client()
+        .post(format!("{url}/api/v1/auth/sms-codes"))
+        .json(&json!({ "phone": phone, "purpose": purpose }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap_or_default());
+}
+
+/// A local SMS gateway speaking Tencent Cloud SMS API 3.0 (`SendSms`, TC3-HMAC-SHA256): it
+/// checks every request's signature exactly as the provider does and answers in the
+/// provider's shapes; what it accepted is kept for the test to read.
+pub struct SmsGateway {
+    pub url: String,
+    pub secret_id: String,
+    pub secret_key: String,
+    /// The SendSms bodies accepted.
+    pub got: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    /// Requests refused, with the provider's error code.
+    pub refused: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmsGateway {
+    pub fn start() -> SmsGateway {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (secret_id, secret_key) = (
+            "AKIDyiwangTEST0000000001".to_string(),
+            "yiwang-test-secret-key-0001".to_string(),
+        );
+        let got: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+        let refused: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let (g, r, id, key) = (got.clone(), refused.clone(), secret_id.clone(), secret_key.clone());
+        std::thread::spawn(move || {
+            for sock in listener.incoming() {
+                let Ok(mut sock) = sock else { return };
+                let mut buf = vec![];
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    match sock.read(&mut chunk) {
+                        Ok(0) | Err(_) => break None,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break Some(i);
+                    }
+                };
+                let Some(head_end) = head_end else { continue };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let headers: Vec<(String, String)> = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .collect();
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = buf[head_end + 4..].to_vec();
+                while body.len() < len {
+                    match sock.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => body.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let payload = String::from_utf8_lossy(&body).to_string();
+                let checked =
+                    yiwang_store::sms::tencent::verify(|sid| (sid == id).then(|| key.clone()), &headers, &payload);
+                let answer = match checked {
+                    Ok(_) => {
+                        let v: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+                        let phone = v["PhoneNumberSet"][0].as_str().unwrap_or("").to_string();
+                        g.lock().unwrap().push(v);
+                        json!({"Response": {"SendStatusSet": [{"SerialNo": "5000:1045710669157053657849499619",
+                            "PhoneNumber": phone, "Fee": 1, "SessionContext": "", "Code": "Ok",
+                            "Message": "send success", "IsoCode": "CN"}], "RequestId": "a0aabda6-cf91-4f3e-a81f-9198114a2279"}})
+                    }
+                    Err(e) => {
+                        let code = e.split(':').next().unwrap_or("").to_string();
+                        r.lock().unwrap().push(code.clone());
+                        json!({"Response": {"Error": {"Code": code, "Message": e},
+                            "RequestId": "ed93f3cb-f35e-473f-b9f3-0d451b8b79c6"}})
+                    }
+                }
+                .to_string();
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = sock.write_all(resp.as_bytes());
+            }
+        });
+        SmsGateway {
+            url,
+            secret_id,
+            secret_key,
+            got,
+            refused,
+        }
+    }
+
+    /// The `[sms]` table of a yiwang.toml pointing at this gateway.
+    pub fn config(&self) -> String {
+        format!(
+            "[sms]\nprovider = \"tencent\"\nsecret_id = \"{}\"\nsecret_key = \"{}\"\nregion = \"ap-guangzhou\"\nsdk_app_id = \"1400000001\"\nsign_name = \"海南政务服务\"\ntemplate_id = \"1888888\"\nendpoint = \"{}\"\n",
+            self.secret_id, self.secret_key, self.url
+        )
+    }
+
+    /// The last code the gateway accepted for a mainland number.
+    pub fn code_for(&self, phone: &str) -> Option<String> {
+        let want = format!("+86{phone}");
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|v| v["PhoneNumberSet"][0] == want.as_str())
+            .and_then(|v| v["TemplateParamSet"][0].as_str().map(str::to_string))
+    }
 }
