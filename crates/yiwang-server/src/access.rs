@@ -172,6 +172,8 @@ pub static RULES: &[Rule] = &[
         Perm(P::PersonUnmask, Unbound),
     ),
     r("POST", "/api/v1/assisted/persons", Perm(P::PersonAssist, Unbound)),
+    // An enterprise registered at a window after the clerk checked its papers.
+    r("POST", "/api/v1/assisted/enterprises", Perm(P::PersonAssist, Unbound)),
     // staff administration, roles, tokens
     r("GET", "/api/v1/staff", Perm(P::StaffManage, Unbound)),
     r("POST", "/api/v1/staff", Perm(P::StaffManage, Body)),

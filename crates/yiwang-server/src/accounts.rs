@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/register", post(api_register))
         .route("/api/v1/auth/register-enterprise", post(api_register_enterprise))
         .route("/api/v1/assisted/persons", post(api_assisted_register))
+        .route("/api/v1/assisted/enterprises", post(api_assisted_enterprise))
         .route("/api/v1/me", get(api_me))
         .route("/api/v1/me/password", put(api_password))
         .route("/api/v1/staff", get(api_staff_list).post(api_staff_create))
@@ -90,7 +91,49 @@ pub async fn api_register_enterprise(
         .person_id
         .clone()
         .ok_or_else(|| ApiError::unauthorized("log in as a person"))?;
-    let v = accounts::register_legal(&s.store, ctx.meta(), &body.value, &person).await?;
+    let proof = if matches!(ctx.actor, yiwang_core::access::Actor::Root) {
+        accounts::LegalProof::Administrator
+    } else {
+        accounts::LegalProof::Licence
+    };
+    let v = accounts::register_legal(&s.store, ctx.meta(), &body.value, &person, &proof).await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssistedEnterprise {
+    /// The agent's resident ID number (a registered person, present at the window).
+    pub agent_id_number: String,
+    /// The enterprise as its business licence shows it.
+    pub enterprise: LegalPersonInput,
+}
+
+/// A window clerk registers an enterprise for its agent after checking the business
+/// licence and the authorisation in person; the check is recorded (`window:<clerk>`).
+#[utoipa::path(post, path = "/api/v1/assisted/enterprises", request_body = AssistedEnterprise, tag = "accounts",
+    responses((status = 201), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn api_assisted_enterprise(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    body: ApiJson<AssistedEnterprise>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let b = body.value;
+    let agent = accounts::person_by_id_number(&s.store, &b.agent_id_number)
+        .await?
+        .ok_or_else(|| {
+            ApiError::from(yiwang_store::StoreError::from(yiwang_core::DomainError::not_found(
+                "agent_id_number",
+                "经办人",
+                "agent",
+                "(this ID number)",
+            )))
+        })?;
+    let proof = accounts::LegalProof::Window {
+        clerk: ctx.ledger_actor(),
+    };
+    let meta = yiwang_store::Meta::actor(format!("{};assisted", ctx.ledger_actor()));
+    let v = accounts::register_legal(&s.store, meta, &b.enterprise, &agent.id, &proof).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -639,7 +682,7 @@ async fn enterprise_form(
         kind,
         legal_representative: f.legal_representative,
     };
-    match accounts::register_legal(&s.store, ctx.meta(), &input, &person).await {
+    match accounts::register_legal(&s.store, ctx.meta(), &input, &person, &accounts::LegalProof::Licence).await {
         Ok(_) => render_account(&s, &ctx, &headers, &uri, vec![], Some("enterprise".into())).await,
         Err(e) => render_account(&s, &ctx, &headers, &uri, ApiError::from(e).into_field_errors(), None).await,
     }

@@ -43,6 +43,9 @@ pub struct NewLegal {
     pub agent_person_id: String,
     pub agent_name: String,
     pub mandate_id: String,
+    /// How the agent was shown to stand for it: `licence`, `window:<clerk>`, `administrator`
+    /// (in the ledger event).
+    pub proven_by: String,
 }
 
 #[derive(Debug, Clone)]
@@ -497,11 +500,49 @@ pub async fn register_person(
 }
 
 /// Registers a legal person with `agent_person_id` as its first agent (经办人).
+/// How a person is shown to stand for an enterprise they register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegalProof {
+    /// Self-service: a valid licence the platform holds names the enterprise as holder and
+    /// the person as its legal representative (营业执照 and the like).
+    Licence,
+    /// A window clerk checked the papers in person (recorded as such).
+    Window { clerk: String },
+    /// Set up by the platform's administrator (the bootstrap token, the demo).
+    Administrator,
+}
+
+/// Does a valid licence the platform holds name `name` as the legal representative of the
+/// enterprise `uscc`? (《市场主体登记管理条例》第二十二条: the business licence records the
+/// legal representative.)
+async fn representative_on_licence(store: &Store, uscc: &str, name: &str) -> Result<bool> {
+    let today = crate::today();
+    for l in crate::licences::of_legal(store, uscc).await? {
+        if l.status != yiwang_core::licences::Status::Valid {
+            continue;
+        }
+        if let Some(f) = crate::licences::file(store, &l.id).await?
+            && f.data.valid_from <= today
+            && f.data.valid_until.is_none_or(|u| u >= today)
+            && f.data
+                .face
+                .get("legal_representative")
+                .is_some_and(|r| r.trim() == name.trim())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Registers an enterprise with `agent_person_id` as its agent, shown by `proof` to stand
+/// for it (issue 13: nobody acts for an enterprise on their word alone).
 pub async fn register_legal(
     store: &Store,
     meta: Meta,
     input: &LegalPersonInput,
     agent_person_id: &str,
+    proof: &LegalProof,
 ) -> Result<Value> {
     let uscc = input.uscc.trim().to_uppercase();
     let taken: Option<String> = sqlx::query_scalar("SELECT id FROM legal_persons WHERE uscc = $1")
@@ -512,6 +553,20 @@ pub async fn register_legal(
     let agent = person(&store.read, agent_person_id)
         .await?
         .ok_or_else(|| DomainError::not_found("agent", "经办人", "agent", agent_person_id))?;
+    if *proof == LegalProof::Licence && !representative_on_licence(store, &l.uscc, &agent.name).await? {
+        return Err(DomainError::forbidden(FieldError::new(
+            "uscc",
+            "legal.not_representative",
+            "平台未查到以您为法定代表人的该单位有效营业执照。请由法定代表人登记后授权您办理，或携带营业执照和授权书到政务服务窗口办理",
+            "the platform holds no valid business licence of this organisation naming you as its legal representative: have the legal representative register it and grant you a mandate, or bring the licence and an authorisation to a service window",
+        ))
+        .into());
+    }
+    let proven_by = match proof {
+        LegalProof::Licence => "licence".to_string(),
+        LegalProof::Window { clerk } => format!("window:{clerk}"),
+        LegalProof::Administrator => "administrator".to_string(),
+    };
     let new = NewLegal {
         legal_id: new_id(),
         name: l.name,
@@ -521,6 +576,7 @@ pub async fn register_legal(
         agent_person_id: agent.id,
         agent_name: agent.name,
         mandate_id: new_id(),
+        proven_by,
     };
     Ok(store
         .write(meta, Command::Accounts(Cmd::RegisterLegal(Box::new(new))))
@@ -528,7 +584,6 @@ pub async fn register_legal(
         .value)
 }
 
-/// Creates a staff account (the second factor is enrolled at first login).
 /// The roles among `asked` that `granter` may give a staff member of `target` (account
 /// `grantee`); roles the member already holds (`held`) are not re-checked, so taking a role
 /// away never needs it. See `access::check_grant`.
@@ -553,6 +608,7 @@ fn check_grant(
     Ok(access::check_grant(granter, grantee, target, &added, "roles")?)
 }
 
+/// Creates a staff account (the second factor is enrolled at first login).
 pub async fn create_staff(store: &Store, meta: Meta, granter: &access::Actor, input: &StaffInput) -> Result<Value> {
     let all = roles(&store.read).await?;
     let known: Vec<String> = all.iter().map(|r| r.code.clone()).collect();

@@ -451,7 +451,7 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
             kind: yiwang_core::accounts::LegalKind::Enterprise,
             legal_representative: "王小明".into(),
         };
-        accounts::register_legal(store, meta(), &input, agent).await?;
+        accounts::register_legal(store, meta(), &input, agent, &accounts::LegalProof::Administrator).await?;
     }
     seed_licences(store).await?;
     seed_cases(store).await?;

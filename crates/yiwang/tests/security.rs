@@ -442,3 +442,99 @@ async fn sms_codes_prove_a_number_without_telling_who_is_registered() {
         db.cleanup().await;
     }
 }
+
+/// 7: nobody acts for an enterprise on their word alone. Self-service needs a valid business
+/// licence naming the person as legal representative; otherwise a window clerk checks the
+/// papers and the check is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enterprise_is_linked_only_to_whom_its_licence_or_a_window_proves() {
+    for db in TestDb::both().await {
+        let srv = Server::start(&db, &["--demo"]);
+        let u = srv.url.clone();
+        let c = client();
+        let li = Session::login(&u, "13900139000", None).await;
+        let ent = |n: u64| {
+            json!({ "name": format!("海口测试{n}有限公司"), "uscc": common::uscc(880 + n),
+                    "kind": "enterprise", "legal_representative": "李四" })
+        };
+        // On his word alone: refused.
+        let r = li.post(format!("{u}/api/v1/auth/register-enterprise"), &ent(1)).await;
+        let (status, _, p) = problem(r).await;
+        assert_eq!(
+            (status, p["errors"][0]["rule"].as_str()),
+            (403, Some("legal.not_representative")),
+            "{p}"
+        );
+        // With a valid business licence naming him as legal representative: linked.
+        let types: Value = c
+            .get(format!("{u}/api/v1/licence-types"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let business = types
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"]["name"] == "营业执照" || t["name"] == "营业执照")
+            .unwrap_or_else(|| panic!("the business licence type in {types}"));
+        let code = business["type"]["code"].as_str().or(business["code"].as_str()).unwrap();
+        let depts: Vec<Value> = c
+            .get(format!("{u}/api/v1/departments?limit=1000"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let scjg = depts.iter().find(|d| d["name"] == "海口市市场监督管理局").unwrap()["id"].clone();
+        let r = c
+            .post(format!("{u}/api/v1/licences"))
+            .bearer_auth(TOKEN)
+            .json(
+                &json!({ "type_code": code, "department_id": scjg, "holder_name": "海口测试2有限公司",
+                           "holder_code": common::uscc(882),
+                           "face": { "legal_representative": "李四", "business_address": "海口市（测试）",
+                                     "business_scope": "测试" } }),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let r = li.post(format!("{u}/api/v1/auth/register-enterprise"), &ent(2)).await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        // At a window: the clerk checks the papers; recorded as such.
+        let clerk = Session::login(&u, "hk.clerk", Some(srv.demo_secret("hk.clerk"))).await;
+        let body = "46010019900101123";
+        let li_id = format!("{body}{}", yiwang_core::ids::resident_id_check_char(body).unwrap());
+        let r = clerk
+            .post(
+                format!("{u}/api/v1/assisted/enterprises"),
+                &json!({ "agent_id_number": li_id, "enterprise": ent(3) }),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        let legal = v["legal_person_id"].as_str().unwrap().to_string();
+        let r = li
+            .req(reqwest::Method::PUT, format!("{u}/api/v1/me/acting-for"))
+            .json(&json!({ "principal": format!("legal:{legal}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "李四 now acts for it");
+        // A citizen is no window clerk.
+        let r = li
+            .post(
+                format!("{u}/api/v1/assisted/enterprises"),
+                &json!({ "agent_id_number": li_id, "enterprise": ent(4) }),
+            )
+            .await;
+        assert_eq!(r.status(), 403);
+        drop(srv);
+        db.cleanup().await;
+    }
+}
