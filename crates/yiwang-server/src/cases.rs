@@ -593,7 +593,7 @@ pub async fn api_upload(
     State(s): State<AppState>,
     ctx: Ctx,
     crate::extract::ApiQuery(p): crate::extract::ApiQuery<UploadParams>,
-    body: axum::body::Bytes,
+    crate::extract::Upload(body): crate::extract::Upload,
 ) -> ApiResult<(StatusCode, Json<yiwang_store::files::FileInfo>)> {
     let f = yiwang_store::files::put(
         &s.store,

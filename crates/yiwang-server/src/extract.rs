@@ -207,8 +207,43 @@ fn too_large() -> ApiError {
     ))
 }
 
-/// Most bytes read and dropped from a refused oversized body (see `drain`).
-const DRAIN_LIMIT: u64 = 16 << 20;
+/// Most bytes read and dropped from a refused oversized body (see `drain`): above an
+/// upload's 20 MB, so a file somewhat too large gets its 413 answer.
+const DRAIN_LIMIT: u64 = 32 << 20;
+
+/// An uploaded file's bytes, at most `files::MAX_SIZE`; a larger body is drained and
+/// refused with a 413 problem (never a connection reset mid-upload).
+pub struct Upload(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(len) = declared
+            && len > yiwang_store::files::MAX_SIZE as u64
+        {
+            drain(req.into_body(), len).await;
+            return Err(too_large());
+        }
+        let b = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                ApiError::bad_request(FieldError::new(
+                    "(body)",
+                    "read",
+                    "无法读取上传的文件",
+                    "the uploaded file could not be read",
+                ))
+            }
+        })?;
+        Ok(Upload(b))
+    }
+}
 
 /// Reads and drops an oversized body (up to `DRAIN_LIMIT`) before the 413 is sent: a
 /// server that answers while the client is still sending and then closes the connection

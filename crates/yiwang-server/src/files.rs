@@ -70,7 +70,7 @@ pub async fn api_upload(
     State(s): State<AppState>,
     ctx: Ctx,
     ApiQuery(p): ApiQuery<UploadParams>,
-    body: Bytes,
+    crate::extract::Upload(body): crate::extract::Upload,
 ) -> ApiResult<(StatusCode, Json<Uploaded>)> {
     let vis = if p.public {
         ctx.require(
