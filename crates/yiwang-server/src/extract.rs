@@ -161,34 +161,40 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "Content-Type must be application/json",
             )));
         }
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if let Some(len) = declared
-            && len > crate::BODY_LIMIT as u64
-        {
-            drain(req.into_body(), len).await;
-            return Err(too_large());
-        }
-        let raw = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                ApiError::bad_request(FieldError::new(
-                    "(body)",
-                    "read",
-                    "无法读取请求体",
-                    "the request body could not be read",
-                ))
-            }
-        })?;
+        let raw = read_body(req, state, crate::BODY_LIMIT).await?;
         Ok(ApiJson {
             value: parse_json(&raw)?,
             raw,
         })
     }
+}
+
+/// A body of at most `limit` bytes. One declared larger is drained (see `drain`) and
+/// refused with a 413 problem; a read that fails is a 400 naming the body.
+async fn read_body<S: Send + Sync>(req: Request, state: &S, limit: usize) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(len) = declared
+        && len > limit as u64
+    {
+        drain(req.into_body(), len).await;
+        return Err(too_large());
+    }
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::bad_request(FieldError::new(
+                "(body)",
+                "read",
+                "无法读取请求体",
+                "the request body could not be read",
+            ))
+        }
+    })
 }
 
 fn too_large() -> ApiError {
@@ -218,29 +224,7 @@ pub struct Upload(pub Bytes);
 impl<S: Send + Sync> FromRequest<S> for Upload {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if let Some(len) = declared
-            && len > yiwang_store::files::MAX_SIZE as u64
-        {
-            drain(req.into_body(), len).await;
-            return Err(too_large());
-        }
-        let b = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                ApiError::bad_request(FieldError::new(
-                    "(body)",
-                    "read",
-                    "无法读取上传的文件",
-                    "the uploaded file could not be read",
-                ))
-            }
-        })?;
+        let b = read_body(req, state, yiwang_store::files::MAX_SIZE).await?;
         Ok(Upload(b))
     }
 }
