@@ -4,10 +4,10 @@
 //! handlers whose scope is in the request body check it with `Ctx::require`.
 
 use crate::AppState;
-use crate::auth;
 use crate::error::ApiError;
+pub use crate::error::{denied_error, forbidden, forbidden_error};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use yiwang_core::access::{Denied, Permission, Target};
@@ -698,41 +698,6 @@ pub fn denied(d: Denied, page: bool, path: &str) -> Response {
     }
 }
 
-/// A refusal as a problem: 401 when not logged in, 403 naming the permission otherwise.
-pub fn denied_error(d: Denied) -> ApiError {
-    match d {
-        Denied::Unauthenticated => ApiError::unauthorized("log in (session) or send 'Authorization: Bearer <token>'"),
-        Denied::Missing(p) => forbidden_error(
-            "permission.missing",
-            format!("缺少权限「{}」", p.as_str()),
-            format!("this needs the permission '{}'", p.as_str()),
-        ),
-        Denied::OutOfScope(p) => forbidden_error(
-            "permission.scope",
-            format!("权限「{}」不覆盖该部门或区划", p.as_str()),
-            format!(
-                "your '{}' permission does not reach this department or region",
-                p.as_str()
-            ),
-        ),
-    }
-}
-
-pub fn forbidden(rule: &str, zh: String, en: String) -> Response {
-    forbidden_error(rule, zh, en).into_response()
-}
-
-pub fn forbidden_error(rule: &str, zh: String, en: String) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "/problems/forbidden",
-        "Forbidden",
-        "无权访问",
-        en.clone(),
-    )
-    .with(yiwang_core::FieldError::new("(access)", rule, zh, en))
-}
-
 /// The guard: finds the route's rule, establishes who is calling, checks CSRF and the
 /// rule, and hands the handler a `Ctx`.
 pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -751,11 +716,11 @@ pub async fn guard(State(s): State<AppState>, mut req: Request, next: Next) -> R
             "this route declares no access rule: denied by default".into(),
         );
     };
-    let ctx = match auth::resolve(&s, &mut req).await {
+    let ctx = match crate::ctx::resolve(&s, &mut req).await {
         Ok(c) => c,
         Err(resp) => return *resp,
     };
-    let req = match auth::check_csrf(&ctx, req, page).await {
+    let req = match crate::ctx::check_csrf(&ctx, req, page).await {
         Ok(r) => r,
         Err(resp) => return *resp,
     };

@@ -8,6 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::i18n::Lang;
 use crate::pages::Base;
+use crate::pages::Page;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -361,11 +362,7 @@ struct RegisterPage {
     code_sent: bool,
 }
 
-impl RegisterPage {
-    fn msg(&self, e: &FieldError) -> String {
-        self.base.lang.msg(e)
-    }
-}
+crate::page!(RegisterPage);
 
 async fn register_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<RegisterPage> {
     let mut base = Base::new(&s, &headers, &uri, &ctx).await;
@@ -486,10 +483,9 @@ struct AccountPage {
     legal_kinds: Vec<(&'static str, &'static str)>,
 }
 
+crate::page!(AccountPage);
+
 impl AccountPage {
-    fn msg(&self, e: &FieldError) -> String {
-        self.base.lang.msg(e)
-    }
     fn person_field(&self, k: &str) -> String {
         self.me
             .person
@@ -498,11 +494,6 @@ impl AccountPage {
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_string()
-    }
-    fn when(&self, ms: &i64) -> String {
-        chrono::DateTime::from_timestamp_millis(*ms + 8 * 3_600_000)
-            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default()
     }
     fn scope_text(&self, m: &Mandate) -> String {
         match &m.scope {
@@ -699,10 +690,9 @@ struct StaffPage {
     created: Option<String>,
 }
 
+crate::page!(StaffPage);
+
 impl StaffPage {
-    fn msg(&self, e: &FieldError) -> String {
-        self.base.lang.msg(e)
-    }
     fn role_name(&self, code: &str) -> String {
         self.roles
             .iter()
@@ -828,10 +818,9 @@ struct RolesPage {
     errors: Vec<FieldError>,
 }
 
+crate::page!(RolesPage);
+
 impl RolesPage {
-    fn msg(&self, e: &FieldError) -> String {
-        self.base.lang.msg(e)
-    }
     fn holds(&self, r: &RoleInfo, p: &Permission) -> bool {
         r.permissions.contains(p)
     }

@@ -3,6 +3,7 @@
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdempotencyKey};
+pub use crate::i18n::day_kind_label;
 use crate::i18n::{Lang, Prefs};
 use crate::pages::Base;
 use crate::{AppState, submit};
@@ -12,7 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chrono::{NaiveDate, Weekday};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use yiwang_core::calendar::{DayKind, DayRule, Deadline, PublishedYear};
 use yiwang_store::{Command, calendar};
@@ -257,25 +258,6 @@ pub async fn set_local(
 #[utoipa::path(get, path = "/api/v1/calendar/regions/{code}/days", tag = "calendar", responses((status = 200, body = Vec<DayRule>)))]
 pub async fn local(State(s): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Vec<DayRule>>> {
     Ok(Json(calendar::local_days(&s.store, &code).await?))
-}
-
-/// A day's kind as shown to people.
-pub fn day_kind_label(lang: Lang, kind: &DayKind, weekday: Weekday) -> String {
-    let wd_zh = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][weekday.num_days_from_monday() as usize];
-    match kind {
-        DayKind::Workday => format!(
-            "{}（{}）",
-            lang.pick("工作日", "working day"),
-            lang.pick(wd_zh, &weekday.to_string())
-        ),
-        DayKind::Weekend => format!(
-            "{}（{}）",
-            lang.pick("休息日", "day off"),
-            lang.pick(wd_zh, &weekday.to_string())
-        ),
-        DayKind::Holiday(n) => format!("{}：{n}", lang.pick("法定节假日", "public holiday")),
-        DayKind::MakeupWorkday(n) => format!("{}：{n}", lang.pick("调休上班日", "make-up working day")),
-    }
 }
 
 #[derive(Deserialize)]

@@ -5,8 +5,8 @@ use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::i18n::Lang;
 use crate::pages::Base;
+use crate::pages::Page;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -162,15 +162,7 @@ struct LookupPage {
     searched: bool,
 }
 
-impl LookupPage {
-    fn msg(&self, e: &FieldError) -> String {
-        if self.base.lang == Lang::En {
-            e.en.clone()
-        } else {
-            e.zh.clone()
-        }
-    }
-}
+crate::page!(LookupPage);
 
 #[derive(Deserialize)]
 struct LookupQuery {

@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use yiwang_core::access::Denied;
 use yiwang_core::{DomainError, ErrorKind, FieldError};
 use yiwang_store::StoreError;
 
@@ -296,4 +297,39 @@ pub fn for_status(status: StatusCode, detail: String) -> ApiError {
         detail
     };
     ApiError::new(status, kind, title, title_zh, detail)
+}
+
+/// A refusal as a problem: 401 when not logged in, 403 naming the permission otherwise.
+pub fn denied_error(d: Denied) -> ApiError {
+    match d {
+        Denied::Unauthenticated => ApiError::unauthorized("log in (session) or send 'Authorization: Bearer <token>'"),
+        Denied::Missing(p) => forbidden_error(
+            "permission.missing",
+            format!("缺少权限「{}」", p.as_str()),
+            format!("this needs the permission '{}'", p.as_str()),
+        ),
+        Denied::OutOfScope(p) => forbidden_error(
+            "permission.scope",
+            format!("权限「{}」不覆盖该部门或区划", p.as_str()),
+            format!(
+                "your '{}' permission does not reach this department or region",
+                p.as_str()
+            ),
+        ),
+    }
+}
+
+pub fn forbidden(rule: &str, zh: String, en: String) -> Response {
+    forbidden_error(rule, zh, en).into_response()
+}
+
+pub fn forbidden_error(rule: &str, zh: String, en: String) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "/problems/forbidden",
+        "Forbidden",
+        "无权访问",
+        en.clone(),
+    )
+    .with(yiwang_core::FieldError::new("(access)", rule, zh, en))
 }

@@ -10,6 +10,7 @@ use crate::auth::Ctx;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ApiQuery;
 use crate::pages::Base;
+use crate::pages::Page;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
@@ -167,10 +168,9 @@ struct FilesPage {
     errors: Vec<FieldError>,
 }
 
+crate::page!(FilesPage);
+
 impl FilesPage {
-    fn msg(&self, e: &FieldError) -> String {
-        self.base.lang.msg(e)
-    }
     fn kb(&self, f: &FileInfo) -> String {
         format!("{:.1} KB", f.size as f64 / 1024.0)
     }

@@ -40,7 +40,7 @@ impl Lang {
         }
     }
     /// A field problem in this language.
-    pub fn msg(self, e: &yiwang_core::FieldError) -> String {
+    pub fn problem(self, e: &yiwang_core::FieldError) -> String {
         match self {
             Lang::Zh => e.zh.clone(),
             Lang::En => e.en.clone(),
@@ -78,6 +78,27 @@ impl Prefs {
         Prefs {
             lang: cookie(h, "lang").and_then(Lang::parse).unwrap_or(Lang::Zh),
             large_text: cookie(h, "text") == Some("large"),
+        }
+    }
+}
+
+/// A day's kind as shown to people.
+pub fn day_kind_label(lang: Lang, kind: &yiwang_core::calendar::DayKind, weekday: chrono::Weekday) -> String {
+    let wd_zh = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][weekday.num_days_from_monday() as usize];
+    match kind {
+        yiwang_core::calendar::DayKind::Workday => format!(
+            "{}（{}）",
+            lang.pick("工作日", "working day"),
+            lang.pick(wd_zh, &weekday.to_string())
+        ),
+        yiwang_core::calendar::DayKind::Weekend => format!(
+            "{}（{}）",
+            lang.pick("休息日", "day off"),
+            lang.pick(wd_zh, &weekday.to_string())
+        ),
+        yiwang_core::calendar::DayKind::Holiday(n) => format!("{}：{n}", lang.pick("法定节假日", "public holiday")),
+        yiwang_core::calendar::DayKind::MakeupWorkday(n) => {
+            format!("{}：{n}", lang.pick("调休上班日", "make-up working day"))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The web shell: base layout context, the home page of the province, language and
 //! large-text switches (适老化), static assets and the HTML 404 page.
 
-use crate::auth::Ctx;
+use crate::ctx::Ctx;
 use crate::i18n::{Lang, Prefs};
 use crate::{AppState, error::ApiResult};
 use askama::Template;
@@ -134,6 +134,59 @@ impl Base {
     }
 }
 
+/// The helpers every page's template shares (`self.msg(e)`, `self.name(x)`,
+/// `self.when(t)`); a page states only where its [`Base`] is, with [`page!`](crate::page).
+pub trait Page {
+    fn base(&self) -> &Base;
+    /// A field problem in the page language.
+    fn msg(&self, e: &yiwang_core::FieldError) -> String {
+        self.base().lang.problem(e)
+    }
+    /// The name of a coded value in the page language.
+    fn name<T: yiwang_core::Named>(&self, x: &T) -> &'static str {
+        self.base().lang.name(x)
+    }
+    /// A time in China time, to the minute (`–` when there is none).
+    fn when<M: Moment>(&self, at: &M) -> String {
+        at.shown()
+    }
+}
+
+/// Implements [`Page`] for page structs whose layout context is the field `base`.
+#[macro_export]
+macro_rules! page {
+    ($($t:ty),+ $(,)?) => {
+        $(impl $crate::pages::Page for $t {
+            fn base(&self) -> &$crate::pages::Base {
+                &self.base
+            }
+        })+
+    };
+}
+
+/// A moment a page shows: epoch milliseconds, or perhaps none.
+pub trait Moment {
+    fn shown(&self) -> String;
+}
+
+impl Moment for i64 {
+    fn shown(&self) -> String {
+        when(*self)
+    }
+}
+
+impl<T: Moment + ?Sized> Moment for &T {
+    fn shown(&self) -> String {
+        (**self).shown()
+    }
+}
+
+impl Moment for Option<i64> {
+    fn shown(&self) -> String {
+        self.map(when).unwrap_or_else(|| "–".into())
+    }
+}
+
 /// A time as pages show it: China time, to the minute.
 pub fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms + 8 * 3_600_000)
@@ -241,7 +294,7 @@ async fn home(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri)
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     let region = base.province.as_ref().map(|p| p.code.clone());
     let (kind, working, _) = yiwang_store::calendar::day(&s.store, today, region.as_deref()).await?;
-    let today_kind = crate::calendar::day_kind_label(base.lang, &kind, today.weekday());
+    let today_kind = crate::i18n::day_kind_label(base.lang, &kind, today.weekday());
     Ok(HomePage {
         cities,
         halls: hall_views(&s).await?,

@@ -7,7 +7,8 @@ use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::pages::{Base, when};
+use crate::pages::Base;
+use crate::pages::Page;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -16,11 +17,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use yiwang_core::FieldError;
 use yiwang_core::access::{Permission, Target};
 use yiwang_core::licences::TrustedKey;
 use yiwang_core::orgs::Department;
 use yiwang_core::seals::{Purpose, Seal, SealInput, SealStatus};
-use yiwang_core::{FieldError, Named};
 use yiwang_store::seals::{self, TrustList};
 use yiwang_store::{Command, StoreError};
 
@@ -267,16 +268,9 @@ struct SealsPage {
     errors: Vec<FieldError>,
 }
 
+crate::page!(SealsPage);
+
 impl SealsPage {
-    fn msg(&self, e: &FieldError) -> String {
-        self.base.lang.msg(e)
-    }
-    fn when(&self, ms: &i64) -> String {
-        when(*ms)
-    }
-    fn name<T: Named>(&self, x: &T) -> &'static str {
-        self.base.lang.name(x)
-    }
     fn active(&self, s: &Seal) -> bool {
         s.status == SealStatus::Active
     }
@@ -417,13 +411,9 @@ struct TrustPage {
     errors: Vec<FieldError>,
 }
 
+crate::page!(TrustPage);
+
 impl TrustPage {
-    fn msg(&self, e: &FieldError) -> String {
-        self.base.lang.msg(e)
-    }
-    fn when(&self, ms: &Option<i64>) -> String {
-        ms.map(when).unwrap_or_else(|| "–".into())
-    }
     fn short(&self, hex: &str) -> String {
         format!("{}…", &hex[..hex.len().min(16)])
     }

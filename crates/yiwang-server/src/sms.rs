@@ -9,6 +9,7 @@ use crate::auth::{ClientIp, Ctx};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::ApiJson;
 use crate::pages::Base;
+use crate::pages::Page;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -146,11 +147,7 @@ struct RecoverPage {
     errors: Vec<FieldError>,
 }
 
-impl RecoverPage {
-    fn msg(&self, e: &FieldError) -> String {
-        self.base.lang.msg(e)
-    }
-}
+crate::page!(RecoverPage);
 
 #[derive(Deserialize)]
 struct RecoverForm {

@@ -3,21 +3,9 @@
 //! (health, readiness, metrics, OpenAPI, security headers, pages) works.
 
 mod common;
-use common::{Server, TOKEN, client, uscc};
+use common::{Server, TOKEN, client, ledger_head, uscc};
 use serde_json::{Value, json};
 use yiwang_store::testing::TestDb;
-
-async fn head(c: &reqwest::Client, url: &str) -> i64 {
-    c.get(format!("{url}/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["ledger_head"]
-        .as_i64()
-        .unwrap()
-}
 
 /// Sends a raw request; returns (status, content-type, body as JSON or Null).
 async fn send(
@@ -61,7 +49,7 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_written() {
         let srv = Server::start(&db, &["--demo"]);
         let c = client();
         let u = &srv.url;
-        let before = head(&c, u).await;
+        let before = ledger_head(&c, u).await;
         let j = "application/json";
         let cases: Vec<Case> = vec![
             (
@@ -311,7 +299,7 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_written() {
                 }
             }
         }
-        assert_eq!(head(&c, u).await, before, "a refused request wrote something");
+        assert_eq!(ledger_head(&c, u).await, before, "a refused request wrote something");
         db_done(srv, db).await;
     }
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Server, TOKEN, cli, client};
+use common::{Server, TOKEN, cli, client, ledger_head};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use yiwang_store::testing::TestDb;
@@ -19,10 +19,6 @@ async fn get(c: &reqwest::Client, url: &str) -> (u16, Value) {
     let r = c.get(url).send().await.unwrap();
     let st = r.status().as_u16();
     (st, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn head(c: &reqwest::Client, u: &str) -> i64 {
-    get(c, &format!("{u}/readyz")).await.1["ledger_head"].as_i64().unwrap()
 }
 
 fn first_rule(v: &Value) -> (String, String) {
@@ -149,7 +145,7 @@ async fn search_guides_workflow_and_import_over_http() {
             .unwrap();
         let mut elements = v["elements"].clone();
         // A locked element changed below the basic entry: refused, nothing written.
-        let before = head(&c, &u).await;
+        let before = ledger_head(&c, &u).await;
         let mut renamed = elements.clone();
         renamed["name"] = json!("开饭店许可");
         let r = admin(c.put(format!("{u}/api/v1/catalog/entries/{id}/draft")))
@@ -175,7 +171,7 @@ async fn search_guides_workflow_and_import_over_http() {
             first_rule(&r.json().await.unwrap()),
             ("promised_limit".into(), "catalog.promised_exceeds_statutory".into())
         );
-        assert_eq!(head(&c, &u).await, before, "refused edits wrote nothing");
+        assert_eq!(ledger_head(&c, &u).await, before, "refused edits wrote nothing");
         elements["promised_limit"] = json!({ "value": 6, "unit": "working_days" });
         elements["aliases"]
             .as_array_mut()
@@ -261,7 +257,7 @@ async fn search_guides_workflow_and_import_over_http() {
         );
 
         // Import: a bad document is refused as a whole with every problem placed.
-        let before = head(&c, &u).await;
+        let before = ledger_head(&c, &u).await;
         let bad = json!({
             "format": "yiwang-catalog", "version": 1,
             "items": [
@@ -293,7 +289,7 @@ async fn search_guides_workflow_and_import_over_http() {
             ],
             "{rep}"
         );
-        assert_eq!(head(&c, &u).await, before, "nothing imported");
+        assert_eq!(ledger_head(&c, &u).await, before, "nothing imported");
         // Export → import (dry run) finds everything unchanged, for each format.
         for format in ["json", "xlsx", "csv"] {
             let bytes = admin(c.get(format!("{u}/api/v1/catalog/export?format={format}")))
@@ -318,7 +314,7 @@ async fn search_guides_workflow_and_import_over_http() {
             );
             assert!(rep["unchanged"].as_i64().unwrap() >= 125, "{format}: {rep}");
         }
-        assert_eq!(head(&c, &u).await, before, "dry runs wrote nothing");
+        assert_eq!(ledger_head(&c, &u).await, before, "dry runs wrote nothing");
         drop(srv);
         db.cleanup().await;
     }

@@ -4,21 +4,13 @@
 //! no password or TOTP secret reaches the ledger or an API response.
 
 mod common;
-use common::{Server, TOKEN};
+use common::{PW, Server, TOKEN, login_raw, no_redirects, session_cookie, totp_now};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use yiwang_core::access::{Actor, Denied, Permission, Target};
 use yiwang_server::access::{Need, Obj, RULES};
 use yiwang_store::testing::TestDb;
-
-const PW: &str = "Demo#2026yw";
-
-fn totp_now(secret_b32: &str) -> String {
-    let secret = yiwang_crypto::totp::from_base32(secret_b32).unwrap();
-    let t = chrono::Utc::now().timestamp();
-    yiwang_crypto::totp::hotp(&secret, yiwang_crypto::totp::step_of(t) as u64)
-}
 
 /// A client with its own session cookie and CSRF token.
 struct Who {
@@ -29,25 +21,8 @@ struct Who {
     actor: Actor,
 }
 
-fn raw() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-fn session_cookie(r: &reqwest::Response) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("yiwang_session="))
-        .map(|v| v.split(';').next().unwrap().to_string())
-}
-
 async fn anonymous(url: &str) -> Who {
-    let c = raw();
+    let c = no_redirects();
     let r = c.get(format!("{url}/login")).send().await.unwrap();
     let cookie = session_cookie(&r);
     let html = r.text().await.unwrap();
@@ -66,26 +41,10 @@ async fn anonymous(url: &str) -> Who {
     }
 }
 
-async fn login(url: &str, login: &str, password: &str, totp: Option<String>) -> (StatusCode, Value, Option<String>) {
-    let c = raw();
-    let mut body = json!({ "login": login, "password": password });
-    if let Some(t) = totp {
-        body["totp_code"] = json!(t);
-    }
-    let r = c
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let cookie = session_cookie(&r);
-    (r.status(), r.json().await.unwrap_or(Value::Null), cookie)
-}
-
 async fn logged_in(url: &str, name: &str, secret: Option<String>) -> Who {
-    let (st, v, cookie) = login(url, name, PW, secret.map(|s| totp_now(&s))).await;
+    let (st, v, cookie) = login_raw(url, name, PW, secret.map(|s| totp_now(&s))).await;
     assert_eq!(st, 200, "login {name}: {v}");
-    let c = raw();
+    let c = no_redirects();
     let me: Value = c
         .get(format!("{url}/api/v1/me"))
         .header("cookie", cookie.clone().unwrap())
@@ -150,7 +109,7 @@ async fn every_route_every_role_own_and_foreign() {
     for db in TestDb::both().await {
         let srv = Server::start(&db, &["--demo"]);
         let u = srv.url.clone();
-        let admin = raw();
+        let admin = no_redirects();
         let depts: Vec<Value> = admin
             .get(format!("{u}/api/v1/departments"))
             .send()
@@ -568,7 +527,7 @@ async fn login_totp_lockout_csrf_mandates_and_data_use() {
     for db in TestDb::both().await {
         let srv = Server::start(&db, &["--demo"]);
         let u = srv.url.clone();
-        let c = raw();
+        let c = no_redirects();
         // Registration: bad check digit, weak password → field errors, nothing written.
         let r = c
             .post(format!("{u}/api/v1/auth/register"))
@@ -615,22 +574,22 @@ async fn login_totp_lockout_csrf_mandates_and_data_use() {
 
         // Staff need the second factor; a replayed code is refused.
         let secret = srv.demo_secret("hk.clerk");
-        let (st, v, _) = login(&u, "hk.clerk", PW, None).await;
+        let (st, v, _) = login_raw(&u, "hk.clerk", PW, None).await;
         assert_eq!(st, 401);
         assert_eq!(v["errors"][0]["rule"], "totp.required");
         let code = totp_now(&secret);
-        let (st, _, clerk_cookie) = login(&u, "hk.clerk", PW, Some(code.clone())).await;
+        let (st, _, clerk_cookie) = login_raw(&u, "hk.clerk", PW, Some(code.clone())).await;
         assert_eq!(st, 200);
-        let (st, v, _) = login(&u, "hk.clerk", PW, Some(code)).await;
+        let (st, v, _) = login_raw(&u, "hk.clerk", PW, Some(code)).await;
         assert_eq!(st, 422);
         assert_eq!(v["errors"][0]["rule"], "totp.replayed");
 
         // Lockout after five failures: even the right password is refused.
         for _ in 0..5 {
-            let (st, _, _) = login(&u, "13712345678", "Wrong#Pass123", None).await;
+            let (st, _, _) = login_raw(&u, "13712345678", "Wrong#Pass123", None).await;
             assert_eq!(st, 422);
         }
-        let (st, v, _) = login(&u, "13712345678", password, None).await;
+        let (st, v, _) = login_raw(&u, "13712345678", password, None).await;
         assert_eq!(st, 422);
         assert_eq!(v["errors"][0]["rule"], "account.locked");
 

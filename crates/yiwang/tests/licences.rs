@@ -8,96 +8,12 @@
 
 mod common;
 
-use common::{Server, TOKEN, cli, client};
+use common::{Server, Session, TOKEN, cli, client, rules};
 use serde_json::{Value, json};
 use yiwang_store::testing::TestDb;
 
-const PW: &str = "Demo#2026yw";
-
 /// 食品经营许可 of 海口市市场监督管理局 in the demo catalogue.
 const FOOD_SERVICE: &str = "11460100000000113L3460100001000";
-
-fn totp_now(secret_b32: &str) -> String {
-    let secret = yiwang_crypto::totp::from_base32(secret_b32).unwrap();
-    let t = chrono::Utc::now().timestamp();
-    yiwang_crypto::totp::hotp(&secret, yiwang_crypto::totp::step_of(t) as u64)
-}
-
-/// A logged-in client: its session cookie and CSRF token.
-struct Session {
-    c: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
-async fn login(u: &str, login: &str, totp: Option<String>) -> Session {
-    let c = client();
-    let mut body = json!({ "login": login, "password": PW });
-    if let Some(t) = totp {
-        body["totp_code"] = json!(t);
-    }
-    let r = c
-        .post(format!("{u}/api/v1/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "login {login}");
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("yiwang_session="))
-        .map(|v| v.split(';').next().unwrap().to_string())
-        .expect("session cookie");
-    let v: Value = r.json().await.unwrap();
-    Session {
-        c,
-        cookie,
-        csrf: v["csrf_token"].as_str().unwrap().to_string(),
-    }
-}
-
-impl Session {
-    async fn bytes(&self, url: &str) -> reqwest::Response {
-        self.c.get(url).header("cookie", &self.cookie).send().await.unwrap()
-    }
-    async fn get(&self, url: &str) -> (u16, Value) {
-        let r = self.c.get(url).header("cookie", &self.cookie).send().await.unwrap();
-        let st = r.status().as_u16();
-        (st, r.json().await.unwrap_or(Value::Null))
-    }
-    async fn post(&self, url: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .c
-            .post(url)
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let st = r.status().as_u16();
-        (st, r.json().await.unwrap_or(Value::Null))
-    }
-}
-
-fn rules(v: &Value) -> Vec<(String, String)> {
-    v["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| {
-                    (
-                        e["field"].as_str().unwrap_or("").into(),
-                        e["rule"].as_str().unwrap_or("").into(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_verify_wallet_reuse_and_revoke_over_http() {
@@ -105,10 +21,10 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         let srv = Server::start(&db, &["--demo"]);
         let u = srv.url.clone();
         let anon = client();
-        let officer = login(&u, "hk.licence", Some(totp_now(&srv.demo_secret("hk.licence")))).await;
+        let officer = Session::login(&u, "hk.licence", Some(srv.demo_secret("hk.licence"))).await;
 
         // The demo defines the types; the officer issues for 海口市市场监督管理局.
-        let (st, types) = officer.get(&format!("{u}/api/v1/licence-types")).await;
+        let (st, types) = officer.get_json(&format!("{u}/api/v1/licence-types")).await;
         assert_eq!(st, 200);
         let food = types
             .as_array()
@@ -119,7 +35,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
             .as_str()
             .unwrap()
             .to_string();
-        let (_, depts) = officer.get(&format!("{u}/api/v1/departments")).await;
+        let (_, depts) = officer.get_json(&format!("{u}/api/v1/departments")).await;
         let scjg = depts
             .as_array()
             .unwrap()
@@ -129,14 +45,14 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
             .as_str()
             .unwrap()
             .to_string();
-        let (_, before) = officer.get(&format!("{u}/api/v1/licences")).await;
+        let (_, before) = officer.get_json(&format!("{u}/api/v1/licences")).await;
         let n_before = before.as_array().unwrap().len();
         assert!(n_before >= 1, "the demo licence of 海口椰风食品有限公司");
 
         // Bad input: every problem named, nothing written.
         let holder = common::uscc(4242);
         let (st, v) = officer
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/licences"),
                 json!({ "type_code": food, "department_id": scjg, "holder_name": "海口测试餐饮有限公司",
                         "holder_code": "91460100MA5T0000XX", "face": { "legal_representative": "张三" } }),
@@ -146,7 +62,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         let fields: Vec<String> = rules(&v).into_iter().map(|(f, _)| f).collect();
         assert!(fields.contains(&"holder_code".to_string()), "{v}");
         let (st, v) = officer
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/licences"),
                 json!({ "type_code": food, "department_id": scjg, "holder_name": "海口测试餐饮有限公司",
                         "holder_code": holder, "face": { "legal_representative": "张三" } }),
@@ -155,7 +71,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         assert_eq!(st, 422, "{v}");
         assert!(rules(&v).iter().any(|(f, _)| f == "face.business_address"), "{v}");
         let (st, v) = officer
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/licences"),
                 json!({ "type_code": food, "department_id": scjg, "holder_name": "x", "holder_code": holder, "colour": "red" }),
             )
@@ -164,7 +80,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         assert_eq!(rules(&v)[0].0, "colour");
         assert_eq!(
             officer
-                .get(&format!("{u}/api/v1/licences"))
+                .get_json(&format!("{u}/api/v1/licences"))
                 .await
                 .1
                 .as_array()
@@ -175,7 +91,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
 
         // Issue.
         let (st, v) = officer
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/licences"),
                 json!({ "type_code": food, "department_id": scjg, "holder_name": "海口测试餐饮有限公司",
                         "holder_code": holder, "face": { "legal_representative": "张三",
@@ -185,14 +101,14 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         assert_eq!(st, 201, "{v}");
         let id = v["id"].as_str().unwrap().to_string();
         yiwang_core::licences::check_licence_id("id", &id).unwrap();
-        let (st, d) = officer.get(&format!("{u}/api/v1/licences/{id}")).await;
+        let (st, d) = officer.get_json(&format!("{u}/api/v1/licences/{id}")).await;
         assert_eq!(st, 200, "{d}");
         let file = d["file"].clone();
         let qr = d["summary"]["qr_payload"].as_str().unwrap().to_string();
         assert!(d["verify_url"].as_str().unwrap().contains("/verify?p=YWL1."));
 
         // The PDF: one small page.
-        let r = officer.bytes(&format!("{u}/api/v1/licences/{id}/pdf")).await;
+        let r = officer.fetch(&format!("{u}/api/v1/licences/{id}/pdf")).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], "application/pdf");
         let pdf = r.bytes().await.unwrap();
@@ -335,8 +251,8 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         }
 
         // The wallet: 王小明 holds the demo health certificate.
-        let wang = login(&u, "13800138000", None).await;
-        let (st, w) = wang.get(&format!("{u}/api/v1/me/licences")).await;
+        let wang = Session::login(&u, "13800138000", None).await;
+        let (st, w) = wang.get_json(&format!("{u}/api/v1/me/licences")).await;
         assert_eq!(st, 200);
         let cert = w
             .as_array()
@@ -348,15 +264,15 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
             .unwrap()
             .to_string();
         assert_eq!(
-            wang.get(&format!("{u}/api/v1/me/licences/{id}")).await.0,
+            wang.get_json(&format!("{u}/api/v1/me/licences/{id}")).await.0,
             404,
             "not his"
         );
-        let r = wang.bytes(&format!("{u}/api/v1/me/licences/{cert}/pdf")).await;
+        let r = wang.fetch(&format!("{u}/api/v1/me/licences/{cert}/pdf")).await;
         assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
         // 亮证: a short-lived code anyone can check.
         let (st, p) = wang
-            .post(&format!("{u}/api/v1/me/licences/{cert}/present"), json!({}))
+            .post_json(&format!("{u}/api/v1/me/licences/{cert}/present"), json!({}))
             .await;
         assert_eq!(st, 200, "{p}");
         let token = p["token"].as_str().unwrap();
@@ -385,7 +301,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         );
         // A grant lets 海口市市场监督管理局 use it instead of a material.
         let (st, v) = wang
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/me/licences/{cert}/grants"),
                 json!({ "department_id": scjg, "purpose": "办理食品经营许可", "days": 200 }),
             )
@@ -393,7 +309,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         assert_eq!(st, 422);
         assert_eq!(rules(&v)[0].0, "days");
         let (st, g) = wang
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/me/licences/{cert}/grants"),
                 json!({ "department_id": scjg, "purpose": "办理食品经营许可", "days": 30 }),
             )
@@ -401,12 +317,12 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         assert_eq!(st, 201, "{g}");
         let grant = g["grant_id"].as_str().unwrap();
         let (st, used) = officer
-            .post(&format!("{u}/api/v1/licence-uses"), json!({ "grant_id": grant }))
+            .post_json(&format!("{u}/api/v1/licence-uses"), json!({ "grant_id": grant }))
             .await;
         assert_eq!(st, 200, "{used}");
         assert_eq!(used["trust_level"], "A");
         assert_eq!(used["verification"]["valid"], true);
-        let (_, log) = wang.get(&format!("{u}/api/v1/me/data-use")).await;
+        let (_, log) = wang.get_json(&format!("{u}/api/v1/me/data-use")).await;
         assert!(
             log.as_array()
                 .unwrap()
@@ -415,20 +331,20 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
             "{log}"
         );
         let (st, _) = wang
-            .post(&format!("{u}/api/v1/me/grants/{grant}/revoke"), json!({}))
+            .post_json(&format!("{u}/api/v1/me/grants/{grant}/revoke"), json!({}))
             .await;
         assert_eq!(st, 200);
         let (st, v) = officer
-            .post(&format!("{u}/api/v1/licence-uses"), json!({ "grant_id": grant }))
+            .post_json(&format!("{u}/api/v1/licence-uses"), json!({ "grant_id": grant }))
             .await;
         assert_eq!(st, 409, "{v}");
 
         // 免提交: acting for his company, 王小明 need not submit the business licence the
         // food business licence guide asks for; as himself he holds none.
-        let (st, none) = wang.get(&format!("{u}/api/v1/me/materials/{FOOD_SERVICE}")).await;
+        let (st, none) = wang.get_json(&format!("{u}/api/v1/me/materials/{FOOD_SERVICE}")).await;
         assert_eq!(st, 200);
         assert_eq!(none, json!([]));
-        let (_, mine) = wang.get(&format!("{u}/api/v1/me/mandates")).await;
+        let (_, mine) = wang.get_json(&format!("{u}/api/v1/me/mandates")).await;
         let ent = mine["received"]
             .as_array()
             .unwrap()
@@ -446,7 +362,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let (_, company) = wang.get(&format!("{u}/api/v1/me/licences")).await;
+        let (_, company) = wang.get_json(&format!("{u}/api/v1/me/licences")).await;
         let names: Vec<&str> = company
             .as_array()
             .unwrap()
@@ -457,21 +373,21 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
             names.contains(&"营业执照") && names.contains(&"食品经营许可证"),
             "{names:?}"
         );
-        let (st, covered) = wang.get(&format!("{u}/api/v1/me/materials/{FOOD_SERVICE}")).await;
+        let (st, covered) = wang.get_json(&format!("{u}/api/v1/me/materials/{FOOD_SERVICE}")).await;
         assert_eq!(st, 200, "{covered}");
         assert_eq!(covered[0]["material"], "yyzz", "{covered}");
         assert_eq!(covered[0]["licence_name"], "营业执照");
 
         // Status: revoked (吊销) shows in every verification; final.
         let (st, v) = officer
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/licences/{id}/status"),
                 json!({ "status": "revoked", "reason": "" }),
             )
             .await;
         assert_eq!(st, 422, "{v}");
         let (st, _) = officer
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/licences/{id}/status"),
                 json!({ "status": "revoked", "reason": "严重违反食品安全法" }),
             )
@@ -490,7 +406,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         let (c, _, err) = cli(&db, &["licence", "verify", &qr]);
         assert_eq!(c, 1, "{err}");
         let (st, v) = officer
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/licences/{id}/status"),
                 json!({ "status": "valid", "reason": "撤回" }),
             )
@@ -546,7 +462,7 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
             .unwrap();
         assert_eq!(r.status(), 200);
         let (st, v) = officer
-            .post(
+            .post_json(
                 &format!("{u}/api/v1/licences"),
                 json!({ "type_code": food, "department_id": scjg, "holder_name": "海口测试餐饮有限公司",
                         "holder_code": holder, "face": { "legal_representative": "张三",

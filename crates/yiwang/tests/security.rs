@@ -4,16 +4,9 @@
 //! pagination, and the checkpoint after an unclean stop.
 
 mod common;
-use common::{PW, Server, Session, TOKEN, client};
+use common::{PW, Server, Session, TOKEN, client, no_redirects};
 use serde_json::{Value, json};
 use yiwang_store::testing::TestDb;
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 fn header(r: &reqwest::Response, name: &str) -> String {
     r.headers()

@@ -157,7 +157,7 @@ async fn search_view(s: &AppState, form: SearchForm, lang: Lang) -> ApiResult<Se
     let (results, error) = match form.params().to_query() {
         Ok(q) => (super::run_search(s, q).await?, None),
         Err(e) => {
-            let msg = e.errors.first().map(|f| lang.msg(f)).unwrap_or(e.detail);
+            let msg = e.errors.first().map(|f| lang.problem(f)).unwrap_or(e.detail);
             (Default::default(), Some(msg))
         }
     };
@@ -699,7 +699,7 @@ async fn list_page(
             let services = yiwang_store::catalog::services(&s.store, &f, now_ms()).await?;
             (list_rows(&s, &services), None)
         }
-        Err(e) => (vec![], e.errors.first().map(|f| base.lang.msg(f))),
+        Err(e) => (vec![], e.errors.first().map(|f| base.lang.problem(f))),
     };
     let csv_href = format!(
         "/api/v1/catalog/lists/{}?format=csv&department_id={}&region={}&scope={}&q={}",

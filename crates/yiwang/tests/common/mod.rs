@@ -184,36 +184,13 @@ pub struct Session {
 }
 
 impl Session {
+    /// Logs in over the API (with a TOTP code from the secret, for staff); panics unless 200.
     pub async fn login(url: &str, login: &str, totp_secret: Option<String>) -> Session {
-        let c = client();
-        let mut body = json!({ "login": login, "password": PW });
-        if let Some(s) = totp_secret {
-            let secret = yiwang_crypto::totp::from_base32(&s).unwrap();
-            let t = chrono::Utc::now().timestamp();
-            body["totp_code"] = json!(yiwang_crypto::totp::hotp(
-                &secret,
-                yiwang_crypto::totp::step_of(t) as u64
-            ));
-        }
-        let r = c
-            .post(format!("{url}/api/v1/auth/login"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{login}");
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("yiwang_session="))
-            .map(|v| v.split(';').next().unwrap().to_string())
-            .expect("a session cookie");
-        let v: Value = r.json().await.unwrap();
+        let (status, v, cookie) = login_raw(url, login, PW, totp_secret.map(|s| totp_now(&s))).await;
+        assert_eq!(status, 200, "login {login}: {v}");
         Session {
-            c,
-            cookie,
+            c: client(),
+            cookie: cookie.expect("a session cookie"),
             csrf: v["csrf_token"].as_str().unwrap().to_string(),
         }
     }
@@ -229,6 +206,94 @@ impl Session {
     pub async fn post(&self, url: String, body: &Value) -> reqwest::Response {
         self.req(reqwest::Method::POST, url).json(body).send().await.unwrap()
     }
+    /// GET: the response as is.
+    pub async fn fetch(&self, url: &str) -> reqwest::Response {
+        self.get(url.to_string()).await
+    }
+    /// GET: (status, JSON body or Null).
+    pub async fn get_json(&self, url: &str) -> (u16, Value) {
+        status_json(self.get(url.to_string()).await).await
+    }
+    /// POST a JSON body with the CSRF token: (status, JSON body or Null).
+    pub async fn post_json(&self, url: &str, body: Value) -> (u16, Value) {
+        status_json(self.post(url.to_string(), &body).await).await
+    }
+}
+
+/// (status, JSON body or Null) of a response.
+pub async fn status_json(r: reqwest::Response) -> (u16, Value) {
+    let st = r.status().as_u16();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The current TOTP code of a base32 secret.
+pub fn totp_now(secret_b32: &str) -> String {
+    let secret = yiwang_crypto::totp::from_base32(secret_b32).unwrap();
+    let t = chrono::Utc::now().timestamp();
+    yiwang_crypto::totp::hotp(&secret, yiwang_crypto::totp::step_of(t) as u64)
+}
+
+/// A client that does not follow redirects (to see a 303 and its Location).
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The `yiwang_session=…` pair a response sets, if any.
+pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("yiwang_session="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+/// `POST /api/v1/auth/login` as is: (status, body, session cookie).
+pub async fn login_raw(
+    url: &str,
+    login: &str,
+    password: &str,
+    totp_code: Option<String>,
+) -> (reqwest::StatusCode, Value, Option<String>) {
+    let mut body = json!({ "login": login, "password": password });
+    if let Some(t) = totp_code {
+        body["totp_code"] = json!(t);
+    }
+    let r = no_redirects()
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_cookie(&r);
+    (r.status(), r.json().await.unwrap_or(Value::Null), cookie)
+}
+
+/// The ledger head a server reports on `/readyz`.
+pub async fn ledger_head(c: &reqwest::Client, url: &str) -> i64 {
+    let (_, v) = status_json(c.get(format!("{url}/readyz")).send().await.unwrap()).await;
+    v["ledger_head"].as_i64().unwrap()
+}
+
+/// The (field, rule) pairs of a problem's `errors`.
+pub fn rules(v: &Value) -> Vec<(String, String)> {
+    v["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap_or("").into(),
+                        e["rule"].as_str().unwrap_or("").into(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Asks a server for an SMS code; panics unless the request is accepted (202).

@@ -1,0 +1,555 @@
+//! Pages: applying.
+
+use super::*;
+use crate::pages::Page;
+
+// ---------------------------------------------------------------------------------------
+// Pages: applying
+// ---------------------------------------------------------------------------------------
+
+/// One form field as the page shows it.
+pub(super) struct FieldView {
+    pub(super) code: String,
+    pub(super) label: String,
+    pub(super) kind: ElementKind,
+    pub(super) options: Vec<String>,
+    pub(super) required: bool,
+}
+
+/// One material row of the application page.
+pub(super) struct MaterialView {
+    pub(super) key: String,
+    pub(super) name: String,
+    pub(super) necessity: Necessity,
+    pub(super) tolerable: bool,
+    pub(super) promisable: bool,
+    /// Licences of the right type the applicant holds: (id, label).
+    pub(super) licences: Vec<(String, String)>,
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "case_apply.html")]
+pub(super) struct ApplyPage {
+    pub(super) base: Base,
+    pub(super) code: String,
+    pub(super) elements: Elements,
+    pub(super) answers: BTreeMap<String, String>,
+    pub(super) fields: Vec<FieldView>,
+    pub(super) materials: Vec<MaterialView>,
+    /// What was typed (`form.X`, `how.K`, `licence.K`, `files.K`, `commitment`).
+    pub(super) values: BTreeMap<String, String>,
+    pub(super) errors: Vec<FieldError>,
+    pub(super) draft_id: String,
+    pub(super) saved: bool,
+    pub(super) logged_in: bool,
+    /// At a window: the applicant the clerk serves.
+    pub(super) window: Option<WindowApplicant>,
+}
+
+/// The applicant a window clerk takes an application for, and how they were looked up.
+#[derive(Debug, Clone)]
+pub(super) struct WindowApplicant {
+    pub(super) subject: Subject,
+    pub(super) name: String,
+    /// The lookup parameter (`id_number` or `uscc`) and its value, kept across the page.
+    pub(super) lookup: (&'static str, String),
+}
+
+crate::page!(ApplyPage);
+
+impl ApplyPage {
+    /// Where the form posts and the situation form reloads.
+    pub(super) fn post_url(&self) -> String {
+        match &self.window {
+            Some(_) => "/work/window".into(),
+            None => format!("/services/{}/apply", self.code),
+        }
+    }
+    pub(super) fn situation_url(&self) -> String {
+        self.post_url()
+    }
+    /// Hidden inputs that keep the window context (applicant lookup and item).
+    pub(super) fn window_hidden(&self) -> Vec<(String, String)> {
+        match &self.window {
+            Some(w) => vec![
+                (w.lookup.0.to_string(), w.lookup.1.clone()),
+                ("item".into(), self.code.clone()),
+                ("applicant".into(), w.subject.key()),
+            ],
+            None => vec![],
+        }
+    }
+    pub(super) fn val(&self, k: &str) -> String {
+        self.values.get(k).cloned().unwrap_or_default()
+    }
+    pub(super) fn err(&self, k: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|e| e.field == k)
+            .map(|e| self.base.lang.problem(e))
+            .collect::<Vec<_>>()
+            .join("；")
+    }
+    pub(super) fn answer(&self, q: &str) -> String {
+        self.answers.get(q).cloned().unwrap_or_default()
+    }
+    pub(super) fn input_type(&self, f: &FieldView) -> &'static str {
+        match f.kind {
+            ElementKind::Date => "date",
+            ElementKind::Integer | ElementKind::Decimal | ElementKind::Money => "number",
+            ElementKind::Email => "email",
+            ElementKind::Phone => "tel",
+            _ => "text",
+        }
+    }
+    pub(super) fn is_choice(&self, f: &FieldView) -> bool {
+        f.kind == ElementKind::Choice || f.kind == ElementKind::Boolean
+    }
+    pub(super) fn choices(&self, f: &FieldView) -> Vec<(String, String)> {
+        if f.kind == ElementKind::Boolean {
+            vec![
+                ("true".into(), self.base.lang.pick("是", "yes").into()),
+                ("false".into(), self.base.lang.pick("否", "no").into()),
+            ]
+        } else {
+            f.options.iter().map(|o| (o.clone(), o.clone())).collect()
+        }
+    }
+    pub(super) fn how(&self, key: &str) -> String {
+        let v = self.val(&format!("how.{key}"));
+        if v.is_empty() { "files".into() } else { v }
+    }
+    pub(super) fn kept_files(&self, key: &str) -> String {
+        self.val(&format!("files.{key}"))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ApplyQuery {
+    pub(super) draft: Option<String>,
+    #[serde(flatten)]
+    pub(super) rest: BTreeMap<String, String>,
+}
+
+pub(super) async fn field_views(s: &AppState, e: &Elements) -> ApiResult<Vec<FieldView>> {
+    let dict: BTreeMap<String, DataElement> = yiwang_store::catalog::data_elements(&s.store)
+        .await?
+        .into_iter()
+        .map(|d| (d.code.clone(), d))
+        .collect();
+    Ok(e.form
+        .iter()
+        .map(|f| {
+            let d = dict.get(&f.element);
+            FieldView {
+                code: f.element.clone(),
+                label: f
+                    .label
+                    .clone()
+                    .or_else(|| d.map(|d| d.name.clone()))
+                    .unwrap_or_else(|| f.element.clone()),
+                kind: d.map(|d| d.kind).unwrap_or(ElementKind::Text),
+                options: d.map(|d| d.options.clone()).unwrap_or_default(),
+                required: f.required,
+            }
+        })
+        .collect())
+}
+
+pub(super) async fn material_views(
+    s: &AppState,
+    holder: Option<Subject>,
+    e: &Elements,
+    answers: &BTreeMap<String, String>,
+) -> ApiResult<Vec<MaterialView>> {
+    let sel = yiwang_core::catalog::select_materials(e, answers).ok();
+    let held = match holder {
+        Some(p) => yiwang_store::licences::of_subject(&s.store, &p).await?,
+        None => vec![],
+    };
+    Ok(e.materials
+        .iter()
+        .filter(|m| {
+            sel.as_ref()
+                .is_none_or(|sel| sel.needed.iter().chain(sel.depends.iter()).any(|x| x.key == m.key))
+        })
+        .map(|m| MaterialView {
+            key: m.key.clone(),
+            name: m.name.clone(),
+            necessity: m.necessity,
+            tolerable: m.necessity == Necessity::Tolerated,
+            promisable: e.commitment.is_some() && m.kind == yiwang_core::catalog::MaterialKind::Proof,
+            licences: held
+                .iter()
+                .filter(|l| {
+                    l.status == yiwang_core::licences::Status::Valid
+                        && m.source.licence_type.as_deref() == Some(l.type_code.as_str())
+                })
+                .map(|l| (l.id.clone(), format!("{} {}", l.type_name, l.number)))
+                .collect(),
+        })
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn render_apply(
+    s: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    uri: &Uri,
+    code: &str,
+    answers: BTreeMap<String, String>,
+    values: BTreeMap<String, String>,
+    errors: Vec<FieldError>,
+    draft_id: String,
+    saved: bool,
+    window: Option<WindowApplicant>,
+) -> ApiResult<Response> {
+    let service = cases::service_for(&s.store, code).await?;
+    let fields = field_views(s, &service.elements).await?;
+    let holder = match &window {
+        Some(w) => Some(w.subject.clone()),
+        None => ctx.principal(),
+    };
+    let materials = material_views(s, holder, &service.elements, &answers).await?;
+    let status = crate::pages::form_status(&errors);
+    Ok((
+        status,
+        ApplyPage {
+            base: Base::new(s, headers, uri, ctx).await,
+            code: service.code.clone(),
+            elements: service.elements,
+            answers,
+            fields,
+            materials,
+            values,
+            errors,
+            draft_id,
+            saved,
+            logged_in: ctx.principal().is_some() || window.is_some(),
+            window,
+        },
+    )
+        .into_response())
+}
+
+/// The page's values for an application (for drafts and re-rendering).
+pub(super) fn values_of(app: &Application) -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    for (k, x) in &app.form {
+        v.insert(
+            format!("form.{k}"),
+            match x {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        );
+    }
+    for (k, p) in &app.materials {
+        v.insert(format!("how.{k}"), p.kind.as_str().into());
+        if !p.files.is_empty() {
+            v.insert(format!("files.{k}"), p.files.join(","));
+        }
+        if let Some(l) = &p.licence_id {
+            v.insert(format!("licence.{k}"), l.clone());
+        }
+    }
+    if app.commitment {
+        v.insert("commitment".into(), "on".into());
+    }
+    v
+}
+
+pub(super) async fn apply_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(code): Path<String>,
+    Query(q): Query<ApplyQuery>,
+) -> ApiResult<Response> {
+    let mut answers: BTreeMap<String, String> = q
+        .rest
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("q.").map(|k| (k.to_string(), v.clone())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let mut values = BTreeMap::new();
+    let mut draft_id = String::new();
+    if let (Some(d), Some(subject)) = (q.draft.as_deref(), ctx.principal())
+        && let Some((draft, app)) = cases::draft(&s.store, &subject, d).await?
+    {
+        draft_id = draft.id;
+        values = values_of(&app);
+        if answers.is_empty() {
+            answers = app.answers.clone();
+        }
+    } else if let Some(subject) = ctx.principal() {
+        // Filled in from the profile and from the licences held: asked once, never again.
+        let service = cases::service_for(&s.store, &code).await?;
+        for (k, v) in cases::prefill(
+            &s.store,
+            &subject,
+            &service.elements,
+            &cases::dictionary(&s.store).await?,
+        )
+        .await?
+        {
+            values.insert(format!("form.{k}"), v);
+        }
+    }
+    render_apply(
+        &s,
+        &ctx,
+        &headers,
+        &uri,
+        &code,
+        answers,
+        values,
+        vec![],
+        draft_id,
+        false,
+        None,
+    )
+    .await
+}
+
+/// Reads the multipart application form: text fields, and one file per material; files
+/// are stored (content-addressed) as they arrive, so nothing uploaded is lost when the
+/// pre-check sends the form back.
+pub(super) async fn read_application_form(
+    s: &AppState,
+    ctx: &Ctx,
+    mut mp: Multipart,
+) -> ApiResult<(BTreeMap<String, String>, Vec<FieldError>)> {
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    let mut errors = vec![];
+    while let Some(field) = mp.next_field().await.map_err(|e| {
+        ApiError::bad_request(FieldError::new(
+            "body",
+            "multipart",
+            format!("表单格式不正确：{e}"),
+            format!("malformed form: {e}"),
+        ))
+    })? {
+        let name = field.name().unwrap_or_default().to_string();
+        if let Some(key) = name.strip_prefix("upload.") {
+            let file_name = field.file_name().unwrap_or_default().to_string();
+            let bytes = field.bytes().await.map_err(|e| {
+                ApiError::bad_request(FieldError::new(
+                    "body",
+                    "multipart",
+                    format!("表单格式不正确：{e}"),
+                    format!("malformed form: {e}"),
+                ))
+            })?;
+            if bytes.is_empty() {
+                continue;
+            }
+            match yiwang_store::files::put(
+                &s.store,
+                ctx.meta(),
+                &file_name,
+                &bytes,
+                yiwang_store::files::Visibility::Private,
+            )
+            .await
+            {
+                Ok(f) => {
+                    let k = format!("files.{key}");
+                    let mut list: Vec<String> = values
+                        .get(&k)
+                        .map(|x| x.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect())
+                        .unwrap_or_default();
+                    if !list.contains(&f.sm3) {
+                        list.push(f.sm3);
+                    }
+                    values.insert(k, list.join(","));
+                    values.insert(format!("how.{key}"), "files".into());
+                }
+                Err(StoreError::Domain(d)) => {
+                    errors.extend(d.errors.into_iter().map(|e| e.at(format!("materials.{key}"))));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else if name != "_csrf" {
+            let text = field.text().await.map_err(|e| {
+                ApiError::bad_request(FieldError::new(
+                    "body",
+                    "multipart",
+                    format!("表单格式不正确：{e}"),
+                    format!("malformed form: {e}"),
+                ))
+            })?;
+            // `files.K` from the page (kept uploads) merge with new ones.
+            if let Some(old) = values.get(&name)
+                && name.starts_with("files.")
+            {
+                let merged = format!("{old},{text}");
+                values.insert(name, merged);
+            } else {
+                values.insert(name, text);
+            }
+        }
+    }
+    Ok((values, errors))
+}
+
+/// Builds an application from the page's values by the item's form and materials.
+pub(super) fn application_of(values: &BTreeMap<String, String>, fields: &[FieldView], e: &Elements) -> Application {
+    let mut app = Application {
+        answers: values
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("q.").map(|k| (k.to_string(), v.clone())))
+            .filter(|(_, v)| !v.is_empty())
+            .collect(),
+        commitment: values.get("commitment").is_some_and(|v| v == "on" || v == "true"),
+        ..Default::default()
+    };
+    for f in fields {
+        let Some(v) = values.get(&format!("form.{}", f.code)) else {
+            continue;
+        };
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        let value = match f.kind {
+            ElementKind::Boolean => match v {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::String(v.into()),
+            },
+            ElementKind::Integer => v
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(v.into())),
+            ElementKind::Decimal | ElementKind::Money => v
+                .parse::<f64>()
+                .ok()
+                .and_then(|x| serde_json::Number::from_f64(x).map(Value::Number))
+                .unwrap_or_else(|| Value::String(v.into())),
+            _ => Value::String(v.into()),
+        };
+        app.form.insert(f.code.clone(), value);
+    }
+    for m in &e.materials {
+        let how = values
+            .get(&format!("how.{}", m.key))
+            .map(String::as_str)
+            .unwrap_or("files");
+        let files: Vec<String> = values
+            .get(&format!("files.{}", m.key))
+            .map(|x| {
+                let mut v: Vec<String> = x.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect();
+                v.dedup();
+                v
+            })
+            .unwrap_or_default();
+        let licence = values
+            .get(&format!("licence.{}", m.key))
+            .filter(|x| !x.is_empty())
+            .cloned();
+        let p = match ProvisionKind::parse(how) {
+            Some(ProvisionKind::Files) if files.is_empty() => None,
+            Some(ProvisionKind::Files) => Some(Provision {
+                kind: ProvisionKind::Files,
+                files,
+                licence_id: None,
+                originals_checked: None,
+            }),
+            Some(ProvisionKind::Licence) => Some(Provision {
+                kind: ProvisionKind::Licence,
+                files: vec![],
+                licence_id: licence,
+                originals_checked: None,
+            }),
+            // At a window: the paper is taken, and whether the originals were checked.
+            Some(ProvisionKind::Paper) => Some(Provision {
+                kind: ProvisionKind::Paper,
+                files,
+                licence_id: None,
+                originals_checked: Some(values.get(&format!("originals.{}", m.key)).is_some_and(|v| v == "on")),
+            }),
+            Some(k @ (ProvisionKind::Tolerated | ProvisionKind::Promised)) => Some(Provision {
+                kind: k,
+                files: vec![],
+                licence_id: None,
+                originals_checked: None,
+            }),
+            _ => None,
+        };
+        if let Some(p) = p {
+            app.materials.insert(m.key.clone(), p);
+        }
+    }
+    app
+}
+
+pub(super) async fn apply_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(code): Path<String>,
+    mp: Multipart,
+) -> ApiResult<Response> {
+    let (values, mut errors) = read_application_form(&s, &ctx, mp).await?;
+    let service = cases::service_for(&s.store, &code).await?;
+    let fields = field_views(&s, &service.elements).await?;
+    let app = application_of(&values, &fields, &service.elements);
+    let answers = app.answers.clone();
+    let draft_id = values.get("draft_id").cloned().unwrap_or_default();
+    let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    let intent = values.get("intent").cloned().unwrap_or_default();
+    if intent == "draft" {
+        let v = cases::save_draft(
+            &s.store,
+            ctx.meta(),
+            subject,
+            Some(draft_id.clone()).filter(|d| !d.is_empty()),
+            &code,
+            app,
+        )
+        .await?;
+        let id = v["draft_id"].as_str().unwrap_or_default().to_string();
+        return render_apply(&s, &ctx, &headers, &uri, &code, answers, values, errors, id, true, None).await;
+    }
+    if errors.is_empty()
+        && let Err(e) = check_mandate_covers(&s, &ctx, &code).await
+    {
+        errors.extend(e.into_field_errors());
+    }
+    if errors.is_empty() {
+        let applicant = applicant_of(&s, &subject).await?;
+        // The form carries a one-time key, so a double click makes one case.
+        let mut meta = ctx.meta();
+        if let Some(k) = values.get("submission_key").filter(|k| !k.is_empty()) {
+            meta = meta.with_idempotency(format!("{}:{k}", ctx.ledger_actor()), "apply-form");
+        }
+        match cases::submit(
+            &s.store,
+            meta,
+            cases::Submission {
+                item_code: code.to_string(),
+                applicant,
+                channel: Channel::Online,
+                assisted: ctx.acting_for.is_some(),
+                application: app,
+                draft_id: Some(draft_id.clone()).filter(|d| !d.is_empty()),
+            },
+        )
+        .await
+        {
+            Ok(w) => {
+                let id = w.value["id"].as_str().unwrap_or_default();
+                return Ok(Redirect::to(&format!("/me/cases/{id}?submitted=1")).into_response());
+            }
+            Err(e) => errors.extend(ApiError::from(e).into_field_errors()),
+        }
+    }
+    render_apply(
+        &s, &ctx, &headers, &uri, &code, answers, values, errors, draft_id, false, None,
+    )
+    .await
+}

@@ -1,0 +1,350 @@
+//! Pages: the applicant's cases.
+
+use super::*;
+use crate::pages::Page;
+
+// ---------------------------------------------------------------------------------------
+// Pages: the applicant's cases
+// ---------------------------------------------------------------------------------------
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "my_cases.html")]
+pub(super) struct MyCasesPage {
+    pub(super) base: Base,
+    pub(super) cases: Vec<(CaseRow, Option<Light>)>,
+    pub(super) drafts: Vec<cases::Draft>,
+    pub(super) notifications: Vec<cases::Notification>,
+}
+
+crate::page!(MyCasesPage);
+
+impl MyCasesPage {
+    pub(super) fn waiting_on_me(&self, c: &CaseRow) -> bool {
+        c.waiting_on() == Some(Party::Applicant) || (!c.outstanding.is_empty() && !c.state.is_final())
+    }
+}
+
+pub(super) async fn my_cases_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    let today = yiwang_store::today();
+    let mut list = vec![];
+    for c in cases::of_applicant(&s.store, &subject).await? {
+        let clocks = cases::clocks(&s.store, &c, today).await?;
+        let light = clocks.promised.or(clocks.statutory).map(|(_, r)| r.light);
+        list.push((c, light));
+    }
+    Ok(MyCasesPage {
+        base: Base::new(&s, &headers, &uri, &ctx).await,
+        cases: list,
+        drafts: cases::drafts_of(&s.store, &subject).await?,
+        notifications: cases::notifications(&s.store, &subject).await?,
+    }
+    .into_response())
+}
+
+/// A material line of the case page: (key, name, how, files, originals checked at a
+/// window).
+pub(super) type MaterialLine = (String, String, String, Vec<String>, Option<bool>);
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "case.html")]
+pub(super) struct CasePage {
+    pub(super) base: Base,
+    pub(super) d: CaseDetail,
+    pub(super) staff: bool,
+    pub(super) parties: Vec<Party>,
+    pub(super) errors: Vec<FieldError>,
+    pub(super) done: Option<String>,
+    pub(super) materials: Vec<MaterialLine>,
+    /// Who has the case in hand (name), and the colleagues it may be assigned to.
+    pub(super) handler_name: Option<String>,
+    pub(super) assignees: Vec<(String, String)>,
+    pub(super) form: Vec<(String, String)>,
+    /// The last correction request's items (what the applicant must fix).
+    pub(super) corrections: Vec<CorrectionItem>,
+    pub(super) special_kinds: Vec<SpecialKind>,
+    pub(super) delivery_methods: Vec<DeliveryMethod>,
+    pub(super) steps: Vec<(usize, String)>,
+}
+
+crate::page!(CasePage);
+
+impl CasePage {
+    pub(super) fn can(&self, p: &str) -> bool {
+        self.parties.iter().any(|x| x.as_str() == p)
+    }
+    pub(super) fn state_is(&self, st: &str) -> bool {
+        self.d.case.state.as_str() == st
+    }
+    pub(super) fn at_role(&self, r: &str) -> bool {
+        self.d.case.step_role().is_some_and(|x| x.as_str() == r)
+    }
+    pub(super) fn is_last_step(&self) -> bool {
+        self.d.case.step as usize + 1 == self.d.case.steps.len()
+    }
+    pub(super) fn notice_url(&self, n: &Notice) -> String {
+        if self.staff {
+            format!("/work/cases/{}/notices/{}/pdf", n.case_id, n.id)
+        } else {
+            format!("/me/cases/{}/notices/{}/pdf", n.case_id, n.id)
+        }
+    }
+    pub(super) fn notice_name(&self, n: &Notice) -> &'static str {
+        self.base.lang.name(&n.kind)
+    }
+    pub(super) fn entry_text(&self, t: &TimelineEntry) -> String {
+        self.base.lang.pick(&t.zh, &t.en).to_string()
+    }
+    pub(super) fn light_of(&self) -> Option<Light> {
+        self.d
+            .clocks
+            .promised
+            .as_ref()
+            .or(self.d.clocks.statutory.as_ref())
+            .map(|(_, r)| r.light)
+    }
+    pub(super) fn step_name(&self, r: &StepRole) -> &'static str {
+        self.base.lang.name(r)
+    }
+    /// What was just done, in the reader's language.
+    pub(super) fn done_label(&self) -> &'static str {
+        let l = self.base.lang;
+        match self.done.as_deref().unwrap_or("") {
+            "accept" => l.pick(
+                "已受理，受理通知书已签章生成",
+                "Accepted: the sealed notice of acceptance is ready",
+            ),
+            "refuse" => l.pick("已决定不予受理", "Not accepted"),
+            "request_correction" => l.pick("补正告知书已发出", "The notice to correct was sent"),
+            "claim" => l.pick("已签收", "Taken"),
+            "assign" => l.pick("已分派", "Assigned"),
+            "complete" => l.pick("已提交下一环节", "Passed on"),
+            "return" => l.pick("已退回", "Returned"),
+            "start_special" => l.pick(
+                "特别程序已启动，暂停计时",
+                "Special procedure started: the clock is stopped",
+            ),
+            "end_special" => l.pick(
+                "特别程序已结束，恢复计时",
+                "Special procedure ended: the clock runs again",
+            ),
+            "decide" => l.pick("已作出决定，决定书已签章生成", "Decided: the sealed decision is ready"),
+            "deliver" => l.pick("已送达并办结", "Delivered and concluded"),
+            "terminate" => l.pick("已终止办理", "Terminated"),
+            "void" => l.pick("已作废", "Voided"),
+            "withdraw" => l.pick("申请已撤回", "Withdrawn"),
+            "resubmit" => l.pick("材料已提交", "Sent"),
+            "task" => l.pick("任务已完成", "Task completed"),
+            _ => l.pick("已完成", "Done"),
+        }
+    }
+    pub(super) fn post_action(&self) -> String {
+        if self.staff {
+            format!("/work/cases/{}", self.d.case.id)
+        } else {
+            format!("/me/cases/{}", self.d.case.id)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn render_case(
+    s: &AppState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    uri: &Uri,
+    row: CaseRow,
+    staff: bool,
+    errors: Vec<FieldError>,
+    done: Option<String>,
+) -> ApiResult<Response> {
+    let parties = if staff {
+        staff_parties(s, ctx, &row).await?
+    } else {
+        vec![Party::Applicant]
+    };
+    let version = yiwang_store::catalog::version_of(&s.store, &row.entry_id, row.item_version).await?;
+    let d = detail(s, row, true).await?;
+    let mut materials = vec![];
+    let mut form = vec![];
+    let lang = crate::i18n::Prefs::from_headers(headers).lang;
+    if let (Some(app), Some(v)) = (&d.application, &version) {
+        for m in &v.elements.materials {
+            if let Some(p) = app.materials.get(&m.key) {
+                materials.push((
+                    m.key.clone(),
+                    m.name.clone(),
+                    lang.name(&p.kind).to_string(),
+                    p.files.clone(),
+                    p.originals_checked,
+                ));
+            } else if d.case.outstanding.contains(&m.key) {
+                materials.push((
+                    m.key.clone(),
+                    m.name.clone(),
+                    lang.name(&ProvisionKind::Tolerated).to_string(),
+                    vec![],
+                    None,
+                ));
+            }
+        }
+        for f in field_views(s, &v.elements).await? {
+            if let Some(x) = app.form.get(&f.code) {
+                form.push((
+                    f.label,
+                    match x {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                ));
+            }
+        }
+    }
+    let corrections = d
+        .timeline
+        .iter()
+        .rev()
+        .find(|t| t.event == "correction_requested")
+        .and_then(|t| t.body["items"].as_array().cloned())
+        .map(|items| {
+            items
+                .into_iter()
+                .filter_map(|i| serde_json::from_value(i).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let steps = d
+        .case
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i, ctx_name(headers, r)))
+        .collect();
+    let handler_name = match d.case.handler.as_deref().and_then(|h| h.strip_prefix("account:")) {
+        Some(acc) => Some(
+            yiwang_store::accounts::staff(&s.store.read, acc)
+                .await?
+                .map(|st| st.name)
+                .unwrap_or_else(|| acc.to_string()),
+        ),
+        None => d.case.handler.clone(),
+    };
+    // Only a case at a review or decision step can be assigned.
+    let assignable = matches!(
+        d.case.state,
+        yiwang_core::cases::State::Accepted | yiwang_core::cases::State::Suspended
+    );
+    let assignees = if staff && assignable && parties.iter().any(|p| matches!(p, Party::Reviewer | Party::Decider)) {
+        assignees(s, &d.case)
+            .await?
+            .into_iter()
+            .map(|st| (st.account_id, st.name))
+            .collect()
+    } else {
+        vec![]
+    };
+    let status = crate::pages::form_status(&errors);
+    Ok((
+        status,
+        CasePage {
+            handler_name,
+            assignees,
+            base: Base::new(s, headers, uri, ctx).await,
+            d,
+            staff,
+            parties,
+            errors,
+            done,
+            materials,
+            form,
+            corrections,
+            special_kinds: SpecialKind::ALL.to_vec(),
+            delivery_methods: DeliveryMethod::ALL.to_vec(),
+            steps,
+        },
+    )
+        .into_response())
+}
+
+pub(super) fn ctx_name<T: Named>(headers: &HeaderMap, x: &T) -> String {
+    crate::i18n::Prefs::from_headers(headers).lang.name(x).to_string()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct CaseQuery {
+    pub(super) submitted: Option<String>,
+}
+
+pub(super) async fn my_case_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    Query(q): Query<CaseQuery>,
+) -> ApiResult<Response> {
+    let row = my_case(&s, &ctx, &id).await?;
+    let done = q.submitted.map(|_| "submitted".to_string());
+    render_case(&s, &ctx, &headers, &uri, row, false, vec![], done).await
+}
+
+/// The applicant's forms on the case page: withdraw; correct or hand in materials that
+/// follow (uploads and, for a correction, the form's fields again).
+pub(super) async fn my_case_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+    mp: Multipart,
+) -> ApiResult<Response> {
+    let row = my_case(&s, &ctx, &id).await?;
+    let (values, mut errors) = read_application_form(&s, &ctx, mp).await?;
+    let intent = values.get("intent").cloned().unwrap_or_default();
+    let result = match intent.as_str() {
+        "withdraw" => Some(
+            cases::act(
+                &s.store,
+                ctx.meta(),
+                &id,
+                Party::Applicant,
+                Action::Withdraw {
+                    reason: values.get("reason").cloned().unwrap_or_default(),
+                },
+            )
+            .await,
+        ),
+        "resubmit" if errors.is_empty() => {
+            // The application as it was, with the new uploads and answers on top.
+            let (mut app, _) = cases::application(&s.store, &id).await?.ok_or_else(not_found)?;
+            let version = yiwang_store::catalog::version_of(&s.store, &row.entry_id, row.item_version)
+                .await?
+                .ok_or_else(not_found)?;
+            let fields = field_views(&s, &version.elements).await?;
+            let update = application_of(&values, &fields, &version.elements);
+            for (k, v) in update.form {
+                app.form.insert(k, v);
+            }
+            for (k, p) in update.materials {
+                app.materials.insert(k, p);
+            }
+            Some(cases::resubmit(&s.store, ctx.meta(), &id, app).await)
+        }
+        _ => None,
+    };
+    let done = match result {
+        Some(Ok(_)) => Some(intent),
+        Some(Err(e)) => {
+            errors.extend(ApiError::from(e).into_field_errors());
+            None
+        }
+        None => None,
+    };
+    let row = cases::case(&s.store, &id).await?.ok_or_else(not_found)?;
+    render_case(&s, &ctx, &headers, &uri, row, false, errors, done).await
+}

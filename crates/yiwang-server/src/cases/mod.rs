@@ -1,0 +1,105 @@
+//! Cases over HTTP. Applicants apply from a guide (`/services/{code}/apply`, `POST
+//! /api/v1/cases` with an Idempotency-Key), follow their cases, answer corrections, hand
+//! in materials that follow and download signed notices (`/me/cases`); window clerks
+//! take any item of their region for an applicant (`POST /api/v1/window/cases`); staff
+//! work an inbox ordered by remaining working time and act on cases (`/work/inbox`,
+//! `/work/cases/{id}`). Every action goes through `yiwang_store::cases`, whose state
+//! machine is `yiwang_core::cases::decide`.
+
+use crate::AppState;
+use crate::auth::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, IdempotencyKey};
+use crate::pages::Base;
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use yiwang_core::access::{Permission, Target};
+use yiwang_core::cases::{
+    Action, Application, Channel, CorrectionItem, DeliveryMethod, Light, NoticeKind, Party, PostDetail, Provision,
+    ProvisionKind,
+};
+use yiwang_core::catalog::{DataElement, ElementKind, Elements, Necessity, SpecialKind, StepRole};
+use yiwang_core::mandates::Subject;
+use yiwang_core::{DomainError, FieldError, Named};
+use yiwang_store::cases::{self, Applicant, CaseRow, Clocks, Notice, Task, TimelineEntry};
+use yiwang_store::{Meta, StoreError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cases", post(api_submit))
+        .route("/api/v1/window/cases", post(api_window_submit))
+        .route("/api/v1/case-imports", post(api_import))
+        .route("/api/v1/me/cases", get(api_my_cases))
+        .route("/api/v1/me/cases/{case_id}", get(api_my_case))
+        .route("/api/v1/me/cases/{case_id}/actions", post(api_my_action))
+        .route("/api/v1/me/cases/{case_id}/application", post(api_resubmit))
+        .route("/api/v1/me/cases/{case_id}/notices/{notice_id}/pdf", get(my_notice_pdf))
+        .route("/api/v1/me/drafts", get(api_drafts).post(api_save_draft))
+        .route("/api/v1/me/notifications", get(api_notifications))
+        .route(
+            "/api/v1/me/files",
+            post(api_upload).layer(axum::extract::DefaultBodyLimit::max(
+                yiwang_store::files::MAX_SIZE + 4096,
+            )),
+        )
+        .route("/api/v1/inbox", get(api_inbox))
+        .route("/api/v1/cases/{case_id}", get(api_case))
+        .route("/api/v1/cases/{case_id}/actions", post(api_action))
+        .route("/api/v1/cases/{case_id}/notices/{notice_id}/pdf", get(staff_notice_pdf))
+        .route("/api/v1/case-tasks/{task_id}/complete", post(api_complete_task))
+        .route(
+            "/services/{service_code}/apply",
+            get(apply_page)
+                .post(apply_form)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    yiwang_store::files::MAX_SIZE + (1 << 20),
+                )),
+        )
+        .route("/me/cases", get(my_cases_page))
+        .route(
+            "/me/cases/{case_id}",
+            get(my_case_page)
+                .post(my_case_form)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    yiwang_store::files::MAX_SIZE + (1 << 20),
+                )),
+        )
+        .route("/me/cases/{case_id}/notices/{notice_id}/pdf", get(my_notice_pdf))
+        .route("/work/inbox", get(inbox_page))
+        .route(
+            "/work/window",
+            get(window_page)
+                .post(window_form)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    yiwang_store::files::MAX_SIZE + (1 << 20),
+                )),
+        )
+        .route("/work/cases/{case_id}", get(work_case_page).post(work_case_form))
+        .route("/work/cases/{case_id}/notices/{notice_id}/pdf", get(staff_notice_pdf))
+}
+
+fn not_found() -> ApiError {
+    ApiError::from(cases::not_party())
+}
+
+mod acting;
+pub(crate) use acting::*;
+mod api;
+pub use api::*;
+mod notices;
+use notices::*;
+mod apply;
+use apply::*;
+mod mine;
+use mine::*;
+mod work;
+pub use work::*;
+mod window;
+use window::*;

@@ -1,0 +1,197 @@
+//! Pages: the comprehensive window.
+
+use super::*;
+use crate::pages::Page;
+
+// ---------------------------------------------------------------------------------------
+// Pages: the comprehensive window (综合窗口)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "window.html")]
+pub(super) struct WindowPage {
+    pub(super) base: Base,
+    pub(super) id_number: String,
+    pub(super) uscc: String,
+    pub(super) item: String,
+    pub(super) errors: Vec<FieldError>,
+}
+
+crate::page!(WindowPage);
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct WindowQuery {
+    #[serde(default)]
+    pub(super) id_number: String,
+    #[serde(default)]
+    pub(super) uscc: String,
+    #[serde(default)]
+    pub(super) item: String,
+    #[serde(flatten)]
+    pub(super) rest: BTreeMap<String, String>,
+}
+
+/// Finds the applicant at the window: a person by resident ID number (the read goes into
+/// their data-use log, purpose 窗口受理) or an enterprise by credit code.
+pub(super) async fn window_applicant(
+    s: &AppState,
+    ctx: &Ctx,
+    id_number: &str,
+    uscc: &str,
+) -> ApiResult<WindowApplicant> {
+    let unregistered = |field: &str| {
+        ApiError::from(StoreError::from(DomainError::invalid(vec![FieldError::new(
+            field,
+            "applicant.unregistered",
+            "未找到该办事人：请先为其注册（帮办注册），或核对号码",
+            "no such applicant: register them first (assisted registration) or check the number",
+        )])))
+    };
+    if !id_number.trim().is_empty() {
+        let p = yiwang_store::accounts::person_by_id_number(&s.store, id_number.trim())
+            .await?
+            .ok_or_else(|| unregistered("id_number"))?;
+        yiwang_store::datause::read_person(&s.store, ctx.meta(), &ctx.reader(), &p, &[], Some("窗口受理"), None)
+            .await?;
+        return Ok(WindowApplicant {
+            subject: Subject::Person(p.id.clone()),
+            name: p.name.clone(),
+            lookup: ("id_number", id_number.trim().to_string()),
+        });
+    }
+    if !uscc.trim().is_empty() {
+        let l = yiwang_store::accounts::legal_by_uscc(&s.store, uscc.trim())
+            .await?
+            .ok_or_else(|| unregistered("uscc"))?;
+        return Ok(WindowApplicant {
+            subject: Subject::Legal(l.id.clone()),
+            name: l.name.clone(),
+            lookup: ("uscc", uscc.trim().to_uppercase()),
+        });
+    }
+    Err(ApiError::from(StoreError::from(DomainError::invalid(vec![
+        FieldError::new(
+            "id_number",
+            "required",
+            "请填写办事人的公民身份号码或企业的统一社会信用代码",
+            "give the applicant's resident ID number or the enterprise's credit code",
+        ),
+    ]))))
+}
+
+pub(super) async fn window_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<WindowQuery>,
+) -> ApiResult<Response> {
+    let lookup_form = |base: Base, errors: Vec<FieldError>| WindowPage {
+        id_number: q.id_number.clone(),
+        uscc: q.uscc.clone(),
+        item: q.item.clone(),
+        errors,
+        base,
+    };
+    if q.item.trim().is_empty() && q.id_number.is_empty() && q.uscc.is_empty() {
+        let base = Base::new(&s, &headers, &uri, &ctx).await;
+        return Ok(lookup_form(base, vec![]).into_response());
+    }
+    let found = async {
+        let w = window_applicant(&s, &ctx, &q.id_number, &q.uscc).await?;
+        let service = window_service(&s, &ctx, &q.item).await?;
+        Ok::<_, ApiError>((w, service))
+    }
+    .await;
+    match found {
+        Ok((w, service)) => {
+            let answers: BTreeMap<String, String> = q
+                .rest
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("q.").map(|k| (k.to_string(), v.clone())))
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            let mut values = BTreeMap::new();
+            for (k, v) in cases::prefill(
+                &s.store,
+                &w.subject,
+                &service.elements,
+                &cases::dictionary(&s.store).await?,
+            )
+            .await?
+            {
+                values.insert(format!("form.{k}"), v);
+            }
+            render_apply(
+                &s,
+                &ctx,
+                &headers,
+                &uri,
+                &service.code,
+                answers,
+                values,
+                vec![],
+                String::new(),
+                false,
+                Some(w),
+            )
+            .await
+        }
+        Err(e) => {
+            let base = Base::new(&s, &headers, &uri, &ctx).await;
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                lookup_form(base, e.into_field_errors()),
+            )
+                .into_response())
+        }
+    }
+}
+
+/// A window clerk submits the application for the applicant (帮办, channel 窗口): paper
+/// materials with the originals checked, scans uploaded, licences from the applicant's wallet.
+pub(super) async fn window_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    uri: Uri,
+    mp: Multipart,
+) -> ApiResult<Response> {
+    let (values, mut errors) = read_application_form(&s, &ctx, mp).await?;
+    let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let w = window_applicant(&s, &ctx, &get("id_number"), &get("uscc")).await?;
+    let code = get("item");
+    let service = cases::service_for(&s.store, &code).await?;
+    let fields = field_views(&s, &service.elements).await?;
+    let app = application_of(&values, &fields, &service.elements);
+    let answers = app.answers.clone();
+    if errors.is_empty() {
+        let body = WindowBody {
+            item_code: code.clone(),
+            applicant: w.subject.key(),
+            application: app,
+            assisted: true,
+        };
+        match window_submit(&s, &ctx, &body, ctx.meta()).await {
+            Ok(v) => {
+                let id = v.value["id"].as_str().unwrap_or_default();
+                return Ok(Redirect::to(&format!("/work/cases/{id}")).into_response());
+            }
+            Err(e) => errors.extend(e.into_field_errors()),
+        }
+    }
+    render_apply(
+        &s,
+        &ctx,
+        &headers,
+        &uri,
+        &code,
+        answers,
+        values,
+        errors,
+        String::new(),
+        false,
+        Some(w),
+    )
+    .await
+}

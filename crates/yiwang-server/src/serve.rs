@@ -1,0 +1,131 @@
+//! Serving: the listener, graceful shutdown, and the ledger checkpoints.
+
+use super::*;
+
+/// Binds a listener with a deep accept queue (4096), so a burst of new connections (a
+/// morning rush, a load test) is queued instead of dropped into SYN retransmits.
+pub fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish, signs a
+/// checkpoint over the ledger's tail and closes the store.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = state.store.clone();
+    // An unclean stop (SIGKILL, power loss) leaves a tail no checkpoint covers: sign it now,
+    // before serving, so it cannot later be cut unnoticed (issue 13, item 5).
+    checkpoint(&store).await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut stop_cp = stop_rx.clone();
+    let cp_store = store.clone();
+    let checkpointer = tokio::spawn(async move {
+        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+        every.tick().await;
+        loop {
+            tokio::select! {
+                _ = every.tick() => checkpoint(&cp_store).await,
+                _ = stop_cp.changed() => break,
+            }
+        }
+    });
+    let stop_rx_sched = stop_rx.clone();
+    let sub = yiwang_store::outbox::spawn(
+        store.clone(),
+        Arc::new(yiwang_store::outbox::EventMetrics),
+        Duration::from_secs(1),
+        stop_rx.clone(),
+    );
+    // The search index: built from the store when new, then following every commit.
+    let search = state.search.clone();
+    let follower = if search.is_writable() {
+        if search.cursor() == 0 {
+            match yiwang_search::reindex(&search, &store, &|_, _| {}).await {
+                Ok(n) => tracing::info!(items = n, "search index built"),
+                Err(e) => tracing::error!(error = %e, "building the search index failed"),
+            }
+        }
+        Some(yiwang_store::outbox::spawn(
+            store.clone(),
+            Arc::new(yiwang_search::Follower {
+                index: search,
+                store: store.clone(),
+            }),
+            Duration::from_secs(1),
+            stop_rx,
+        ))
+    } else {
+        tracing::warn!("the search index is held by another process: searching it read-only");
+        None
+    };
+    // 《行政许可法》第三十二条 deemed acceptance and overdue materials to follow.
+    let scheduler = tokio::spawn(cases::scheduler(store.clone(), Duration::from_secs(600), stop_rx_sched));
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    let _ = stop_tx.send(true);
+    let _ = checkpointer.await;
+    let _ = sub.await;
+    let _ = scheduler.await;
+    if let Some(f) = follower {
+        let _ = f.await;
+    }
+    checkpoint(&store).await;
+    store.close().await;
+    Ok(())
+}
+
+/// How often a serving node signs a checkpoint over events not yet covered (besides every
+/// `checkpoint_interval` events, at start and at shutdown): the most a cut tail can hide.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
+/// Signs a checkpoint over the uncovered tail, if there is one.
+pub(super) async fn checkpoint(store: &Store) {
+    if let Err(e) = store
+        .write(yiwang_store::Meta::actor("system"), yiwang_store::Command::Checkpoint)
+        .await
+    {
+        tracing::warn!(error = %e, "checkpoint failed");
+    }
+}
+
+/// Submits a command for an actor, honouring the request's Idempotency-Key: the key is
+/// scoped to the actor, and fingerprinted with the method, path and body, so a retry
+/// returns the first response (header `Idempotent-Replayed: true`) and a different
+/// request under the same key is refused.
+pub(crate) async fn submit(
+    state: &AppState,
+    actor: &str,
+    idem: extract::IdempotencyKey,
+    request: (&axum::http::Method, &axum::http::Uri, &[u8]),
+    cmd: yiwang_store::Command,
+    status: StatusCode,
+) -> error::ApiResult<Response> {
+    let mut meta = yiwang_store::Meta::actor(actor);
+    if let Some(key) = idem.0 {
+        let (method, uri, body) = request;
+        let mut fp = format!("{method} {}\n", uri.path()).into_bytes();
+        fp.extend_from_slice(body);
+        meta = meta.with_idempotency(format!("{actor}:{key}"), hex::encode(yiwang_crypto::sm3(&fp)));
+    }
+    let w = state.store.write(meta, cmd).await?;
+    let mut resp = (status, Json(w.value)).into_response();
+    if w.replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}

@@ -1,0 +1,170 @@
+//! The writer's command dispatcher and shared write helpers.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------------------
+
+pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> {
+    match cmd {
+        Cmd::SaveDraft {
+            draft_id,
+            applicant,
+            item_code,
+            item_name,
+            application,
+        } => {
+            let id = match draft_id {
+                Some(id) => {
+                    let owner: Option<String> = sqlx::query_scalar("SELECT applicant FROM case_drafts WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *ctx.conn)
+                        .await?;
+                    if owner.as_deref() != Some(applicant.key().as_str()) {
+                        return Err(DomainError::not_found("draft_id", "草稿", "draft", id).into());
+                    }
+                    id.clone()
+                }
+                None => new_id(),
+            };
+            let bytes = serde_json::to_vec(application.as_ref()).expect("serialisable");
+            let digest = hex::encode(yiwang_crypto::sm3(&bytes));
+            ctx.append(
+                &format!("case_draft:{id}"),
+                if draft_id.is_some() {
+                    Expect::Exists
+                } else {
+                    Expect::New
+                },
+                "case.draft_saved",
+                &json!({ "id": id, "applicant": applicant.key(), "item_code": item_code, "application_sm3": digest }),
+            )
+            .await?;
+            let enc = ctx
+                .keys
+                .pii
+                .seal_bytes(&format!("case_drafts.application:{id}"), &bytes);
+            if draft_id.is_some() {
+                sqlx::query("UPDATE case_drafts SET application_enc = $1, updated_at = $2 WHERE id = $3")
+                    .bind(&enc)
+                    .bind(ctx.now_ms)
+                    .bind(&id)
+                    .execute(&mut *ctx.conn)
+                    .await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO case_drafts (id, applicant, item_code, item_name, application_enc, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&id)
+                .bind(applicant.key())
+                .bind(item_code)
+                .bind(item_name)
+                .bind(&enc)
+                .bind(ctx.now_ms)
+                .execute(&mut *ctx.conn)
+                .await?;
+            }
+            Ok(json!({ "draft_id": id, "item_code": item_code }))
+        }
+        Cmd::Submit(s) => submit_cmd(ctx, s).await,
+        Cmd::Act {
+            case_id,
+            party,
+            action,
+            calendar,
+            policy,
+            replace,
+        } => {
+            let today = date_of(ctx.now_ms);
+            act_cmd(
+                ctx,
+                case_id,
+                *party,
+                action,
+                calendar,
+                policy,
+                replace.as_deref(),
+                today,
+            )
+            .await
+        }
+        Cmd::CompleteTask {
+            task_id,
+            outcome,
+            false_commitment,
+        } => complete_task_cmd(ctx, task_id, outcome, *false_commitment).await,
+    }
+}
+
+pub(super) async fn timeline_add(ctx: &mut WriteCtx<'_>, row: &CaseRow, ev: &Event, party: Party) -> Result<()> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_timeline WHERE case_id = $1")
+        .bind(&row.id)
+        .fetch_one(&mut *ctx.conn)
+        .await?;
+    let body = serde_json::to_value(ev).expect("serialisable");
+    timeline_insert(ctx, &row.id, n + 1, ev.name(), &body, party).await
+}
+
+pub(super) async fn timeline_insert(
+    ctx: &mut WriteCtx<'_>,
+    case_id: &str,
+    n: i64,
+    event: &str,
+    body: &Value,
+    party: Party,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(case_id)
+    .bind(n)
+    .bind(event)
+    .bind(body.to_string())
+    .bind(party.as_str())
+    .bind(&ctx.actor)
+    .bind(ctx.now_ms)
+    .execute(&mut *ctx.conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn add_task(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: &str, due_on: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO case_tasks (id, case_id, department_id, kind, due_on, state, created_at) VALUES ($1, $2, $3, $4, $5, 'open', $6)",
+    )
+    .bind(new_id())
+    .bind(&row.id)
+    .bind(&row.department_id)
+    .bind(kind)
+    .bind(due_on)
+    .bind(ctx.now_ms)
+    .execute(&mut *ctx.conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn notify(ctx: &mut WriteCtx<'_>, row: &CaseRow, zh: String, en: String) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (id, recipient, case_id, text_zh, text_en, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(&row.applicant)
+    .bind(&row.id)
+    .bind(zh)
+    .bind(en)
+    .bind(ctx.now_ms)
+    .execute(&mut *ctx.conn)
+    .await?;
+    Ok(())
+}
+
+/// Refusal for a caller that is not a party to the case.
+pub fn not_party() -> StoreError {
+    DomainError::one(
+        ErrorKind::NotFound,
+        FieldError::new("case_id", "exists", "办件不存在", "no such case of yours"),
+    )
+    .into()
+}

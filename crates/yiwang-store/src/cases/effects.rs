@@ -1,0 +1,353 @@
+//! The effects of a decision: clocks recomputed, results issued.
+
+use super::*;
+
+/// What an event does besides moving the state: dates, suspensions, notices, tasks,
+/// licences, notifications.
+pub(super) async fn effects(
+    ctx: &mut WriteCtx<'_>,
+    row: &CaseRow,
+    ev: &Event,
+    cal: &Calendar,
+    today: NaiveDate,
+    elements: Option<&yiwang_core::catalog::Elements>,
+) -> Result<()> {
+    let id = row.id.as_str();
+    match ev {
+        Event::Corrected => {
+            // A corrected application is received anew: the 5 working days of
+            // 《行政许可法》第三十二条 start again.
+            sqlx::query("UPDATE cases SET received_on = $1 WHERE id = $2")
+                .bind(today.to_string())
+                .bind(id)
+                .execute(&mut *ctx.conn)
+                .await?;
+        }
+        Event::Accepted { deemed } => {
+            // Deemed acceptance counts from receipt (《行政许可法》第三十二条).
+            let on = if *deemed { row.received_on } else { today };
+            let due = |l: &Option<TimeLimit>| {
+                l.as_ref()
+                    .filter(|l| l.value > 0)
+                    .map(|l| core::due(cal, on, l, &[]).date.to_string())
+            };
+            sqlx::query("UPDATE cases SET accepted_on = $1, due_on = $2, statutory_due_on = $3 WHERE id = $4")
+                .bind(on.to_string())
+                .bind(due(&row.promised_limit))
+                .bind(due(&row.statutory_limit))
+                .bind(id)
+                .execute(&mut *ctx.conn)
+                .await?;
+            let promised_due = due(&row.promised_limit);
+            let tolerated = !row.outstanding.is_empty();
+            let mut body = json!({ "accepted_on": on, "deemed": deemed, "due_on": promised_due,
+                                   "statutory_due_on": due(&row.statutory_limit) });
+            if tolerated {
+                // 容缺受理通知书: each missing material and its deadline (≤ the promised
+                // limit, STANDARDS §3).
+                let names: Vec<Value> = row
+                    .outstanding
+                    .iter()
+                    .map(|k| {
+                        let name = elements
+                            .and_then(|e| e.materials.iter().find(|m| &m.key == k))
+                            .map(|m| m.name.clone())
+                            .unwrap_or_else(|| k.clone());
+                        json!({ "key": k, "name": name, "due_on": promised_due })
+                    })
+                    .collect();
+                body["missing"] = Value::Array(names);
+                let due_on = promised_due
+                    .clone()
+                    .unwrap_or_else(|| core::due(cal, on, &TimeLimit::working_days(20), &[]).date.to_string());
+                add_task(ctx, row, "tolerance_due", &due_on).await?;
+            }
+            add_notice(
+                ctx,
+                row,
+                if tolerated {
+                    NoticeKind::Tolerance
+                } else {
+                    NoticeKind::Acceptance
+                },
+                body,
+            )
+            .await?;
+            notify(ctx, row, format!("办件 {id} 已受理"), format!("Case {id} was accepted")).await?;
+        }
+        Event::Refused { reason, basis } => {
+            add_notice(
+                ctx,
+                row,
+                NoticeKind::NonAcceptance,
+                json!({ "reason": reason, "basis": basis,
+                "remedy": "如不服本决定，可依法申请行政复议或者提起行政诉讼" }),
+            )
+            .await?;
+            notify(
+                ctx,
+                row,
+                format!("办件 {id} 不予受理：{reason}"),
+                format!("Case {id} was not accepted: {reason}"),
+            )
+            .await?;
+        }
+        Event::CorrectionRequested { items } => {
+            add_notice(ctx, row, NoticeKind::Correction, json!({ "items": items })).await?;
+            notify(
+                ctx,
+                row,
+                format!("办件 {id} 需要补正 {} 项，请一次补齐", items.len()),
+                format!("Case {id}: {} corrections are needed", items.len()),
+            )
+            .await?;
+        }
+        Event::SpecialStarted { kind, reason } => {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_suspensions WHERE case_id = $1")
+                .bind(id)
+                .fetch_one(&mut *ctx.conn)
+                .await?;
+            sqlx::query("INSERT INTO case_suspensions (case_id, n, kind, reason, from_on) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(n + 1)
+                .bind(kind.as_str())
+                .bind(reason)
+                .bind(today.to_string())
+                .execute(&mut *ctx.conn)
+                .await?;
+            // 《行政许可法》第四十五条: the applicant is told in writing.
+            add_notice(
+                ctx,
+                row,
+                NoticeKind::Special,
+                json!({ "kind": kind, "kind_zh": kind.zh(), "reason": reason,
+                "from_on": today, "note": "特别程序所需时间不计算在办理期限内" }),
+            )
+            .await?;
+            notify(
+                ctx,
+                row,
+                format!("办件 {id} 进入特别程序（{}），期间不计入办理时限", kind.zh()),
+                format!(
+                    "Case {id} is in a special procedure ({}); the clock is stopped",
+                    kind.en()
+                ),
+            )
+            .await?;
+        }
+        Event::SpecialEnded { result } => {
+            sqlx::query("UPDATE case_suspensions SET to_on = $1, result = $2 WHERE case_id = $3 AND to_on IS NULL")
+                .bind(today.to_string())
+                .bind(result)
+                .bind(id)
+                .execute(&mut *ctx.conn)
+                .await?;
+            recompute_due(ctx, row, cal, today).await?;
+        }
+        Event::Supplemented { .. } => {
+            if row.outstanding.is_empty() {
+                sqlx::query("UPDATE case_tasks SET state = 'done', outcome = $1, done_at = $2 WHERE case_id = $3 AND kind = 'tolerance_due' AND state = 'open'")
+                    .bind("容缺材料已补齐")
+                    .bind(ctx.now_ms)
+                    .bind(id)
+                    .execute(&mut *ctx.conn)
+                    .await?;
+            }
+        }
+        Event::Decided { approve, reason } => {
+            sqlx::query("UPDATE cases SET decision = $1, decided_at = $2 WHERE id = $3")
+                .bind(if *approve { "approve" } else { "deny" })
+                .bind(ctx.now_ms)
+                .bind(id)
+                .execute(&mut *ctx.conn)
+                .await?;
+            let mut body = json!({ "approve": approve, "reason": reason, "decided_on": today });
+            if *approve {
+                if let Some(lid) = issue_result(ctx, row, elements).await? {
+                    body["licence_id"] = json!(lid);
+                }
+                // 告知承诺: the 核查 follows within the item's set period (国办发〔2020〕42号).
+                if row.route == core::Route::Commitment.as_str()
+                    && let Some(cm) = elements.and_then(|e| e.commitment.as_ref())
+                {
+                    let due = core::due(cal, today, &TimeLimit::working_days(cm.check_days.max(1)), &[]);
+                    add_task(ctx, row, "commitment_check", &due.date.to_string()).await?;
+                }
+            } else {
+                body["remedy"] = json!("如不服本决定，可依法申请行政复议或者提起行政诉讼");
+            }
+            add_notice(
+                ctx,
+                row,
+                if *approve {
+                    NoticeKind::Approval
+                } else {
+                    NoticeKind::Denial
+                },
+                body,
+            )
+            .await?;
+            notify(
+                ctx,
+                row,
+                if *approve {
+                    format!("办件 {id} 已准予许可")
+                } else {
+                    format!("办件 {id} 不予许可：{reason}")
+                },
+                if *approve {
+                    format!("Case {id} was granted")
+                } else {
+                    format!("Case {id} was refused: {reason}")
+                },
+            )
+            .await?;
+        }
+        Event::Delivered { method, post } => {
+            sqlx::query("UPDATE cases SET delivery = $1 WHERE id = $2")
+                .bind(json!({ "method": method, "on": today, "post": post }).to_string())
+                .bind(id)
+                .execute(&mut *ctx.conn)
+                .await?;
+        }
+        Event::Concluded => {
+            sqlx::query("UPDATE cases SET concluded_at = $1 WHERE id = $2")
+                .bind(ctx.now_ms)
+                .bind(id)
+                .execute(&mut *ctx.conn)
+                .await?;
+            notify(ctx, row, format!("办件 {id} 已办结"), format!("Case {id} is concluded")).await?;
+        }
+        Event::Withdrawn { .. } | Event::Terminated { .. } | Event::Voided { .. } => {
+            sqlx::query(
+                "UPDATE case_tasks SET state = 'cancelled', done_at = $1 WHERE case_id = $2 AND state = 'open'",
+            )
+            .bind(ctx.now_ms)
+            .bind(id)
+            .execute(&mut *ctx.conn)
+            .await?;
+            sqlx::query("UPDATE case_suspensions SET to_on = $1 WHERE case_id = $2 AND to_on IS NULL")
+                .bind(today.to_string())
+                .bind(id)
+                .execute(&mut *ctx.conn)
+                .await?;
+            if !matches!(ev, Event::Withdrawn { .. }) {
+                notify(
+                    ctx,
+                    row,
+                    format!("办件 {id}：{}", ev.zh()),
+                    format!("Case {id}: {}", ev.en()),
+                )
+                .await?;
+            }
+        }
+        Event::Submitted
+        | Event::Claimed { .. }
+        | Event::Assigned { .. }
+        | Event::StepCompleted { .. }
+        | Event::Returned { .. } => {}
+    }
+    Ok(())
+}
+
+/// Moves the due dates out by the suspensions (《行政许可法》第四十五条).
+pub(super) async fn recompute_due(
+    ctx: &mut WriteCtx<'_>,
+    row: &CaseRow,
+    cal: &Calendar,
+    today: NaiveDate,
+) -> Result<()> {
+    let Some(on) = row.accepted_on else { return Ok(()) };
+    let susp = intervals(&suspensions_on(&mut *ctx.conn, &row.id).await?, today);
+    let due = |l: &Option<TimeLimit>| {
+        l.as_ref()
+            .filter(|l| l.value > 0)
+            .map(|l| core::due(cal, on, l, &susp).date.to_string())
+    };
+    sqlx::query("UPDATE cases SET due_on = $1, statutory_due_on = $2 WHERE id = $3")
+        .bind(due(&row.promised_limit))
+        .bind(due(&row.statutory_limit))
+        .bind(&row.id)
+        .execute(&mut *ctx.conn)
+        .await?;
+    Ok(())
+}
+
+/// On an approving decision with a licence result, the licence is issued in the same
+/// transaction, its face filled from the application's form (同源: one data element).
+pub(super) async fn issue_result(
+    ctx: &mut WriteCtx<'_>,
+    row: &CaseRow,
+    elements: Option<&yiwang_core::catalog::Elements>,
+) -> Result<Option<String>> {
+    let Some(spec) = elements.and_then(|e| e.result.as_ref()) else {
+        return Ok(None);
+    };
+    let (ResultKind::Licence, Some(type_code)) = (spec.kind, spec.licence_type.as_ref()) else {
+        return Ok(None);
+    };
+    let enc: String = sqlx::query_scalar("SELECT application_enc FROM cases WHERE id = $1")
+        .bind(&row.id)
+        .fetch_one(&mut *ctx.conn)
+        .await?;
+    let bytes = ctx
+        .keys
+        .pii
+        .open_bytes(&format!("cases.application:{}", row.id), &enc)?;
+    let sealed: Sealed = serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))?;
+    let face: BTreeMap<String, String> = sealed
+        .application
+        .form
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            )
+        })
+        .collect();
+    let t = licences::type_on(ctx.conn, type_code).await?;
+    let face = match t {
+        Some(t) => face
+            .into_iter()
+            .filter(|(k, _)| t.face.iter().any(|f| &f.element == k))
+            .collect(),
+        None => face,
+    };
+    let input = licences::IssueInput {
+        type_code: type_code.clone(),
+        department_id: row.department_id.clone(),
+        holder_name: row.applicant_name.clone(),
+        holder_code: sealed.applicant_code.clone(),
+        face,
+        valid_from: None,
+        number: None,
+        related_item: Some(row.item_code.clone()),
+        case_id: Some(row.id.clone()),
+    };
+    let v = licences::issue(ctx, &input).await.map_err(|e| match e {
+        // The licence's own problems, placed under `licence.` so the approver sees why.
+        StoreError::Domain(d) => StoreError::Domain(DomainError {
+            kind: d.kind,
+            errors: d
+                .errors
+                .into_iter()
+                .map(|f| {
+                    let field = format!("licence.{}", f.field);
+                    f.at(field)
+                })
+                .collect(),
+        }),
+        other => other,
+    })?;
+    let lid = v["id"].as_str().unwrap_or_default().to_string();
+    sqlx::query("UPDATE cases SET licence_id = $1 WHERE id = $2")
+        .bind(&lid)
+        .bind(&row.id)
+        .execute(&mut *ctx.conn)
+        .await?;
+    Ok(Some(lid))
+}

@@ -1,0 +1,289 @@
+//! Cases (办件): drafts, submission (智能预审 outside the writer on the published, immutable
+//! item version; the case number, the case row, its events and its receipt inside one
+//! writer command), every action of the state machine (`yiwang_core::cases::decide`)
+//! with its side effects — deadlines at acceptance, suspensions, signed notices, tasks for
+//! 容缺 and 告知承诺, the e-licence issued on an approving decision, notifications — and
+//! the scheduler that applies 《行政许可法》第三十二条 (deemed acceptance).
+
+use crate::catalog::Service;
+use crate::ledger::Expect;
+use crate::writer::WriteCtx;
+use crate::{Command, Meta, Result, Store, StoreError, calendar, date_of, licences, new_id, seals};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use yiwang_core::Named;
+use yiwang_core::calendar::{Calendar, Deadline, Suspension};
+use yiwang_core::cases::{
+    self as core, Action, Application, Case, Channel, Event, Facts, NoticeKind, Party, ProvisionKind, State,
+};
+use yiwang_core::catalog::{CaseKind, ResultKind, StepRole, TimeLimit};
+use yiwang_core::mandates::Subject;
+use yiwang_core::{DomainError, ErrorKind, FieldError};
+use yiwang_crypto::Signer;
+
+fn stream(id: &str) -> String {
+    format!("case:{id}")
+}
+
+fn sql_err(msg: &str) -> StoreError {
+    StoreError::Internal(msg.to_string())
+}
+
+/// Who applies and how the case came in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applicant {
+    pub subject: Subject,
+    pub name: String,
+    /// Resident ID number or credit code (sealed with the application; it becomes the
+    /// holder's code of a resulting licence).
+    pub code: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Cmd {
+    SaveDraft {
+        draft_id: Option<String>,
+        applicant: Subject,
+        item_code: String,
+        item_name: String,
+        application: Box<Application>,
+    },
+    Submit(Box<SubmitCmd>),
+    Act {
+        case_id: String,
+        party: Party,
+        action: Action,
+        calendar: Arc<Calendar>,
+        policy: core::CasePolicy,
+        /// The corrected application (补正) or the one with the materials that followed
+        /// (容缺后补), already pre-checked.
+        replace: Option<Box<(Application, core::Prechecked)>>,
+    },
+    /// Records the outcome of a task (核查 of a commitment): `false_commitment` revokes
+    /// the decision's licence, terminates nothing already concluded, and writes a credit
+    /// record (国办发〔2020〕42号).
+    CompleteTask {
+        task_id: String,
+        outcome: String,
+        false_commitment: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SubmitCmd {
+    pub service: Service,
+    pub applicant: Applicant,
+    pub channel: Channel,
+    pub assisted: bool,
+    pub application: Application,
+    pub prechecked: core::Prechecked,
+    pub draft_id: Option<String>,
+    /// Form fields submitted as the platform prefilled them.
+    pub prefilled: usize,
+    /// A case taken over from the previous platform, with what its acceptance needs.
+    pub migrated: Option<(Migration, Arc<Calendar>, core::CasePolicy)>,
+}
+
+/// 历史办件迁移: a case in flight on the province's previous platform, taken over with its
+/// original dates so that its clocks run as the law counts them (from the real receipt
+/// and acceptance, 《行政许可法》第三十二条、第四十二条). The ledger records the import
+/// at the time it happens; the original number and dates are in the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Migration {
+    /// The case's number on the previous platform.
+    pub legacy_no: String,
+    /// The previous platform (e.g. "海南省政务服务网（旧）").
+    pub source: String,
+    pub received_on: NaiveDate,
+    /// Set when the previous platform had accepted the case (its clocks start then).
+    #[serde(default)]
+    pub accepted_on: Option<NaiveDate>,
+}
+
+impl Migration {
+    /// The dates must be real: not in the future, acceptance not before receipt.
+    pub fn check(&self, today: NaiveDate) -> std::result::Result<(), DomainError> {
+        let mut p = yiwang_core::error::Problems::new();
+        p.text("legacy_no", &self.legacy_no, 64);
+        p.text("source", &self.source, 100);
+        if self.received_on > today {
+            p.push(FieldError::new(
+                "received_on",
+                "date.future",
+                "收件日期不能晚于今天",
+                "the date of receipt cannot be in the future",
+            ));
+        }
+        if let Some(a) = self.accepted_on
+            && (a < self.received_on || a > today)
+        {
+            p.push(FieldError::new(
+                "accepted_on",
+                "date.range",
+                "受理日期须在收件日期与今天之间",
+                "the date of acceptance lies between receipt and today",
+            ));
+        }
+        p.finish()
+    }
+}
+
+/// A case as stored (without the sealed application).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRow {
+    pub id: String,
+    pub entry_id: String,
+    pub item_code: String,
+    pub item_version: i64,
+    pub item_name: String,
+    pub department_id: String,
+    pub region_code: String,
+    pub applicant: String,
+    pub applicant_name: String,
+    pub submitted_by: String,
+    pub channel: Channel,
+    pub assisted: bool,
+    /// normal, tolerance (容缺受理) or commitment (告知承诺).
+    pub route: String,
+    pub state: State,
+    pub steps: Vec<StepRole>,
+    pub step: i64,
+    pub handler: Option<String>,
+    pub instant: bool,
+    pub outstanding: Vec<String>,
+    pub statutory_limit: Option<TimeLimit>,
+    pub promised_limit: Option<TimeLimit>,
+    pub received_on: NaiveDate,
+    pub accepted_on: Option<NaiveDate>,
+    pub due_on: Option<NaiveDate>,
+    pub statutory_due_on: Option<NaiveDate>,
+    pub decision: Option<String>,
+    pub decided_at: Option<i64>,
+    pub licence_id: Option<String>,
+    pub delivery: Option<Value>,
+    pub concluded_at: Option<i64>,
+    /// Fields of the item's form, and how many were submitted as prefilled (一表申请).
+    pub form_fields: i64,
+    pub prefilled_fields: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl CaseRow {
+    pub fn core(&self) -> Case {
+        Case {
+            state: self.state,
+            steps: self.steps.clone(),
+            step: self.step as usize,
+            handler: self.handler.clone(),
+            instant: self.instant,
+            outstanding: self.outstanding.iter().cloned().collect(),
+            approved: self.decision.as_deref().map(|d| d == "approve"),
+        }
+    }
+    pub fn subject(&self) -> Option<Subject> {
+        Subject::parse(&self.applicant)
+    }
+    /// The party whose move it is.
+    pub fn waiting_on(&self) -> Option<Party> {
+        self.core().waiting_on()
+    }
+    pub fn step_role(&self) -> Option<StepRole> {
+        self.steps.get(self.step as usize).copied()
+    }
+}
+
+const COLS: &str = "id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant, \
+    applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding, \
+    statutory_limit, promised_limit, received_on, accepted_on, due_on, statutory_due_on, decision, decided_at, \
+    licence_id, delivery, concluded_at, form_fields, prefilled_fields, created_at, updated_at";
+
+fn date_col(r: &sqlx::any::AnyRow, c: &str) -> Result<Option<NaiveDate>> {
+    let v: Option<String> = r.try_get(c)?;
+    v.map(|s| s.parse().map_err(|_| sql_err(&format!("bad date in {c}"))))
+        .transpose()
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(r: &sqlx::any::AnyRow, c: &str) -> Result<Option<T>> {
+    let v: Option<String> = r.try_get(c)?;
+    v.map(|s| serde_json::from_str(&s).map_err(|e| sql_err(&e.to_string())))
+        .transpose()
+}
+
+fn to_row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
+    let channel: String = r.try_get("channel")?;
+    let state: String = r.try_get("state")?;
+    Ok(CaseRow {
+        id: r.try_get("id")?,
+        entry_id: r.try_get("entry_id")?,
+        item_code: r.try_get("item_code")?,
+        item_version: r.try_get("item_version")?,
+        item_name: r.try_get("item_name")?,
+        department_id: r.try_get("department_id")?,
+        region_code: r.try_get("region_code")?,
+        applicant: r.try_get("applicant")?,
+        applicant_name: r.try_get("applicant_name")?,
+        submitted_by: r.try_get("submitted_by")?,
+        channel: Channel::parse(&channel).ok_or_else(|| sql_err("bad channel"))?,
+        assisted: r.try_get::<i64, _>("assisted")? != 0,
+        route: r.try_get("route")?,
+        state: State::parse(&state).ok_or_else(|| sql_err("bad state"))?,
+        steps: json_col(r, "steps")?.unwrap_or_default(),
+        step: r.try_get("step")?,
+        handler: r.try_get("handler")?,
+        instant: r.try_get::<i64, _>("instant")? != 0,
+        outstanding: json_col(r, "outstanding")?.unwrap_or_default(),
+        statutory_limit: json_col(r, "statutory_limit")?,
+        promised_limit: json_col(r, "promised_limit")?,
+        received_on: date_col(r, "received_on")?.ok_or_else(|| sql_err("no received_on"))?,
+        accepted_on: date_col(r, "accepted_on")?,
+        due_on: date_col(r, "due_on")?,
+        statutory_due_on: date_col(r, "statutory_due_on")?,
+        decision: r.try_get("decision")?,
+        decided_at: r.try_get("decided_at")?,
+        licence_id: r.try_get("licence_id")?,
+        delivery: json_col(r, "delivery")?,
+        concluded_at: r.try_get("concluded_at")?,
+        form_fields: r.try_get("form_fields")?,
+        prefilled_fields: r.try_get("prefilled_fields")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+async fn row_on(conn: &mut AnyConnection, id: &str) -> Result<CaseRow> {
+    let sql = format!("SELECT {COLS} FROM cases WHERE id = $1");
+    let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| DomainError::not_found("case_id", "办件", "case", id))?;
+    to_row(&r)
+}
+
+/// The sealed part of a case: the application and the applicant's identifier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Sealed {
+    application: Application,
+    applicant_code: String,
+}
+
+mod submit;
+pub use submit::*;
+mod act;
+pub use act::*;
+mod read;
+pub use read::*;
+mod notices;
+pub use notices::*;
+mod commands;
+pub use commands::*;
+mod effects;
+use effects::*;
+mod national;
+pub use national::*;

@@ -1,0 +1,381 @@
+//! Reads: cases, timelines, suspensions, clocks, tasks, drafts, notifications, credit records.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------------------
+
+pub async fn case(store: &Store, id: &str) -> Result<Option<CaseRow>> {
+    let sql = format!("SELECT {COLS} FROM cases WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&store.read)
+        .await?
+        .as_ref()
+        .map(to_row)
+        .transpose()
+}
+
+/// The application as submitted (decrypted). Staff reads are the caller's to log.
+pub async fn application(store: &Store, id: &str) -> Result<Option<(Application, String)>> {
+    let enc: Option<String> = sqlx::query_scalar("SELECT application_enc FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.read)
+        .await?;
+    let Some(enc) = enc else { return Ok(None) };
+    let bytes = store.pii.open_bytes(&format!("cases.application:{id}"), &enc)?;
+    let s: Sealed = serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))?;
+    Ok(Some((s.application, s.applicant_code)))
+}
+
+pub async fn of_applicant(store: &Store, subject: &Subject) -> Result<Vec<CaseRow>> {
+    let sql = format!("SELECT {COLS} FROM cases WHERE applicant = $1 ORDER BY updated_at DESC LIMIT 500");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(subject.key())
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(to_row)
+        .collect()
+}
+
+/// Open cases (someone other than the applicant has a move): for inboxes, which the
+/// server filters by role and scope and orders by remaining working time.
+pub async fn open_cases(store: &Store) -> Result<Vec<CaseRow>> {
+    let sql = format!(
+        "SELECT {COLS} FROM cases WHERE state IN ('submitted', 'accepted', 'suspended', 'decided') \
+         ORDER BY received_on LIMIT 5000"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(to_row)
+        .collect()
+}
+
+/// Records that staff read a person applicant's case (their application holds personal
+/// data) in the person's data-use log, with the case as the purpose.
+pub async fn record_read(
+    store: &Store,
+    meta: Meta,
+    reader: &crate::datause::Reader,
+    person_id: &str,
+    case_id: &str,
+) -> Result<()> {
+    let u = yiwang_core::datause::DataUse {
+        id: new_id(),
+        person_id: person_id.to_string(),
+        actor_kind: reader.kind.clone(),
+        actor_id: reader.id.clone(),
+        actor_name: reader.name.clone(),
+        department: reader.department.clone(),
+        fields: vec![yiwang_core::datause::PersonalField::Name],
+        unmasked: false,
+        purpose: "办理办件".into(),
+        case_id: Some(case_id.to_string()),
+        at_ms: crate::now_ms(),
+    };
+    store
+        .write(meta, Command::DataUse(crate::datause::Cmd::Record(Box::new(u))))
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub n: i64,
+    pub event: String,
+    pub body: Value,
+    pub party: String,
+    pub actor: String,
+    pub at_ms: i64,
+    pub zh: String,
+    pub en: String,
+}
+
+pub async fn timeline(store: &Store, id: &str) -> Result<Vec<TimelineEntry>> {
+    let rows = sqlx::query("SELECT n, event, body, party, actor, at FROM case_timeline WHERE case_id = $1 ORDER BY n")
+        .bind(id)
+        .fetch_all(&store.read)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let body: String = r.try_get("body")?;
+            let body: Value = serde_json::from_str(&body).map_err(|e| sql_err(&e.to_string()))?;
+            let ev: Option<Event> = serde_json::from_value(body.clone()).ok();
+            let mut zh = ev.as_ref().map(|e| e.zh()).unwrap_or_default();
+            let mut en = ev.as_ref().map(|e| e.en()).unwrap_or_default();
+            if let Ok(m) = serde_json::from_value::<Migration>(body["migrated"].clone()) {
+                zh = format!(
+                    "{zh}（历史办件迁移：原系统「{}」编号 {}，{} 收件）",
+                    m.source, m.legacy_no, m.received_on
+                );
+                en = format!(
+                    "{en} (migrated from {}: number {}, received {})",
+                    m.source, m.legacy_no, m.received_on
+                );
+            }
+            Ok(TimelineEntry {
+                n: r.try_get("n")?,
+                event: r.try_get("event")?,
+                zh,
+                en,
+                body,
+                party: r.try_get("party")?,
+                actor: r.try_get("actor")?,
+                at_ms: r.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuspensionRow {
+    pub n: i64,
+    pub kind: String,
+    pub reason: String,
+    pub from_on: NaiveDate,
+    pub to_on: Option<NaiveDate>,
+    pub result: Option<String>,
+}
+
+pub(super) async fn suspensions_on<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    e: E,
+    id: &str,
+) -> Result<Vec<SuspensionRow>> {
+    let rows = sqlx::query(
+        "SELECT n, kind, reason, from_on, to_on, result FROM case_suspensions WHERE case_id = $1 ORDER BY n",
+    )
+    .bind(id)
+    .fetch_all(e)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SuspensionRow {
+                n: r.try_get("n")?,
+                kind: r.try_get("kind")?,
+                reason: r.try_get("reason")?,
+                from_on: date_col(r, "from_on")?.ok_or_else(|| sql_err("from_on"))?,
+                to_on: date_col(r, "to_on")?,
+                result: r.try_get("result")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn suspensions(store: &Store, id: &str) -> Result<Vec<SuspensionRow>> {
+    suspensions_on(&store.read, id).await
+}
+
+/// Suspensions as calendar intervals; an open one runs to `today`.
+pub fn intervals(s: &[SuspensionRow], today: NaiveDate) -> Vec<Suspension> {
+    s.iter()
+        .map(|x| Suspension {
+            from: x.from_on,
+            to: x.to_on.unwrap_or(today),
+        })
+        .collect()
+}
+
+/// A case's clocks with their arithmetic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Clocks {
+    pub promised: Option<(Deadline, core::Reading)>,
+    pub statutory: Option<(Deadline, core::Reading)>,
+}
+
+/// The promised and statutory clocks of an accepted case on `today` (by its region's
+/// calendar, extended by suspensions, 《行政许可法》第四十二条、第四十五条).
+pub async fn clocks(store: &Store, c: &CaseRow, today: NaiveDate) -> Result<Clocks> {
+    let Some(start) = c.accepted_on else {
+        return Ok(Clocks {
+            promised: None,
+            statutory: None,
+        });
+    };
+    let cal = calendar::calendar_for(store, Some(&c.region_code)).await?;
+    let susp = intervals(&suspensions(store, &c.id).await?, today);
+    let read_on = if c.state.is_final() || c.state == State::Decided {
+        c.decided_at.map(date_of).unwrap_or(today)
+    } else {
+        today
+    };
+    let one = |l: &Option<TimeLimit>| {
+        l.as_ref().filter(|l| l.value > 0).map(|l| {
+            let mut d = core::due(&cal, start, l, &susp);
+            d.working_days = core::limit_working_days(&cal, &d);
+            let r = core::reading_with(&cal, &d, &susp, read_on, store.config.cases.yellow_percent);
+            (d, r)
+        })
+    };
+    Ok(Clocks {
+        promised: one(&c.promised_limit),
+        statutory: one(&c.statutory_limit),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub case_id: String,
+    pub department_id: String,
+    pub kind: String,
+    pub due_on: NaiveDate,
+    pub state: String,
+    pub outcome: Option<String>,
+}
+
+pub(super) fn to_task(r: &sqlx::any::AnyRow) -> Result<Task> {
+    Ok(Task {
+        id: r.try_get("id")?,
+        case_id: r.try_get("case_id")?,
+        department_id: r.try_get("department_id")?,
+        kind: r.try_get("kind")?,
+        due_on: date_col(r, "due_on")?.ok_or_else(|| sql_err("due_on"))?,
+        state: r.try_get("state")?,
+        outcome: r.try_get("outcome")?,
+    })
+}
+
+pub async fn tasks_of_case(store: &Store, case_id: &str) -> Result<Vec<Task>> {
+    sqlx::query(
+        "SELECT id, case_id, department_id, kind, due_on, state, outcome FROM case_tasks WHERE case_id = $1 ORDER BY created_at",
+    )
+    .bind(case_id)
+    .fetch_all(&store.read)
+    .await?
+    .iter()
+    .map(to_task)
+    .collect()
+}
+
+pub async fn open_tasks(store: &Store, department_ids: &[String]) -> Result<Vec<Task>> {
+    let rows = sqlx::query(
+        "SELECT id, case_id, department_id, kind, due_on, state, outcome FROM case_tasks WHERE state = 'open' ORDER BY due_on",
+    )
+    .fetch_all(&store.read)
+    .await?;
+    let mut out = vec![];
+    for r in rows {
+        let t = to_task(&r)?;
+        if department_ids.contains(&t.department_id) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn task(store: &Store, id: &str) -> Result<Option<Task>> {
+    sqlx::query("SELECT id, case_id, department_id, kind, due_on, state, outcome FROM case_tasks WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.read)
+        .await?
+        .as_ref()
+        .map(to_task)
+        .transpose()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    pub id: String,
+    pub item_code: String,
+    pub item_name: String,
+    pub updated_at: i64,
+}
+
+pub async fn drafts_of(store: &Store, subject: &Subject) -> Result<Vec<Draft>> {
+    let rows = sqlx::query(
+        "SELECT id, item_code, item_name, updated_at FROM case_drafts WHERE applicant = $1 ORDER BY updated_at DESC",
+    )
+    .bind(subject.key())
+    .fetch_all(&store.read)
+    .await?;
+    rows.iter().map(to_draft).collect()
+}
+
+pub(super) fn to_draft(r: &sqlx::any::AnyRow) -> Result<Draft> {
+    Ok(Draft {
+        id: r.try_get("id")?,
+        item_code: r.try_get("item_code")?,
+        item_name: r.try_get("item_name")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// A draft of the subject's, with its application.
+pub async fn draft(store: &Store, subject: &Subject, id: &str) -> Result<Option<(Draft, Application)>> {
+    let r = sqlx::query(
+        "SELECT id, item_code, item_name, updated_at, application_enc FROM case_drafts WHERE id = $1 AND applicant = $2",
+    )
+    .bind(id)
+    .bind(subject.key())
+    .fetch_optional(&store.read)
+    .await?;
+    let Some(r) = r else { return Ok(None) };
+    let enc: String = r.try_get("application_enc")?;
+    let bytes = store.pii.open_bytes(&format!("case_drafts.application:{id}"), &enc)?;
+    let app: Application = serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))?;
+    Ok(Some((to_draft(&r)?, app)))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub case_id: Option<String>,
+    pub text_zh: String,
+    pub text_en: String,
+    pub created_at: i64,
+}
+
+pub async fn notifications(store: &Store, subject: &Subject) -> Result<Vec<Notification>> {
+    let rows = sqlx::query(
+        "SELECT id, case_id, text_zh, text_en, created_at FROM notifications WHERE recipient = $1 ORDER BY created_at DESC LIMIT 100",
+    )
+    .bind(subject.key())
+    .fetch_all(&store.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Notification {
+                id: r.try_get("id")?,
+                case_id: r.try_get("case_id")?,
+                text_zh: r.try_get("text_zh")?,
+                text_en: r.try_get("text_en")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditRecord {
+    pub id: String,
+    pub subject: String,
+    pub serious: bool,
+    pub reason: String,
+    pub case_id: Option<String>,
+    pub created_at: i64,
+}
+
+pub async fn credit_records(store: &Store, subject: &Subject) -> Result<Vec<CreditRecord>> {
+    let rows = sqlx::query(
+        "SELECT id, subject, serious, reason, case_id, created_at FROM credit_records WHERE subject = $1 ORDER BY created_at",
+    )
+    .bind(subject.key())
+    .fetch_all(&store.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CreditRecord {
+                id: r.try_get("id")?,
+                subject: r.try_get("subject")?,
+                serious: r.try_get::<i64, _>("serious")? != 0,
+                reason: r.try_get("reason")?,
+                case_id: r.try_get("case_id")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

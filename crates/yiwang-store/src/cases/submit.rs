@@ -1,0 +1,456 @@
+//! Submitting an application: pre-check, prefill, submit and import, and the writer's command.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------
+// Entry points (outside the writer: reads and the pre-check; then one command)
+// ---------------------------------------------------------------------------------------
+
+/// Has the subject a serious credit default not yet repaired (STANDARDS §3)?
+pub async fn serious_default(store: &Store, subject: &Subject) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM credit_records WHERE subject = $1 AND serious = 1 AND repaired_at IS NULL",
+    )
+    .bind(subject.key())
+    .fetch_one(&store.read)
+    .await?;
+    Ok(n > 0)
+}
+
+/// The data-element dictionary by code (read once per request, shared by the pre-check
+/// and the prefill).
+pub type Dictionary = BTreeMap<String, yiwang_core::catalog::DataElement>;
+
+pub async fn dictionary(store: &Store) -> Result<Dictionary> {
+    Ok(crate::catalog::data_elements(store)
+        .await?
+        .into_iter()
+        .map(|d| (d.code.clone(), d))
+        .collect())
+}
+
+/// Whose uploads an application may name: the submitter's (`uploader`, a ledger actor),
+/// and the files the case already names (`prior`, for corrections and supplements).
+pub struct FilesOf<'a> {
+    pub uploader: &'a str,
+    pub prior: std::collections::BTreeSet<String>,
+}
+
+/// The files an application names.
+pub fn files_named(app: &Application) -> std::collections::BTreeSet<String> {
+    app.materials.values().flat_map(|p| p.files.iter().cloned()).collect()
+}
+
+/// The pre-check (智能预审) of an application for a published item, with the licences
+/// the applicant offers in place of materials checked against what they hold.
+pub async fn precheck(
+    store: &Store,
+    service: &Service,
+    applicant: &Subject,
+    app: &Application,
+    dict: &Dictionary,
+    files_of: &FilesOf<'_>,
+) -> Result<core::Prechecked> {
+    let tolerance_allowed = !serious_default(store, applicant).await?;
+    let mut problems = vec![];
+    let out = match core::precheck(&service.elements, &|c| dict.get(c).cloned(), app, tolerance_allowed) {
+        Ok(o) => Some(o),
+        Err(e) => {
+            problems.extend(e.errors);
+            None
+        }
+    };
+    // Every file named must be one the platform holds and the submitter uploaded (or one
+    // the case already names): uploads are checked for type and size when they arrive, so
+    // an address never uploaded is not a material, and nobody attaches — and so reads
+    // through the case — another person's file.
+    let named: Vec<&str> = app
+        .materials
+        .values()
+        .flat_map(|p| p.files.iter().map(String::as_str))
+        .filter(|f| !files_of.prior.contains(*f))
+        .collect();
+    let mut held = crate::files::known(store, &named, files_of.uploader).await?;
+    held.extend(files_of.prior.iter().cloned());
+    for (key, p) in &app.materials {
+        if p.files.iter().any(|f| !held.contains(f)) {
+            problems.push(FieldError::new(
+                format!("materials.{key}"),
+                "file.unknown",
+                "所附文件未上传或已不存在，请重新上传",
+                "a file named here was never uploaded: upload it again",
+            ));
+        }
+    }
+    // A licence offered in place of a material must be held, valid, and of the type the
+    // material names (免提交, STANDARDS §6).
+    for (key, p) in &app.materials {
+        if p.kind != ProvisionKind::Licence {
+            continue;
+        }
+        let Some(id) = &p.licence_id else { continue };
+        let field = format!("materials.{key}");
+        let wanted = service
+            .elements
+            .materials
+            .iter()
+            .find(|m| &m.key == key)
+            .and_then(|m| m.source.licence_type.clone());
+        match licences::held_by(store, applicant, id).await? {
+            None => problems.push(FieldError::new(
+                &field,
+                "case.licence_not_held",
+                "所选电子证照不存在或不属于申请人",
+                "the licence does not exist or is not the applicant's",
+            )),
+            Some(l) if l.status != yiwang_core::licences::Status::Valid => problems.push(FieldError::new(
+                &field,
+                "case.licence_not_valid",
+                format!("电子证照状态为「{}」，不能使用", l.status.zh()),
+                format!("the licence is {}", l.status.en()),
+            )),
+            Some(l) if wanted.as_deref().is_some_and(|w| w != l.type_code) => problems.push(FieldError::new(
+                &field,
+                "case.licence_type",
+                format!("该材料需要「{}」类电子证照", wanted.clone().unwrap_or_default()),
+                "the material needs a licence of another type",
+            )),
+            Some(_) => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(DomainError::invalid(problems).into());
+    }
+    Ok(out.unwrap_or_default())
+}
+
+/// Values the platform can fill in for the applicant (一次不用重复填): from the profile
+/// (each data element names its source, e.g. `legal.uscc`) and from the faces of the
+/// valid licences they hold (a face field is a data element too).
+pub async fn prefill(
+    store: &Store,
+    subject: &Subject,
+    e: &yiwang_core::catalog::Elements,
+    dict: &Dictionary,
+) -> Result<BTreeMap<String, String>> {
+    let mut profile: BTreeMap<&str, String> = BTreeMap::new();
+    match subject {
+        Subject::Person(id) => {
+            if let Some(p) = crate::accounts::person(&store.read, id).await? {
+                use yiwang_core::datause::PersonalField as F;
+                profile.insert("person.name", p.name.clone());
+                profile.insert("person.id_number", crate::accounts::reveal(store, &p, F::IdNumber)?);
+                profile.insert("person.phone", crate::accounts::reveal(store, &p, F::Phone)?);
+                profile.insert("person.address", crate::accounts::reveal(store, &p, F::Address)?);
+            }
+        }
+        Subject::Legal(id) => {
+            if let Some(l) = crate::accounts::legal_person(&store.read, id).await? {
+                profile.insert("legal.name", l.name.clone());
+                profile.insert("legal.uscc", l.uscc.clone());
+                profile.insert("legal.kind", l.kind.name_zh().to_string());
+                profile.insert("legal.representative", l.legal_representative.clone());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    let mut from_licences: BTreeMap<String, String> = BTreeMap::new();
+    for l in licences::of_subject(store, subject).await? {
+        if l.status != yiwang_core::licences::Status::Valid {
+            continue;
+        }
+        if let Some(f) = licences::file(store, &l.id).await? {
+            for (k, v) in f.data.face {
+                from_licences.entry(k).or_insert(v);
+            }
+        }
+    }
+    for f in &e.form {
+        let v = dict
+            .get(&f.element)
+            .and_then(|d| d.prefill.as_deref())
+            .and_then(|src| profile.get(src).cloned())
+            .filter(|v| !v.is_empty())
+            .or_else(|| from_licences.get(&f.element).cloned());
+        if let Some(v) = v {
+            out.insert(f.element.clone(), v);
+        }
+    }
+    Ok(out)
+}
+
+/// The published item an application is for.
+pub async fn service_for(store: &Store, item_code: &str) -> Result<Service> {
+    let s = crate::catalog::service(store, item_code.trim(), crate::now_ms())
+        .await?
+        .ok_or_else(|| DomainError::not_found("item_code", "在用事项", "item in force", item_code))?;
+    Ok(s)
+}
+
+/// An application as submitted: for which item, by whom, how.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub item_code: String,
+    pub applicant: Applicant,
+    pub channel: Channel,
+    /// 帮办: a clerk (or an agent) filled it in for the applicant.
+    pub assisted: bool,
+    pub application: Application,
+    /// The draft it comes from (deleted once submitted).
+    pub draft_id: Option<String>,
+}
+
+/// Submits an application (online, or at a window for the applicant): pre-check, then the
+/// case is numbered and stored with its receipt. With an Idempotency-Key in `meta`, a
+/// retried request returns the first case (`Written::replayed`).
+pub async fn submit(store: &Store, meta: Meta, sub: Submission) -> Result<crate::writer::Written> {
+    let service = service_for(store, &sub.item_code).await?;
+    submit_inner(store, meta, sub, service, None).await
+}
+
+/// Takes over a case from the previous platform (历史办件迁移): pre-checked like any
+/// submission, numbered by its original date of receipt, and accepted on its original
+/// date when the previous platform had accepted it, so its clocks (and traffic lights)
+/// are the real ones. One command: either all of it lands or nothing.
+pub async fn import(store: &Store, meta: Meta, sub: Submission, m: Migration) -> Result<crate::writer::Written> {
+    m.check(crate::today())?;
+    let service = service_for(store, &sub.item_code).await?;
+    let cal = calendar::calendar_for(store, Some(&service.region_code)).await?;
+    submit_inner(store, meta, sub, service, Some((m, cal, store.config.cases))).await
+}
+
+pub(super) async fn submit_inner(
+    store: &Store,
+    meta: Meta,
+    sub: Submission,
+    service: Service,
+    migrated: Option<(Migration, Arc<Calendar>, core::CasePolicy)>,
+) -> Result<crate::writer::Written> {
+    let Submission {
+        item_code: _,
+        applicant,
+        channel,
+        assisted,
+        application,
+        draft_id,
+    } = sub;
+    core::check_channel(channel, &application)?;
+    let dict = dictionary(store).await?;
+    let files_of = FilesOf {
+        uploader: &meta.actor,
+        prior: Default::default(),
+    };
+    let prechecked = precheck(store, &service, &applicant.subject, &application, &dict, &files_of).await?;
+    // The prefill rate: form fields whose submitted value is the one the platform filled in.
+    let filled = prefill(store, &applicant.subject, &service.elements, &dict).await?;
+    let prefilled = application
+        .form
+        .iter()
+        .filter(|(k, v)| {
+            filled.get(*k).is_some_and(|p| match v {
+                Value::String(s) => s.trim() == p.trim(),
+                other => other.to_string() == *p,
+            })
+        })
+        .count();
+    let w = store
+        .writer
+        .submit(
+            meta,
+            Command::Cases(Box::new(Cmd::Submit(Box::new(SubmitCmd {
+                service,
+                applicant,
+                channel,
+                assisted,
+                application,
+                prechecked,
+                draft_id,
+                prefilled,
+                migrated,
+            })))),
+        )
+        .await?;
+    Ok(w)
+}
+
+pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
+    // A migrated case keeps its original date of receipt (number, clocks, art. 32).
+    let today = match &s.migrated {
+        Some((m, _, _)) => m.received_on,
+        None => date_of(ctx.now_ms),
+    };
+    let svc = &s.service;
+    let e = &svc.elements;
+    // 办件编号: region + date + serial, allocated under the batch's ledger lock, so
+    // numbers are unique across processes (issue 6 item 10).
+    let prefix = format!(
+        "{}{}",
+        core::case_number(&svc.region_code, today, 0).get(..12).unwrap_or(""),
+        today.format("%Y%m%d")
+    );
+    // One statement takes the serial and advances the counter (both engines support
+    // upsert with RETURNING); the savepoint opened first undoes it if the command fails.
+    ctx.begin_write().await?;
+    let serial: i64 = sqlx::query_scalar(
+        "INSERT INTO case_serials (prefix, next_serial) VALUES ($1, 2)
+         ON CONFLICT (prefix) DO UPDATE SET next_serial = case_serials.next_serial + 1
+         RETURNING next_serial - 1",
+    )
+    .bind(&prefix)
+    .fetch_one(&mut *ctx.conn)
+    .await?;
+    let id = core::case_number(&svc.region_code, today, serial as u64);
+    let route = core::Route::of(&s.application, &s.prechecked).as_str();
+    let sealed = Sealed {
+        application: s.application.clone(),
+        applicant_code: s.applicant.code.clone(),
+    };
+    let bytes = serde_json::to_vec(&sealed).expect("serialisable");
+    let digest = hex::encode(yiwang_crypto::sm3(&bytes));
+    let ev = Event::Submitted;
+    ctx.append(
+        &stream(&id),
+        Expect::New,
+        "case.submitted",
+        &json!({ "id": id, "item_code": svc.code, "item_version": svc.version, "department_id": svc.department_id,
+                 "applicant": s.applicant.subject.key(), "applicant_name": s.applicant.name, "channel": s.channel,
+                 "assisted": s.assisted, "route": route, "application_sm3": digest,
+                 "form_fields": e.form.len(), "prefilled_fields": s.prefilled,
+                 "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised,
+                 "migrated": s.migrated.as_ref().map(|(m, _, _)| m) }),
+    )
+    .await?;
+    let steps = core::workflow(e);
+    let enc = ctx.keys.pii.seal_bytes(&format!("cases.application:{id}"), &bytes);
+    let outstanding: Vec<&String> = s.prechecked.tolerated.iter().collect();
+    sqlx::query(
+        "INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
+            applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
+            application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
+            form_fields, prefilled_fields)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', $14, 0, NULL, $15, $16, $17, $18,
+            $19, $20, $21, $22, $22, $23, $24)",
+    )
+    .bind(&id)
+    .bind(&svc.entry_id)
+    .bind(&svc.code)
+    .bind(svc.version)
+    .bind(&e.name)
+    .bind(&svc.department_id)
+    .bind(&svc.region_code)
+    .bind(s.applicant.subject.key())
+    .bind(&s.applicant.name)
+    .bind(&ctx.actor)
+    .bind(s.channel.as_str())
+    .bind(i16::from(s.assisted))
+    .bind(route)
+    .bind(serde_json::to_string(&steps).expect("serialisable"))
+    .bind(i16::from(e.case_kind == CaseKind::Instant))
+    .bind(serde_json::to_string(&outstanding).expect("serialisable"))
+    .bind(&enc)
+    .bind(&digest)
+    .bind(
+        e.statutory_limit
+            .as_ref()
+            .map(|l| serde_json::to_string(l).expect("serialisable")),
+    )
+    .bind(
+        e.promised_limit
+            .as_ref()
+            .map(|l| serde_json::to_string(l).expect("serialisable")),
+    )
+    .bind(today.to_string())
+    .bind(ctx.now_ms)
+    .bind(e.form.len() as i64)
+    .bind(s.prefilled as i64)
+    .execute(&mut *ctx.conn)
+    .await?;
+    if let Some(d) = &s.draft_id {
+        sqlx::query("DELETE FROM case_drafts WHERE id = $1 AND applicant = $2")
+            .bind(d)
+            .bind(s.applicant.subject.key())
+            .execute(&mut *ctx.conn)
+            .await?;
+    }
+    // The row as just inserted (no read-back on the hot path).
+    let row = CaseRow {
+        id: id.clone(),
+        entry_id: svc.entry_id.clone(),
+        item_code: svc.code.clone(),
+        item_version: svc.version,
+        item_name: e.name.clone(),
+        department_id: svc.department_id.clone(),
+        region_code: svc.region_code.clone(),
+        applicant: s.applicant.subject.key(),
+        applicant_name: s.applicant.name.clone(),
+        submitted_by: ctx.actor.clone(),
+        channel: s.channel,
+        assisted: s.assisted,
+        route: route.into(),
+        state: State::Submitted,
+        steps,
+        step: 0,
+        handler: None,
+        instant: e.case_kind == CaseKind::Instant,
+        outstanding: outstanding.into_iter().cloned().collect(),
+        statutory_limit: e.statutory_limit.clone(),
+        promised_limit: e.promised_limit.clone(),
+        received_on: today,
+        accepted_on: None,
+        due_on: None,
+        statutory_due_on: None,
+        decision: None,
+        decided_at: None,
+        licence_id: None,
+        delivery: None,
+        concluded_at: None,
+        form_fields: e.form.len() as i64,
+        prefilled_fields: s.prefilled as i64,
+        created_at: ctx.now_ms,
+        updated_at: ctx.now_ms,
+    };
+    // A migrated case's first entry names where it came from.
+    let body = match &s.migrated {
+        Some((m, _, _)) => json!({ "event": "submitted", "migrated": m }),
+        None => serde_json::to_value(&ev).expect("serialisable"),
+    };
+    timeline_insert(ctx, &id, 1, ev.name(), &body, Party::Applicant).await?;
+    let materials: Vec<Value> = e
+        .materials
+        .iter()
+        .filter_map(|m| {
+            s.application
+                .materials
+                .get(&m.key)
+                .map(|p| json!({ "key": m.key, "name": m.name, "how": p.kind, "files": p.files.len() }))
+        })
+        .collect();
+    add_notice(
+        ctx,
+        &row,
+        NoticeKind::Receipt,
+        json!({ "channel": s.channel, "received_on": today, "materials": materials,
+                "promised_limit": e.promised_limit.as_ref().map(|l| l.text_zh()) }),
+    )
+    .await?;
+    notify(
+        ctx,
+        &row,
+        format!("您申报的「{}」已收件，办件编号 {id}", e.name),
+        format!("Your application for '{}' was received: case {id}", e.name),
+    )
+    .await?;
+    if let Some((m, cal, policy)) = &s.migrated
+        && let Some(on) = m.accepted_on
+    {
+        let v = act_cmd(ctx, &id, Party::Clerk, &Action::Accept, cal, policy, None, on).await?;
+        return Ok(
+            json!({ "id": id, "state": v["state"], "route": route, "received_on": today,
+                    "accepted_on": on, "due_on": v["due_on"], "legacy_no": m.legacy_no }),
+        );
+    }
+    Ok(
+        json!({ "id": id, "state": State::Submitted, "route": route, "received_on": today,
+               "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised }),
+    )
+}
