@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// What a code is for (a code for one purpose never serves another).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = SmsPurpose))]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// Registering an account with this number.

@@ -797,6 +797,52 @@ mod tests {
         );
     }
 
+    /// API routes served as files or documents rather than JSON, outside the OpenAPI document.
+    const UNDOCUMENTED: &[(&str, &str)] = &[
+        ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/v1/openapi-ui.json"),
+        ("GET", "/api/v1/docs"),
+        ("GET", "/api/v1/docs/"),
+        ("GET", "/api/v1/docs/{*rest}"),
+        ("GET", "/api/v1/seals/{seal_id}/image.svg"),
+        ("GET", "/api/v1/licences/{licence_id}/pdf"),
+        ("GET", "/api/v1/me/licences/{licence_id}/pdf"),
+        ("GET", "/api/v1/me/cases/{case_id}/notices/{notice_id}/pdf"),
+        ("GET", "/api/v1/cases/{case_id}/notices/{notice_id}/pdf"),
+    ];
+
+    /// Routes are declared once (`router::routes`, each API route with its operation), and
+    /// `RULES` is the one authority on access: every documented operation has its rule, and
+    /// every API rule names a documented operation or one of the few undocumented routes.
+    #[test]
+    fn every_route_has_a_rule_and_every_rule_a_route() {
+        let doc = serde_json::to_value(crate::router::routes().into_openapi()).unwrap();
+        let mut documented = vec![];
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.push((method.to_uppercase(), path.clone()));
+            }
+        }
+        assert!(documented.len() > 100, "{} operations", documented.len());
+        for (m, p) in &documented {
+            assert!(
+                RULES.iter().any(|r| r.method == m && r.path == p),
+                "{m} {p} is routed and documented but has no rule in RULES"
+            );
+        }
+        for r in RULES.iter().filter(|r| r.path.starts_with("/api/")) {
+            let known = documented.iter().any(|(m, p)| m == r.method && p == r.path)
+                || UNDOCUMENTED.contains(&(r.method, r.path));
+            assert!(known, "the rule {} {} names no documented route", r.method, r.path);
+        }
+        for (m, p) in UNDOCUMENTED {
+            assert!(
+                RULES.iter().any(|r| r.method == *m && r.path == *p),
+                "{m} {p} has no rule"
+            );
+        }
+    }
+
     #[test]
     fn the_table_has_no_duplicates() {
         for (i, a) in RULES.iter().enumerate() {

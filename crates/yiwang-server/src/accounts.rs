@@ -13,9 +13,11 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post, put};
-use axum::{Form, Json, Router};
+use axum::routing::{get, post};
+use axum::{Form, Json};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiwang_core::FieldError;
 use yiwang_core::access::{Permission, Target};
 use yiwang_core::accounts::{LegalKind, LegalPersonInput, PersonInput, StaffInput};
@@ -23,20 +25,20 @@ use yiwang_core::mandates::{Mandate, Subject};
 use yiwang_store::accounts::{self, RoleInfo, StaffInfo};
 use yiwang_store::{auth as store_auth, datause, mandates};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/register", post(api_register))
-        .route("/api/v1/auth/register-enterprise", post(api_register_enterprise))
-        .route("/api/v1/assisted/persons", post(api_assisted_register))
-        .route("/api/v1/assisted/enterprises", post(api_assisted_enterprise))
-        .route("/api/v1/me", get(api_me))
-        .route("/api/v1/me/password", put(api_password))
-        .route("/api/v1/staff", get(api_staff_list).post(api_staff_create))
-        .route("/api/v1/staff/{account_id}", get(api_staff_one))
-        .route("/api/v1/staff/{account_id}/roles", put(api_staff_roles))
-        .route("/api/v1/staff/{account_id}/disabled", put(api_staff_disabled))
-        .route("/api/v1/roles", get(api_roles))
-        .route("/api/v1/roles/{role}", put(api_role_set))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_register))
+        .routes(routes!(api_register_enterprise))
+        .routes(routes!(api_assisted_register))
+        .routes(routes!(api_assisted_enterprise))
+        .routes(routes!(api_me))
+        .routes(routes!(api_password))
+        .routes(routes!(api_staff_list, api_staff_create))
+        .routes(routes!(api_staff_one))
+        .routes(routes!(api_staff_roles))
+        .routes(routes!(api_staff_disabled))
+        .routes(routes!(api_roles))
+        .routes(routes!(api_role_set))
         .route("/register", get(register_page).post(register_form))
         .route("/account", get(account_page))
         .route("/account/password", post(password_form))
@@ -364,8 +366,7 @@ struct RegisterPage {
 
 crate::page!(RegisterPage);
 
-async fn register_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<RegisterPage> {
-    let mut base = Base::new(&s, &headers, &uri, &ctx).await;
+async fn register_page(ctx: Ctx, mut base: Base) -> ApiResult<RegisterPage> {
     base.csrf = ctx.csrf().await;
     Ok(RegisterPage {
         base,
@@ -402,16 +403,13 @@ struct RegisterForm {
 
 async fn register_form(
     State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     crate::auth::ClientIp(ip): crate::auth::ClientIp,
+    base: Base,
     Form(f): Form<RegisterForm>,
 ) -> ApiResult<Response> {
     if !s.register_allowed(&ip) {
         return Err(crate::auth::too_many());
     }
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let mut page = RegisterPage {
         base,
         errors: vec![],
@@ -605,8 +603,7 @@ async fn password_form(
     }
 }
 
-async fn totp_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<Response> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
+async fn totp_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
     let id = ctx.account_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
     Ok(
         auth::enrol_view(&s, base, &id, "/account/totp", "/account".into(), vec![])
@@ -615,15 +612,8 @@ async fn totp_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri:
     )
 }
 
-async fn totp_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(f): Form<EnrolForm>,
-) -> ApiResult<Response> {
+async fn totp_form(State(s): State<AppState>, ctx: Ctx, base: Base, Form(f): Form<EnrolForm>) -> ApiResult<Response> {
     let id = ctx.account_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     match store_auth::totp_confirm(&s.store, &id, &f.totp_code).await {
         Ok(codes) => Ok(auth::EnrolPage {
             base,
@@ -826,7 +816,7 @@ impl RolesPage {
     }
 }
 
-async fn roles_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<RolesPage> {
+async fn roles_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<RolesPage> {
     let can_edit = ctx
         .actor
         .authorize(
@@ -837,7 +827,7 @@ async fn roles_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri
         )
         .is_ok();
     Ok(RolesPage {
-        base: Base::new(&s, &headers, &uri, &ctx).await,
+        base,
         roles: accounts::roles(&s.store.read).await?,
         all: Permission::ALL.to_vec(),
         can_edit,
@@ -848,9 +838,8 @@ async fn roles_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri
 async fn role_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(role): Path<String>,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let perms: Vec<String> = form_urlencoded::parse(&body)
@@ -862,7 +851,7 @@ async fn role_form(
         Err(e) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             RolesPage {
-                base: Base::new(&s, &headers, &uri, &ctx).await,
+                base,
                 roles: accounts::roles(&s.store.read).await?,
                 all: Permission::ALL.to_vec(),
                 can_edit: true,

@@ -8,24 +8,26 @@ use crate::i18n::{Lang, Prefs};
 use crate::pages::Base;
 use crate::{AppState, submit};
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::routing::get;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiwang_core::calendar::{DayKind, DayRule, Deadline, PublishedYear};
 use yiwang_store::{Command, calendar};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/calendar/days/{date}", get(day))
-        .route("/api/v1/calendar/add-days", get(add_days))
-        .route("/api/v1/calendar/between", get(between))
-        .route("/api/v1/calendar/years", get(years))
-        .route("/api/v1/calendar/years/{year}", put(publish_year))
-        .route("/api/v1/calendar/regions/{code}/days", post(set_local).get(local))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(day))
+        .routes(routes!(add_days))
+        .routes(routes!(between))
+        .routes(routes!(years))
+        .routes(routes!(publish_year))
+        .routes(routes!(set_local, local))
         .route("/calendar", get(page))
         .route("/fragments/workdays", get(fragment))
 }
@@ -367,12 +369,10 @@ struct CalendarPage {
 
 async fn page(
     State(s): State<AppState>,
-    ctx: crate::auth::Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    _ctx: crate::auth::Ctx,
     axum::extract::Query(q): axum::extract::Query<CalcQuery>,
+    base: Base,
 ) -> ApiResult<CalendarPage> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let region = home_region_if_known(&s).await;
     let result = calculate(&s, base.lang, &q, region.as_deref()).await;
     let local = match &region {

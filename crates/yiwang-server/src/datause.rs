@@ -9,22 +9,24 @@ use crate::pages::Base;
 use crate::pages::Page;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiwang_core::FieldError;
 use yiwang_core::datause::{DataUse, PersonalField};
 use yiwang_store::accounts::{self, PersonView};
 use yiwang_store::datause;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me/data-use", get(api_mine))
-        .route("/api/v1/persons", get(api_find))
-        .route("/api/v1/persons/{person_id}", get(api_one))
-        .route("/api/v1/persons/{person_id}/unmask", post(api_unmask))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_mine))
+        .routes(routes!(api_find))
+        .routes(routes!(api_one))
+        .routes(routes!(api_unmask))
         .route("/work/persons", get(lookup_page))
         .route("/work/persons/{person_id}/unmask", post(unmask_form))
 }
@@ -173,11 +175,9 @@ struct LookupQuery {
 async fn lookup_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     ApiQuery(q): ApiQuery<LookupQuery>,
+    base: Base,
 ) -> ApiResult<Response> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let mut page = LookupPage {
         base,
         id_number: q.id_number.clone().unwrap_or_default(),
@@ -216,13 +216,11 @@ struct UnmaskForm {
 async fn unmask_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
     Form(f): Form<UnmaskForm>,
 ) -> ApiResult<Response> {
     let p = accounts::person(&s.store.read, &id).await?.ok_or_else(not_found)?;
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let mut page = LookupPage {
         base,
         id_number: String::new(),

@@ -12,27 +12,27 @@ use crate::extract::ApiQuery;
 use crate::pages::Base;
 use crate::pages::Page;
 use askama::Template;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt;
+use utoipa_axum::routes;
 use yiwang_core::FieldError;
 use yiwang_store::files::{self, FileInfo, Visibility};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/files",
-            post(api_upload).layer(axum::extract::DefaultBodyLimit::max(files::MAX_SIZE + 4096)),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_upload).layer(axum::extract::DefaultBodyLimit::max(files::MAX_SIZE + 4096)))
         .route("/files/{sm3}", get(download))
         .route("/work/cases/{case_id}/files/{sm3}", get(staff_case_file))
-        .route("/api/v1/cases/{case_id}/files/{sm3}", get(staff_case_file))
+        .routes(routes!(staff_case_file))
         .route("/me/cases/{case_id}/files/{sm3}", get(my_case_file))
-        .route("/api/v1/me/cases/{case_id}/files/{sm3}", get(my_case_file))
+        .routes(routes!(my_case_file))
         .route(
             "/catalog/files",
             get(files_page)

@@ -2,16 +2,15 @@
 
 use crate::AppState;
 use crate::error::{ApiResult, Problem};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/ledger/status", get(status))
-        .route("/api/v1/ledger/verify", post(verify))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(status)).routes(routes!(verify))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -9,19 +9,21 @@ use crate::extract::ApiJson;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post, put};
-use axum::{Form, Json, Router};
+use axum::routing::post;
+use axum::{Form, Json};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiwang_core::FieldError;
 use yiwang_core::mandates::{Mandate, MandateInput, Scope, Subject, not_in_force};
 use yiwang_store::mandates;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me/mandates", get(api_list))
-        .route("/api/v1/me/acting-for", put(api_acting_for))
-        .route("/api/v1/mandates", post(api_grant))
-        .route("/api/v1/mandates/{mandate_id}/revoke", post(api_revoke))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_list))
+        .routes(routes!(api_acting_for))
+        .routes(routes!(api_grant))
+        .routes(routes!(api_revoke))
         .route("/account/mandates", post(grant_form))
         .route("/account/mandates/{mandate_id}/revoke", post(revoke_form))
         .route("/account/acting-for", post(acting_for_form))

@@ -3,24 +3,25 @@
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery, IdempotencyKey};
 use crate::{AppState, submit};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiwang_core::FieldError;
 use yiwang_core::orgs::{Department, DepartmentInput, Hall, HallInput, Window, WindowInput};
 use yiwang_store::{Command, orgs};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/departments", get(list_departments).post(create_department))
-        .route("/api/v1/departments/{id}", get(one_department).put(change_department))
-        .route("/api/v1/halls", get(list_halls).post(create_hall))
-        .route("/api/v1/halls/{id}", get(one_hall).put(change_hall))
-        .route("/api/v1/halls/{id}/windows", get(list_windows).post(create_window))
-        .route("/api/v1/halls/{hall_id}/windows/{id}", put(change_window))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_departments, create_department))
+        .routes(routes!(one_department, change_department))
+        .routes(routes!(list_halls, create_hall))
+        .routes(routes!(one_hall, change_hall))
+        .routes(routes!(list_windows, create_window))
+        .routes(routes!(change_window))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

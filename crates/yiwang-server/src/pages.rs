@@ -5,19 +5,19 @@ use crate::ctx::Ctx;
 use crate::i18n::{Lang, Prefs};
 use crate::{AppState, error::ApiResult};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::Datelike;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
 use yiwang_core::orgs::{Hall, Window};
 use yiwang_core::regions::Region;
 use yiwang_store::{orgs, regions};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .route("/", get(home))
         .route("/halls", get(halls_page))
         .route("/lang/{code}", get(set_lang))
@@ -70,6 +70,15 @@ pub struct Base {
     pub has_inbox: bool,
     /// Window clerks: taking applications at the window.
     pub can_take_applications: bool,
+}
+
+/// Every page handler takes its layout context as an extractor: `base: Base`.
+impl axum::extract::FromRequestParts<AppState> for Base {
+    type Rejection = crate::error::ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let ctx = <Ctx as axum::extract::FromRequestParts<AppState>>::from_request_parts(parts, s).await?;
+        Ok(Base::new(s, &parts.headers, &parts.uri, &ctx).await)
+    }
 }
 
 impl Base {
@@ -283,8 +292,7 @@ struct HomePage {
     today_working: bool,
 }
 
-async fn home(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<HomePage> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
+async fn home(State(s): State<AppState>, base: Base) -> ApiResult<HomePage> {
     let cities = match &base.province {
         Some(p) => regions::children(&s.store.read, Some(&p.code)).await?,
         None => vec![],
@@ -333,14 +341,14 @@ impl HallsPage {
     }
 }
 
-async fn halls_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<HallsPage> {
+async fn halls_page(State(s): State<AppState>, base: Base) -> ApiResult<HallsPage> {
     let departments = orgs::departments(&s.store.read, None)
         .await?
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
     Ok(HallsPage {
-        base: Base::new(&s, &headers, &uri, &ctx).await,
+        base,
         halls: hall_views(&s).await?,
         departments,
     })

@@ -5,19 +5,21 @@ use crate::extract::{ApiJson, ApiQuery, IdempotencyKey};
 use crate::pages::Base;
 use crate::{AppState, submit};
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiwang_core::regions::{Level, NewRegion, Region, RegionChange};
 use yiwang_store::{Command, regions};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/regions", get(list).post(create))
-        .route("/api/v1/regions/{code}", get(one).patch(change))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one, change))
         .route("/regions", get(page))
 }
 
@@ -132,12 +134,7 @@ impl RegionsPage {
 }
 
 /// The region tree, depth first.
-async fn page(
-    State(s): State<AppState>,
-    ctx: crate::auth::Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<RegionsPage> {
+async fn page(State(s): State<AppState>, _ctx: crate::auth::Ctx, base: Base) -> ApiResult<RegionsPage> {
     let all = regions::all(&s.store.read).await?;
     let mut nodes = vec![];
     fn walk(all: &[Region], parent: Option<&str>, depth: usize, out: &mut Vec<TreeNode>) {
@@ -150,8 +147,5 @@ async fn page(
         }
     }
     walk(&all, None, 0, &mut nodes);
-    Ok(RegionsPage {
-        base: Base::new(&s, &headers, &uri, &ctx).await,
-        nodes,
-    })
+    Ok(RegionsPage { base, nodes })
 }

@@ -1,12 +1,16 @@
 //! The router: every capability's routes, fallbacks, and the middleware every answer passes.
 
 use super::*;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Largest JSON body accepted (1 MiB); larger ones get 413 problem+json.
 pub const BODY_LIMIT: usize = 1 << 20;
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+/// Every capability's routes, declared once: a documented API route brings its OpenAPI
+/// operation with it (`routes!`), so the router and the document cannot drift apart.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(regions::routes())
         .merge(orgs::routes())
         .merge(calendar::routes())
@@ -23,9 +27,16 @@ pub fn router(state: AppState) -> Router {
         .merge(licences::routes())
         .merge(cases::routes())
         .merge(sms::routes())
-        .route("/api/v1/openapi.json", get(openapi::spec));
+        .merge(pages::routes())
+}
+
+pub fn router(state: AppState) -> Router {
+    let (app, doc) = routes().split_for_parts();
+    let doc = openapi::exact(doc);
+    let spec = doc.clone();
+    let api = app.route("/api/v1/openapi.json", get(move || async move { Json(spec) }));
     let docs: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
-        .url("/api/v1/openapi-ui.json", openapi::doc())
+        .url("/api/v1/openapi-ui.json", doc)
         .into();
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
@@ -34,7 +45,6 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .merge(api)
         .merge(docs)
-        .merge(pages::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(auth::session_layer(state.store.clone(), state.secure_cookies))
         .fallback(not_found)

@@ -10,13 +10,15 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::pages::Base;
 use crate::pages::Page;
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiwang_core::FieldError;
 use yiwang_core::access::{Permission, Target};
 use yiwang_core::licences::TrustedKey;
@@ -25,17 +27,17 @@ use yiwang_core::seals::{Purpose, Seal, SealInput, SealStatus};
 use yiwang_store::seals::{self, TrustList};
 use yiwang_store::{Command, StoreError};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/seals", get(api_list).post(api_make))
-        .route("/api/v1/seals/{seal_id}", get(api_one))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_list, api_make))
+        .routes(routes!(api_one))
         .route("/api/v1/seals/{seal_id}/image.svg", get(image))
-        .route("/api/v1/seals/{seal_id}/rotate", post(api_rotate))
-        .route("/api/v1/seals/{seal_id}/revoke", post(api_revoke))
-        .route("/api/v1/trust-list", get(api_trust_list))
-        .route("/api/v1/trust/keys", get(api_trusted))
-        .route("/api/v1/trust/import", post(api_import))
-        .route("/api/v1/trust/keys/{key_id}", axum::routing::delete(api_distrust))
+        .routes(routes!(api_rotate))
+        .routes(routes!(api_revoke))
+        .routes(routes!(api_trust_list))
+        .routes(routes!(api_trusted))
+        .routes(routes!(api_import))
+        .routes(routes!(api_distrust))
         .route("/admin/seals", get(seals_page).post(make_form))
         .route("/admin/seals/{seal_id}/rotate", post(rotate_form))
         .route("/admin/seals/{seal_id}/revoke", post(revoke_form))

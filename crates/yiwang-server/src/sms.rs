@@ -12,20 +12,21 @@ use crate::pages::Base;
 use crate::pages::Page;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiwang_core::FieldError;
 use yiwang_core::sms::Purpose;
 use yiwang_store::{Meta, sms};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/sms-codes", post(api_request_code))
-        .route("/api/v1/auth/sms-login", post(api_sms_login))
-        .route("/api/v1/auth/password-reset", post(api_reset))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_request_code))
+        .routes(routes!(api_sms_login))
+        .routes(routes!(api_reset))
         .route("/recover", axum::routing::get(recover_page).post(recover_form))
 }
 
@@ -164,8 +165,7 @@ struct RecoverForm {
     action: String,
 }
 
-async fn recover_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<RecoverPage> {
-    let mut base = Base::new(&s, &headers, &uri, &ctx).await;
+async fn recover_page(ctx: Ctx, mut base: Base) -> ApiResult<RecoverPage> {
     base.csrf = ctx.csrf().await;
     Ok(RecoverPage {
         base,
@@ -179,12 +179,10 @@ async fn recover_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, u
 async fn recover_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     ClientIp(ip): ClientIp,
+    mut base: Base,
     Form(f): Form<RecoverForm>,
 ) -> ApiResult<Response> {
-    let mut base = Base::new(&s, &headers, &uri, &ctx).await;
     base.csrf = ctx.csrf().await;
     let mut page = RecoverPage {
         base,

@@ -1,16 +1,18 @@
 //! Login, logout, sessions and tokens over the API.
 
 use super::*;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/login", post(api_login))
-        .route("/api/v1/auth/logout", post(api_logout))
-        .route("/api/v1/auth/logout-everywhere", post(api_logout_everywhere))
-        .route("/api/v1/me/sessions", get(api_sessions))
-        .route("/api/v1/me/sessions/{session_id}", delete(api_revoke_session))
-        .route("/api/v1/tokens", get(api_tokens).post(api_create_token))
-        .route("/api/v1/tokens/{token_id}", delete(api_revoke_token))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_login))
+        .routes(routes!(api_logout))
+        .routes(routes!(api_logout_everywhere))
+        .routes(routes!(api_sessions))
+        .routes(routes!(api_revoke_session))
+        .routes(routes!(api_tokens, api_create_token))
+        .routes(routes!(api_revoke_token))
         .route("/login", get(login_page).post(login_form))
         .route("/login/second", post(second_form))
         .route("/login/enrol", get(enrol_page).post(enrol_form))

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::pages::Page;
+use utoipa_axum::router::OpenApiRouter;
 
 #[derive(Deserialize)]
 pub struct NextQuery {
@@ -25,14 +26,7 @@ pub(super) fn safe_next(n: Option<String>) -> String {
     crate::pages::local_path(n.as_deref(), "/account")
 }
 
-pub(super) async fn login_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    ApiQuery(q): ApiQuery<NextQuery>,
-) -> ApiResult<Response> {
-    let mut base = Base::new(&s, &headers, &uri, &ctx).await;
+pub(super) async fn login_page(ctx: Ctx, ApiQuery(q): ApiQuery<NextQuery>, mut base: Base) -> ApiResult<Response> {
     base.csrf = ctx.csrf().await;
     Ok(LoginPage {
         base,
@@ -262,16 +256,14 @@ pub async fn enrol_view(
 pub(super) async fn enrol_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     ApiQuery(q): ApiQuery<NextQuery>,
+    base: Base,
 ) -> ApiResult<Response> {
     let next = safe_next(q.next);
     let session = ctx.browser_session()?;
     let Some(p) = pending(&session, true).await else {
         return Ok(Redirect::to(&format!("/login?next={}", urlenc(&next))).into_response());
     };
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     Ok(enrol_view(&s, base, &p.account_id, "/login/enrol", next, vec![])
         .await?
         .into_response())
@@ -484,8 +476,8 @@ pub(super) async fn token_revoke_form(
     Ok(Redirect::to("/admin/tokens").into_response())
 }
 
-pub fn token_page_routes() -> Router<AppState> {
-    Router::new()
+pub fn token_page_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .route("/admin/tokens", get(tokens_page).post(token_form))
         .route("/admin/tokens/{token_id}/revoke", post(token_revoke_form))
 }

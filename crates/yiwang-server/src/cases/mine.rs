@@ -24,12 +24,7 @@ impl MyCasesPage {
     }
 }
 
-pub(super) async fn my_cases_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<Response> {
+pub(super) async fn my_cases_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
     let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
     let today = yiwang_store::today();
     let mut list = vec![];
@@ -39,7 +34,7 @@ pub(super) async fn my_cases_page(
         list.push((c, light));
     }
     Ok(MyCasesPage {
-        base: Base::new(&s, &headers, &uri, &ctx).await,
+        base,
         cases: list,
         drafts: cases::drafts_of(&s.store, &subject).await?,
         notifications: cases::notifications(&s.store, &subject).await?,

@@ -12,14 +12,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, IdempotencyKey};
 use crate::pages::Base;
 use askama::Template;
+use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt;
+use utoipa_axum::routes;
 use yiwang_core::access::{Permission, Target};
 use yiwang_core::cases::{
     Action, Application, Channel, CorrectionItem, DeliveryMethod, Light, NoticeKind, Party, PostDetail, Provision,
@@ -31,29 +34,26 @@ use yiwang_core::{DomainError, FieldError, Named};
 use yiwang_store::cases::{self, Applicant, CaseRow, Clocks, Notice, Task, TimelineEntry};
 use yiwang_store::{Meta, StoreError};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/cases", post(api_submit))
-        .route("/api/v1/window/cases", post(api_window_submit))
-        .route("/api/v1/case-imports", post(api_import))
-        .route("/api/v1/me/cases", get(api_my_cases))
-        .route("/api/v1/me/cases/{case_id}", get(api_my_case))
-        .route("/api/v1/me/cases/{case_id}/actions", post(api_my_action))
-        .route("/api/v1/me/cases/{case_id}/application", post(api_resubmit))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_submit))
+        .routes(routes!(api_window_submit))
+        .routes(routes!(api_import))
+        .routes(routes!(api_my_cases))
+        .routes(routes!(api_my_case))
+        .routes(routes!(api_my_action))
+        .routes(routes!(api_resubmit))
         .route("/api/v1/me/cases/{case_id}/notices/{notice_id}/pdf", get(my_notice_pdf))
-        .route("/api/v1/me/drafts", get(api_drafts).post(api_save_draft))
-        .route("/api/v1/me/notifications", get(api_notifications))
-        .route(
-            "/api/v1/me/files",
-            post(api_upload).layer(axum::extract::DefaultBodyLimit::max(
-                yiwang_store::files::MAX_SIZE + 4096,
-            )),
-        )
-        .route("/api/v1/inbox", get(api_inbox))
-        .route("/api/v1/cases/{case_id}", get(api_case))
-        .route("/api/v1/cases/{case_id}/actions", post(api_action))
+        .routes(routes!(api_drafts, api_save_draft))
+        .routes(routes!(api_notifications))
+        .routes(routes!(api_upload).layer(axum::extract::DefaultBodyLimit::max(
+            yiwang_store::files::MAX_SIZE + 4096,
+        )))
+        .routes(routes!(api_inbox))
+        .routes(routes!(api_case))
+        .routes(routes!(api_action))
         .route("/api/v1/cases/{case_id}/notices/{notice_id}/pdf", get(staff_notice_pdf))
-        .route("/api/v1/case-tasks/{task_id}/complete", post(api_complete_task))
+        .routes(routes!(api_complete_task))
         .route(
             "/services/{service_code}/apply",
             get(apply_page)

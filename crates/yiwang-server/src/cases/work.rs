@@ -41,15 +41,10 @@ impl InboxPage {
     }
 }
 
-pub(super) async fn inbox_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<Response> {
+pub(super) async fn inbox_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
     let (rows, tasks) = inbox(&s, &ctx).await?;
     Ok(InboxPage {
-        base: Base::new(&s, &headers, &uri, &ctx).await,
+        base,
         rows,
         tasks,
         yellow_percent: s.store.config.cases.yellow_percent,

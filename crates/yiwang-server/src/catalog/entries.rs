@@ -361,6 +361,7 @@ pub async fn history(s: &AppState, id: &str) -> ApiResult<Vec<HistoryRow>> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = CatalogDraftBody)]
 #[serde(deny_unknown_fields)]
 pub struct DraftBody {
     pub elements: Elements,

@@ -10,18 +10,18 @@ use crate::error::{ApiError, ApiResult};
 use crate::i18n::Lang;
 use crate::pages::Base;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::collections::BTreeMap;
+use utoipa_axum::router::OpenApiRouter;
 use yiwang_core::catalog::{self as core, Material, Question, StepRole};
 use yiwang_store::catalog::{ListKind, ServiceFilter};
 use yiwang_store::now_ms;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .route("/services", get(search_page))
         .route("/services/{service_code}", get(guide_page))
         .route("/services/{service_code}/form", get(form_page))
@@ -191,14 +191,7 @@ struct SearchPage {
     v: SearchView,
 }
 
-async fn search_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    Query(form): Query<SearchForm>,
-) -> ApiResult<SearchPage> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
+async fn search_page(State(s): State<AppState>, Query(form): Query<SearchForm>, base: Base) -> ApiResult<SearchPage> {
     let v = search_view(&s, form, base.lang).await?;
     Ok(SearchPage { base, v })
 }
@@ -496,12 +489,10 @@ impl MaterialsFragment {
 async fn materials_fragment(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(code): Path<String>,
     Query(answers): Query<BTreeMap<String, String>>,
+    base: Base,
 ) -> ApiResult<Response> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let svc = yiwang_store::catalog::service(&s.store, &code, now_ms())
         .await?
         .ok_or_else(|| ApiError::not_found("service"))?;
@@ -622,8 +613,7 @@ impl ListsPage {
     }
 }
 
-async fn lists_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<ListsPage> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
+async fn lists_page(State(s): State<AppState>, base: Base) -> ApiResult<ListsPage> {
     let now = now_ms();
     let mut lists = vec![];
     for k in ListKind::ALL {

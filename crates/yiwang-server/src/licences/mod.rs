@@ -10,14 +10,16 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pages::{Base, when};
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use yiwang_core::access::{Permission, Target};
 use yiwang_core::licences::{
     self as core, HolderKind, Layout, LicenceFile, LicenceType, QrClaims, Status, ValidityRule, Verification,
@@ -27,25 +29,25 @@ use yiwang_core::{DomainError, FieldError, Named};
 use yiwang_store::licences::{self, Grant, GrantInput, HistoryEntry, IssueInput, LicenceSummary};
 use yiwang_store::{Command, StoreError};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/licence-types", get(api_types).post(api_define_type))
-        .route("/api/v1/licences", get(api_issued).post(api_issue))
-        .route("/api/v1/licences/{licence_id}", get(api_licence))
-        .route("/api/v1/licences/{licence_id}/status", post(api_status))
-        .route("/api/v1/licences/{licence_id}/annotations", post(api_annotate))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_types, api_define_type))
+        .routes(routes!(api_issued, api_issue))
+        .routes(routes!(api_licence))
+        .routes(routes!(api_status))
+        .routes(routes!(api_annotate))
         .route("/api/v1/licences/{licence_id}/pdf", get(issuer_pdf))
-        .route("/api/v1/licence-uses", post(api_use))
-        .route("/api/v1/me/licences", get(api_wallet))
-        .route("/api/v1/me/licences/{licence_id}", get(api_mine))
+        .routes(routes!(api_use))
+        .routes(routes!(api_wallet))
+        .routes(routes!(api_mine))
         .route("/api/v1/me/licences/{licence_id}/pdf", get(holder_pdf))
-        .route("/api/v1/me/licences/{licence_id}/present", post(api_present))
-        .route("/api/v1/me/licences/{licence_id}/grants", post(api_grant))
-        .route("/api/v1/me/grants/{grant_id}/revoke", post(api_revoke_grant))
-        .route("/api/v1/me/materials/{service_code}", get(api_covered))
-        .route("/api/v1/verify", post(api_verify))
-        .route("/api/v1/verify/{licence_id}", get(api_verify_id))
-        .route("/api/v1/presentations/{token}", get(api_presentation))
+        .routes(routes!(api_present))
+        .routes(routes!(api_grant))
+        .routes(routes!(api_revoke_grant))
+        .routes(routes!(api_covered))
+        .routes(routes!(api_verify))
+        .routes(routes!(api_verify_id))
+        .routes(routes!(api_presentation))
         .route("/licence-types", get(types_page).post(define_form))
         .route("/licences", get(licences_page).post(issue_form))
         .route("/licences/{licence_id}", get(licence_page))

@@ -581,15 +581,10 @@ impl WalletPage {
     }
 }
 
-pub(super) async fn wallet_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<Response> {
+pub(super) async fn wallet_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
     let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
     Ok(WalletPage {
-        base: Base::new(&s, &headers, &uri, &ctx).await,
+        base,
         licences: licences::of_subject(&s.store, &subject).await?,
     }
     .into_response())

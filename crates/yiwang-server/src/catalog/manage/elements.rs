@@ -19,14 +19,9 @@ impl ElementsPage {
     }
 }
 
-pub(super) async fn elements_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<ElementsPage> {
+pub(super) async fn elements_page(State(s): State<AppState>, base: Base) -> ApiResult<ElementsPage> {
     Ok(ElementsPage {
-        base: Base::new(&s, &headers, &uri, &ctx).await,
+        base,
         elements: store::data_elements(&s.store).await?,
     })
 }
@@ -80,12 +75,9 @@ impl DifferencesPage {
 
 pub(super) async fn differences_page(
     State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Query(q): Query<DiffQuery>,
+    base: Base,
 ) -> ApiResult<Response> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let basics = store::entries(
         &s.store,
         &store::EntryFilter {

@@ -27,14 +27,9 @@ impl ImportPage {
     }
 }
 
-pub(super) async fn import_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<ImportPage> {
+pub(super) async fn import_page(base: Base) -> ApiResult<ImportPage> {
     Ok(ImportPage {
-        base: Base::new(&s, &headers, &uri, &ctx).await,
+        base,
         report: None,
         file: None,
     })
@@ -43,8 +38,7 @@ pub(super) async fn import_page(
 pub(super) async fn import_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     mut mp: Multipart,
 ) -> ApiResult<Response> {
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -70,7 +64,6 @@ pub(super) async fn import_form(
             _ => {}
         }
     }
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         let report = store::ImportReport {
             problems: vec![store::ImportProblem::of(FieldError::new(

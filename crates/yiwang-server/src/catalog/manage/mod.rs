@@ -18,21 +18,21 @@ use crate::i18n::Lang;
 use crate::pages::Base;
 use crate::pages::when;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use utoipa_axum::router::OpenApiRouter;
 use yiwang_core::FieldError;
 use yiwang_core::access::{Permission, Target};
 use yiwang_core::catalog::{self as core, Action, Elements, EntryKind, VersionState};
 use yiwang_store::catalog::{self as store, Cmd, Dates, sheets};
 use yiwang_store::{StoreError, now_ms};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .route("/catalog", get(dashboard))
         .route("/catalog/new", get(new_page).post(new_form))
         .route("/catalog/review", get(review_page))

@@ -46,11 +46,9 @@ pub(super) async fn departments_by_id(s: &AppState) -> ApiResult<BTreeMap<String
 pub(super) async fn dashboard(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Query(form): Query<EntriesParams>,
+    base: Base,
 ) -> ApiResult<Response> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let (entries, error) = match entry_filter(&form) {
         Ok(f) => (visible_entries(&s, &ctx, &f).await?, None),
         Err(e) => (vec![], e.errors.first().map(|f| base.lang.problem(f))),
@@ -101,13 +99,7 @@ impl ReviewPage {
     }
 }
 
-pub(super) async fn review_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<ReviewPage> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
+pub(super) async fn review_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<ReviewPage> {
     let mut entries = vec![];
     for e in review_queue(&s, &ctx).await? {
         let v = match e.open_version {
