@@ -11,7 +11,7 @@ use crate::pages::Base;
 use crate::pages::Page;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json};
@@ -527,12 +527,10 @@ impl AccountPage {
 pub async fn render_account(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     errors: Vec<FieldError>,
     notice: Option<String>,
 ) -> ApiResult<Response> {
-    let base = Base::new(s, headers, uri, ctx).await;
     let me = me(s, ctx).await?;
     let (given, received, uses) = match &ctx.person_id {
         Some(pid) => (
@@ -580,8 +578,8 @@ pub async fn render_account(
         .into_response())
 }
 
-async fn account_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<Response> {
-    render_account(&s, &ctx, &headers, &uri, vec![], None).await
+async fn account_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
+    render_account(&s, &ctx, base, vec![], None).await
 }
 
 #[derive(Deserialize)]
@@ -593,13 +591,12 @@ struct PasswordForm {
 async fn password_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Form(f): Form<PasswordForm>,
 ) -> ApiResult<Response> {
     match change_password(&s, &ctx, &f.current_password, &f.new_password).await {
-        Ok(()) => render_account(&s, &ctx, &headers, &uri, vec![], Some("password".into())).await,
-        Err(e) => render_account(&s, &ctx, &headers, &uri, e.into_field_errors(), None).await,
+        Ok(()) => render_account(&s, &ctx, base, vec![], Some("password".into())).await,
+        Err(e) => render_account(&s, &ctx, base, e.into_field_errors(), None).await,
     }
 }
 
@@ -648,14 +645,13 @@ struct EnterpriseForm {
 async fn enterprise_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Form(f): Form<EnterpriseForm>,
 ) -> ApiResult<Response> {
     let person = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
     let Some(kind) = LegalKind::parse(&f.kind) else {
         let e = FieldError::new("kind", "type", "请选择单位类型", "choose the kind of organisation");
-        return render_account(&s, &ctx, &headers, &uri, vec![e], None).await;
+        return render_account(&s, &ctx, base, vec![e], None).await;
     };
     let input = LegalPersonInput {
         name: f.name,
@@ -664,8 +660,8 @@ async fn enterprise_form(
         legal_representative: f.legal_representative,
     };
     match accounts::register_legal(&s.store, ctx.meta(), &input, &person, &accounts::LegalProof::Licence).await {
-        Ok(_) => render_account(&s, &ctx, &headers, &uri, vec![], Some("enterprise".into())).await,
-        Err(e) => render_account(&s, &ctx, &headers, &uri, ApiError::from(e).into_field_errors(), None).await,
+        Ok(_) => render_account(&s, &ctx, base, vec![], Some("enterprise".into())).await,
+        Err(e) => render_account(&s, &ctx, base, ApiError::from(e).into_field_errors(), None).await,
     }
 }
 
@@ -704,12 +700,10 @@ impl StaffPage {
 async fn render_staff(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     errors: Vec<FieldError>,
     created: Option<String>,
 ) -> ApiResult<Response> {
-    let base = Base::new(s, headers, uri, ctx).await;
     let departments = yiwang_store::orgs::departments(&s.store.read, None)
         .await?
         .into_iter()
@@ -740,17 +734,11 @@ async fn render_staff(
         .into_response())
 }
 
-async fn staff_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<Response> {
-    render_staff(&s, &ctx, &headers, &uri, vec![], None).await
+async fn staff_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
+    render_staff(&s, &ctx, base, vec![], None).await
 }
 
-async fn staff_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    body: axum::body::Bytes,
-) -> ApiResult<Response> {
+async fn staff_form(State(s): State<AppState>, ctx: Ctx, base: Base, body: axum::body::Bytes) -> ApiResult<Response> {
     let mut input = StaffInput {
         login: String::new(),
         name: String::new(),
@@ -775,17 +763,16 @@ async fn staff_form(
     }
     .await;
     match result {
-        Ok(_) => render_staff(&s, &ctx, &headers, &uri, vec![], Some(input.login)).await,
-        Err(e) => render_staff(&s, &ctx, &headers, &uri, e.into_field_errors(), None).await,
+        Ok(_) => render_staff(&s, &ctx, base, vec![], Some(input.login)).await,
+        Err(e) => render_staff(&s, &ctx, base, e.into_field_errors(), None).await,
     }
 }
 
 async fn staff_roles_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let roles: Vec<String> = form_urlencoded::parse(&body)
@@ -794,7 +781,7 @@ async fn staff_roles_form(
         .collect();
     match accounts::set_staff_roles(&s.store, ctx.meta(), &ctx.actor, &id, &roles).await {
         Ok(_) => Ok(Redirect::to("/admin/staff").into_response()),
-        Err(e) => render_staff(&s, &ctx, &headers, &uri, ApiError::from(e).into_field_errors(), None).await,
+        Err(e) => render_staff(&s, &ctx, base, ApiError::from(e).into_field_errors(), None).await,
     }
 }
 

@@ -15,7 +15,7 @@ use askama::Template;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -176,19 +176,12 @@ impl FilesPage {
     }
 }
 
-async fn render(
-    s: &AppState,
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
-    uploaded: Option<FileInfo>,
-    errors: Vec<FieldError>,
-) -> ApiResult<Response> {
+async fn render(s: &AppState, base: Base, uploaded: Option<FileInfo>, errors: Vec<FieldError>) -> ApiResult<Response> {
     let status = crate::pages::form_status(&errors);
     Ok((
         status,
         FilesPage {
-            base: Base::new(s, headers, uri, ctx).await,
+            base,
             files: files::list(&s.store, 100).await?,
             uploaded,
             errors,
@@ -197,17 +190,11 @@ async fn render(
         .into_response())
 }
 
-async fn files_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<Response> {
-    render(&s, &ctx, &headers, &uri, None, vec![]).await
+async fn files_page(State(s): State<AppState>, base: Base) -> ApiResult<Response> {
+    render(&s, base, None, vec![]).await
 }
 
-async fn upload_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    mut mp: Multipart,
-) -> ApiResult<Response> {
+async fn upload_form(State(s): State<AppState>, ctx: Ctx, base: Base, mut mp: Multipart) -> ApiResult<Response> {
     let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(f) = mp.next_field().await.map_err(|e| {
         ApiError::bad_request(FieldError::new(
@@ -227,10 +214,10 @@ async fn upload_form(
     }
     let (name, bytes) = file.unwrap_or_default();
     match files::put(&s.store, ctx.meta(), &name, &bytes, Visibility::Public).await {
-        Ok(f) => render(&s, &ctx, &headers, &uri, Some(f), vec![]).await,
+        Ok(f) => render(&s, base, Some(f), vec![]).await,
         Err(e) => {
             let e = ApiError::from(e);
-            render(&s, &ctx, &headers, &uri, None, e.errors).await
+            render(&s, base, None, e.errors).await
         }
     }
 }

@@ -6,8 +6,9 @@ use crate::accounts::render_account;
 use crate::auth::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::pages::Base;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Form, Json};
@@ -151,18 +152,12 @@ fn date(field: &str, s: &str) -> Result<chrono::NaiveDate, FieldError> {
         .map_err(|_| FieldError::new(field, "date.format", "日期格式应为 YYYY-MM-DD", "a date is YYYY-MM-DD"))
 }
 
-async fn grant_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    Form(f): Form<GrantForm>,
-) -> ApiResult<Response> {
+async fn grant_form(State(s): State<AppState>, ctx: Ctx, base: Base, Form(f): Form<GrantForm>) -> ApiResult<Response> {
     let (from, until) = match (date("valid_from", &f.valid_from), date("valid_until", &f.valid_until)) {
         (Ok(a), Ok(b)) => (a, b),
         (a, b) => {
             let errs = [a.err(), b.err()].into_iter().flatten().collect();
-            return render_account(&s, &ctx, &headers, &uri, errs, None).await;
+            return render_account(&s, &ctx, base, errs, None).await;
         }
     };
     let items: Vec<String> = f
@@ -185,20 +180,14 @@ async fn grant_form(
     };
     match grant(&s, &ctx, &input).await {
         Ok(_) => Ok(Redirect::to("/account#mandates").into_response()),
-        Err(e) => render_account(&s, &ctx, &headers, &uri, e.errors, None).await,
+        Err(e) => render_account(&s, &ctx, base, e.errors, None).await,
     }
 }
 
-async fn revoke_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn revoke_form(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>, base: Base) -> ApiResult<Response> {
     match revoke(&s, &ctx, &id).await {
         Ok(_) => Ok(Redirect::to("/account#mandates").into_response()),
-        Err(e) => render_account(&s, &ctx, &headers, &uri, e.errors, None).await,
+        Err(e) => render_account(&s, &ctx, base, e.errors, None).await,
     }
 }
 
@@ -211,12 +200,11 @@ struct ActingForm {
 async fn acting_for_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Form(f): Form<ActingForm>,
 ) -> ApiResult<Response> {
     match switch(&s, &ctx, Some(&f.principal)).await {
         Ok(_) => Ok(Redirect::to("/account").into_response()),
-        Err(e) => render_account(&s, &ctx, &headers, &uri, e.errors, None).await,
+        Err(e) => render_account(&s, &ctx, base, e.errors, None).await,
     }
 }

@@ -12,7 +12,7 @@ use crate::pages::Page;
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -281,8 +281,7 @@ impl SealsPage {
 async fn render_seals(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     made: Option<String>,
     errors: Vec<FieldError>,
 ) -> ApiResult<Response> {
@@ -300,7 +299,7 @@ async fn render_seals(
     Ok((
         status,
         SealsPage {
-            base: Base::new(s, headers, uri, ctx).await,
+            base,
             seals: list,
             departments,
             purposes: Purpose::ALL.to_vec(),
@@ -311,17 +310,11 @@ async fn render_seals(
         .into_response())
 }
 
-async fn seals_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<Response> {
-    render_seals(&s, &ctx, &headers, &uri, None, vec![]).await
+async fn seals_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
+    render_seals(&s, &ctx, base, None, vec![]).await
 }
 
-async fn make_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    body: axum::body::Bytes,
-) -> ApiResult<Response> {
+async fn make_form(State(s): State<AppState>, ctx: Ctx, base: Base, body: axum::body::Bytes) -> ApiResult<Response> {
     let mut input = SealInput {
         department_id: String::new(),
         purpose: Purpose::Approval,
@@ -357,11 +350,11 @@ async fn make_form(
         }
     }
     if !errors.is_empty() {
-        return render_seals(&s, &ctx, &headers, &uri, None, errors).await;
+        return render_seals(&s, &ctx, base, None, errors).await;
     }
     match make(&s, &ctx, input).await {
-        Ok(seal) => render_seals(&s, &ctx, &headers, &uri, Some(seal.name), vec![]).await,
-        Err(e) => render_seals(&s, &ctx, &headers, &uri, None, e.into_field_errors()).await,
+        Ok(seal) => render_seals(&s, &ctx, base, Some(seal.name), vec![]).await,
+        Err(e) => render_seals(&s, &ctx, base, None, e.into_field_errors()).await,
     }
 }
 
@@ -372,35 +365,33 @@ fn reason_of(body: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-async fn end_form(s: AppState, ctx: Ctx, headers: HeaderMap, uri: Uri, cmd: seals::Cmd) -> ApiResult<Response> {
+async fn end_form(s: AppState, ctx: Ctx, cmd: seals::Cmd, base: Base) -> ApiResult<Response> {
     match run(&s, &ctx, cmd).await {
         Ok(_) => Ok(Redirect::to("/admin/seals").into_response()),
-        Err(e) => render_seals(&s, &ctx, &headers, &uri, None, e.into_field_errors()).await,
+        Err(e) => render_seals(&s, &ctx, base, None, e.into_field_errors()).await,
     }
 }
 
 async fn rotate_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let reason = reason_of(&body);
-    end_form(s, ctx, headers, uri, seals::Cmd::Rotate { seal_id: id, reason }).await
+    end_form(s, ctx, seals::Cmd::Rotate { seal_id: id, reason }, base).await
 }
 
 async fn revoke_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let reason = reason_of(&body);
-    end_form(s, ctx, headers, uri, seals::Cmd::Revoke { seal_id: id, reason }).await
+    end_form(s, ctx, seals::Cmd::Revoke { seal_id: id, reason }, base).await
 }
 
 #[derive(Template, askama_web::WebTemplate)]
@@ -421,19 +412,12 @@ impl TrustPage {
     }
 }
 
-async fn render_trust(
-    s: &AppState,
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
-    done: Option<String>,
-    errors: Vec<FieldError>,
-) -> ApiResult<Response> {
+async fn render_trust(s: &AppState, base: Base, done: Option<String>, errors: Vec<FieldError>) -> ApiResult<Response> {
     let status = crate::pages::form_status(&errors);
     Ok((
         status,
         TrustPage {
-            base: Base::new(s, headers, uri, ctx).await,
+            base,
             own: seals::trust_list(&s.store, &s.node_name().await).await?,
             imported: seals::imported_keys(&s.store).await?,
             done,
@@ -443,18 +427,12 @@ async fn render_trust(
         .into_response())
 }
 
-async fn trust_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<Response> {
-    render_trust(&s, &ctx, &headers, &uri, None, vec![]).await
+async fn trust_page(State(s): State<AppState>, base: Base) -> ApiResult<Response> {
+    render_trust(&s, base, None, vec![]).await
 }
 
 /// Imports a pasted trust list.
-async fn import_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    body: axum::body::Bytes,
-) -> ApiResult<Response> {
+async fn import_form(State(s): State<AppState>, ctx: Ctx, base: Base, body: axum::body::Bytes) -> ApiResult<Response> {
     let text = form_urlencoded::parse(&body)
         .find(|(k, _)| k == "list")
         .map(|(_, v)| v.into_owned())
@@ -466,15 +444,15 @@ async fn import_form(
             for f in &mut errs {
                 f.field = format!("list: {}", f.field);
             }
-            return render_trust(&s, &ctx, &headers, &uri, None, errs).await;
+            return render_trust(&s, base, None, errs).await;
         }
     };
     match seals::import_trust_list(&s.store, ctx.meta(), &list).await {
         Ok(v) => {
             let msg = format!("{} · {}", list.node, v["imported"]);
-            render_trust(&s, &ctx, &headers, &uri, Some(msg), vec![]).await
+            render_trust(&s, base, Some(msg), vec![]).await
         }
-        Err(e) => render_trust(&s, &ctx, &headers, &uri, None, ApiError::from(e).into_field_errors()).await,
+        Err(e) => render_trust(&s, base, None, ApiError::from(e).into_field_errors()).await,
     }
 }
 

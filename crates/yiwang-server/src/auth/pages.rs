@@ -375,12 +375,10 @@ impl TokensPage {
 pub(super) async fn render_tokens(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     errors: Vec<FieldError>,
     created: Option<(String, String)>,
 ) -> ApiResult<Response> {
-    let base = Base::new(s, headers, uri, ctx).await;
     let region = scope_region(s, ctx);
     let departments = yiwang_store::orgs::departments(&s.store.read, None)
         .await?
@@ -414,21 +412,15 @@ pub(super) async fn render_tokens(
     Ok((status, page).into_response())
 }
 
-pub(super) async fn tokens_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<Response> {
-    render_tokens(&s, &ctx, &headers, &uri, vec![], None).await
+pub(super) async fn tokens_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
+    render_tokens(&s, &ctx, base, vec![], None).await
 }
 
 /// Issues a token from the page form (same service as `POST /api/v1/tokens`).
 pub(super) async fn token_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let mut input = TokenInput {
@@ -459,11 +451,11 @@ pub(super) async fn token_form(
             "有效天数应为整数",
             "the days until expiry are a whole number",
         );
-        return render_tokens(&s, &ctx, &headers, &uri, vec![e], None).await;
+        return render_tokens(&s, &ctx, base, vec![e], None).await;
     }
     match store_auth::create_token(&s.store, ctx.meta(), &input, &ctx.actor).await {
-        Ok((info, secret)) => render_tokens(&s, &ctx, &headers, &uri, vec![], Some((info.name, secret))).await,
-        Err(e) => render_tokens(&s, &ctx, &headers, &uri, ApiError::from(e).into_field_errors(), None).await,
+        Ok((info, secret)) => render_tokens(&s, &ctx, base, vec![], Some((info.name, secret))).await,
+        Err(e) => render_tokens(&s, &ctx, base, ApiError::from(e).into_field_errors(), None).await,
     }
 }
 

@@ -195,8 +195,7 @@ pub(super) async fn material_views(
 pub(super) async fn render_apply(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     code: &str,
     answers: BTreeMap<String, String>,
     values: BTreeMap<String, String>,
@@ -216,7 +215,7 @@ pub(super) async fn render_apply(
     Ok((
         status,
         ApplyPage {
-            base: Base::new(s, headers, uri, ctx).await,
+            base,
             code: service.code.clone(),
             elements: service.elements,
             answers,
@@ -263,10 +262,9 @@ pub(super) fn values_of(app: &Application) -> BTreeMap<String, String> {
 pub(super) async fn apply_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(code): Path<String>,
     Query(q): Query<ApplyQuery>,
+    base: Base,
 ) -> ApiResult<Response> {
     let mut answers: BTreeMap<String, String> = q
         .rest
@@ -298,20 +296,7 @@ pub(super) async fn apply_page(
             values.insert(format!("form.{k}"), v);
         }
     }
-    render_apply(
-        &s,
-        &ctx,
-        &headers,
-        &uri,
-        &code,
-        answers,
-        values,
-        vec![],
-        draft_id,
-        false,
-        None,
-    )
-    .await
+    render_apply(&s, &ctx, base, &code, answers, values, vec![], draft_id, false, None).await
 }
 
 /// Reads the multipart application form: text fields, and one file per material; files
@@ -489,9 +474,8 @@ pub(super) fn application_of(values: &BTreeMap<String, String>, fields: &[FieldV
 pub(super) async fn apply_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(code): Path<String>,
+    base: Base,
     mp: Multipart,
 ) -> ApiResult<Response> {
     let (values, mut errors) = read_application_form(&s, &ctx, mp).await?;
@@ -513,7 +497,7 @@ pub(super) async fn apply_form(
         )
         .await?;
         let id = v["draft_id"].as_str().unwrap_or_default().to_string();
-        return render_apply(&s, &ctx, &headers, &uri, &code, answers, values, errors, id, true, None).await;
+        return render_apply(&s, &ctx, base, &code, answers, values, errors, id, true, None).await;
     }
     if errors.is_empty()
         && let Err(e) = check_mandate_covers(&s, &ctx, &code).await
@@ -548,8 +532,5 @@ pub(super) async fn apply_form(
             Err(e) => errors.extend(ApiError::from(e).into_field_errors()),
         }
     }
-    render_apply(
-        &s, &ctx, &headers, &uri, &code, answers, values, errors, draft_id, false, None,
-    )
-    .await
+    render_apply(&s, &ctx, base, &code, answers, values, errors, draft_id, false, None).await
 }

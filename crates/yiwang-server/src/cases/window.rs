@@ -82,9 +82,8 @@ pub(super) async fn window_applicant(
 pub(super) async fn window_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Query(q): Query<WindowQuery>,
+    base: Base,
 ) -> ApiResult<Response> {
     let lookup_form = |base: Base, errors: Vec<FieldError>| WindowPage {
         id_number: q.id_number.clone(),
@@ -94,7 +93,6 @@ pub(super) async fn window_page(
         base,
     };
     if q.item.trim().is_empty() && q.id_number.is_empty() && q.uscc.is_empty() {
-        let base = Base::new(&s, &headers, &uri, &ctx).await;
         return Ok(lookup_form(base, vec![]).into_response());
     }
     let found = async {
@@ -125,8 +123,7 @@ pub(super) async fn window_page(
             render_apply(
                 &s,
                 &ctx,
-                &headers,
-                &uri,
+                base,
                 &service.code,
                 answers,
                 values,
@@ -137,26 +134,17 @@ pub(super) async fn window_page(
             )
             .await
         }
-        Err(e) => {
-            let base = Base::new(&s, &headers, &uri, &ctx).await;
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                lookup_form(base, e.into_field_errors()),
-            )
-                .into_response())
-        }
+        Err(e) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lookup_form(base, e.into_field_errors()),
+        )
+            .into_response()),
     }
 }
 
 /// A window clerk submits the application for the applicant (帮办, channel 窗口): paper
 /// materials with the originals checked, scans uploaded, licences from the applicant's wallet.
-pub(super) async fn window_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    mp: Multipart,
-) -> ApiResult<Response> {
+pub(super) async fn window_form(State(s): State<AppState>, ctx: Ctx, base: Base, mp: Multipart) -> ApiResult<Response> {
     let (values, mut errors) = read_application_form(&s, &ctx, mp).await?;
     let get = |k: &str| values.get(k).cloned().unwrap_or_default();
     let w = window_applicant(&s, &ctx, &get("id_number"), &get("uscc")).await?;
@@ -183,8 +171,7 @@ pub(super) async fn window_form(
     render_apply(
         &s,
         &ctx,
-        &headers,
-        &uri,
+        base,
         &code,
         answers,
         values,

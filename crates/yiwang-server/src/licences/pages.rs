@@ -66,8 +66,7 @@ impl TypesPage {
 pub(super) async fn render_types(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     form: TypeForm,
     done: Option<String>,
     errors: Vec<FieldError>,
@@ -76,7 +75,7 @@ pub(super) async fn render_types(
     Ok((
         status,
         TypesPage {
-            base: Base::new(s, headers, uri, ctx).await,
+            base,
             types: licences::types(&s.store).await?,
             departments: issuing_departments(s, ctx).await?,
             elements: yiwang_store::catalog::data_elements(&s.store).await?,
@@ -88,19 +87,14 @@ pub(super) async fn render_types(
         .into_response())
 }
 
-pub(super) async fn types_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-) -> ApiResult<Response> {
+pub(super) async fn types_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
     let form = TypeForm {
         validity_kind: "years".into(),
         validity_value: "5".into(),
         holder: "legal".into(),
         ..Default::default()
     };
-    render_types(&s, &ctx, &headers, &uri, form, None, vec![]).await
+    render_types(&s, &ctx, base, form, None, vec![]).await
 }
 
 /// Face fields as typed on the page: one per line, `element`, `element|label` or
@@ -130,8 +124,7 @@ pub(super) fn parse_face(text: &str) -> Vec<core::FaceField> {
 pub(super) async fn define_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let mut f = TypeForm::default();
@@ -182,7 +175,7 @@ pub(super) async fn define_form(
         ));
     }
     let Some(dept) = dept.filter(|_| errors.is_empty()) else {
-        return render_types(&s, &ctx, &headers, &uri, f, None, errors).await;
+        return render_types(&s, &ctx, base, f, None, errors).await;
     };
     let t = LicenceType {
         code: format!("{}{}", dept.uscc, f.number),
@@ -199,8 +192,8 @@ pub(super) async fn define_form(
     };
     let name = t.name.clone();
     match define(&s, &ctx, dept.id.clone(), t).await {
-        Ok(_) => render_types(&s, &ctx, &headers, &uri, TypeForm::default(), Some(name), vec![]).await,
-        Err(e) => render_types(&s, &ctx, &headers, &uri, f, None, e.into_field_errors()).await,
+        Ok(_) => render_types(&s, &ctx, base, TypeForm::default(), Some(name), vec![]).await,
+        Err(e) => render_types(&s, &ctx, base, f, None, e.into_field_errors()).await,
     }
 }
 
@@ -258,8 +251,7 @@ pub(super) struct LicencesQuery {
 pub(super) async fn render_licences(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     type_code: Option<&str>,
     form: BTreeMap<String, String>,
     done: Option<Value>,
@@ -284,7 +276,7 @@ pub(super) async fn render_licences(
     Ok((
         status,
         LicencesPage {
-            base: Base::new(s, headers, uri, ctx).await,
+            base,
             issued: issued(s, ctx, None).await?,
             types: licences::types(&s.store).await?,
             departments: issuing_departments(s, ctx).await?,
@@ -301,28 +293,16 @@ pub(super) async fn render_licences(
 pub(super) async fn licences_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Query(q): Query<LicencesQuery>,
+    base: Base,
 ) -> ApiResult<Response> {
-    render_licences(
-        &s,
-        &ctx,
-        &headers,
-        &uri,
-        q.licence_type.as_deref(),
-        BTreeMap::new(),
-        None,
-        vec![],
-    )
-    .await
+    render_licences(&s, &ctx, base, q.licence_type.as_deref(), BTreeMap::new(), None, vec![]).await
 }
 
 pub(super) async fn issue_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let form: BTreeMap<String, String> = form_urlencoded::parse(&body)
@@ -348,7 +328,7 @@ pub(super) async fn issue_form(
         },
     };
     if !errors.is_empty() {
-        return render_licences(&s, &ctx, &headers, &uri, Some(&type_code), form, None, errors).await;
+        return render_licences(&s, &ctx, base, Some(&type_code), form, None, errors).await;
     }
     let input = IssueInput {
         type_code: type_code.clone(),
@@ -365,32 +345,8 @@ pub(super) async fn issue_form(
         case_id: None,
     };
     match issue(&s, &ctx, input).await {
-        Ok(v) => {
-            render_licences(
-                &s,
-                &ctx,
-                &headers,
-                &uri,
-                Some(&type_code),
-                BTreeMap::new(),
-                Some(v),
-                vec![],
-            )
-            .await
-        }
-        Err(e) => {
-            render_licences(
-                &s,
-                &ctx,
-                &headers,
-                &uri,
-                Some(&type_code),
-                form,
-                None,
-                e.into_field_errors(),
-            )
-            .await
-        }
+        Ok(v) => render_licences(&s, &ctx, base, Some(&type_code), BTreeMap::new(), Some(v), vec![]).await,
+        Err(e) => render_licences(&s, &ctx, base, Some(&type_code), form, None, e.into_field_errors()).await,
     }
 }
 
@@ -437,9 +393,7 @@ impl LicencePage {
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn render_licence(
     s: &AppState,
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     sum: LicenceSummary,
     file: LicenceFile,
     issuer: bool,
@@ -455,7 +409,7 @@ pub(super) async fn render_licence(
     Ok((
         status,
         LicencePage {
-            base: Base::new(s, headers, uri, ctx).await,
+            base,
             history: licences::history_of(&s.store, &sum.id).await?,
             grants: licences::grants_of(&s.store, &sum.id).await?,
             statuses: Status::ALL.to_vec(),
@@ -472,29 +426,27 @@ pub(super) async fn render_licence(
 pub(super) async fn licence_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
 ) -> ApiResult<Response> {
     let sum = summary(&s, &id).await?;
     let file = staff_file(&s, &ctx, &id, "证照管理：查看已颁发的证照").await?;
-    render_licence(&s, &ctx, &headers, &uri, sum, file, true, vec![]).await
+    render_licence(&s, base, sum, file, true, vec![]).await
 }
 
 pub(super) async fn after_issuer_change(
     s: AppState,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     id: String,
     r: ApiResult<Value>,
+    base: Base,
 ) -> ApiResult<Response> {
     match r {
         Ok(_) => Ok(Redirect::to(&format!("/licences/{id}")).into_response()),
         Err(e) => {
             let sum = summary(&s, &id).await?;
             let file = staff_file(&s, &ctx, &id, "证照管理：变更证照").await?;
-            render_licence(&s, &ctx, &headers, &uri, sum, file, true, e.into_field_errors()).await
+            render_licence(&s, base, sum, file, true, e.into_field_errors()).await
         }
     }
 }
@@ -502,9 +454,8 @@ pub(super) async fn after_issuer_change(
 pub(super) async fn status_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let mut to = None;
@@ -523,7 +474,7 @@ pub(super) async fn status_form(
             "请选择新的状态",
             "choose the new status",
         )]));
-        return after_issuer_change(s, ctx, headers, uri, id, Err(e)).await;
+        return after_issuer_change(s, ctx, id, Err(e), base).await;
     };
     let r = run(
         &s,
@@ -535,15 +486,14 @@ pub(super) async fn status_form(
         },
     )
     .await;
-    after_issuer_change(s, ctx, headers, uri, id, r).await
+    after_issuer_change(s, ctx, id, r, base).await
 }
 
 pub(super) async fn annotate_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let text = form_urlencoded::parse(&body)
@@ -559,7 +509,7 @@ pub(super) async fn annotate_form(
         },
     )
     .await;
-    after_issuer_change(s, ctx, headers, uri, id, r).await
+    after_issuer_change(s, ctx, id, r, base).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -593,24 +543,22 @@ pub(super) async fn wallet_page(State(s): State<AppState>, ctx: Ctx, base: Base)
 pub(super) async fn wallet_licence(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     id: &str,
     errors: Vec<FieldError>,
 ) -> ApiResult<Response> {
     let sum = held(s, ctx, id).await?;
     let file = holder_file(s, id).await?;
-    render_licence(s, ctx, headers, uri, sum, file, false, errors).await
+    render_licence(s, base, sum, file, false, errors).await
 }
 
 pub(super) async fn wallet_licence_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
 ) -> ApiResult<Response> {
-    wallet_licence(&s, &ctx, &headers, &uri, &id, vec![]).await
+    wallet_licence(&s, &ctx, base, &id, vec![]).await
 }
 
 #[derive(Template, askama_web::WebTemplate)]
@@ -626,15 +574,14 @@ pub(super) struct PresentPage {
 pub(super) async fn present_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
 ) -> ApiResult<Response> {
     match present(&s, &ctx, &id).await {
         Ok(p) => {
             let sum = held(&s, &ctx, &id).await?;
             Ok(PresentPage {
-                base: Base::new(&s, &headers, &uri, &ctx).await,
+                base,
                 qr: yiwang_docs::qr_svg(&p.url),
                 until: when(p.valid_until_ms),
                 url: p.url,
@@ -642,16 +589,15 @@ pub(super) async fn present_form(
             }
             .into_response())
         }
-        Err(e) => wallet_licence(&s, &ctx, &headers, &uri, &id, e.into_field_errors()).await,
+        Err(e) => wallet_licence(&s, &ctx, base, &id, e.into_field_errors()).await,
     }
 }
 
 pub(super) async fn grant_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let mut b = GrantBody {
@@ -684,7 +630,7 @@ pub(super) async fn grant_form(
             Err(e) => errors = e.into_field_errors(),
         }
     }
-    wallet_licence(&s, &ctx, &headers, &uri, &id, errors).await
+    wallet_licence(&s, &ctx, base, &id, errors).await
 }
 
 pub(super) async fn revoke_grant_form(

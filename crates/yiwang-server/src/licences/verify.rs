@@ -235,14 +235,7 @@ pub(super) struct VerifyQuery {
     pub(super) q: Option<String>,
 }
 
-pub(super) async fn render_verify(
-    s: &AppState,
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
-    query: String,
-    r: Option<ApiResult<VerifyView>>,
-) -> ApiResult<Response> {
+pub(super) async fn render_verify(base: Base, query: String, r: Option<ApiResult<VerifyView>>) -> ApiResult<Response> {
     let (result, errors) = match r {
         None => (None, vec![]),
         Some(Ok(v)) => (Some(v), vec![]),
@@ -261,7 +254,7 @@ pub(super) async fn render_verify(
     Ok((
         status,
         VerifyPage {
-            base: Base::new(s, headers, uri, ctx).await,
+            base,
             result,
             face: None,
             presented_until: None,
@@ -274,10 +267,8 @@ pub(super) async fn render_verify(
 
 pub(super) async fn verify_page(
     State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Query(q): Query<VerifyQuery>,
+    base: Base,
 ) -> ApiResult<Response> {
     let text = [q.p, q.id, q.q]
         .into_iter()
@@ -285,7 +276,7 @@ pub(super) async fn verify_page(
         .map(|t| t.trim().to_string())
         .find(|t| !t.is_empty());
     let Some(text) = text else {
-        return render_verify(&s, &ctx, &headers, &uri, String::new(), None).await;
+        return render_verify(base, String::new(), None).await;
     };
     // Verification reads nothing private and changes nothing: a GET form, no session needed.
     let r = if text.starts_with('{') {
@@ -298,7 +289,7 @@ pub(super) async fn verify_page(
     } else {
         verify_id(&s, &text).await
     };
-    render_verify(&s, &ctx, &headers, &uri, text, Some(r)).await
+    render_verify(base, text, Some(r)).await
 }
 
 pub(super) async fn presentation_page(

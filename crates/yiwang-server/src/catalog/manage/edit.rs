@@ -528,14 +528,11 @@ impl EditPage {
 
 pub(super) async fn render_edit(
     s: &AppState,
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     entry: store::Entry,
     st: FormState,
     errors: Vec<FieldError>,
 ) -> ApiResult<Response> {
-    let base = Base::new(s, headers, uri, ctx).await;
     let status = crate::pages::form_status(&errors);
     Ok((
         status,
@@ -552,13 +549,7 @@ pub(super) async fn render_edit(
         .into_response())
 }
 
-pub(super) async fn edit_page(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub(super) async fn edit_page(State(s): State<AppState>, Path(id): Path<String>, base: Base) -> ApiResult<Response> {
     let entry = load_entry(&s, &id).await?;
     let v = current_version(&s, &entry).await?;
     // A new draft proposes its own effective date (the published one's is past); a planned
@@ -569,7 +560,7 @@ pub(super) async fn edit_page(
         None
     };
     let st = FormState::of(&v.elements, (effective, v.cancel_on));
-    render_edit(&s, &ctx, &headers, &uri, entry, st, vec![]).await
+    render_edit(&s, base, entry, st, vec![]).await
 }
 
 pub(super) async fn current_version(s: &AppState, e: &store::Entry) -> ApiResult<store::Version> {
@@ -582,9 +573,8 @@ pub(super) async fn current_version(s: &AppState, e: &store::Entry) -> ApiResult
 pub(super) async fn edit_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(&body)
@@ -599,7 +589,7 @@ pub(super) async fn edit_form(
     let current = current_version(&s, &entry).await?;
     let (elements, dates) = match st.to_elements(&current.elements) {
         Ok(x) => x,
-        Err(errors) => return render_edit(&s, &ctx, &headers, &uri, entry, st, errors).await,
+        Err(errors) => return render_edit(&s, base, entry, st, errors).await,
     };
     let r = s
         .store
@@ -615,12 +605,11 @@ pub(super) async fn edit_form(
         .await;
     match r {
         Ok(_) => {
-            let lang = Base::new(&s, &headers, &uri, &ctx).await.lang;
+            let lang = base.lang;
             render_entry(
                 &s,
                 &ctx,
-                &headers,
-                &uri,
+                base,
                 &id,
                 EntryQuery::default(),
                 vec![],
@@ -637,7 +626,7 @@ pub(super) async fn edit_form(
                     f
                 })
                 .collect();
-            render_edit(&s, &ctx, &headers, &uri, entry, st, errors).await
+            render_edit(&s, base, entry, st, errors).await
         }
     }
 }

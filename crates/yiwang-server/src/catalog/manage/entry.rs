@@ -105,14 +105,12 @@ impl EntryPage {
 pub(super) async fn render_entry(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     id: &str,
     q: EntryQuery,
     errors: Vec<FieldError>,
     notice: Option<String>,
 ) -> ApiResult<Response> {
-    let base = Base::new(s, headers, uri, ctx).await;
     let entry = load_entry(s, id).await?;
     let target = entry_target(s, &entry);
     let all = store::versions_of(&s.store, id).await?;
@@ -167,21 +165,19 @@ pub(super) async fn render_entry(
 pub(super) async fn entry_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
     Query(q): Query<EntryQuery>,
+    base: Base,
 ) -> ApiResult<Response> {
-    render_entry(&s, &ctx, &headers, &uri, &id, q, vec![], None).await
+    render_entry(&s, &ctx, base, &id, q, vec![], None).await
 }
 
 /// Submit, recall, discard (editors); publish, return (reviewers).
 pub(super) async fn act_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let form: BTreeMap<String, String> = form_urlencoded::parse(&body)
@@ -189,7 +185,7 @@ pub(super) async fn act_form(
         .collect();
     let entry = load_entry(&s, &id).await?;
     let target = entry_target(&s, &entry);
-    let lang = Base::new(&s, &headers, &uri, &ctx).await.lang;
+    let lang = base.lang;
     let (action, perm, done) = match form.get("action").map(String::as_str) {
         Some("submit") => (
             Action::Submit,
@@ -220,7 +216,7 @@ pub(super) async fn act_form(
         ),
         _ => {
             let e = FieldError::new("action", "required", "未知操作", "unknown action");
-            return render_entry(&s, &ctx, &headers, &uri, &id, EntryQuery::default(), vec![e], None).await;
+            return render_entry(&s, &ctx, base, &id, EntryQuery::default(), vec![e], None).await;
         }
     };
     ctx.require(perm, &target)?;
@@ -235,25 +231,12 @@ pub(super) async fn act_form(
         )
         .await
     {
-        Ok(_) => {
-            render_entry(
-                &s,
-                &ctx,
-                &headers,
-                &uri,
-                &id,
-                EntryQuery::default(),
-                vec![],
-                Some(done.into()),
-            )
-            .await
-        }
+        Ok(_) => render_entry(&s, &ctx, base, &id, EntryQuery::default(), vec![], Some(done.into())).await,
         Err(e) => {
             render_entry(
                 &s,
                 &ctx,
-                &headers,
-                &uri,
+                base,
                 &id,
                 EntryQuery::default(),
                 ApiError::from(e).into_field_errors(),

@@ -35,12 +35,10 @@ impl NewPage {
 pub(super) async fn render_new(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     errors: Vec<FieldError>,
     values: BTreeMap<String, String>,
 ) -> ApiResult<Response> {
-    let base = Base::new(s, headers, uri, ctx).await;
     let basics = store::entries(
         &s.store,
         &store::EntryFilter {
@@ -91,8 +89,8 @@ pub(super) async fn render_new(
         .into_response())
 }
 
-pub(super) async fn new_page(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> ApiResult<Response> {
-    render_new(&s, &ctx, &headers, &uri, vec![], BTreeMap::new()).await
+pub(super) async fn new_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
+    render_new(&s, &ctx, base, vec![], BTreeMap::new()).await
 }
 
 /// Creates an implementation item from a published basic entry, or a basic entry from
@@ -100,8 +98,7 @@ pub(super) async fn new_page(State(s): State<AppState>, ctx: Ctx, headers: Heade
 pub(super) async fn new_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let values: BTreeMap<String, String> = form_urlencoded::parse(&body)
@@ -211,6 +208,6 @@ pub(super) async fn new_form(
             let id = w["entry"]["id"].as_str().unwrap_or_default().to_string();
             Ok(Redirect::to(&format!("/catalog/entries/{id}/edit")).into_response())
         }
-        Err(e) => render_new(&s, &ctx, &headers, &uri, e.into_field_errors(), values).await,
+        Err(e) => render_new(&s, &ctx, base, e.into_field_errors(), values).await,
     }
 }
