@@ -180,7 +180,7 @@ pub trait Moment {
 
 impl Moment for i64 {
     fn shown(&self) -> String {
-        when(*self)
+        china_time(*self)
     }
 }
 
@@ -192,12 +192,12 @@ impl<T: Moment + ?Sized> Moment for &T {
 
 impl Moment for Option<i64> {
     fn shown(&self) -> String {
-        self.map(when).unwrap_or_else(|| "–".into())
+        self.map(china_time).unwrap_or_else(|| "–".into())
     }
 }
 
 /// A time as pages show it: China time, to the minute.
-pub fn when(ms: i64) -> String {
+pub fn china_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms + 8 * 3_600_000)
         .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default()

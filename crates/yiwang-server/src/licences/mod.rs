@@ -8,7 +8,7 @@ use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::pages::{Base, when};
+use crate::pages::{Base, china_time};
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};

@@ -583,7 +583,7 @@ pub(super) async fn present_form(
             Ok(PresentPage {
                 base,
                 qr: yiwang_docs::qr_svg(&p.url),
-                until: when(p.valid_until_ms),
+                until: china_time(p.valid_until_ms),
                 url: p.url,
                 sum,
             }

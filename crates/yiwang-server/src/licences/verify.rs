@@ -323,7 +323,7 @@ pub(super) async fn presentation_page(
         base: Base::new(&s, &headers, &uri, &ctx).await,
         result: Some(view(v, Some(from_file(&f, Some(sum.status))))),
         face: Some(face),
-        presented_until: Some(when(until)),
+        presented_until: Some(china_time(until)),
         query: String::new(),
         errors: vec![],
     }

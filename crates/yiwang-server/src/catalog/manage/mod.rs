@@ -16,7 +16,7 @@ use crate::auth::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::i18n::Lang;
 use crate::pages::Base;
-use crate::pages::when;
+use crate::pages::china_time;
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;

@@ -95,7 +95,7 @@ impl ReviewPage {
             .unwrap_or_default()
     }
     pub(super) fn updated(&self, v: &Option<store::Version>) -> String {
-        v.as_ref().map(|v| when(v.updated_at)).unwrap_or_default()
+        v.as_ref().map(|v| china_time(v.updated_at)).unwrap_or_default()
     }
 }
 
