@@ -1,0 +1,239 @@
+//! Reads and verification.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------------------
+
+pub(super) const SUMMARY_COLS: &str = "id, type_code, type_name, number, issuer_department_id, issuer_uscc, holder_kind, \
+     holder_name, holder_masked, seal_id, status, issued_on, valid_until, related_item, case_id, qr_payload";
+
+pub(super) fn to_summary(r: &sqlx::any::AnyRow) -> Result<LicenceSummary> {
+    let kind: String = r.try_get("holder_kind")?;
+    let status: String = r.try_get("status")?;
+    let valid_until: Option<String> = r.try_get("valid_until")?;
+    let mut status = Status::parse(&status).ok_or_else(|| sql_err("licence status"))?;
+    // Past its validity a licence is expired (失效), whatever was recorded.
+    if status == Status::Valid
+        && valid_until
+            .as_deref()
+            .and_then(|u| u.parse::<NaiveDate>().ok())
+            .is_some_and(|u| u < crate::today())
+    {
+        status = Status::Expired;
+    }
+    Ok(LicenceSummary {
+        id: r.try_get("id")?,
+        type_code: r.try_get("type_code")?,
+        type_name: r.try_get("type_name")?,
+        number: r.try_get("number")?,
+        issuer_department_id: r.try_get("issuer_department_id")?,
+        issuer_uscc: r.try_get("issuer_uscc")?,
+        holder_kind: HolderKind::parse(&kind).ok_or_else(|| sql_err("holder kind"))?,
+        holder_name: r.try_get("holder_name")?,
+        holder_masked: r.try_get("holder_masked")?,
+        seal_id: r.try_get("seal_id")?,
+        status,
+        issued_on: r.try_get("issued_on")?,
+        valid_until,
+        related_item: r.try_get("related_item")?,
+        case_id: r.try_get("case_id")?,
+        qr_payload: r.try_get("qr_payload")?,
+    })
+}
+
+pub(crate) async fn summary_on(conn: &mut AnyConnection, id: &str) -> Result<LicenceSummary> {
+    let sql = format!("SELECT {SUMMARY_COLS} FROM licences WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(to_summary)
+        .transpose()?
+        .ok_or_else(|| DomainError::not_found("licence_id", "电子证照", "licence", id).into())
+}
+
+pub async fn summary(store: &Store, id: &str) -> Result<Option<LicenceSummary>> {
+    let mut c = store.read.acquire().await?;
+    match summary_on(&mut c, id).await {
+        Ok(s) => Ok(Some(s)),
+        Err(StoreError::Domain(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Licences of a holder (by their code's keyed index), newest first.
+pub async fn of_holder(store: &Store, index: &str) -> Result<Vec<LicenceSummary>> {
+    let sql = format!("SELECT {SUMMARY_COLS} FROM licences WHERE holder_index = $1 ORDER BY created_at DESC");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(index)
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(to_summary)
+        .collect()
+}
+
+/// A person's licences (their wallet).
+pub async fn of_person(store: &Store, person_id: &str) -> Result<Vec<LicenceSummary>> {
+    let index: Option<String> = sqlx::query_scalar("SELECT id_number_index FROM persons WHERE id = $1")
+        .bind(person_id)
+        .fetch_optional(&store.read)
+        .await?;
+    match index {
+        Some(i) => of_holder(store, &i).await,
+        None => Ok(vec![]),
+    }
+}
+
+/// A legal person's licences.
+pub async fn of_legal(store: &Store, uscc: &str) -> Result<Vec<LicenceSummary>> {
+    of_holder(store, &holder_index(&store.pii, HolderKind::Legal, uscc)).await
+}
+
+/// Licences a department issued, newest first.
+pub async fn issued_by(store: &Store, department_id: &str) -> Result<Vec<LicenceSummary>> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLS} FROM licences WHERE issuer_department_id = $1 ORDER BY created_at DESC LIMIT 500"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(department_id)
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(to_summary)
+        .collect()
+}
+
+/// The full licence file (decrypted data and signature). Reading it discloses the holder's
+/// identifier: callers record that use where the reader is not the holder.
+pub async fn file(store: &Store, id: &str) -> Result<Option<LicenceFile>> {
+    let row = sqlx::query("SELECT data_enc, signature FROM licences WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.read)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let enc: String = row.try_get("data_enc")?;
+    let sig: String = row.try_get("signature")?;
+    let bytes = store.pii.open_bytes(&format!("licences.data:{id}"), &enc)?;
+    Ok(Some(LicenceFile {
+        format: "yiwang-licence".into(),
+        data: serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))?,
+        signature: serde_json::from_str(&sig).map_err(|e| sql_err(&e.to_string()))?,
+    }))
+}
+
+pub async fn history_of(store: &Store, id: &str) -> Result<Vec<HistoryEntry>> {
+    let rows = sqlx::query(
+        "SELECT kind, status, text, actor, signature, at FROM licence_history WHERE licence_id = $1 ORDER BY at, id",
+    )
+    .bind(id)
+    .fetch_all(&store.read)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let status: Option<String> = r.try_get("status")?;
+            Ok(HistoryEntry {
+                kind: r.try_get("kind")?,
+                status: status.as_deref().and_then(Status::parse),
+                text: r.try_get("text")?,
+                actor: r.try_get("actor")?,
+                signature: r.try_get("signature")?,
+                at_ms: r.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn sm2_ok(pk: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+    yiwang_crypto::verify(pk, msg, sig).is_ok()
+}
+
+/// Verifies a licence file against the trusted keys (this node's seals, imported trust
+/// lists); adds the live status and the seal's certification when this node issued it.
+pub async fn verify_file(store: &Store, f: &LicenceFile) -> Result<Verification> {
+    let key = seals::trusted_key_by_id(store, &f.signature.key_id).await?;
+    let local = summary(store, &f.data.id).await?;
+    let mut v = core::verify_file(
+        f,
+        key.as_ref(),
+        &sm2_ok,
+        crate::today(),
+        local.as_ref().map(|s| s.status),
+    );
+    if let Some(s) = seals::seal(store, &f.signature.seal_id).await? {
+        let ok = seals::certified(store, &s).await?;
+        v.checks.insert(
+            1,
+            yiwang_core::licences::Check {
+                name: "seal_certified".into(),
+                ok,
+                zh: if ok {
+                    "印章由本平台制章者签发".into()
+                } else {
+                    "印章记录未通过制章者验证".into()
+                },
+                en: if ok {
+                    "the seal is certified by this platform's seal maker".into()
+                } else {
+                    "the seal record fails the seal maker's certification".into()
+                },
+            },
+        );
+        if !ok {
+            v.valid = false;
+            v.reason
+                .get_or_insert("the seal record fails the seal maker's certification".into());
+        }
+    } else if local.is_none() {
+        v.checks.push(yiwang_core::licences::Check {
+            name: "status".into(),
+            ok: true,
+            zh: "由外地机构颁发：当前状态请向颁发机构查询".into(),
+            en: "issued elsewhere: ask the issuer for its current status".into(),
+        });
+    }
+    Ok(v)
+}
+
+/// Verifies a licence issued here by its identifier.
+pub async fn verify_id(store: &Store, id: &str) -> Result<Option<(LicenceFile, Verification)>> {
+    match file(store, id).await? {
+        None => Ok(None),
+        Some(f) => {
+            let v = verify_file(store, &f).await?;
+            Ok(Some((f, v)))
+        }
+    }
+}
+
+/// Verifies a QR payload as an offline verifier would (trust list only), then adds the
+/// live status when the licence is this node's.
+pub async fn verify_qr(store: &Store, payload: &str) -> Result<(Option<QrClaims>, Verification)> {
+    let keys = seals::trusted_keys(store).await?;
+    let (claims, mut v) = core::verify_qr(
+        payload,
+        &|k| keys.iter().find(|x| x.key_id == k).cloned(),
+        &sm2_ok,
+        crate::today(),
+    );
+    if let Some(c) = &claims
+        && let Some(s) = summary(store, &c.i).await?
+    {
+        let ok = s.status == Status::Valid;
+        v.checks.push(yiwang_core::licences::Check {
+            name: "status".into(),
+            ok,
+            zh: format!("颁发机构记录的状态：{}", s.status.zh()),
+            en: format!("the issuer records it as {}", s.status.en()),
+        });
+        if !ok {
+            v.valid = false;
+            v.reason
+                .get_or_insert(format!("the issuer records it as {}", s.status.en()));
+        }
+    }
+    Ok((claims, v))
+}
