@@ -226,6 +226,11 @@ stepTest('4 the clerk accepts; the regulator reviews and grants; the clerk deliv
   await staffCase(dec);
   await screenshot(dec.page, 'cases-decide.png');
   await byTestId(dec.page, 'act-approve').click();
+  // A decision is confirmed before it is made: nothing happens until then.
+  await expectPresent(dec.page, byTestId(dec.page, 'confirm'), 'the question to confirm the decision');
+  assert.equal(await caseState(dec.page), 'accepted');
+  await screenshot(dec.page, 'cases-decide-confirm.png');
+  await byTestId(dec.page, 'confirm-yes').click();
   assert.equal(await caseState(dec.page), 'decided');
   await expectPresent(dec.page, byTestId(dec.page, 'case-licence'), 'the licence issued with the decision');
 
@@ -267,8 +272,19 @@ stepTest('6 the window clerk takes an application on paper for a registered citi
   const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   const id = body + '10X98765432'[[...body].reduce((a, c, i) => a + Number(c) * w[i], 0) % 11];
   await lookup.locator('input[name="id_number"]').fill(id);
-  await lookup.locator('input[name="item"]').fill(shared.code);
+  // The clerk names the item in words, not by its 31-character code; where several items
+  // of that name may be taken here, the window offers them to pick from.
+  await lookup.locator('input[name="item"]').fill('食品经营许可');
   await byTestId(lookup, 'window-start').click();
+  await expectPresent(
+    page,
+    byTestId(page, 'window-applicant').or(byTestId(page, 'item-choices')),
+    'the applicant at the window, or the items to pick from',
+  );
+  if ((await byTestId(page, 'item-choices').count()) > 0) {
+    await screenshot(page, 'cases-window-pick.png');
+    await byTestId(page, 'item-choices').locator(`a[href*="item=${shared.code}"]`).click();
+  }
   await expectPresent(page, byTestId(page, 'window-applicant'), 'the applicant at the window');
   assert.match(await text(byTestId(page, 'window-applicant')), /李四/);
   const situation = byTestId(page, 'situation');

@@ -222,9 +222,9 @@ export function watchProblems(page, problems, isAllowed = () => false) {
 // A fresh browser context with one page, added to `sessions` (for the `after` hook to close).
 // Collects uncaught page errors and failed same-origin requests in `problems`;
 // `allow(status, pathPrefix)` marks an expected error response (e.g. 422 for a form with a
-// deliberate mistake).
-export async function newSession(browser, sessions) {
-  const context = await newContext(browser);
+// deliberate mistake). `options` as for newContext (a phone's viewport, say).
+export async function newSession(browser, sessions, options = {}) {
+  const context = await newContext(browser, options);
   const page = await context.newPage();
   const s = { context, page, problems: [], allowed: [] };
   s.allow = (status, pathPrefix) => s.allowed.push({ status, pathPrefix });

@@ -168,7 +168,7 @@ browserTest('large-text mode (适老化) toggles and persists after reload', asy
 });
 
 browserTest('working-day calculator skips the National Day holiday (htmx)', async (page) => {
-  await open(page, '/');
+  await open(page, '/calendar');
   const form = page.locator('[data-testid="workday-form"]');
   await expectPresent(page, form, 'a working-day calculator form [data-testid="workday-form"]');
   await expectPresent(page, form.locator('input[name="date"]'), 'an <input name="date"> in the workday form');
@@ -180,7 +180,7 @@ browserTest('working-day calculator skips the National Day holiday (htmx)', asyn
   );
 
   const htmxLoaded = await page.evaluate(() => typeof window.htmx !== 'undefined');
-  assert.ok(htmxLoaded, 'expected htmx to be loaded on the home page (window.htmx defined)');
+  assert.ok(htmxLoaded, 'expected htmx to be loaded on the calendar page (window.htmx defined)');
 
   // A marker that survives an htmx swap but not a full page load.
   await page.evaluate(() => {

@@ -14,6 +14,22 @@ pub enum AccountKind {
     Staff,
 }
 
+impl AccountKind {
+    /// The stored name (`accounts.kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Person => "person",
+            AccountKind::Staff => "staff",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AccountKind> {
+        [AccountKind::Person, AccountKind::Staff]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+crate::from_text!(AccountKind);
+
 /// 法人类型 (types of legal persons and other organisations, as in the issue and the credit
 /// code's registering-authority categories, GB 32100-2015 §4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +47,8 @@ pub enum LegalKind {
     /// 机关
     Organ,
 }
+
+crate::from_text!(LegalKind);
 
 impl LegalKind {
     pub const ALL: [LegalKind; 5] = [
@@ -258,7 +276,7 @@ pub fn decide_legal_person(input: &LegalPersonInput, uscc_taken: bool) -> Result
         return Err(DomainError::conflict(
             "uscc",
             "uscc.unique",
-            "该统一社会信用代码已注册；如需成为经办人，请请该单位现有经办人授权".into(),
+            "该统一社会信用代码已注册；如需成为经办人，请该单位现有经办人授权".into(),
             "this credit code is registered; ask one of its agents to grant you a mandate".into(),
         ));
     }

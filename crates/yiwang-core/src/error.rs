@@ -148,3 +148,71 @@ impl Problems {
         }
     }
 }
+
+/// A serde message as a problem a person can read: the rule, and the sentence in Chinese
+/// and English. serde's own words (Rust type names) are not passed on; the value given and
+/// the values allowed are, and a syntax error keeps its position.
+pub fn serde_problem(msg: &str) -> (&'static str, String, String) {
+    let ticks: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
+    // "… at line 1 column 372": where a syntax error is.
+    let at = msg.rsplit_once(" at line ").and_then(|(_, rest)| {
+        let (line, col) = rest.split_once(" column ")?;
+        Some((line.trim().parse::<u64>().ok()?, col.trim().parse::<u64>().ok()?))
+    });
+    let first = ticks.first().copied().unwrap_or("");
+    if msg.starts_with("unknown field") {
+        (
+            "unknown_field",
+            format!("不认识的字段「{first}」"),
+            format!("unknown field '{first}'"),
+        )
+    } else if msg.starts_with("missing field") {
+        ("required", "缺少必填字段".into(), "this field is required".into())
+    } else if msg.starts_with("unknown variant") {
+        let allowed = &ticks[1.min(ticks.len())..];
+        (
+            "type",
+            format!("「{first}」不是可选的值；可选：{}", allowed.join("、")),
+            format!("'{first}' is not one of the allowed values: {}", allowed.join(", ")),
+        )
+    } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") || msg.starts_with("invalid length") {
+        (
+            "type",
+            "类型或取值不正确".into(),
+            "the type or value is not allowed here".into(),
+        )
+    } else if let Some((line, col)) = at {
+        (
+            "json",
+            format!("JSON 格式不正确（第 {line} 行第 {col} 列）"),
+            format!("not valid JSON (line {line}, column {col})"),
+        )
+    } else {
+        ("json", "格式不正确".into(), "not in the expected format".into())
+    }
+}
+
+#[cfg(test)]
+mod serde_problem_tests {
+    use super::serde_problem;
+
+    #[test]
+    fn no_rust_words_reach_the_reader() {
+        let cases = [
+            "invalid type: string \"x\", expected u32 at line 1 column 9",
+            "unknown variant `zz`, expected one of `a`, `b`",
+            "unknown field `zz`, expected `name`",
+            "missing field `name`",
+            "expected value at line 1 column 372",
+            "invalid length 3, expected a tuple of size 2",
+        ];
+        for m in cases {
+            let (_, zh, en) = serde_problem(m);
+            for w in ["expected", "u32", "string \"", "tuple"] {
+                assert!(!zh.contains(w) && !en.contains(w), "{m} -> {zh} / {en}");
+            }
+        }
+        assert_eq!(serde_problem(cases[1]).1, "「zz」不是可选的值；可选：a、b");
+        assert_eq!(serde_problem(cases[4]).2, "not valid JSON (line 1, column 372)");
+    }
+}

@@ -2,6 +2,20 @@
 //! inputs, so it is tested exhaustively. Each capability has a module of the same name
 //! in `yiwang-store` (persistence) and `yiwang-server` (HTTP and pages).
 
+/// `TryFrom<String>` through the type's own `parse`, so a stored code becomes its value
+/// where a row is read (`#[sqlx(try_from = "String")]` in the store).
+macro_rules! from_text {
+    ($($t:ty),+ $(,)?) => {$(
+        impl TryFrom<String> for $t {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                <$t>::parse(&s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($t)))
+            }
+        }
+    )+};
+}
+pub(crate) use from_text;
+
 pub mod access;
 pub mod accounts;
 pub mod audit;

@@ -73,7 +73,17 @@ pub struct Mandate {
     pub created_at: i64,
 }
 
+/// The last day of a mandate that holds until it is revoked: an enterprise's registering
+/// agent (经办人) acts for it until the enterprise or the agent ends it.
+pub fn until_revoked() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date")
+}
+
 impl Mandate {
+    /// Holds until revoked (shown as 长期, not as a date).
+    pub fn open_ended(&self) -> bool {
+        self.valid_until >= until_revoked()
+    }
     /// In force on `today`: not revoked and within its validity (both ends included).
     pub fn in_force(&self, today: NaiveDate) -> bool {
         self.revoked_at.is_none() && self.valid_from <= today && today <= self.valid_until

@@ -20,6 +20,8 @@ pub enum Purpose {
     Licence,
 }
 
+crate::from_text!(Purpose, SealStatus);
+
 impl Purpose {
     pub const ALL: [Purpose; 3] = [Purpose::Approval, Purpose::Official, Purpose::Licence];
     pub fn as_str(self) -> &'static str {

@@ -18,25 +18,6 @@ pub struct ApiJson<T> {
     pub raw: Bytes,
 }
 
-fn classify(msg: &str) -> (&'static str, String, String) {
-    let tick = |m: &str| m.split('`').nth(1).unwrap_or("").to_string();
-    if msg.starts_with("unknown field") {
-        let f = tick(msg);
-        (
-            "unknown_field",
-            format!("未知字段「{f}」"),
-            format!("unknown field '{f}'"),
-        )
-    } else if msg.starts_with("missing field") {
-        ("required", "缺少必填字段".into(), "this field is required".into())
-    } else if msg.starts_with("invalid type") || msg.starts_with("invalid value") || msg.starts_with("unknown variant")
-    {
-        ("type", format!("类型或取值不正确：{msg}"), msg.to_string())
-    } else {
-        ("json", format!("无法解析：{msg}"), msg.to_string())
-    }
-}
-
 /// A character no text field takes: C0 and C1 controls and DEL (tab, newline and carriage
 /// return excepted), bidirectional overrides that disguise text (Unicode TR #36 §2.1), and
 /// NUL, which PostgreSQL cannot store.
@@ -117,7 +98,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             let msg = inner.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            let (rule, zh, en) = classify(&msg);
+            let (rule, zh, en) = yiwang_core::error::serde_problem(&msg);
             let mut path = e.path().to_string();
             if rule == "missing_field" || rule == "required" {
                 let f = msg.split('`').nth(1).unwrap_or("");
@@ -259,12 +240,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
         serde_path_to_error::deserialize::<_, T>(de).map(ApiQuery).map_err(|e| {
             let msg = e.inner().to_string();
-            let (rule, zh, en) = match classify(&msg) {
-                ("json", _, _) => (
-                    "type",
-                    format!("参数取值不正确：{msg}"),
-                    format!("invalid value: {msg}"),
-                ),
+            let (rule, zh, en) = match yiwang_core::error::serde_problem(&msg) {
+                ("json", _, _) => ("type", "参数取值不正确".into(), "the value is not allowed here".into()),
                 other => other,
             };
             let field = match e.path().to_string().as_str() {

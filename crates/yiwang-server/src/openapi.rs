@@ -30,11 +30,6 @@ impl Modify for AdminToken {
     }
 }
 
-/// The document of every documented route (`router::routes`), made exact.
-pub fn doc() -> utoipa::openapi::OpenApi {
-    exact(crate::router::routes().into_openapi())
-}
-
 /// The statuses every operation may answer with a problem, by what it takes and who may
 /// call it (RFC 9457 problem+json): the contract says exactly what the server can do.
 fn error_statuses(method: &str, path: &str, op: &serde_json::Value) -> Vec<&'static str> {

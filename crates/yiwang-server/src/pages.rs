@@ -27,6 +27,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
             get(|| async { asset("application/javascript", include_bytes!("../assets/htmx.min.js")) }),
         )
         .route(
+            "/assets/favicon.svg",
+            get(|| async { asset("image/svg+xml", include_bytes!("../assets/favicon.svg")) }),
+        )
+        .route(
+            "/favicon.ico",
+            get(|| async { asset("image/svg+xml", include_bytes!("../assets/favicon.svg")) }),
+        )
+        .route(
             "/assets/site.css",
             get(|| async { asset("text/css", include_bytes!("../assets/site.css")) }),
         )
@@ -280,33 +288,136 @@ async fn hall_views(s: &AppState) -> ApiResult<Vec<HallView>> {
     Ok(out)
 }
 
+/// What the portal's home page offers beside search: the services most applied for in
+/// the last 90 days (or, on a new platform, those fully online) and the themes of each
+/// audience's services. Statistics, not reference data: recomputed at most every ten
+/// minutes, so the home page reads no growing table.
+#[derive(Clone, Default)]
+pub struct HomeCache {
+    at_ms: i64,
+    popular: Vec<(String, String)>,
+    person_themes: Vec<String>,
+    legal_themes: Vec<String>,
+}
+
+const HOME_CACHE_MS: i64 = 10 * 60 * 1000;
+const POPULAR_DAYS: i64 = 90;
+
+async fn home_cache(s: &AppState) -> ApiResult<HomeCache> {
+    let now = yiwang_store::now_ms();
+    if let Some(c) = s
+        .home
+        .lock()
+        .expect("home cache")
+        .as_ref()
+        .filter(|c| now - c.at_ms < HOME_CACHE_MS)
+    {
+        return Ok(c.clone());
+    }
+    let since = yiwang_store::today() - chrono::Duration::days(POPULAR_DAYS);
+    let mut popular: Vec<(String, String)> = yiwang_store::cases::popular_items(&s.store, since, 8)
+        .await?
+        .into_iter()
+        .map(|p| (p.item_code, p.item_name))
+        .collect();
+    let query = |audience, full_online| yiwang_search::SearchQuery {
+        audience,
+        full_online,
+        limit: 8,
+        at_ms: now,
+        ..Default::default()
+    };
+    if popular.len() < 8 {
+        // Few applications yet: the fully-online services fill the list.
+        let r = crate::catalog::run_search(s, query(None, true)).await?;
+        for h in r.hits {
+            if popular.len() < 8 && !popular.iter().any(|(c, n)| *c == h.code || *n == h.name) {
+                popular.push((h.code, h.name));
+            }
+        }
+    }
+    let themes = |r: yiwang_search::Results| r.facets.theme.into_iter().map(|(t, _)| t).take(12).collect();
+    let person = crate::catalog::run_search(s, query(Some(yiwang_core::catalog::Audience::Person), false)).await?;
+    let legal = crate::catalog::run_search(s, query(Some(yiwang_core::catalog::Audience::Legal), false)).await?;
+    let c = HomeCache {
+        at_ms: now,
+        popular,
+        person_themes: themes(person),
+        legal_themes: themes(legal),
+    };
+    *s.home.lock().expect("home cache") = Some(c.clone());
+    Ok(c)
+}
+
+/// What waits for a logged-in person (or the enterprise they act for) on the home page.
+#[derive(Default)]
+struct Waiting {
+    /// Cases whose next move is the applicant's (补正, 容缺后补).
+    to_do: usize,
+    open: usize,
+    drafts: usize,
+    licences: usize,
+}
+
 #[derive(Template, askama_web::WebTemplate)]
 #[template(path = "home.html")]
 struct HomePage {
     base: Base,
-    cities: Vec<Region>,
-    halls: Vec<HallView>,
-    departments: usize,
+    popular: Vec<(String, String)>,
+    person_themes: Vec<String>,
+    legal_themes: Vec<String>,
+    waiting: Option<Waiting>,
+    halls: usize,
     today: String,
     today_kind: String,
     today_working: bool,
 }
 
-async fn home(State(s): State<AppState>, base: Base) -> ApiResult<HomePage> {
-    let cities = match &base.province {
-        Some(p) => regions::children(&s.store.read, Some(&p.code)).await?,
-        None => vec![],
+crate::page!(HomePage);
+
+impl HomePage {
+    fn theme_href(&self, audience: &str, theme: &str) -> String {
+        let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+        format!("/services?audience={audience}&theme={}", enc(theme))
+    }
+}
+
+async fn home(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<HomePage> {
+    let cache = home_cache(&s).await?;
+    let waiting = match ctx.principal() {
+        Some(subject) => {
+            let cases = yiwang_store::cases::of_applicant(&s.store, &subject).await?;
+            let open: Vec<_> = cases
+                .iter()
+                .filter(|c| !c.state.is_final() && c.state != yiwang_core::cases::State::Draft)
+                .collect();
+            Some(Waiting {
+                to_do: open
+                    .iter()
+                    .filter(|c| c.waiting_on() == Some(yiwang_core::cases::Party::Applicant))
+                    .count(),
+                open: open.len(),
+                drafts: yiwang_store::cases::drafts_of(&s.store, &subject).await?.len(),
+                licences: yiwang_store::licences::of_subject(&s.store, &subject)
+                    .await?
+                    .iter()
+                    .filter(|l| l.status == yiwang_core::licences::Status::Valid)
+                    .count(),
+            })
+        }
+        None => None,
     };
-    let departments = orgs::departments(&s.store.read, None).await?.len();
     // Today in China Standard Time (UTC+8), the calendar's time zone.
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
     let region = base.province.as_ref().map(|p| p.code.clone());
     let (kind, working, _) = yiwang_store::calendar::day(&s.store, today, region.as_deref()).await?;
     let today_kind = crate::i18n::day_kind_label(base.lang, &kind, today.weekday());
     Ok(HomePage {
-        cities,
-        halls: hall_views(&s).await?,
-        departments,
+        popular: cache.popular,
+        person_themes: cache.person_themes,
+        legal_themes: cache.legal_themes,
+        waiting,
+        halls: orgs::halls(&s.store.read).await?.len(),
         today: today.to_string(),
         today_kind,
         today_working: working,
@@ -360,14 +471,9 @@ struct NotFoundPage {
     base: Base,
 }
 
-pub async fn not_found(State(s): State<AppState>, ctx: Ctx, headers: HeaderMap, uri: Uri) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        NotFoundPage {
-            base: Base::new(&s, &headers, &uri, &ctx).await,
-        },
-    )
-        .into_response()
+/// The HTML 404 page.
+pub fn not_found(base: Base) -> Response {
+    (StatusCode::NOT_FOUND, NotFoundPage { base }).into_response()
 }
 
 #[cfg(test)]

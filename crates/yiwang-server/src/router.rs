@@ -69,16 +69,15 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Unknown paths: problem+json under /api/, the HTML 404 page elsewhere.
-pub(super) async fn not_found(
-    state: State<AppState>,
-    ctx: auth::Ctx,
-    headers: axum::http::HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    if uri.path().starts_with("/api/") {
-        error::ApiError::not_found("API route").into_response()
-    } else {
-        pages::not_found(state, ctx, headers, uri).await
+pub(super) async fn not_found(State(state): State<AppState>, req: axum::extract::Request) -> Response {
+    use axum::extract::FromRequestParts;
+    if req.uri().path().starts_with("/api/") {
+        return error::ApiError::not_found("API route").into_response();
+    }
+    let (mut parts, _) = req.into_parts();
+    match pages::Base::from_request_parts(&mut parts, &state).await {
+        Ok(base) => pages::not_found(base),
+        Err(e) => e.into_response(),
     }
 }
 

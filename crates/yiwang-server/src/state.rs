@@ -29,6 +29,8 @@ pub struct AppState {
     pub public_url: String,
     /// Reverse proxies whose `X-Forwarded-For` names the client (login limits, audit).
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// The home page's popular services and themes, recomputed at most every ten minutes.
+    pub home: Arc<std::sync::Mutex<Option<crate::pages::HomeCache>>>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             secure_cookies: false,
             public_url: "http://127.0.0.1:8080".into(),
             trusted_proxies: Default::default(),
+            home: Default::default(),
         }
     }
 

@@ -2,10 +2,10 @@
 
 use crate::Result;
 use crate::ledger::Expect;
+use crate::rows::{JsonText, read};
 use crate::writer::WriteCtx;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
 use yiwang_core::audit::{AuditRecord, decide};
 
 pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, record: &AuditRecord) -> Result<Value> {
@@ -31,13 +31,14 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, record: &AuditRecord) -> Res
     Ok(serde_json::json!({ "seq": seq }))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AuditEntry {
     pub seq: i64,
     pub category: String,
     pub action: String,
     pub subject: String,
     pub actor: String,
+    #[sqlx(try_from = "JsonText")]
     pub detail: Value,
     pub at_ms: i64,
 }
@@ -49,18 +50,5 @@ pub async fn list(pool: &sqlx::AnyPool, category: &str, limit: i64) -> Result<Ve
         .bind(limit)
         .fetch_all(pool)
         .await?;
-    rows.into_iter()
-        .map(|r| {
-            let detail: String = r.try_get("detail")?;
-            Ok(AuditEntry {
-                seq: r.try_get("seq")?,
-                category: r.try_get("category")?,
-                action: r.try_get("action")?,
-                subject: r.try_get("subject")?,
-                actor: r.try_get("actor")?,
-                detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
-                at_ms: r.try_get("at_ms")?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(read).collect()
 }

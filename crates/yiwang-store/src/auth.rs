@@ -3,6 +3,7 @@
 //! use is a security audit record in the ledger; secrets never are.
 
 use crate::accounts::{self, AccountRow, security};
+use crate::rows::{JsonText, read};
 use crate::writer::WriteCtx;
 use crate::{Command, Meta, Result, Store, StoreError, new_id, now_ms};
 use serde::{Deserialize, Serialize};
@@ -684,7 +685,7 @@ pub async fn totp_set_known(store: &Store, account_id: &str, secret: &[u8]) -> R
 // ---------------------------------------------------------------- sessions
 
 /// A stored session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
     pub id: String,
     pub account_id: Option<String>,
@@ -705,14 +706,7 @@ pub async fn session_load(store: &Store, id: &str) -> Result<Option<SessionRow>>
     else {
         return Ok(None);
     };
-    Ok(Some(SessionRow {
-        id: r.try_get("id")?,
-        account_id: r.try_get("account_id")?,
-        data: r.try_get("data")?,
-        expires_at: r.try_get("expires_at")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    }))
+    read(r).map(Some)
 }
 
 pub async fn session_save(
@@ -756,18 +750,7 @@ pub async fn sessions_of(store: &Store, account_id: &str) -> Result<Vec<SessionR
     .bind(now_ms())
     .fetch_all(&store.read)
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(SessionRow {
-                id: r.try_get("id")?,
-                account_id: r.try_get("account_id")?,
-                data: r.try_get("data")?,
-                expires_at: r.try_get("expires_at")?,
-                created_at: r.try_get("created_at")?,
-                updated_at: r.try_get("updated_at")?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(read).collect()
 }
 
 /// Ends every session of an account except `except` (logout everywhere, or everywhere else).
@@ -787,10 +770,11 @@ pub async fn revoke_sessions(store: &Store, meta: Meta, account_id: &str, except
 // ---------------------------------------------------------------- API tokens
 
 /// An API token for a system, as listed (never with its secret).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct TokenInfo {
     pub id: String,
     pub name: String,
+    #[sqlx(try_from = "JsonText")]
     pub permissions: Vec<Permission>,
     pub department_id: Option<String>,
     pub region_code: String,
@@ -912,22 +896,6 @@ pub async fn create_token(
 const TOKEN_COLS: &str =
     "id, name, permissions, department_id, region_code, created_by, created_at, expires_at, revoked_at, last_used_at";
 
-fn to_token(r: sqlx::any::AnyRow) -> Result<TokenInfo> {
-    let p: String = r.try_get("permissions")?;
-    Ok(TokenInfo {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        permissions: serde_json::from_str(&p).unwrap_or_default(),
-        department_id: r.try_get("department_id")?,
-        region_code: r.try_get("region_code")?,
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-        last_used_at: r.try_get("last_used_at")?,
-    })
-}
-
 /// The token a bearer secret names, if it is live (not revoked, not expired).
 pub async fn token_by_secret(store: &Store, secret: &str) -> Result<Option<TokenInfo>> {
     let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE secret_hash = $1");
@@ -935,7 +903,7 @@ pub async fn token_by_secret(store: &Store, secret: &str) -> Result<Option<Token
         .bind(store.pii.index("api_token", secret))
         .fetch_optional(&store.read)
         .await?
-        .map(to_token)
+        .map(read::<TokenInfo, _>)
         .transpose()?;
     Ok(t.filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now_ms())))
 }
@@ -946,7 +914,7 @@ pub async fn token(store: &Store, id: &str) -> Result<Option<TokenInfo>> {
         .bind(id)
         .fetch_optional(&store.read)
         .await?
-        .map(to_token)
+        .map(read::<TokenInfo, _>)
         .transpose()
 }
 
@@ -957,7 +925,7 @@ pub async fn tokens_in_region(store: &Store, region: &str) -> Result<Vec<TokenIn
         .fetch_all(&store.read)
         .await?
         .into_iter()
-        .map(to_token)
+        .map(read::<TokenInfo, _>)
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .filter(|t| access::region_within(region, &t.region_code))

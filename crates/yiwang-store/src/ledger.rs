@@ -4,6 +4,7 @@
 //! of their hashes, linked to the previous checkpoint. `verify` re-checks all of it.
 
 use crate::keys::LedgerKey;
+use crate::rows::{JsonText, read};
 use crate::writer::WriteCtx;
 use crate::{Result, StoreError};
 use serde::Serialize;
@@ -26,12 +27,13 @@ pub enum Expect {
 }
 
 /// An event as read back, with its chain hashes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct StoredEvent {
     pub seq: i64,
     pub stream_id: String,
     pub version: i64,
     pub kind: String,
+    #[sqlx(try_from = "JsonText")]
     pub body: serde_json::Value,
     pub actor: String,
     pub at_ms: i64,
@@ -256,8 +258,11 @@ impl Report {
     }
 }
 
+#[derive(sqlx::FromRow)]
 struct CpRow {
+    #[sqlx(rename = "from_seq")]
     from: i64,
+    #[sqlx(rename = "to_seq")]
     to: i64,
     root: String,
     prev: String,
@@ -275,19 +280,9 @@ pub async fn verify(conn: &mut AnyConnection, trusted: &[(String, Vec<u8>)]) -> 
         sqlx::query("SELECT from_seq, to_seq, root, prev, at_ms, key_id, signature FROM checkpoints ORDER BY to_seq")
             .fetch_all(&mut *conn)
             .await?
-            .into_iter()
-            .map(|r| {
-                Ok(CpRow {
-                    from: r.try_get("from_seq")?,
-                    to: r.try_get("to_seq")?,
-                    root: r.try_get("root")?,
-                    prev: r.try_get("prev")?,
-                    at_ms: r.try_get("at_ms")?,
-                    key_id: r.try_get("key_id")?,
-                    signature: r.try_get("signature")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+            .iter()
+            .map(read)
+            .collect::<Result<_>>()?;
     let mut report = Report {
         events: 0,
         streams: 0,
@@ -534,20 +529,6 @@ pub async fn verify_store(store: &crate::Store) -> Result<Report> {
 
 const EVENT_COLUMNS: &str = "seq, stream_id, version, kind, body, actor, at_ms, hash";
 
-fn to_event(r: sqlx::any::AnyRow) -> Result<StoredEvent> {
-    let body: String = r.try_get("body")?;
-    Ok(StoredEvent {
-        seq: r.try_get("seq")?,
-        stream_id: r.try_get("stream_id")?,
-        version: r.try_get("version")?,
-        kind: r.try_get("kind")?,
-        body: serde_json::from_str(&body).map_err(|e| StoreError::Internal(format!("event body: {e}")))?,
-        actor: r.try_get("actor")?,
-        at_ms: r.try_get("at_ms")?,
-        hash: r.try_get("hash")?,
-    })
-}
-
 /// Events after `cursor`, in sequence order (subscribers and feeds).
 pub async fn read_after(pool: &sqlx::AnyPool, cursor: i64, limit: i64) -> Result<Vec<StoredEvent>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
@@ -556,7 +537,7 @@ pub async fn read_after(pool: &sqlx::AnyPool, cursor: i64, limit: i64) -> Result
         .bind(limit)
         .fetch_all(pool)
         .await?;
-    rows.into_iter().map(to_event).collect()
+    rows.into_iter().map(read).collect()
 }
 
 /// The events of one stream, oldest first (history views).
@@ -566,7 +547,7 @@ pub async fn stream(pool: &sqlx::AnyPool, stream_id: &str) -> Result<Vec<StoredE
         .bind(stream_id)
         .fetch_all(pool)
         .await?;
-    rows.into_iter().map(to_event).collect()
+    rows.into_iter().map(read).collect()
 }
 
 /// The newest event and the last event covered by a signed checkpoint.

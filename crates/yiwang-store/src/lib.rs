@@ -23,6 +23,7 @@ pub mod mandates;
 pub mod orgs;
 pub mod outbox;
 pub mod regions;
+pub mod rows;
 pub mod seals;
 pub mod sms;
 pub mod testing;

@@ -535,7 +535,7 @@ async fn tolerance_commitment_deemed_acceptance_and_suspensions() {
         assert!(kinds.contains(&"tolerance".to_string()), "{kinds:?}");
         let tasks = cases::tasks_of_case(&s, &id).await.unwrap();
         assert_eq!(tasks.len(), 1);
-        assert_eq!(tasks[0].kind, "tolerance_due");
+        assert_eq!(tasks[0].kind, yiwang_core::cases::TaskKind::ToleranceDue);
         act(
             &s,
             &id,
@@ -586,7 +586,7 @@ async fn tolerance_commitment_deemed_acceptance_and_suspensions() {
             .await
             .unwrap()
             .into_iter()
-            .find(|t| t.kind == "commitment_check")
+            .find(|t| t.kind == yiwang_core::cases::TaskKind::CommitmentCheck)
             .expect("a check is scheduled");
         let cal = yiwang_core::calendar::official_calendar();
         assert_eq!(check.due_on, cal.add_working_days(today, 20).date);

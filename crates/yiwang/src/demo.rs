@@ -508,7 +508,7 @@ pub async fn seed_cases(store: &Store) -> Result<()> {
     let mut app: Application = sample_application(&service.elements, &|k| dict.get(k).cloned(), &scan.sm3);
     // What the platform knows of the enterprise (its profile and licences) replaces the
     // sample values, as the apply form would prefill it.
-    for (k, v) in cases::prefill(store, &subject, &service.elements, &dict).await? {
+    for (k, v) in cases::prefill(store, &subject, None, &service.elements, &dict).await? {
         app.form.insert(k, serde_json::Value::String(v));
     }
     let cal = yiwang_store::calendar::calendar_for(store, Some(&service.region_code)).await?;

@@ -105,7 +105,18 @@ async fn issue_verify_wallet_reuse_and_revoke_over_http() {
         assert_eq!(st, 200, "{d}");
         let file = d["file"].clone();
         let qr = d["summary"]["qr_payload"].as_str().unwrap().to_string();
-        assert!(d["verify_url"].as_str().unwrap().contains("/verify?p=YWL1."));
+        // The QR code opens the public verification by identifier: a short address that
+        // scans from a phone screen (the signed payload stays in the summary).
+        let verify_url = d["verify_url"].as_str().unwrap();
+        assert!(verify_url.ends_with(&format!("/verify?id={id}")), "{verify_url}");
+        assert!(verify_url.len() < 120, "{} characters", verify_url.len());
+        let page = anon
+            .get(verify_url.replace("http://127.0.0.1:8080", &u))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("海口测试餐饮有限公司"));
 
         // The PDF: one small page.
         let r = officer.fetch(&format!("{u}/api/v1/licences/{id}/pdf")).await;

@@ -37,6 +37,7 @@ macro_rules! named_enum {
                 Self::ALL.iter().copied().find(|v| v.as_str() == s)
             }
         }
+        crate::from_text!($name);
     };
 }
 
@@ -125,6 +126,39 @@ named_enum!(
         Denial = "denial", "不予行政许可决定书", "decision to refuse";
     }
 );
+
+named_enum!(
+    /// Follow-up work on a case with a date: 告知承诺 checks after approval (国办发〔2020〕42号),
+    /// the deadline of materials to follow (STANDARDS §3), and review of an overdue one.
+    TaskKind {
+        CommitmentCheck = "commitment_check", "告知承诺核查", "commitment check";
+        ToleranceDue = "tolerance_due", "容缺材料补交期限", "materials to follow due";
+        TerminateReview = "terminate_review", "容缺逾期：审查是否终止", "materials overdue: consider termination";
+    }
+);
+
+impl NoticeKind {
+    /// The kind's part of a document number's issuer code (发文机关代字, GB/T 9704-2012
+    /// 7.2.4), after the department's name.
+    pub fn doc_code(self) -> &'static str {
+        match self {
+            NoticeKind::Receipt => "收",
+            NoticeKind::Acceptance => "受",
+            NoticeKind::NonAcceptance => "不受",
+            NoticeKind::Correction => "补",
+            NoticeKind::Tolerance => "容受",
+            NoticeKind::Special => "特",
+            NoticeKind::Approval => "准许",
+            NoticeKind::Denial => "不许",
+        }
+    }
+}
+
+/// A document number (发文字号, GB/T 9704-2012 7.2.4): issuer code, the year in 〔〕 and the
+/// running number without leading zeros or 第.
+pub fn doc_number(department: &str, kind: NoticeKind, year: i32, n: i64) -> String {
+    format!("{department}{}〔{year}〕{n}号", kind.doc_code())
+}
 
 /// One thing to correct (一次性告知: all of them at once, 《行政许可法》第三十二条).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +252,28 @@ impl Action {
             Action::Terminate { .. } => "terminate",
             Action::Void { .. } => "void",
         }
+    }
+    /// The question staff confirm before an action that cannot be taken back (a decision
+    /// or an end of the case: 不予受理, 准予/不予许可, 终止, 作废), in
+    /// Chinese and English; None for every other action.
+    pub fn confirmation(&self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            Action::Refuse { .. } => (
+                "确认不予受理？将出具不予受理决定书。",
+                "Refuse to accept? A decision not to accept is issued.",
+            ),
+            Action::Decide { approve: true, .. } => (
+                "确认准予许可？将出具准予决定书并签发证照。",
+                "Grant? The decision is issued and the licence signed.",
+            ),
+            Action::Decide { approve: false, .. } => (
+                "确认不予许可？将出具不予许可决定书。",
+                "Refuse? The decision to refuse is issued.",
+            ),
+            Action::Terminate { .. } => ("确认终止办理？办件将结束。", "Terminate? The case ends."),
+            Action::Void { .. } => ("确认作废本办件记录？", "Void this case record?"),
+            _ => return None,
+        })
     }
 }
 

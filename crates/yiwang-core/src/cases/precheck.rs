@@ -122,12 +122,19 @@ pub fn precheck(
             Value::String(s) => !s.trim().is_empty(),
             _ => true,
         });
-        match (v, dict(&f.element)) {
+        let de = dict(&f.element);
+        // A field is named by its label, else its data element's name: never by its code.
+        let label = f
+            .label
+            .clone()
+            .or_else(|| de.as_ref().map(|d| d.name.clone()))
+            .unwrap_or_else(|| "申请表中的一项".into());
+        match (v, de) {
             (None, _) if f.required => p.push(FieldError::new(
                 field,
                 "required",
-                format!("请填写「{}」", f.label.clone().unwrap_or_else(|| f.element.clone())),
-                format!("'{}' is required", f.label.clone().unwrap_or_else(|| f.element.clone())),
+                format!("请填写「{label}」"),
+                format!("fill in '{label}'"),
             )),
             (Some(v), Some(de)) => p.check(check_value(&field, &de, v)),
             _ => {}
@@ -138,8 +145,8 @@ pub fn precheck(
             p.push(FieldError::new(
                 format!("form.{k}"),
                 "form.unknown_field",
-                format!("本事项的申请表没有「{k}」"),
-                format!("this item's form has no field '{k}'"),
+                "本事项的申请表没有这一项".to_string(),
+                "this item's form has no such field".to_string(),
             ));
         }
     }
@@ -156,7 +163,7 @@ pub fn precheck(
                 format!("answers.{}", q.key),
                 "required",
                 format!("请回答「{}」", q.text),
-                format!("answer '{}'", q.key),
+                format!("answer '{}'", q.text),
             ));
         }
     }

@@ -345,10 +345,7 @@ pub fn decide(c: &Case, who: Party, a: &Action, facts: Facts) -> Result<Vec<Even
             if *approve && !c.outstanding.is_empty() {
                 return Err(refuse(
                     "case.tolerated_outstanding",
-                    format!(
-                        "容缺材料尚未补齐（{}），补齐后方可作出准予决定",
-                        c.outstanding.iter().cloned().collect::<Vec<_>>().join("、")
-                    ),
+                    "容缺材料尚未补齐，补齐后方可作出准予决定".to_string(),
                     "materials accepted as missing have not been handed in yet",
                 ));
             }

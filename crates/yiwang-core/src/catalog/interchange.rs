@@ -91,15 +91,16 @@ pub fn overlay(basic: &Elements, own: &serde_json::Map<String, Value>, at: &str)
 /// Reads elements from JSON, naming the bad field by its path under `at`.
 pub fn elements_from_value(v: Value, at: &str) -> Result<Elements, DomainError> {
     serde_path_like(v).map_err(|(path, msg)| {
+        let (rule, zh, en) = crate::error::serde_problem(&msg);
         DomainError::invalid(vec![FieldError::new(
             if path.is_empty() {
                 at.to_string()
             } else {
                 format!("{at}.{path}")
             },
-            "type",
-            format!("类型或取值不正确：{msg}"),
-            msg,
+            rule,
+            zh,
+            en,
         )])
     })
 }

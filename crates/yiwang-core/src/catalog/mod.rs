@@ -44,6 +44,7 @@ macro_rules! code_enum {
                 Self::ALL.iter().copied().find(|v| v.as_str() == s || v.code() == s || v.zh() == s)
             }
         }
+        crate::from_text!($name);
     };
 }
 
@@ -275,6 +276,8 @@ pub enum EntryKind {
     /// 实施清单 item of one implementing department (31-character code).
     Item,
 }
+
+crate::from_text!(EntryKind);
 
 impl EntryKind {
     pub fn as_str(self) -> &'static str {

@@ -30,6 +30,8 @@ impl crate::Named for VersionState {
     }
 }
 
+crate::from_text!(VersionState);
+
 impl VersionState {
     pub const ALL: [VersionState; 4] = [
         VersionState::Draft,

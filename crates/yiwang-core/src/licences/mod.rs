@@ -100,6 +100,8 @@ pub enum HolderKind {
     Legal,
 }
 
+crate::from_text!(HolderKind, Status);
+
 impl HolderKind {
     /// 持证主体代码类型 (STANDARDS §6).
     pub fn code_type(self) -> &'static str {

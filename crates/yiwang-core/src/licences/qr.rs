@@ -38,20 +38,36 @@ pub fn qr_signed_bytes(claims_b64: &str) -> Vec<u8> {
     format!("{QR_PREFIX}.{claims_b64}").into_bytes()
 }
 
+/// Why a QR payload cannot be read, in Chinese and English (shown to whoever scanned it).
+pub type QrProblem = (String, String);
+
+fn unreadable(zh: &str, en: &str) -> QrProblem {
+    (zh.to_string(), en.to_string())
+}
+
 /// Splits a compact payload `YWL1.<claims>.<signature>` (base64url, no padding).
-pub fn parse_qr(payload: &str) -> Result<(QrClaims, String, Vec<u8>), String> {
+pub fn parse_qr(payload: &str) -> Result<(QrClaims, String, Vec<u8>), QrProblem> {
     let mut parts = payload.trim().split('.');
     let (Some(prefix), Some(claims_b64), Some(sig_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err("not a licence QR payload (YWL1.claims.signature)".into());
+        return Err(unreadable("这不是电子证照二维码", "this is not an e-licence QR code"));
     };
     if prefix != QR_PREFIX {
-        return Err(format!("unknown payload version {prefix}"));
+        return Err(unreadable(
+            "二维码版本不受支持，请用最新的核验页面",
+            "this QR code's version is not supported",
+        ));
     }
-    let claims = b64url_decode(claims_b64).ok_or("the claims are not base64url")?;
-    let claims: QrClaims = serde_json::from_slice(&claims).map_err(|e| format!("the claims are not valid: {e}"))?;
-    let sig = b64url_decode(sig_b64).ok_or("the signature is not base64url")?;
+    let damaged = || {
+        unreadable(
+            "二维码内容不完整或被改动",
+            "the QR code is incomplete or has been altered",
+        )
+    };
+    let claims = b64url_decode(claims_b64).ok_or_else(damaged)?;
+    let claims: QrClaims = serde_json::from_slice(&claims).map_err(|_| damaged())?;
+    let sig = b64url_decode(sig_b64).ok_or_else(damaged)?;
     Ok((claims, claims_b64.to_string(), sig))
 }
 

@@ -231,10 +231,16 @@ pub fn verify_qr(
 ) -> (Option<QrClaims>, Verification) {
     let (claims, claims_b64, sig) = match parse_qr(payload) {
         Ok(x) => x,
-        Err(e) => {
+        Err((zh, en)) => {
             return (
                 None,
-                Verification::from_checks(vec![check("payload", Err((format!("二维码内容无法识别：{e}"), e)))]),
+                Verification::from_checks(vec![check(
+                    "payload",
+                    Err((
+                        format!("二维码内容无法识别：{zh}"),
+                        format!("the QR code cannot be read: {en}"),
+                    )),
+                )]),
             );
         }
     };

@@ -14,6 +14,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_tokens, api_create_token))
         .routes(routes!(api_revoke_token))
         .route("/login", get(login_page).post(login_form))
+        .route("/start", get(start_page))
         .route("/login/second", post(second_form))
         .route("/login/enrol", get(enrol_page).post(enrol_form))
         .route("/logout", post(logout_form))

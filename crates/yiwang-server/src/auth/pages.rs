@@ -23,7 +23,40 @@ pub(super) struct LoginPage {
 crate::page!(LoginPage);
 
 pub(super) fn safe_next(n: Option<String>) -> String {
-    crate::pages::local_path(n.as_deref(), "/account")
+    crate::pages::local_path(n.as_deref(), "/start")
+}
+
+/// Where a login without a `next` lands: the page of the account's daily work. A window
+/// clerk takes applications; case staff work their inbox; catalogue staff the catalogue;
+/// licence officers issue; administrators manage; a person sees their account.
+pub(super) fn landing(ctx: &Ctx) -> &'static str {
+    use yiwang_core::access::Permission as P;
+    if !ctx.is_staff() {
+        return if ctx.display_name.is_some() {
+            "/account"
+        } else {
+            "/login"
+        };
+    }
+    if ctx.has(P::CaseAccept) {
+        "/work/window"
+    } else if crate::access::CASE_STAFF.iter().any(|p| ctx.has(*p)) {
+        "/work/inbox"
+    } else if ctx.has(P::CatalogReview) || ctx.has(P::CatalogManage) {
+        "/catalog"
+    } else if ctx.has(P::LicenceIssue) {
+        "/licences"
+    } else if ctx.has(P::SealManage) {
+        "/admin/seals"
+    } else if ctx.has(P::StaffManage) {
+        "/admin/staff"
+    } else {
+        "/account"
+    }
+}
+
+pub(super) async fn start_page(ctx: Ctx) -> Redirect {
+    Redirect::to(landing(&ctx))
 }
 
 pub(super) async fn login_page(ctx: Ctx, ApiQuery(q): ApiQuery<NextQuery>, mut base: Base) -> ApiResult<Response> {

@@ -115,9 +115,52 @@ impl ApplyPage {
             f.options.iter().map(|o| (o.clone(), o.clone())).collect()
         }
     }
-    pub(super) fn how(&self, key: &str) -> String {
-        let v = self.val(&format!("how.{key}"));
-        if v.is_empty() { "files".into() } else { v }
+    /// How a material is provided: as chosen, else by a licence the applicant holds
+    /// (免提交), else by upload.
+    pub(super) fn how(&self, m: &MaterialView) -> String {
+        let v = self.val(&format!("how.{}", m.key));
+        match v.is_empty() {
+            false => v,
+            true if !m.licences.is_empty() => "licence".into(),
+            true => "files".into(),
+        }
+    }
+    /// What a problem's field is called on this page (its label, material or question);
+    /// empty for a problem of the whole application.
+    pub(super) fn label_of(&self, field: &str) -> String {
+        let (kind, key) = field.split_once('.').unwrap_or((field, ""));
+        match kind {
+            "form" => self.fields.iter().find(|f| f.code == key).map(|f| f.label.clone()),
+            "materials" | "how" | "licence" | "upload" => {
+                self.materials.iter().find(|m| m.key == key).map(|m| m.name.clone())
+            }
+            "answers" => self
+                .elements
+                .questions
+                .iter()
+                .find(|q| q.key == key)
+                .map(|q| q.text.clone()),
+            "commitment" => Some(self.base.lang.pick("告知承诺", "Commitment").to_string()),
+            _ => None,
+        }
+        .unwrap_or_default()
+    }
+    /// A line of the error summary: the field's name, then the problem.
+    pub(super) fn summary(&self, e: &FieldError) -> String {
+        let msg = self.msg(e);
+        let label = self.label_of(&e.field);
+        if label.is_empty() || msg.contains(&label) {
+            msg
+        } else {
+            format!("{label}{}{msg}", self.base.lang.pick("：", ": "))
+        }
+    }
+    /// The id of the control a problem's field is entered in (the summary links to it).
+    pub(super) fn anchor(&self, field: &str) -> String {
+        format!("f-{}", field.replace('.', "-"))
+    }
+    pub(super) fn invalid(&self, field: &str) -> bool {
+        self.errors.iter().any(|e| e.field == field)
     }
     pub(super) fn kept_files(&self, key: &str) -> String {
         self.val(&format!("files.{key}"))
@@ -288,6 +331,7 @@ pub(super) async fn apply_page(
         for (k, v) in cases::prefill(
             &s.store,
             &subject,
+            ctx.person_id.as_deref(),
             &service.elements,
             &cases::dictionary(&s.store).await?,
         )

@@ -65,9 +65,37 @@ pub(super) struct CasePage {
     pub(super) special_kinds: Vec<SpecialKind>,
     pub(super) delivery_methods: Vec<DeliveryMethod>,
     pub(super) steps: Vec<(usize, String)>,
+    /// An action waiting for its confirmation.
+    pub(super) confirm: Option<Confirm>,
 }
 
 crate::page!(CasePage);
+
+/// An action that cannot be taken back, waiting for the officer (or applicant) to confirm
+/// it: its question, and the form's fields to post again with `confirm=yes`.
+pub(super) struct Confirm {
+    pub(super) zh: &'static str,
+    pub(super) en: &'static str,
+    pub(super) fields: Vec<(String, String)>,
+    /// What the officer should know first (a valid licence of the same kind already held).
+    pub(super) warnings: Vec<(String, String)>,
+}
+
+impl Confirm {
+    pub(super) fn of(a: &Action, f: &BTreeMap<String, String>) -> Option<Confirm> {
+        let (zh, en) = a.confirmation()?;
+        Some(Confirm {
+            zh,
+            en,
+            fields: f
+                .iter()
+                .filter(|(k, _)| *k != "confirm")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            warnings: vec![],
+        })
+    }
+}
 
 impl CasePage {
     pub(super) fn can(&self, p: &str) -> bool {
@@ -151,12 +179,12 @@ impl CasePage {
 pub(super) async fn render_case(
     s: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
+    base: Base,
     row: CaseRow,
     staff: bool,
     errors: Vec<FieldError>,
     done: Option<String>,
+    confirm: Option<Confirm>,
 ) -> ApiResult<Response> {
     let parties = if staff {
         staff_parties(s, ctx, &row).await?
@@ -167,7 +195,7 @@ pub(super) async fn render_case(
     let d = detail(s, row, true).await?;
     let mut materials = vec![];
     let mut form = vec![];
-    let lang = crate::i18n::Prefs::from_headers(headers).lang;
+    let lang = base.lang;
     if let (Some(app), Some(v)) = (&d.application, &version) {
         for m in &v.elements.materials {
             if let Some(p) = app.materials.get(&m.key) {
@@ -218,7 +246,7 @@ pub(super) async fn render_case(
         .steps
         .iter()
         .enumerate()
-        .map(|(i, r)| (i, ctx_name(headers, r)))
+        .map(|(i, r)| (i, lang.name(r).to_string()))
         .collect();
     let handler_name = match d.case.handler.as_deref().and_then(|h| h.strip_prefix("account:")) {
         Some(acc) => Some(
@@ -249,7 +277,7 @@ pub(super) async fn render_case(
         CasePage {
             handler_name,
             assignees,
-            base: Base::new(s, headers, uri, ctx).await,
+            base,
             d,
             staff,
             parties,
@@ -261,13 +289,10 @@ pub(super) async fn render_case(
             special_kinds: SpecialKind::ALL.to_vec(),
             delivery_methods: DeliveryMethod::ALL.to_vec(),
             steps,
+            confirm,
         },
     )
         .into_response())
-}
-
-pub(super) fn ctx_name<T: Named>(headers: &HeaderMap, x: &T) -> String {
-    crate::i18n::Prefs::from_headers(headers).lang.name(x).to_string()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -278,14 +303,13 @@ pub(super) struct CaseQuery {
 pub(super) async fn my_case_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Path(id): Path<String>,
     Query(q): Query<CaseQuery>,
 ) -> ApiResult<Response> {
     let row = my_case(&s, &ctx, &id).await?;
     let done = q.submitted.map(|_| "submitted".to_string());
-    render_case(&s, &ctx, &headers, &uri, row, false, vec![], done).await
+    render_case(&s, &ctx, base, row, false, vec![], done, None).await
 }
 
 /// The applicant's forms on the case page: withdraw; correct or hand in materials that
@@ -293,8 +317,7 @@ pub(super) async fn my_case_page(
 pub(super) async fn my_case_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Path(id): Path<String>,
     mp: Multipart,
 ) -> ApiResult<Response> {
@@ -341,5 +364,5 @@ pub(super) async fn my_case_form(
         None => None,
     };
     let row = cases::case(&s.store, &id).await?.ok_or_else(not_found)?;
-    render_case(&s, &ctx, &headers, &uri, row, false, errors, done).await
+    render_case(&s, &ctx, base, row, false, errors, done, None).await
 }

@@ -14,7 +14,7 @@ use crate::pages::Base;
 use askama::Template;
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
                 )),
         )
         .route("/me/cases/{case_id}/notices/{notice_id}/pdf", get(my_notice_pdf))
+        .route("/verify/notices/{notice_id}", get(notice_check_page))
         .route("/work/inbox", get(inbox_page))
         .route(
             "/work/window",

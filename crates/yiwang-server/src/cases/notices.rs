@@ -1,6 +1,7 @@
 //! Notices as PDF.
 
 use super::*;
+use crate::pages::Page;
 
 // ---------------------------------------------------------------------------------------
 // Notices as PDF
@@ -11,7 +12,13 @@ pub(super) fn date_zh(ms: i64) -> String {
     format!("{}年{}月{}日", d.format("%Y"), d.format("%-m"), d.format("%-d"))
 }
 
-pub(super) fn notice_page(n: &Notice) -> yiwang_docs::NoticePage {
+/// A notice's text. An approval names the licence issued with it (`licence`: its type,
+/// number and validity), each in a row of its own so no line is stretched around a long
+/// identifier.
+pub(super) fn notice_page(
+    n: &Notice,
+    licence: Option<&yiwang_store::licences::LicenceSummary>,
+) -> yiwang_docs::NoticePage {
     let b = &n.body;
     let str_of = |k: &str| b[k].as_str().unwrap_or("").to_string();
     let mut paragraphs = vec![];
@@ -89,9 +96,18 @@ pub(super) fn notice_page(n: &Notice) -> yiwang_docs::NoticePage {
             paragraphs.push(format!(
                 "你（单位）提出的「{item}」申请，经审查，符合法定条件、标准，根据《中华人民共和国行政许可法》第三十八条，决定准予行政许可。"
             ));
-            let lid = str_of("licence_id");
-            if !lid.is_empty() {
-                paragraphs.push(format!("电子证照已签发并送达你的电子证照夹，证照标识 {lid}。"));
+            if let Some(l) = licence {
+                paragraphs.push("电子证照已签发，并已送达你的电子证照夹：".into());
+                items.push(("证照名称".into(), l.type_name.clone()));
+                items.push(("证照编号".into(), l.number.clone()));
+                items.push((
+                    "有效期".into(),
+                    match &l.valid_until {
+                        Some(u) => format!("{} 至 {u}", l.issued_on),
+                        None => format!("{} 起长期有效", l.issued_on),
+                    },
+                ));
+                items.push(("证照标识".into(), l.id.clone()));
             }
         }
         NoticeKind::Denial => {
@@ -105,7 +121,11 @@ pub(super) fn notice_page(n: &Notice) -> yiwang_docs::NoticePage {
     yiwang_docs::NoticePage {
         department: str_of("department"),
         title: n.kind.zh().into(),
-        doc_no: format!("{} · {}", n.case_id, n.kind.zh()),
+        // Notices made before document numbers: the case and the kind.
+        doc_no: b["doc_no"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{} · {}", n.case_id, n.kind.zh())),
         case_id: n.case_id.clone(),
         addressee: str_of("applicant_name"),
         paragraphs,
@@ -116,7 +136,7 @@ pub(super) fn notice_page(n: &Notice) -> yiwang_docs::NoticePage {
             Some(sig) => format!("SM2 电子印章签名 {}…", &sig[..sig.len().min(24)]),
             None => "本部门尚无电子印章：本文书未签章".into(),
         },
-        verify_hint: "扫码查看办件进度".into(),
+        verify_hint: "扫码核验本文书".into(),
     }
 }
 
@@ -129,8 +149,13 @@ pub(super) async fn notice_pdf(s: &AppState, case_id: &str, notice_id: &str) -> 
         Some(id) => yiwang_store::seals::image(&s.store, id).await?.unwrap_or_default(),
         None => String::new(),
     };
-    let page = notice_page(&n);
-    let url = format!("{}/me/cases/{}", s.public_url, n.case_id);
+    let licence = match n.body["licence_id"].as_str() {
+        Some(id) => yiwang_store::licences::summary(&s.store, id).await?,
+        None => None,
+    };
+    let page = notice_page(&n, licence.as_ref());
+    // The QR code opens the public check of this document (no login).
+    let url = format!("{}/verify/notices/{}", s.public_url, n.id);
     let pdf = tokio::task::spawn_blocking(move || yiwang_docs::notice_pdf(&page, &seal_svg, &url))
         .await
         .map_err(|e| {
@@ -166,4 +191,48 @@ pub(super) async fn staff_notice_pdf(
     Path((case_id, notice_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     notice_pdf(&s, &case_id, &notice_id).await
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "notice_check.html")]
+pub(super) struct NoticeCheckPage {
+    pub(super) base: Base,
+    pub(super) notice: Option<Notice>,
+    /// The seal's signature over the notice holds (a trusted key signed these bytes).
+    pub(super) valid: bool,
+}
+
+crate::page!(NoticeCheckPage);
+
+impl NoticeCheckPage {
+    fn field(&self, k: &str) -> String {
+        self.notice
+            .as_ref()
+            .and_then(|n| n.body[k].as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+    fn date(&self) -> String {
+        self.notice.as_ref().map(|n| date_zh(n.created_at)).unwrap_or_default()
+    }
+}
+
+/// The public check of a notice its QR code opens: whether this platform issued it, and
+/// whether its seal signature holds. Shows what the paper shows about the issuer and
+/// the document, nothing about the applicant; anyone holding the paper may look.
+pub(super) async fn notice_check_page(
+    State(s): State<AppState>,
+    Path(notice_id): Path<String>,
+    base: Base,
+) -> ApiResult<Response> {
+    let notice = cases::notice(&s.store, &notice_id).await?;
+    let valid = match &notice {
+        Some(n) => cases::verify_notice(&s.store, n).await?,
+        None => false,
+    };
+    let status = if notice.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    Ok((status, NoticeCheckPage { base, notice, valid }).into_response())
 }

@@ -15,9 +15,71 @@ pub(super) struct WindowPage {
     pub(super) uscc: String,
     pub(super) item: String,
     pub(super) errors: Vec<FieldError>,
+    /// Items whose name matches the words typed, for the clerk to pick one.
+    pub(super) choices: Vec<ItemChoice>,
 }
 
 crate::page!(WindowPage);
+
+impl WindowPage {
+    /// The window link that starts taking `code` for the applicant looked up.
+    pub(super) fn pick_href(&self, code: &str) -> String {
+        let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+        format!(
+            "/work/window?id_number={}&uscc={}&item={}",
+            enc(&self.id_number),
+            enc(&self.uscc),
+            enc(code)
+        )
+    }
+}
+
+/// An item the clerk may take, as the picker offers it.
+pub(super) struct ItemChoice {
+    pub(super) code: String,
+    pub(super) name: String,
+    pub(super) department: String,
+}
+
+/// Is this an implementation code (实施编码, 31 characters) rather than words of a name?
+fn is_item_code(s: &str) -> bool {
+    s.len() == 31 && s.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// The window's item field takes a 实施编码 or words of the item's name. Words are looked
+/// up in the catalogue index among the items the clerk may take (their region's
+/// departments, 一窗受理): one match (or one of that exact name) is taken, several are
+/// offered to pick from.
+async fn resolve_item(s: &AppState, ctx: &Ctx, text: &str) -> ApiResult<Result<String, Vec<ItemChoice>>> {
+    let text = text.trim();
+    if is_item_code(text) {
+        return Ok(Ok(text.to_uppercase()));
+    }
+    let q = yiwang_search::SearchQuery {
+        text: text.to_string(),
+        limit: 20,
+        at_ms: yiwang_store::now_ms(),
+        ..Default::default()
+    };
+    let mut choices = vec![];
+    for h in crate::catalog::run_search(s, q).await?.hits {
+        if window_service(s, ctx, &h.code).await.is_ok() {
+            choices.push(ItemChoice {
+                code: h.code,
+                name: h.name,
+                department: h.department,
+            });
+        }
+    }
+    let exact: Vec<&ItemChoice> = choices.iter().filter(|c| c.name == text).collect();
+    if let [one] = exact.as_slice() {
+        return Ok(Ok(one.code.clone()));
+    }
+    if let [one] = choices.as_slice() {
+        return Ok(Ok(one.code.clone()));
+    }
+    Ok(Err(choices))
+}
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct WindowQuery {
@@ -85,19 +147,41 @@ pub(super) async fn window_page(
     Query(q): Query<WindowQuery>,
     base: Base,
 ) -> ApiResult<Response> {
-    let lookup_form = |base: Base, errors: Vec<FieldError>| WindowPage {
+    let lookup_form = |base: Base, errors: Vec<FieldError>, choices: Vec<ItemChoice>| WindowPage {
         id_number: q.id_number.clone(),
         uscc: q.uscc.clone(),
         item: q.item.clone(),
         errors,
+        choices,
         base,
     };
     if q.item.trim().is_empty() && q.id_number.is_empty() && q.uscc.is_empty() {
-        return Ok(lookup_form(base, vec![]).into_response());
+        return Ok(lookup_form(base, vec![], vec![]).into_response());
     }
+    let code = match resolve_item(&s, &ctx, &q.item).await? {
+        Ok(code) => code,
+        Err(choices) => {
+            let errors = if choices.is_empty() {
+                vec![FieldError::new(
+                    "item",
+                    "window.no_item",
+                    "没有找到您可收件的这一事项，请换个说法或输入实施编码",
+                    "no item you may take matches; try other words or the service code",
+                )]
+            } else {
+                vec![]
+            };
+            let status = if choices.is_empty() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            return Ok((status, lookup_form(base, errors, choices)).into_response());
+        }
+    };
     let found = async {
         let w = window_applicant(&s, &ctx, &q.id_number, &q.uscc).await?;
-        let service = window_service(&s, &ctx, &q.item).await?;
+        let service = window_service(&s, &ctx, &code).await?;
         Ok::<_, ApiError>((w, service))
     }
     .await;
@@ -113,6 +197,7 @@ pub(super) async fn window_page(
             for (k, v) in cases::prefill(
                 &s.store,
                 &w.subject,
+                None,
                 &service.elements,
                 &cases::dictionary(&s.store).await?,
             )
@@ -136,7 +221,7 @@ pub(super) async fn window_page(
         }
         Err(e) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            lookup_form(base, e.into_field_errors()),
+            lookup_form(base, e.into_field_errors(), vec![]),
         )
             .into_response()),
     }

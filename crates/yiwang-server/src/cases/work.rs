@@ -28,17 +28,6 @@ impl InboxPage {
             None => "none",
         }
     }
-    pub(super) fn task_name(&self, k: &str) -> &'static str {
-        match k {
-            "commitment_check" => self.base.lang.pick("告知承诺核查", "commitment check"),
-            "tolerance_due" => self.base.lang.pick("容缺材料补交期限", "materials to follow due"),
-            "terminate_review" => self
-                .base
-                .lang
-                .pick("容缺逾期：审查是否终止", "materials overdue: consider termination"),
-            _ => "",
-        }
-    }
 }
 
 pub(super) async fn inbox_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
@@ -55,13 +44,12 @@ pub(super) async fn inbox_page(State(s): State<AppState>, ctx: Ctx, base: Base) 
 pub(super) async fn work_case_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let row = cases::case(&s.store, &id).await?.ok_or_else(not_found)?;
     log_staff_read(&s, &ctx, &row).await?;
-    render_case(&s, &ctx, &headers, &uri, row, true, vec![], None).await
+    render_case(&s, &ctx, base, row, true, vec![], None, None).await
 }
 
 /// Builds a staff action from the case page's form.
@@ -130,8 +118,7 @@ pub(super) fn action_of(f: &BTreeMap<String, String>) -> Result<Action, FieldErr
 pub(super) async fn work_case_form(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
@@ -141,6 +128,7 @@ pub(super) async fn work_case_form(
         .collect();
     let mut errors = vec![];
     let mut done = None;
+    let mut confirm = None;
     if let Some(task_id) = f.get("task_id") {
         let b = TaskBody {
             outcome: f.get("outcome").cloned().unwrap_or_default(),
@@ -152,6 +140,27 @@ pub(super) async fn work_case_form(
         }
     } else {
         match action_of(&f) {
+            // Asked once more before what cannot be taken back.
+            Ok(a) if a.confirmation().is_some() && f.get("confirm").map(String::as_str) != Some("yes") => {
+                let mut c = Confirm::of(&a, &f);
+                if let (Some(c), Action::Decide { approve: true, .. }) = (c.as_mut(), &a)
+                    && let Some(row) = cases::case(&s.store, &id).await?
+                {
+                    for l in cases::duplicate_licences(&s.store, &row).await? {
+                        c.warnings.push((
+                            format!(
+                                "申请人已持有有效的「{}」（编号 {}），准予后将再签发一份。",
+                                l.type_name, l.number
+                            ),
+                            format!(
+                                "The applicant already holds a valid {} (number {}); approving issues another.",
+                                l.type_name, l.number
+                            ),
+                        ));
+                    }
+                }
+                confirm = c;
+            }
             Ok(a) => {
                 let name = a.name().to_string();
                 match staff_act(&s, &ctx, &id, a).await {
@@ -163,7 +172,7 @@ pub(super) async fn work_case_form(
         }
     }
     let row = cases::case(&s.store, &id).await?.ok_or_else(not_found)?;
-    render_case(&s, &ctx, &headers, &uri, row, true, errors, done).await
+    render_case(&s, &ctx, base, row, true, errors, done, confirm).await
 }
 
 /// The scheduler's loop while serving: 《行政许可法》第三十二条 deemed acceptance and

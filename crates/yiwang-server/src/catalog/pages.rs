@@ -11,7 +11,7 @@ use crate::i18n::Lang;
 use crate::pages::Base;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::collections::BTreeMap;
@@ -124,6 +124,25 @@ struct SearchView {
 }
 
 impl SearchView {
+    /// Words were typed and something was found, but nothing is named as searched for:
+    /// the page says the results are only related.
+    fn near_miss(&self) -> bool {
+        let q = self.form.q.trim();
+        let named = |h: &yiwang_search::Hit| h.name.contains(q) || q.contains(h.name.as_str());
+        !q.is_empty()
+            && self.form.page.unwrap_or(1) <= 1
+            && !self.results.hits.is_empty()
+            && !self.results.hits.iter().any(named)
+    }
+    /// On a near miss, the best result when its name shares two characters in a row with
+    /// what was typed ("did you mean"); an unrelated best result is not offered as one.
+    fn did_you_mean(&self) -> Option<&yiwang_search::Hit> {
+        let q: Vec<char> = self.form.q.trim().chars().collect();
+        let h = self.results.hits.first().filter(|_| self.near_miss())?;
+        q.windows(2)
+            .any(|w| h.name.contains(&w.iter().collect::<String>()))
+            .then_some(h)
+    }
     fn city_name(&self, c: &str) -> String {
         self.cities.get(c).cloned().unwrap_or_else(|| c.to_string())
     }
@@ -394,19 +413,11 @@ struct GuideQuery {
     answers: BTreeMap<String, String>,
 }
 
-async fn render_guide(
-    s: &AppState,
-    ctx: &Ctx,
-    headers: &HeaderMap,
-    uri: &Uri,
-    code: &str,
-    q: GuideQuery,
-) -> ApiResult<Response> {
-    let base = Base::new(s, headers, uri, ctx).await;
+async fn render_guide(s: &AppState, ctx: &Ctx, base: Base, code: &str, q: GuideQuery) -> ApiResult<Response> {
     let (_, g) = match guide_of(s, code).await {
         Ok(x) => x,
         Err(e) if e.status == StatusCode::NOT_FOUND => {
-            return Ok(crate::pages::not_found(State(s.clone()), ctx.clone(), headers.clone(), uri.clone()).await);
+            return Ok(crate::pages::not_found(base));
         }
         Err(e) => return Err(e),
     };
@@ -457,12 +468,11 @@ async fn render_guide(
 async fn guide_page(
     State(s): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Path(code): Path<String>,
     Query(q): Query<GuideQuery>,
 ) -> ApiResult<Response> {
-    render_guide(&s, &ctx, &headers, &uri, &code, q).await
+    render_guide(&s, &ctx, base, &code, q).await
 }
 
 #[derive(Template, askama_web::WebTemplate)]
@@ -546,16 +556,13 @@ struct FormQuery {
 /// example values, marked 样表), for items whose form fields are in the catalogue.
 async fn form_page(
     State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Path(code): Path<String>,
     Query(q): Query<FormQuery>,
 ) -> ApiResult<Response> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let g = match guide_of(&s, &code).await {
         Ok((_, g)) if !g.elements.form.is_empty() => g,
-        Ok(_) | Err(_) => return Ok(crate::pages::not_found(State(s.clone()), ctx, headers, uri).await),
+        Ok(_) | Err(_) => return Ok(crate::pages::not_found(base)),
     };
     let dict = yiwang_store::catalog::data_elements(&s.store).await?;
     let sample = q.sample.is_some();
@@ -665,15 +672,12 @@ impl ListPage {
 
 async fn list_page(
     State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Path(kind): Path<String>,
     Query(form): Query<ListForm>,
 ) -> ApiResult<Response> {
-    let base = Base::new(&s, &headers, &uri, &ctx).await;
     let Ok(kind) = list_kind(&kind) else {
-        return Ok(crate::pages::not_found(State(s.clone()), ctx, headers, uri).await);
+        return Ok(crate::pages::not_found(base));
     };
     let params = super::ListParams {
         department_id: Some(form.department_id.clone()),

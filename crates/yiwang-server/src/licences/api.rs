@@ -136,7 +136,7 @@ pub(super) async fn detail(
     Ok(LicenceDetail {
         history: licences::history_of(&s.store, &sum.id).await?,
         grants: licences::grants_of(&s.store, &sum.id).await?,
-        verify_url: verify_url(s, &sum.qr_payload),
+        verify_url: verify_url(s, &sum.id),
         pdf_url,
         summary: sum,
         file,

@@ -12,7 +12,7 @@ use crate::pages::{Base, china_time};
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -94,9 +94,12 @@ async fn issuing_departments(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<Departmen
         .collect())
 }
 
-/// The URL a licence's QR code opens: this node's verification page with the signed payload.
-fn verify_url(s: &AppState, payload: &str) -> String {
-    format!("{}/verify?p={payload}", s.public_url)
+/// The URL a licence's QR code opens: this node's public verification of the licence by
+/// its identifier, checked server-side. Short, so the code scans from a phone screen or a
+/// 150 dpi print; the offline signed payload (`qr_payload`) stays in the licence's data and
+/// on its verification page for verifiers that want it.
+fn verify_url(s: &AppState, licence_id: &str) -> String {
+    format!("{}/verify?id={licence_id}", s.public_url)
 }
 
 fn face_labels(t: Option<&LicenceType>, dict: &[yiwang_core::catalog::DataElement]) -> Vec<(String, String)> {
@@ -168,7 +171,7 @@ async fn face_inputs(
     let seal = yiwang_store::seals::image(&s.store, &sum.seal_id)
         .await?
         .unwrap_or_default();
-    Ok((page, seal, verify_url(s, &sum.qr_payload)))
+    Ok((page, seal, verify_url(s, &sum.id)))
 }
 
 async fn face_svg(s: &AppState, sum: &LicenceSummary, f: &LicenceFile) -> ApiResult<String> {

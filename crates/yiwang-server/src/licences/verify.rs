@@ -294,9 +294,7 @@ pub(super) async fn verify_page(
 
 pub(super) async fn presentation_page(
     State(s): State<AppState>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    uri: Uri,
+    base: Base,
     Path(token): Path<String>,
 ) -> ApiResult<Response> {
     let (f, v, until) = match presentation(&s, &token).await {
@@ -306,7 +304,7 @@ pub(super) async fn presentation_page(
             return Ok((
                 StatusCode::GONE,
                 VerifyPage {
-                    base: Base::new(&s, &headers, &uri, &ctx).await,
+                    base,
                     result: None,
                     face: None,
                     presented_until: None,
@@ -320,7 +318,7 @@ pub(super) async fn presentation_page(
     let sum = summary(&s, &f.data.id).await?;
     let face = face_svg(&s, &sum, &f).await?;
     Ok(VerifyPage {
-        base: Base::new(&s, &headers, &uri, &ctx).await,
+        base,
         result: Some(view(v, Some(from_file(&f, Some(sum.status))))),
         face: Some(face),
         presented_until: Some(china_time(until)),

@@ -7,7 +7,7 @@ use crate::writer::WriteCtx;
 use crate::{Command, Meta, Result, Store, StoreError, new_id, now_ms, orgs};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 use yiwang_core::access::{self, Permission};
 use yiwang_core::accounts::{self as core, LegalKind, LegalPersonInput, PersonInput, PersonRefs, StaffInput};
 use yiwang_core::audit::AuditRecord;
@@ -150,7 +150,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             insert_account(
                 ctx,
                 &p.account_id,
-                "person",
+                core::AccountKind::Person,
                 None,
                 Some(&p.person_id),
                 &p.name,
@@ -189,8 +189,8 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
                     grantee_person_id: l.agent_person_id.clone(),
                     grantee_name: l.agent_name.clone(),
                     scope: Scope::All,
-                    valid_from: chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"),
-                    valid_until: chrono::NaiveDate::from_ymd_opt(9999, 12, 31).expect("date"),
+                    valid_from: crate::date_of(ctx.now_ms),
+                    valid_until: yiwang_core::mandates::until_revoked(),
                 },
             )
             .await?;
@@ -212,7 +212,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             insert_account(
                 ctx,
                 &s.account_id,
-                "staff",
+                core::AccountKind::Staff,
                 Some(&s.login),
                 None,
                 &s.name,

@@ -1,11 +1,13 @@
 //! Reads: accounts, persons, staff, roles, legal persons.
 
 use super::*;
+use crate::rows::{Flag, JsonText, read};
 
 /// An account row as login and session checks need it. Never serialised.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRow {
     pub id: String,
+    #[sqlx(try_from = "String")]
     pub kind: core::AccountKind,
     pub login: Option<String>,
     pub person_id: Option<String>,
@@ -14,9 +16,11 @@ pub struct AccountRow {
     pub totp_enc: Option<String>,
     pub totp_pending_enc: Option<String>,
     pub totp_last_step: Option<i64>,
+    #[sqlx(try_from = "JsonText")]
     pub recovery_codes: Vec<String>,
     pub failed_count: i64,
     pub locked_until: Option<i64>,
+    #[sqlx(try_from = "Flag")]
     pub disabled: bool,
 }
 
@@ -31,37 +35,13 @@ impl AccountRow {
 
 pub(super) const ACCOUNT_COLS: &str = "id, kind, login, person_id, display_name, password_hash, totp_enc, totp_pending_enc, totp_last_step, recovery_codes, failed_count, locked_until, disabled";
 
-pub(super) fn to_account(r: sqlx::any::AnyRow) -> Result<AccountRow> {
-    let kind: String = r.try_get("kind")?;
-    let codes: String = r.try_get("recovery_codes")?;
-    Ok(AccountRow {
-        id: r.try_get("id")?,
-        kind: if kind == "staff" {
-            core::AccountKind::Staff
-        } else {
-            core::AccountKind::Person
-        },
-        login: r.try_get("login")?,
-        person_id: r.try_get("person_id")?,
-        display_name: r.try_get("display_name")?,
-        password_hash: r.try_get("password_hash")?,
-        totp_enc: r.try_get("totp_enc")?,
-        totp_pending_enc: r.try_get("totp_pending_enc")?,
-        totp_last_step: r.try_get("totp_last_step")?,
-        recovery_codes: serde_json::from_str(&codes).unwrap_or_default(),
-        failed_count: r.try_get("failed_count")?,
-        locked_until: r.try_get("locked_until")?,
-        disabled: r.try_get::<i64, _>("disabled")? != 0,
-    })
-}
-
 pub async fn account<'c, E: Executor<'c, Database = Any>>(e: E, id: &str) -> Result<Option<AccountRow>> {
     let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(e)
         .await?
-        .map(to_account)
+        .map(read)
         .transpose()
 }
 
@@ -75,7 +55,7 @@ pub async fn account_by_login(store: &Store, login: &str) -> Result<Option<Accou
         .fetch_optional(&store.read)
         .await?
     {
-        return to_account(r).map(Some);
+        return read(r).map(Some);
     }
     let pid = match person_id_by_phone_index(&store.read, &store.pii.index("phone", login)).await? {
         Some(p) => Some(p),
@@ -87,7 +67,7 @@ pub async fn account_by_login(store: &Store, login: &str) -> Result<Option<Accou
         .bind(pid)
         .fetch_optional(&store.read)
         .await?
-        .map(to_account)
+        .map(read)
         .transpose()
 }
 
@@ -106,7 +86,7 @@ pub(super) async fn person_id_by_phone_index(pool: &sqlx::AnyPool, index: &str) 
 }
 
 /// A person as stored: identifiers sealed, masked forms for display.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PersonRow {
     pub id: String,
     pub name: String,
@@ -136,27 +116,13 @@ pub struct PersonView {
 pub(super) const PERSON_COLS: &str =
     "id, name, id_number_enc, id_number_masked, phone_enc, phone_masked, address_enc, registered_by, created_at";
 
-pub(super) fn to_person(r: sqlx::any::AnyRow) -> Result<PersonRow> {
-    Ok(PersonRow {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        id_number_enc: r.try_get("id_number_enc")?,
-        id_number_masked: r.try_get("id_number_masked")?,
-        phone_enc: r.try_get("phone_enc")?,
-        phone_masked: r.try_get("phone_masked")?,
-        address_enc: r.try_get("address_enc")?,
-        registered_by: r.try_get("registered_by")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
 pub async fn person<'c, E: Executor<'c, Database = Any>>(e: E, id: &str) -> Result<Option<PersonRow>> {
     let sql = format!("SELECT {PERSON_COLS} FROM persons WHERE id = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(e)
         .await?
-        .map(to_person)
+        .map(read)
         .transpose()
 }
 
@@ -216,7 +182,7 @@ pub fn view(store: &Store, p: &PersonRow, unmask: &[yiwang_core::datause::Person
 }
 
 /// A staff member as listed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct StaffInfo {
     pub account_id: String,
     pub login: String,
@@ -224,30 +190,18 @@ pub struct StaffInfo {
     pub department_id: String,
     pub department_name: String,
     pub region_code: String,
+    #[sqlx(try_from = "JsonText")]
     pub roles: Vec<String>,
+    #[sqlx(try_from = "Flag")]
     pub disabled: bool,
+    #[sqlx(try_from = "Flag")]
     pub totp_enabled: bool,
 }
 
-pub(super) const STAFF_SQL: &str =
-    "SELECT s.account_id, a.login, s.name, s.department_id, COALESCE(d.name, '') AS department_name,
-    s.region_code, s.roles, a.disabled, a.totp_enc FROM staff s JOIN accounts a ON a.id = s.account_id
+pub(super) const STAFF_SQL: &str = "SELECT s.account_id, COALESCE(a.login, '') AS login, s.name, s.department_id,
+    COALESCE(d.name, '') AS department_name, s.region_code, s.roles, a.disabled,
+    CASE WHEN a.totp_enc IS NULL THEN 0 ELSE 1 END AS totp_enabled FROM staff s JOIN accounts a ON a.id = s.account_id
     LEFT JOIN departments d ON d.id = s.department_id";
-
-pub(super) fn to_staff(r: sqlx::any::AnyRow) -> Result<StaffInfo> {
-    let roles: String = r.try_get("roles")?;
-    Ok(StaffInfo {
-        account_id: r.try_get("account_id")?,
-        login: r.try_get::<Option<String>, _>("login")?.unwrap_or_default(),
-        name: r.try_get("name")?,
-        department_id: r.try_get("department_id")?,
-        department_name: r.try_get("department_name")?,
-        region_code: r.try_get("region_code")?,
-        roles: serde_json::from_str(&roles).unwrap_or_default(),
-        disabled: r.try_get::<i64, _>("disabled")? != 0,
-        totp_enabled: r.try_get::<Option<String>, _>("totp_enc")?.is_some(),
-    })
-}
 
 pub async fn staff(pool: &sqlx::AnyPool, account_id: &str) -> Result<Option<StaffInfo>> {
     let sql = format!("{STAFF_SQL} WHERE s.account_id = $1");
@@ -255,7 +209,7 @@ pub async fn staff(pool: &sqlx::AnyPool, account_id: &str) -> Result<Option<Staf
         .bind(account_id)
         .fetch_optional(pool)
         .await?
-        .map(to_staff)
+        .map(read)
         .transpose()
 }
 
@@ -265,7 +219,7 @@ pub async fn staff_in_region(pool: &sqlx::AnyPool, region: &str) -> Result<Vec<S
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
-        .map(to_staff)
+        .map(read::<StaffInfo, _>)
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .filter(|s| access::region_within(region, &s.region_code))
@@ -273,12 +227,14 @@ pub async fn staff_in_region(pool: &sqlx::AnyPool, region: &str) -> Result<Vec<S
 }
 
 /// A role with its permissions.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct RoleInfo {
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
+    #[sqlx(try_from = "JsonText")]
     pub permissions: Vec<Permission>,
+    #[sqlx(try_from = "Flag")]
     pub builtin: bool,
 }
 
@@ -287,18 +243,7 @@ pub async fn roles(pool: &sqlx::AnyPool) -> Result<Vec<RoleInfo>> {
         sqlx::query("SELECT code, name_zh, name_en, permissions, builtin FROM roles ORDER BY builtin DESC, code")
             .fetch_all(pool)
             .await?;
-    rows.into_iter()
-        .map(|r| {
-            let p: String = r.try_get("permissions")?;
-            Ok(RoleInfo {
-                code: r.try_get("code")?,
-                name_zh: r.try_get("name_zh")?,
-                name_en: r.try_get("name_en")?,
-                permissions: serde_json::from_str(&p).unwrap_or_default(),
-                builtin: r.try_get::<i64, _>("builtin")? != 0,
-            })
-        })
-        .collect()
+    rows.into_iter().map(read).collect()
 }
 
 /// The union of the permissions of `role_codes`.
@@ -315,11 +260,12 @@ pub async fn permissions_of(pool: &sqlx::AnyPool, role_codes: &[String]) -> Resu
 }
 
 /// A legal person as shown.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct LegalPerson {
     pub id: String,
     pub name: String,
     pub uscc: String,
+    #[sqlx(try_from = "String")]
     pub kind: LegalKind,
     pub legal_representative: String,
 }
@@ -337,19 +283,10 @@ pub async fn legal_by_uscc(store: &Store, uscc: &str) -> Result<Option<LegalPers
 }
 
 pub async fn legal_person(pool: &sqlx::AnyPool, id: &str) -> Result<Option<LegalPerson>> {
-    let Some(r) = sqlx::query("SELECT id, name, uscc, kind, legal_representative FROM legal_persons WHERE id = $1")
+    sqlx::query("SELECT id, name, uscc, kind, legal_representative FROM legal_persons WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await?
-    else {
-        return Ok(None);
-    };
-    let kind: String = r.try_get("kind")?;
-    Ok(Some(LegalPerson {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        uscc: r.try_get("uscc")?,
-        kind: LegalKind::parse(&kind).ok_or_else(|| StoreError::Internal(format!("legal kind {kind}")))?,
-        legal_representative: r.try_get("legal_representative")?,
-    }))
+        .map(read)
+        .transpose()
 }

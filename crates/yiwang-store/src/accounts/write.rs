@@ -5,7 +5,7 @@ use super::*;
 pub(super) async fn insert_account(
     ctx: &mut WriteCtx<'_>,
     id: &str,
-    kind: &str,
+    kind: core::AccountKind,
     login: Option<&str>,
     person_id: Option<&str>,
     name: &str,
@@ -16,7 +16,7 @@ pub(super) async fn insert_account(
          VALUES ($1, $2, $3, $4, $5, $6, '[]', 0, 0, $7, $7)",
     )
     .bind(id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(login)
     .bind(person_id)
     .bind(name)

@@ -162,7 +162,7 @@ pub async fn tick(store: &Store, today: NaiveDate) -> Result<Tick> {
     .fetch_all(&store.read)
     .await?;
     for r in rows {
-        let c = to_row(&r)?;
+        let c = read::<CaseRow, _>(&r)?;
         let cal = calendar::calendar_for(store, Some(&c.region_code)).await?;
         if cal.working_days_between(c.received_on, today) > store.config.cases.correction_window_days {
             match act(
@@ -359,7 +359,7 @@ pub(super) async fn complete_task_cmd(
         )
         .into());
     }
-    if false_commitment && kind != "commitment_check" {
+    if false_commitment && kind != core::TaskKind::CommitmentCheck.as_str() {
         return Err(DomainError::invalid(vec![FieldError::new(
             "false_commitment",
             "task.kind",
@@ -382,10 +382,16 @@ pub(super) async fn complete_task_cmd(
         .execute(&mut *ctx.conn)
         .await?;
     let row = row_on(ctx.conn, &case_id).await?;
-    if kind == "tolerance_due" && !row.outstanding.is_empty() && !row.state.is_final() {
+    if kind == core::TaskKind::ToleranceDue.as_str() && !row.outstanding.is_empty() && !row.state.is_final() {
         // Overdue materials to follow: a termination task for the deciding officer
         // (STANDARDS §3: 终止 / 不予许可 and a credit record [M]).
-        add_task(ctx, &row, "terminate_review", &date_of(ctx.now_ms).to_string()).await?;
+        add_task(
+            ctx,
+            &row,
+            core::TaskKind::TerminateReview,
+            &date_of(ctx.now_ms).to_string(),
+        )
+        .await?;
     }
     if false_commitment {
         // 国办发〔2020〕42号: a false commitment → revocation and a credit record.

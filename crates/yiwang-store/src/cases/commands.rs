@@ -130,14 +130,14 @@ pub(super) async fn timeline_insert(
     Ok(())
 }
 
-pub(super) async fn add_task(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: &str, due_on: &str) -> Result<()> {
+pub(super) async fn add_task(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: core::TaskKind, due_on: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO case_tasks (id, case_id, department_id, kind, due_on, state, created_at) VALUES ($1, $2, $3, $4, $5, 'open', $6)",
     )
     .bind(new_id())
     .bind(&row.id)
     .bind(&row.department_id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(due_on)
     .bind(ctx.now_ms)
     .execute(&mut *ctx.conn)

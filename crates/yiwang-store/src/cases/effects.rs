@@ -60,7 +60,7 @@ pub(super) async fn effects(
                 let due_on = promised_due
                     .clone()
                     .unwrap_or_else(|| core::due(cal, on, &TimeLimit::working_days(20), &[]).date.to_string());
-                add_task(ctx, row, "tolerance_due", &due_on).await?;
+                add_task(ctx, row, core::TaskKind::ToleranceDue, &due_on).await?;
             }
             add_notice(
                 ctx,
@@ -171,7 +171,7 @@ pub(super) async fn effects(
                     && let Some(cm) = elements.and_then(|e| e.commitment.as_ref())
                 {
                     let due = core::due(cal, today, &TimeLimit::working_days(cm.check_days.max(1)), &[]);
-                    add_task(ctx, row, "commitment_check", &due.date.to_string()).await?;
+                    add_task(ctx, row, core::TaskKind::CommitmentCheck, &due.date.to_string()).await?;
                 }
             } else {
                 body["remedy"] = json!("如不服本决定，可依法申请行政复议或者提起行政诉讼");

@@ -7,6 +7,7 @@
 
 use crate::catalog::Service;
 use crate::ledger::Expect;
+use crate::rows::{DateText, Flag, JsonText, read};
 use crate::writer::WriteCtx;
 use crate::{Command, Meta, Result, Store, StoreError, calendar, date_of, licences, new_id, seals};
 use chrono::NaiveDate;
@@ -134,7 +135,7 @@ impl Migration {
 }
 
 /// A case as stored (without the sealed application).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct CaseRow {
     pub id: String,
     pub entry_id: String,
@@ -146,25 +147,38 @@ pub struct CaseRow {
     pub applicant: String,
     pub applicant_name: String,
     pub submitted_by: String,
+    #[sqlx(try_from = "String")]
     pub channel: Channel,
+    #[sqlx(try_from = "Flag")]
     pub assisted: bool,
     /// normal, tolerance (容缺受理) or commitment (告知承诺).
     pub route: String,
+    #[sqlx(try_from = "String")]
     pub state: State,
+    #[sqlx(try_from = "JsonText")]
     pub steps: Vec<StepRole>,
     pub step: i64,
     pub handler: Option<String>,
+    #[sqlx(try_from = "Flag")]
     pub instant: bool,
+    #[sqlx(try_from = "JsonText")]
     pub outstanding: Vec<String>,
+    #[sqlx(try_from = "JsonText")]
     pub statutory_limit: Option<TimeLimit>,
+    #[sqlx(try_from = "JsonText")]
     pub promised_limit: Option<TimeLimit>,
+    #[sqlx(try_from = "DateText")]
     pub received_on: NaiveDate,
+    #[sqlx(try_from = "DateText")]
     pub accepted_on: Option<NaiveDate>,
+    #[sqlx(try_from = "DateText")]
     pub due_on: Option<NaiveDate>,
+    #[sqlx(try_from = "DateText")]
     pub statutory_due_on: Option<NaiveDate>,
     pub decision: Option<String>,
     pub decided_at: Option<i64>,
     pub licence_id: Option<String>,
+    #[sqlx(try_from = "JsonText")]
     pub delivery: Option<Value>,
     pub concluded_at: Option<i64>,
     /// Fields of the item's form, and how many were submitted as prefilled (一表申请).
@@ -203,59 +217,6 @@ const COLS: &str = "id, entry_id, item_code, item_version, item_name, department
     statutory_limit, promised_limit, received_on, accepted_on, due_on, statutory_due_on, decision, decided_at, \
     licence_id, delivery, concluded_at, form_fields, prefilled_fields, created_at, updated_at";
 
-fn date_col(r: &sqlx::any::AnyRow, c: &str) -> Result<Option<NaiveDate>> {
-    let v: Option<String> = r.try_get(c)?;
-    v.map(|s| s.parse().map_err(|_| sql_err(&format!("bad date in {c}"))))
-        .transpose()
-}
-
-fn json_col<T: serde::de::DeserializeOwned>(r: &sqlx::any::AnyRow, c: &str) -> Result<Option<T>> {
-    let v: Option<String> = r.try_get(c)?;
-    v.map(|s| serde_json::from_str(&s).map_err(|e| sql_err(&e.to_string())))
-        .transpose()
-}
-
-fn to_row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
-    let channel: String = r.try_get("channel")?;
-    let state: String = r.try_get("state")?;
-    Ok(CaseRow {
-        id: r.try_get("id")?,
-        entry_id: r.try_get("entry_id")?,
-        item_code: r.try_get("item_code")?,
-        item_version: r.try_get("item_version")?,
-        item_name: r.try_get("item_name")?,
-        department_id: r.try_get("department_id")?,
-        region_code: r.try_get("region_code")?,
-        applicant: r.try_get("applicant")?,
-        applicant_name: r.try_get("applicant_name")?,
-        submitted_by: r.try_get("submitted_by")?,
-        channel: Channel::parse(&channel).ok_or_else(|| sql_err("bad channel"))?,
-        assisted: r.try_get::<i64, _>("assisted")? != 0,
-        route: r.try_get("route")?,
-        state: State::parse(&state).ok_or_else(|| sql_err("bad state"))?,
-        steps: json_col(r, "steps")?.unwrap_or_default(),
-        step: r.try_get("step")?,
-        handler: r.try_get("handler")?,
-        instant: r.try_get::<i64, _>("instant")? != 0,
-        outstanding: json_col(r, "outstanding")?.unwrap_or_default(),
-        statutory_limit: json_col(r, "statutory_limit")?,
-        promised_limit: json_col(r, "promised_limit")?,
-        received_on: date_col(r, "received_on")?.ok_or_else(|| sql_err("no received_on"))?,
-        accepted_on: date_col(r, "accepted_on")?,
-        due_on: date_col(r, "due_on")?,
-        statutory_due_on: date_col(r, "statutory_due_on")?,
-        decision: r.try_get("decision")?,
-        decided_at: r.try_get("decided_at")?,
-        licence_id: r.try_get("licence_id")?,
-        delivery: json_col(r, "delivery")?,
-        concluded_at: r.try_get("concluded_at")?,
-        form_fields: r.try_get("form_fields")?,
-        prefilled_fields: r.try_get("prefilled_fields")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
 async fn row_on(conn: &mut AnyConnection, id: &str) -> Result<CaseRow> {
     let sql = format!("SELECT {COLS} FROM cases WHERE id = $1");
     let r = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -263,7 +224,7 @@ async fn row_on(conn: &mut AnyConnection, id: &str) -> Result<CaseRow> {
         .fetch_optional(conn)
         .await?
         .ok_or_else(|| DomainError::not_found("case_id", "办件", "case", id))?;
-    to_row(&r)
+    read(&r)
 }
 
 /// The sealed part of a case: the application and the applicant's identifier.

@@ -31,7 +31,7 @@ pub async fn national(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<V
         .await?;
     let mut out = vec![];
     for r in rows {
-        let c = to_row(&r)?;
+        let c = read::<CaseRow, _>(&r)?;
         let (app, code) = application(store, &c.id)
             .await?
             .ok_or_else(|| sql_err("case without application"))?;
@@ -80,7 +80,7 @@ pub async fn national(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<V
             .into_iter()
             .map(|s| {
                 json!({ "case_number": c.id, "kind": s.kind,
-                "kind_code": yiwang_core::catalog::SpecialKind::parse(&s.kind).map(|k| k.code()), "reason": s.reason,
+                "kind_code": Some(s.kind.code()), "reason": s.reason,
                 "start_on": s.from_on, "end_on": s.to_on, "result": s.result })
             })
             .collect();

@@ -2,31 +2,18 @@
 
 use super::*;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Notice {
     pub id: String,
     pub case_id: String,
+    #[sqlx(try_from = "String")]
     pub kind: NoticeKind,
+    #[sqlx(try_from = "JsonText")]
     pub body: Value,
     pub seal_id: Option<String>,
     pub key_id: Option<String>,
     pub signature: Option<String>,
     pub created_at: i64,
-}
-
-pub(super) fn to_notice(r: &sqlx::any::AnyRow) -> Result<Notice> {
-    let kind: String = r.try_get("kind")?;
-    let body: String = r.try_get("body")?;
-    Ok(Notice {
-        id: r.try_get("id")?,
-        case_id: r.try_get("case_id")?,
-        kind: NoticeKind::parse(&kind).ok_or_else(|| sql_err("bad notice kind"))?,
-        body: serde_json::from_str(&body).map_err(|e| sql_err(&e.to_string()))?,
-        seal_id: r.try_get("seal_id")?,
-        key_id: r.try_get("key_id")?,
-        signature: r.try_get("signature")?,
-        created_at: r.try_get("created_at")?,
-    })
 }
 
 pub async fn notices(store: &Store, case_id: &str) -> Result<Vec<Notice>> {
@@ -35,7 +22,7 @@ pub async fn notices(store: &Store, case_id: &str) -> Result<Vec<Notice>> {
         .fetch_all(&store.read)
         .await?
         .iter()
-        .map(to_notice)
+        .map(read)
         .collect()
 }
 
@@ -45,7 +32,7 @@ pub async fn notice(store: &Store, id: &str) -> Result<Option<Notice>> {
         .fetch_optional(&store.read)
         .await?
         .as_ref()
-        .map(to_notice)
+        .map(read)
         .transpose()
 }
 
@@ -86,6 +73,19 @@ pub(super) async fn add_notice(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: Noti
     let seal = seals::signing_seal(ctx.conn, &row.department_id).await?;
     let today = date_of(ctx.now_ms);
     let seal = seal.filter(|s| yiwang_core::seals::may_sign(s, today).is_ok());
+    // The next running number of this department, year and kind, in the same transaction.
+    let year = chrono::Datelike::year(&today);
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO doc_numbers (department_id, year, kind, last) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (department_id, year, kind) DO UPDATE SET last = doc_numbers.last + 1 RETURNING last",
+    )
+    .bind(&row.department_id)
+    .bind(year as i64)
+    .bind(kind.as_str())
+    .fetch_one(&mut *ctx.conn)
+    .await?;
+    let dept_name = dept.as_ref().map(|d| d.name.as_str()).unwrap_or("");
+    body["doc_no"] = json!(core::doc_number(dept_name, kind, year, seq));
     let mut n = Notice {
         id: new_id(),
         case_id: row.id.clone(),

@@ -13,7 +13,7 @@ pub async fn case(store: &Store, id: &str) -> Result<Option<CaseRow>> {
         .fetch_optional(&store.read)
         .await?
         .as_ref()
-        .map(to_row)
+        .map(read)
         .transpose()
 }
 
@@ -36,7 +36,7 @@ pub async fn of_applicant(store: &Store, subject: &Subject) -> Result<Vec<CaseRo
         .fetch_all(&store.read)
         .await?
         .iter()
-        .map(to_row)
+        .map(read)
         .collect()
 }
 
@@ -51,7 +51,7 @@ pub async fn open_cases(store: &Store) -> Result<Vec<CaseRow>> {
         .fetch_all(&store.read)
         .await?
         .iter()
-        .map(to_row)
+        .map(read)
         .collect()
 }
 
@@ -131,12 +131,15 @@ pub async fn timeline(store: &Store, id: &str) -> Result<Vec<TimelineEntry>> {
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct SuspensionRow {
     pub n: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: yiwang_core::catalog::SpecialKind,
     pub reason: String,
+    #[sqlx(try_from = "DateText")]
     pub from_on: NaiveDate,
+    #[sqlx(try_from = "DateText")]
     pub to_on: Option<NaiveDate>,
     pub result: Option<String>,
 }
@@ -151,18 +154,7 @@ pub(super) async fn suspensions_on<'c, E: sqlx::Executor<'c, Database = sqlx::An
     .bind(id)
     .fetch_all(e)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(SuspensionRow {
-                n: r.try_get("n")?,
-                kind: r.try_get("kind")?,
-                reason: r.try_get("reason")?,
-                from_on: date_col(r, "from_on")?.ok_or_else(|| sql_err("from_on"))?,
-                to_on: date_col(r, "to_on")?,
-                result: r.try_get("result")?,
-            })
-        })
-        .collect()
+    rows.iter().map(read).collect()
 }
 
 pub async fn suspensions(store: &Store, id: &str) -> Result<Vec<SuspensionRow>> {
@@ -216,27 +208,17 @@ pub async fn clocks(store: &Store, c: &CaseRow, today: NaiveDate) -> Result<Cloc
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Task {
     pub id: String,
     pub case_id: String,
     pub department_id: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: core::TaskKind,
+    #[sqlx(try_from = "DateText")]
     pub due_on: NaiveDate,
     pub state: String,
     pub outcome: Option<String>,
-}
-
-pub(super) fn to_task(r: &sqlx::any::AnyRow) -> Result<Task> {
-    Ok(Task {
-        id: r.try_get("id")?,
-        case_id: r.try_get("case_id")?,
-        department_id: r.try_get("department_id")?,
-        kind: r.try_get("kind")?,
-        due_on: date_col(r, "due_on")?.ok_or_else(|| sql_err("due_on"))?,
-        state: r.try_get("state")?,
-        outcome: r.try_get("outcome")?,
-    })
 }
 
 pub async fn tasks_of_case(store: &Store, case_id: &str) -> Result<Vec<Task>> {
@@ -247,7 +229,7 @@ pub async fn tasks_of_case(store: &Store, case_id: &str) -> Result<Vec<Task>> {
     .fetch_all(&store.read)
     .await?
     .iter()
-    .map(to_task)
+    .map(read)
     .collect()
 }
 
@@ -259,7 +241,7 @@ pub async fn open_tasks(store: &Store, department_ids: &[String]) -> Result<Vec<
     .await?;
     let mut out = vec![];
     for r in rows {
-        let t = to_task(&r)?;
+        let t = read::<Task, _>(&r)?;
         if department_ids.contains(&t.department_id) {
             out.push(t);
         }
@@ -273,11 +255,11 @@ pub async fn task(store: &Store, id: &str) -> Result<Option<Task>> {
         .fetch_optional(&store.read)
         .await?
         .as_ref()
-        .map(to_task)
+        .map(read)
         .transpose()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Draft {
     pub id: String,
     pub item_code: String,
@@ -292,16 +274,7 @@ pub async fn drafts_of(store: &Store, subject: &Subject) -> Result<Vec<Draft>> {
     .bind(subject.key())
     .fetch_all(&store.read)
     .await?;
-    rows.iter().map(to_draft).collect()
-}
-
-pub(super) fn to_draft(r: &sqlx::any::AnyRow) -> Result<Draft> {
-    Ok(Draft {
-        id: r.try_get("id")?,
-        item_code: r.try_get("item_code")?,
-        item_name: r.try_get("item_name")?,
-        updated_at: r.try_get("updated_at")?,
-    })
+    rows.iter().map(read).collect()
 }
 
 /// A draft of the subject's, with its application.
@@ -317,10 +290,10 @@ pub async fn draft(store: &Store, subject: &Subject, id: &str) -> Result<Option<
     let enc: String = r.try_get("application_enc")?;
     let bytes = store.pii.open_bytes(&format!("case_drafts.application:{id}"), &enc)?;
     let app: Application = serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))?;
-    Ok(Some((to_draft(&r)?, app)))
+    Ok(Some((read(&r)?, app)))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Notification {
     pub id: String,
     pub case_id: Option<String>,
@@ -336,23 +309,14 @@ pub async fn notifications(store: &Store, subject: &Subject) -> Result<Vec<Notif
     .bind(subject.key())
     .fetch_all(&store.read)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Notification {
-                id: r.try_get("id")?,
-                case_id: r.try_get("case_id")?,
-                text_zh: r.try_get("text_zh")?,
-                text_en: r.try_get("text_en")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(read).collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct CreditRecord {
     pub id: String,
     pub subject: String,
+    #[sqlx(try_from = "Flag")]
     pub serious: bool,
     pub reason: String,
     pub case_id: Option<String>,
@@ -366,16 +330,54 @@ pub async fn credit_records(store: &Store, subject: &Subject) -> Result<Vec<Cred
     .bind(subject.key())
     .fetch_all(&store.read)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(CreditRecord {
-                id: r.try_get("id")?,
-                subject: r.try_get("subject")?,
-                serious: r.try_get::<i64, _>("serious")? != 0,
-                reason: r.try_get("reason")?,
-                case_id: r.try_get("case_id")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(read).collect()
+}
+
+/// An item counted among the most applied for (热门服务).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct PopularItem {
+    pub item_code: String,
+    pub item_name: String,
+    pub applications: i64,
+}
+
+/// The items most applied for since `since` (received on or after it), most first: what
+/// the portal offers as popular services. Reads the window of recent receipts through its
+/// index; callers cache it.
+pub async fn popular_items(store: &Store, since: NaiveDate, limit: i64) -> Result<Vec<PopularItem>> {
+    sqlx::query(
+        "SELECT item_code, MAX(item_name) AS item_name, COUNT(*) AS applications FROM cases
+         WHERE received_on >= $1 AND state <> 'draft' GROUP BY item_code
+         ORDER BY applications DESC, item_code LIMIT $2",
+    )
+    .bind(since.to_string())
+    .bind(limit)
+    .fetch_all(&store.read)
+    .await?
+    .iter()
+    .map(read)
+    .collect()
+}
+
+/// Valid licences the applicant already holds of the type an approval of this case
+/// would issue: a second one of the same kind for the same holder is likely a mistake
+/// (重复发证), so the decider is warned before approving.
+pub async fn duplicate_licences(store: &Store, c: &CaseRow) -> Result<Vec<crate::licences::LicenceSummary>> {
+    let Some(version) = crate::catalog::version_of(store, &c.entry_id, c.item_version).await? else {
+        return Ok(vec![]);
+    };
+    let Some(spec) = version.elements.result.as_ref() else {
+        return Ok(vec![]);
+    };
+    let (ResultKind::Licence, Some(type_code)) = (spec.kind, spec.licence_type.as_ref()) else {
+        return Ok(vec![]);
+    };
+    let Some(subject) = c.subject() else {
+        return Ok(vec![]);
+    };
+    Ok(crate::licences::of_subject(store, &subject)
+        .await?
+        .into_iter()
+        .filter(|l| &l.type_code == type_code && l.status == yiwang_core::licences::Status::Valid)
+        .collect())
 }

@@ -126,10 +126,12 @@ pub async fn precheck(
 
 /// Values the platform can fill in for the applicant (一次不用重复填): from the profile
 /// (each data element names its source, e.g. `legal.uscc`) and from the faces of the
-/// valid licences they hold (a face field is a data element too).
+/// valid licences they hold (a face field is a data element too). An agent applying for an
+/// enterprise (`agent`: their person id) is its contact: their phone fills `person.phone`.
 pub async fn prefill(
     store: &Store,
     subject: &Subject,
+    agent: Option<&str>,
     e: &yiwang_core::catalog::Elements,
     dict: &Dictionary,
 ) -> Result<BTreeMap<String, String>> {
@@ -150,6 +152,12 @@ pub async fn prefill(
                 profile.insert("legal.uscc", l.uscc.clone());
                 profile.insert("legal.kind", l.kind.name_zh().to_string());
                 profile.insert("legal.representative", l.legal_representative.clone());
+            }
+            if let Some(agent) = agent
+                && let Some(p) = crate::accounts::person(&store.read, agent).await?
+            {
+                let phone = crate::accounts::reveal(store, &p, yiwang_core::datause::PersonalField::Phone)?;
+                profile.insert("person.phone", phone);
             }
         }
     }
@@ -242,7 +250,7 @@ pub(super) async fn submit_inner(
     };
     let prechecked = precheck(store, &service, &applicant.subject, &application, &dict, &files_of).await?;
     // The prefill rate: form fields whose submitted value is the one the platform filled in.
-    let filled = prefill(store, &applicant.subject, &service.elements, &dict).await?;
+    let filled = prefill(store, &applicant.subject, None, &service.elements, &dict).await?;
     let prefilled = application
         .form
         .iter()

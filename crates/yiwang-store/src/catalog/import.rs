@@ -459,7 +459,7 @@ pub async fn export(store: &Store, state: ExportState) -> Result<CatalogDoc> {
         .fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(to_entry)
+        .map(read)
         .collect::<Result<_>>()?;
     for e in entries {
         let v = match state {

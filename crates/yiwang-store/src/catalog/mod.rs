@@ -12,6 +12,7 @@
 pub mod sheets;
 
 use crate::ledger::Expect;
+use crate::rows::{JsonText, OptionalCode, read};
 use crate::writer::WriteCtx;
 use crate::{Meta, Result, Store, StoreError, new_id, orgs};
 use chrono::NaiveDate;
@@ -90,19 +91,22 @@ pub enum ImportOp {
 }
 
 /// A catalogue entry as listed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Entry {
     pub id: String,
+    #[sqlx(try_from = "String")]
     pub kind: EntryKind,
     /// 12-character basic code or 31-character implementation code.
     pub code: String,
     pub basic_code: String,
     pub department_id: Option<String>,
     pub region_code: String,
+    #[sqlx(try_from = "OptionalCode")]
     pub level: Option<ExerciseLevel>,
     pub name: String,
     pub latest_version: i64,
     pub open_version: Option<i64>,
+    #[sqlx(try_from = "OptionalCode")]
     pub open_state: Option<VersionState>,
     pub published_version: Option<i64>,
     pub created_at: i64,
@@ -110,12 +114,15 @@ pub struct Entry {
 }
 
 /// One version of an entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Version {
     pub entry_id: String,
     pub version: i64,
+    #[sqlx(try_from = "String")]
     pub state: VersionState,
+    #[sqlx(try_from = "JsonText")]
     pub elements: Elements,
+    #[sqlx(try_from = "JsonText")]
     pub editors: Vec<String>,
     pub submitted_by: Option<String>,
     pub reviewed_by: Option<String>,
@@ -145,52 +152,8 @@ fn internal(e: impl std::fmt::Display) -> StoreError {
 const ENTRY_COLS: &str = "id, kind, code, basic_code, department_id, region_code, level, name, latest_version, \
      open_version, open_state, published_version, created_at, updated_at";
 
-fn to_entry(r: &sqlx::any::AnyRow) -> Result<Entry> {
-    let kind: String = r.try_get("kind")?;
-    let level: Option<String> = r.try_get("level")?;
-    let open_state: Option<String> = r.try_get("open_state")?;
-    Ok(Entry {
-        id: r.try_get("id")?,
-        kind: EntryKind::parse(&kind).ok_or_else(|| internal(format!("entry kind {kind}")))?,
-        code: r.try_get("code")?,
-        basic_code: r.try_get("basic_code")?,
-        department_id: r.try_get("department_id")?,
-        region_code: r.try_get("region_code")?,
-        level: level.as_deref().and_then(ExerciseLevel::parse),
-        name: r.try_get("name")?,
-        latest_version: r.try_get("latest_version")?,
-        open_version: r.try_get("open_version")?,
-        open_state: open_state.as_deref().and_then(VersionState::parse),
-        published_version: r.try_get("published_version")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
-
 const VERSION_COLS: &str = "entry_id, version, state, elements, editors, submitted_by, reviewed_by, return_reasons, \
      effective_from, cancel_on, until_ms, published_at, created_at, updated_at";
-
-fn to_version(r: &sqlx::any::AnyRow) -> Result<Version> {
-    let state: String = r.try_get("state")?;
-    let elements: String = r.try_get("elements")?;
-    let editors: String = r.try_get("editors")?;
-    Ok(Version {
-        entry_id: r.try_get("entry_id")?,
-        version: r.try_get("version")?,
-        state: VersionState::parse(&state).ok_or_else(|| internal(format!("version state {state}")))?,
-        elements: serde_json::from_str(&elements).map_err(|e| internal(format!("stored elements: {e}")))?,
-        editors: serde_json::from_str(&editors).map_err(|e| internal(format!("stored editors: {e}")))?,
-        submitted_by: r.try_get("submitted_by")?,
-        reviewed_by: r.try_get("reviewed_by")?,
-        return_reasons: r.try_get("return_reasons")?,
-        effective_from: r.try_get("effective_from")?,
-        cancel_on: r.try_get("cancel_on")?,
-        until_ms: r.try_get("until_ms")?,
-        published_at: r.try_get("published_at")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
-}
 
 mod read;
 pub use read::*;

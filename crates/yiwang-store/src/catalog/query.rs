@@ -22,7 +22,7 @@ pub async fn entries(store: &Store, f: &EntryFilter) -> Result<Vec<Entry>> {
         .fetch_all(&store.read)
         .await?
         .iter()
-        .map(to_entry)
+        .map(read)
         .collect::<Result<_>>()?;
     Ok(all
         .into_iter()
@@ -81,7 +81,7 @@ pub async fn data_elements(store: &Store) -> Result<Vec<DataElement>> {
 
 /// A published implementation item in force: what the portal, the window, search and the
 /// API show (同源发布).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Service {
     pub entry_id: String,
     /// 实施编码.
@@ -91,9 +91,11 @@ pub struct Service {
     pub department_id: String,
     pub department_name: String,
     pub region_code: String,
+    #[sqlx(try_from = "OptionalCode")]
     pub level: Option<ExerciseLevel>,
     pub effective_from: i64,
     pub until_ms: Option<i64>,
+    #[sqlx(try_from = "JsonText")]
     pub elements: Elements,
 }
 
@@ -220,30 +222,13 @@ pub struct ServiceFilter {
     pub q: Option<String>,
 }
 
-pub(super) const SERVICE_SELECT: &str = "SELECT e.id, e.code, e.basic_code, e.department_id, e.region_code, e.level, v.version, \
-     v.elements, v.effective_from, v.until_ms, d.name AS department_name \
+pub(super) const SERVICE_SELECT: &str = "SELECT e.id AS entry_id, e.code, e.basic_code, COALESCE(e.department_id, '') AS department_id, \
+     e.region_code, e.level, v.version, v.elements, v.effective_from, v.until_ms, \
+     COALESCE(d.name, '') AS department_name \
      FROM catalog_entries e JOIN catalog_versions v ON v.entry_id = e.id \
      LEFT JOIN departments d ON d.id = e.department_id \
      WHERE e.kind = 'item' AND v.state = 'published' AND v.effective_from <= $1 \
      AND (v.until_ms IS NULL OR v.until_ms > $1)";
-
-pub(super) fn to_service(r: &sqlx::any::AnyRow) -> Result<Service> {
-    let level: Option<String> = r.try_get("level")?;
-    let elements: String = r.try_get("elements")?;
-    Ok(Service {
-        entry_id: r.try_get("id")?,
-        code: r.try_get("code")?,
-        basic_code: r.try_get("basic_code")?,
-        version: r.try_get("version")?,
-        department_id: r.try_get::<Option<String>, _>("department_id")?.unwrap_or_default(),
-        department_name: r.try_get::<Option<String>, _>("department_name")?.unwrap_or_default(),
-        region_code: r.try_get("region_code")?,
-        level: level.as_deref().and_then(ExerciseLevel::parse),
-        effective_from: r.try_get("effective_from")?,
-        until_ms: r.try_get("until_ms")?,
-        elements: serde_json::from_str(&elements).map_err(|e| internal(format!("stored elements: {e}")))?,
-    })
-}
 
 /// The item in force at `at_ms` under an implementation code.
 pub async fn service(store: &Store, code: &str, at_ms: i64) -> Result<Option<Service>> {
@@ -254,7 +239,7 @@ pub async fn service(store: &Store, code: &str, at_ms: i64) -> Result<Option<Ser
         .fetch_optional(&store.read)
         .await?
         .as_ref()
-        .map(to_service)
+        .map(read)
         .transpose()
 }
 
@@ -267,15 +252,16 @@ pub async fn service_by_entry(store: &Store, entry_id: &str, at_ms: i64) -> Resu
         .fetch_optional(&store.read)
         .await?
         .as_ref()
-        .map(to_service)
+        .map(read)
         .transpose()
 }
 
 /// Every published version of an item that is or will be in force after `at_ms`
 /// (scheduled publications included), with its dates.
 pub async fn services_of_entry(store: &Store, entry_id: &str, at_ms: i64) -> Result<Vec<Service>> {
-    let sql = "SELECT e.id, e.code, e.basic_code, e.department_id, e.region_code, e.level, v.version, \
-     v.elements, v.effective_from, v.until_ms, d.name AS department_name \
+    let sql = "SELECT e.id AS entry_id, e.code, e.basic_code, COALESCE(e.department_id, '') AS department_id, \
+     e.region_code, e.level, v.version, v.elements, v.effective_from, v.until_ms, \
+     COALESCE(d.name, '') AS department_name \
      FROM catalog_entries e JOIN catalog_versions v ON v.entry_id = e.id \
      LEFT JOIN departments d ON d.id = e.department_id \
      WHERE e.kind = 'item' AND e.id = $1 AND v.state = 'published' \
@@ -286,7 +272,7 @@ pub async fn services_of_entry(store: &Store, entry_id: &str, at_ms: i64) -> Res
         .fetch_all(&store.read)
         .await?
         .iter()
-        .map(to_service)
+        .map(read)
         .collect()
 }
 
@@ -300,7 +286,7 @@ pub async fn services(store: &Store, f: &ServiceFilter, at_ms: i64) -> Result<Ve
         .await?;
     let mut out = vec![];
     for r in &rows {
-        let s = to_service(r)?;
+        let s = read::<Service, _>(r)?;
         if f.department_id.as_deref().is_some_and(|d| d != s.department_id)
             || f.region
                 .as_deref()
@@ -349,7 +335,7 @@ pub async fn differences(store: &Store, basic_code: &str) -> Result<Differences>
         .fetch_all(&mut *c)
         .await?
         .iter()
-        .map(to_entry)
+        .map(read)
         .collect::<Result<_>>()?;
     let names: HashMap<String, String> = orgs::departments(&store.read, None)
         .await?

@@ -14,7 +14,7 @@ pub(super) async fn entry_where(conn: &mut AnyConnection, column: &'static str, 
         .fetch_optional(conn)
         .await?
         .as_ref()
-        .map(to_entry)
+        .map(read)
         .transpose()
 }
 
@@ -34,7 +34,7 @@ pub async fn version(conn: &mut AnyConnection, entry_id: &str, v: i64) -> Result
         .fetch_optional(conn)
         .await?
         .as_ref()
-        .map(to_version)
+        .map(read)
         .transpose()
 }
 
@@ -46,7 +46,7 @@ pub async fn versions(conn: &mut AnyConnection, entry_id: &str) -> Result<Vec<Ve
         .fetch_all(conn)
         .await?
         .iter()
-        .map(to_version)
+        .map(read)
         .collect()
 }
 

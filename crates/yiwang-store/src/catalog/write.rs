@@ -282,7 +282,7 @@ pub(super) async fn cascade(ctx: &mut WriteCtx<'_>, basic: &Entry, published: &V
         .fetch_all(&mut *ctx.conn)
         .await?
         .iter()
-        .map(to_entry)
+        .map(read)
         .collect::<Result<_>>()?;
     for item in items {
         let mut entry = item.clone();

@@ -1,0 +1,219 @@
+//! `yiwang bench cases`: case submissions and lifecycles over HTTP against the writer's ceiling.
+
+use super::*;
+
+/// What `yiwang bench cases` runs.
+pub struct CaseOptions {
+    pub submissions: usize,
+    pub lifecycles: usize,
+    pub callers: usize,
+    pub ceiling_batch: usize,
+}
+
+pub(super) async fn ok_json(r: reqwest::Response, what: &str) -> Result<serde_json::Value> {
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    anyhow::ensure!(status.is_success(), "{what}: HTTP {status}: {body}");
+    Ok(serde_json::from_str(&body)?)
+}
+
+/// Durable case submissions/s through the HTTP API, full lifecycles/s (submit → accept →
+/// review → approve with the licence signed → deliver), both with p50/p99, and in the same
+/// run the bare write ceiling of the foundation benchmark on `ceiling_store`. Against a
+/// server of the demo province: `url` and its admin `token`.
+pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOptions) -> Result<f64> {
+    let c = reqwest::Client::builder().pool_max_idle_per_host(o.callers).build()?;
+    // The 海口 food business item, its dictionary, and the demo enterprise as applicant.
+    let hits = ok_json(
+        c.get(format!("{url}/api/v1/services"))
+            .query(&[("q", "食品经营许可"), ("region", "460100")])
+            .send()
+            .await?,
+        "search",
+    )
+    .await?;
+    let code = hits["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|h| h["name"] == "食品经营许可" && h["department"] == "海口市市场监督管理局")
+        .and_then(|h| h["code"].as_str())
+        .ok_or_else(|| anyhow::anyhow!("{url} has no demo 食品经营许可 item of 海口 (run it with serve --demo)"))?
+        .to_string();
+    let guide = ok_json(c.get(format!("{url}/api/v1/services/{code}")).send().await?, "guide").await?;
+    let elements: yiwang_core::catalog::Elements = serde_json::from_value(guide["elements"].clone())?;
+    let dict: Vec<yiwang_core::catalog::DataElement> = serde_json::from_value(
+        ok_json(
+            c.get(format!("{url}/api/v1/catalog/data-elements")).send().await?,
+            "dictionary",
+        )
+        .await?,
+    )?;
+    let login = c
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "login": "13800138000", "password": crate::demo::DEMO_PASSWORD }))
+        .send()
+        .await?;
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("yiwang_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    ok_json(login, "demo login").await?;
+    let mandates = ok_json(
+        c.get(format!("{url}/api/v1/me/mandates"))
+            .header("cookie", cookie)
+            .send()
+            .await?,
+        "mandates",
+    )
+    .await?;
+    let legal = mandates["received"][0]["principal"]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("the demo enterprise is missing"))?
+        .to_string();
+    // One scan, uploaded as a window would, named by every material.
+    let scan = ok_json(
+        c.post(format!("{url}/api/v1/files"))
+            .query(&[("name", "bench-scan.pdf")])
+            .bearer_auth(token)
+            .body(b"%PDF-1.4\n% yiwang bench scan\ntrailer<<>>\n%%EOF\n".to_vec())
+            .send()
+            .await?,
+        "upload",
+    )
+    .await?;
+    let app = yiwang_core::cases::sample_application(
+        &elements,
+        &|k| dict.iter().find(|d| d.code == k).cloned(),
+        scan["sm3"].as_str().unwrap_or_default(),
+    );
+    let body =
+        Arc::new(serde_json::json!({ "item_code": code, "applicant": format!("legal:{legal}"), "application": app }));
+    let run_id = hex::encode(rand::random::<[u8; 4]>());
+
+    // Warm-up.
+    for i in 0..o.callers.min(20) {
+        ok_json(
+            c.post(format!("{url}/api/v1/window/cases"))
+                .bearer_auth(token)
+                .header("Idempotency-Key", format!("bench-{run_id}-warm-{i}"))
+                .json(&*body)
+                .send()
+                .await?,
+            "warm-up submission",
+        )
+        .await?;
+    }
+
+    // The ceiling is measured three times (before, between and after the loads) and the
+    // median taken: on this shared disk one short burst can be off several-fold.
+    let ceiling_n = o.submissions.max(1000);
+    let mut ceilings = vec![ceiling(ceiling_store, ceiling_n, o.ceiling_batch).await?];
+
+    // 1. Submissions.
+    let submit_body = body.clone();
+    let (lat, secs) = load(o.callers, o.submissions, {
+        let (c, url, token, run_id) = (c.clone(), url.to_string(), token.to_string(), run_id.clone());
+        move |k, i| {
+            let (c, url, token, body, run_id) = (
+                c.clone(),
+                url.clone(),
+                token.clone(),
+                submit_body.clone(),
+                run_id.clone(),
+            );
+            async move {
+                ok_json(
+                    c.post(format!("{url}/api/v1/window/cases"))
+                        .bearer_auth(&token)
+                        .header("Idempotency-Key", format!("bench-{run_id}-{k}-{i}"))
+                        .json(&*body)
+                        .send()
+                        .await?,
+                    "submission",
+                )
+                .await?;
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    let submit_rate = lat.len() as f64 / secs;
+    println!(
+        "submissions: {} durable POST /api/v1/window/cases (pre-check, case number, sealed receipt) from {} clients in {secs:.2} s = {submit_rate:.0}/s (p50 {:.1} ms, p99 {:.1} ms)",
+        lat.len(),
+        o.callers,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    );
+
+    ceilings.push(ceiling(ceiling_store, ceiling_n, o.ceiling_batch).await?);
+
+    // 2. Whole lifecycles.
+    let (lat, secs) = load(o.callers, o.lifecycles, {
+        let (c, url, token, run_id) = (c.clone(), url.to_string(), token.to_string(), run_id.clone());
+        move |k, i| {
+            let (c, url, token, body, run_id) = (c.clone(), url.clone(), token.clone(), body.clone(), run_id.clone());
+            async move {
+                let v = ok_json(
+                    c.post(format!("{url}/api/v1/window/cases"))
+                        .bearer_auth(&token)
+                        .header("Idempotency-Key", format!("bench-{run_id}-life-{k}-{i}"))
+                        .json(&*body)
+                        .send()
+                        .await?,
+                    "submission",
+                )
+                .await?;
+                let id = v["id"].as_str().unwrap_or_default().to_string();
+                for a in [
+                    serde_json::json!({"action": "accept"}),
+                    serde_json::json!({"action": "complete", "opinion": "同意"}),
+                    serde_json::json!({"action": "decide", "approve": true, "reason": ""}),
+                    serde_json::json!({"action": "deliver", "method": "electronic"}),
+                ] {
+                    let v = ok_json(
+                        c.post(format!("{url}/api/v1/cases/{id}/actions"))
+                            .bearer_auth(&token)
+                            .json(&a)
+                            .send()
+                            .await?,
+                        "case action",
+                    )
+                    .await?;
+                    if a["action"] == "decide" {
+                        anyhow::ensure!(v["licence_id"].is_string(), "no licence signed: {v}");
+                    }
+                }
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    let life_rate = lat.len() as f64 / secs;
+    println!(
+        "lifecycles:  {} cases submitted, accepted, reviewed, granted (licence signed), delivered and concluded by {} clients in {secs:.2} s = {life_rate:.1}/s (p50 {:.1} ms, p99 {:.1} ms per case)",
+        lat.len(),
+        o.callers,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    );
+
+    // 3. The foundation's bare write ceiling, same run.
+    ceilings.push(ceiling(ceiling_store, ceiling_n, o.ceiling_batch).await?);
+    let mut sorted = ceilings.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let ceiling = sorted[1];
+    println!(
+        "ceiling:     bare batched inserts of ledger rows (event, stream head, projection) = {ceiling:.0} rows/s (median of {:.0} before, {:.0} between, {:.0} after the loads)",
+        ceilings[0], ceilings[1], ceilings[2]
+    );
+    let ratio = submit_rate / ceiling;
+    println!("ratio {ratio:.3}");
+    Ok(ratio)
+}

@@ -1,0 +1,165 @@
+// Browser test of every citizen page on a phone (390×844) and a desktop (1366×900): no
+// horizontal scroll (the page's scrollWidth is not wider than the window) and no serious or
+// critical axe-core violation, anonymous and logged in as the demo agent 王小明 (who has a
+// case and a licence once cases.test.mjs has run: scripts/test runs the files one at a time
+// in name order). Screenshots of every page at both sizes, named pages-<size>-<page>.png.
+// Drives Debian's chromium through playwright-core against a running `yiwang serve --demo`.
+//
+// Environment:
+//   YIWANG_URL         base URL of the running server (required), e.g. http://127.0.0.1:8080
+//   YIWANG_ARTIFACTS   directory for full-page PNG screenshots (default: tests/browser/artifacts/)
+//   CHROMIUM           chromium executable (default: /usr/bin/chromium)
+
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  DEMO_PASSWORD,
+  byTestId,
+  expectAccessible,
+  launchBrowser,
+  makeStepTest,
+  newSession,
+  open,
+  pageHelpers,
+  screenshot,
+  submit,
+} from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 240_000;
+const AGENT = '13800138000'; // 王小明, agent of 海口椰风食品有限公司
+const COMPANY = '海口椰风食品有限公司';
+
+const SIZES = [
+  { name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true },
+  { name: 'desktop', viewport: { width: 1366, height: 900 }, isMobile: false },
+];
+
+let browser;
+const sessions = [];
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  for (const s of sessions) await s.context.close().catch(() => {});
+  await browser?.close();
+});
+const stepTest = makeStepTest({ timeout: TEST_TIMEOUT_MS, failedPrefix: 'failed-pages-' });
+
+async function describePage(page) {
+  try {
+    return await page.evaluate(() => {
+      const h1 = document.querySelector('main h1, h1');
+      return JSON.stringify({ h1: h1 ? h1.textContent.trim() : null, body: (document.body?.innerText || '').slice(0, 300) });
+    });
+  } catch (err) {
+    return `(page not readable: ${err.message})`;
+  }
+}
+const { expectPresent, loginWithPassword } = pageHelpers(describePage);
+
+const session = (size) => newSession(browser, sessions, { viewport: size.viewport, isMobile: size.isMobile });
+
+// The elements wider than the window, for the failure message.
+async function overflowing(page) {
+  return page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    return [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > w + 1 && getComputedStyle(e).position !== 'absolute')
+      .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > w + 1))
+      .slice(0, 5)
+      .map((e) => `${e.tagName.toLowerCase()}${e.className ? '.' + String(e.className).split(' ').join('.') : ''} (${Math.round(e.getBoundingClientRect().right)} px): ${e.textContent.trim().slice(0, 40)}`);
+  });
+}
+
+// Opens `path`, checks width and accessibility, and keeps a screenshot.
+async function check(s, size, name, path) {
+  const { page } = s;
+  await open(page, path);
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  await screenshot(page, `pages-${size.name}-${name}.png`);
+  assert.ok(
+    scroll <= client,
+    `${path} at ${size.viewport.width} px is ${scroll} px wide (window ${client} px); too wide: ${(await overflowing(page)).join(' | ')}`,
+  );
+  await expectAccessible(page, `${path} at ${size.viewport.width} px`);
+}
+
+// A link on the current page matching `selector`, as a path (or null).
+async function firstHref(page, selector) {
+  const hrefs = await page.locator(selector).evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  return hrefs[0] || null;
+}
+
+for (const size of SIZES) {
+  stepTest(`public pages at ${size.viewport.width} px`, async (use) => {
+    const s = use(await session(size));
+    const { page } = s;
+    for (const [name, path] of [
+      ['home', '/'],
+      ['services', '/services'],
+      ['search', '/services?q=' + encodeURIComponent('营业执照')],
+      ['lists', '/lists'],
+      ['halls', '/halls'],
+      ['calendar', '/calendar'],
+      ['regions', '/regions'],
+      ['login', '/login'],
+      ['register', '/register'],
+      ['recover', '/recover'],
+      ['verify', '/verify'],
+    ]) {
+      await check(s, size, name, path);
+    }
+    await open(page, '/services?q=' + encodeURIComponent('食品经营许可'));
+    const guide = await firstHref(page, 'a[href^="/services/"]');
+    assert.ok(guide && /^\/services\/[0-9A-Z]{31}$/.test(guide), `a guide among the results (${guide})`);
+    await check(s, size, 'guide', guide);
+    await open(page, '/lists');
+    const list = await firstHref(page, 'a[href^="/lists/"]');
+    assert.ok(list, 'a list on /lists');
+    await check(s, size, 'list', list);
+  });
+
+  stepTest(`the agent's pages at ${size.viewport.width} px`, async (use) => {
+    const s = use(await session(size));
+    const { page } = s;
+    assert.equal(await loginWithPassword(s, AGENT, DEMO_PASSWORD), false, 'a citizen logs in with the password alone');
+    await check(s, size, 'home-mine', '/');
+    // Acting for the enterprise, whose cases and licences these are.
+    await open(page, '/account');
+    const form = byTestId(page, 'acting-form');
+    await expectPresent(page, form, 'the acting-for form');
+    await byTestId(form, 'acting-select').selectOption({ label: COMPANY });
+    await submit(form);
+    await expectPresent(page, byTestId(page, 'acting-for'), `acting for ${COMPANY}`);
+    for (const [name, path] of [
+      ['account', '/account'],
+      ['my-cases', '/me/cases'],
+      ['wallet', '/wallet'],
+    ]) {
+      await check(s, size, name, path);
+    }
+    await open(page, '/me/cases');
+    const mine = await firstHref(page, 'a[href^="/me/cases/"]');
+    assert.ok(mine, `a case of ${AGENT} on /me/cases (cases.test.mjs runs first)`);
+    await check(s, size, 'my-case', mine);
+    // A notice's QR code opens its public check: no login, the seal verified.
+    const pdf = await firstHref(page, 'a[href*="/notices/"]');
+    assert.ok(pdf, `a notice of ${mine}`);
+    const noticeId = pdf.split('/notices/')[1].split('/')[0];
+    await check(s, size, 'notice-check', `/verify/notices/${noticeId}`);
+    assert.equal(await byTestId(page, 'notice-verdict').getAttribute('data-valid'), 'true', 'the notice verifies');
+    await open(page, '/wallet');
+    const card = await firstHref(page, 'a[href^="/wallet/"]');
+    assert.ok(card, `a licence in the wallet of ${AGENT} (cases.test.mjs runs first)`);
+    await check(s, size, 'wallet-licence', card);
+    await open(page, '/services?q=' + encodeURIComponent('食品经营许可'));
+    const guide = await firstHref(page, 'a[href^="/services/"]');
+    await open(page, guide);
+    await byTestId(page, 'apply-online').click();
+    await expectPresent(page, byTestId(page, 'situation').or(byTestId(page, 'apply-form')), 'the apply page');
+    await check(s, size, 'apply', new URL(page.url()).pathname + new URL(page.url()).search);
+  });
+}
