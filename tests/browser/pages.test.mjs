@@ -13,6 +13,7 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  BASE_URL,
   DEMO_PASSWORD,
   byTestId,
   expectAccessible,
@@ -101,6 +102,8 @@ for (const size of SIZES) {
       ['home', '/'],
       ['services', '/services'],
       ['search', '/services?q=' + encodeURIComponent('营业执照')],
+      ['search-pinyin', '/services?q=yyzz'],
+      ['search-near-miss', '/services?q=' + encodeURIComponent('开饭店')],
       ['lists', '/lists'],
       ['halls', '/halls'],
       ['calendar', '/calendar'],
@@ -112,6 +115,11 @@ for (const size of SIZES) {
     ]) {
       await check(s, size, name, path);
     }
+    // Initials find 企业设立登记 (营业执照); words no service is named say so.
+    await open(page, '/services?q=yyzz');
+    assert.ok((await page.locator('[data-testid="hit"]').count()) > 0, 'pinyin initials find services');
+    await open(page, '/services?q=' + encodeURIComponent('开饭店'));
+    await expectPresent(page, byTestId(page, 'near-miss'), 'the "no service is called that" message');
     await open(page, '/services?q=' + encodeURIComponent('食品经营许可'));
     const guide = await firstHref(page, 'a[href^="/services/"]');
     assert.ok(guide && /^\/services\/[0-9A-Z]{31}$/.test(guide), `a guide among the results (${guide})`);
@@ -163,3 +171,29 @@ for (const size of SIZES) {
     await check(s, size, 'apply', new URL(page.url()).pathname + new URL(page.url()).search);
   });
 }
+
+stepTest('large text (大字版) on a phone: every control scales, the header stays short', async (use) => {
+  const size = SIZES[0];
+  const s = use(await session(size));
+  const { page } = s;
+  await page.goto(`${BASE_URL}/text/large`, { waitUntil: 'load' });
+  await expectPresent(page, page.locator('html.large-text'), 'large text switched on');
+  for (const [name, path] of [
+    ['home', '/'],
+    ['search', '/services?q=' + encodeURIComponent('营业执照')],
+    ['register', '/register'],
+  ]) {
+    await check(s, size, `large-${name}`, path);
+    // The header leaves most of the screen to the page.
+    const header = await page.locator('header.top').boundingBox();
+    assert.ok(header.height <= 300, `the header of ${path} is ${header.height} px high in large text`);
+    // Controls grow with the text (not left at the browser's small default).
+    const small = await page.evaluate(() =>
+      [...document.querySelectorAll('main input:not([type=hidden]):not([type=checkbox]):not([type=radio]), main select, main button')]
+        .filter((e) => parseFloat(getComputedStyle(e).fontSize) < 20)
+        .map((e) => `${e.tagName.toLowerCase()}[name=${e.getAttribute('name')}] ${getComputedStyle(e).fontSize}`),
+    );
+    assert.deepEqual(small, [], `controls in large text on ${path}`);
+  }
+  await page.goto(`${BASE_URL}/text/normal`, { waitUntil: 'load' });
+});

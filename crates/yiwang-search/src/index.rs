@@ -116,6 +116,12 @@ impl SearchIndex {
             f.effective_from => s.effective_from,
             f.until => s.until_ms.unwrap_or(i64::MAX),
         );
+        for text in std::iter::once(&e.name).chain(aliases.iter()) {
+            if let Some((whole, initials)) = crate::pinyin_terms::of(text) {
+                d.add_text(f.pinyin, &whole);
+                d.add_text(f.pinyin, &initials);
+            }
+        }
         d.add_text(f.department_s, &s.department_name);
         d.add_facet(f.region_f, region_facet(&s.region_code));
         if let Some(city) = s.region_code.get(..4) {
@@ -274,12 +280,23 @@ impl SearchIndex {
                 )),
             ),
         ];
-        let text_query: Option<Box<dyn TQuery>> = if terms.is_empty() {
+        let mut text_query: Option<Box<dyn TQuery>> = if terms.is_empty() {
             None
         } else {
             Some(self.text_query(&terms))
         };
-        if !q.text.trim().is_empty() && terms.is_empty() {
+        // Latin letters may be pinyin or initials: a name whose pinyin starts with them.
+        if let Some(py) = crate::pinyin_terms::query(&q.text) {
+            let prefix: Box<dyn TQuery> = Box::new(BoostQuery::new(
+                Box::new(RegexQuery::from_pattern(&format!("{py}.*"), f.pinyin)?),
+                5.0,
+            ));
+            text_query = Some(match text_query {
+                Some(t) => Box::new(BooleanQuery::new(vec![(Occur::Should, t), (Occur::Should, prefix)])),
+                None => prefix,
+            });
+        }
+        if !q.text.trim().is_empty() && text_query.is_none() {
             // Only stop words: nothing meaningful to find.
             return Ok(Results::default());
         }

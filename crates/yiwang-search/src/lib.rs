@@ -11,6 +11,7 @@
 mod follow;
 mod highlight;
 mod index;
+mod pinyin_terms;
 pub mod synonyms;
 #[cfg(test)]
 mod tests;
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
 use tantivy::collector::{Count, MultiCollector, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query as TQuery, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query as TQuery, RangeQuery, RegexQuery, TermQuery};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -38,7 +39,7 @@ pub use highlight::*;
 pub use synonyms::Synonyms;
 
 /// Bumped when the schema changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 3;
+const SCHEMA_VERSION: u32 = 4;
 const TOKENIZER: &str = "jieba";
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +69,9 @@ struct Fields {
     department: Field,
     materials: Field,
     body: Field,
+    /// The name and aliases in pinyin, whole and as initials (`shipinjingyingxuke`,
+    /// `spjyxk`): one untokenized term each, found by prefix.
+    pinyin: Field,
     /// Facet dimensions as untokenized string fast fields, filtered by term and counted
     /// by terms aggregations (which turn only the top buckets back into text; tantivy's
     /// facet collector turns every counted value back, which costs tens of milliseconds
@@ -105,6 +109,7 @@ fn schema() -> (Schema, Fields) {
         department: b.add_text_field("department", text(true)),
         materials: b.add_text_field("materials", text(true)),
         body: b.add_text_field("body", text(true)),
+        pinyin: b.add_text_field("pinyin", STRING),
         department_s: b.add_text_field("department_s", STRING | FAST),
         city_s: b.add_text_field("city_s", STRING | FAST),
         audience_s: b.add_text_field("audience_s", STRING | FAST),

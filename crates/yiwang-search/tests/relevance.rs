@@ -143,3 +143,28 @@ fn common_words_of_synonyms_only_tip_the_balance() {
     assert_eq!(weight("结婚"), Some(1.0));
     assert!(weight("登记").is_some_and(|w| w <= 0.1), "{terms:?}");
 }
+
+/// Pinyin and initials find a service typed on a phone's Latin keyboard.
+#[test]
+fn pinyin_and_initials_find_services() {
+    let (ix, _) = demo_index(Synonyms::builtin());
+    for q in ["yyzz", "yingyezhizhao", "spjyxk", "Shi Pin Jing Ying"] {
+        let r = ix
+            .search(&SearchQuery {
+                text: q.into(),
+                limit: 5,
+                at_ms: 1,
+                ..Default::default()
+            })
+            .unwrap();
+        let names: Vec<&str> = r.hits.iter().map(|h| h.name.as_str()).collect();
+        assert!(!names.is_empty(), "{q}: nothing found");
+        // 营业执照 is an alias of 企业设立登记.
+        let want = if q.starts_with('y') {
+            "企业设立登记"
+        } else {
+            "食品经营许可"
+        };
+        assert!(names.iter().take(3).any(|n| *n == want), "{q}: {names:?}");
+    }
+}

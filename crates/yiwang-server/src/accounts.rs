@@ -433,15 +433,6 @@ async fn register_form(
         }
         return Ok(page.into_response());
     }
-    if f.password != f.password2 {
-        page.errors.push(FieldError::new(
-            "password2",
-            "password.confirm",
-            "两次输入的密码不一致",
-            "the two passwords differ",
-        ));
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
     let input = PersonInput {
         name: f.name,
         id_number: f.id_number,
@@ -450,6 +441,35 @@ async fn register_form(
         password: f.password,
         sms_code: Some(f.sms_code),
     };
+    // Every mistake of the form at once: the fields, the repeated password, the code.
+    if let Err(e) = yiwang_core::accounts::decide_person(
+        &input,
+        yiwang_core::accounts::PersonRefs {
+            id_number_taken: false,
+            phone_taken: false,
+        },
+    ) {
+        page.errors = e.errors;
+    }
+    if input.password != f.password2 {
+        page.errors.push(FieldError::new(
+            "password2",
+            "password.confirm",
+            "两次输入的密码不一致",
+            "the two passwords differ",
+        ));
+    }
+    if input.sms_code.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        page.errors.push(FieldError::new(
+            "sms_code",
+            "required",
+            "请填写短信验证码（先点「发送验证码」）",
+            "enter the code texted to you (send it first)",
+        ));
+    }
+    if !page.errors.is_empty() {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
     match accounts::register_self(&s.store, yiwang_store::Meta::actor("anonymous"), &input).await {
         Ok(_) => {
             page.done = true;

@@ -240,6 +240,7 @@ fn application(w: &World) -> Application {
         .collect(),
         materials: [files(w, "sqs"), files(w, "zd"), files(w, "aqy")].into_iter().collect(),
         commitment: false,
+        handling: None,
     }
 }
 

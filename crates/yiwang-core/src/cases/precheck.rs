@@ -41,6 +41,10 @@ pub struct Application {
     /// The applicant signs the item's commitment text (告知承诺) instead of proving.
     #[serde(default)]
     pub commitment: bool,
+    /// The 业务办理项 applied for (新办, 变更, 延续, 注销, 补办 …): the suffix of one of the
+    /// item's handling items (STANDARDS §1: two digits after the implementation code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handling: Option<String>,
 }
 
 /// What the pre-check found besides problems: the materials that follow (容缺).
@@ -167,6 +171,17 @@ pub fn precheck(
             ));
         }
     }
+    // STANDARDS §1: a 业务办理项 is one of the item's own.
+    if let Some(h) = &app.handling
+        && !e.handling_items.iter().any(|x| &x.suffix == h)
+    {
+        p.push(FieldError::new(
+            "handling",
+            "case.handling",
+            "本事项没有这一办理项，请在办事指南中重新选择",
+            "this item has no such variant; choose again on the guide",
+        ));
+    }
     // 告知承诺 (国办发〔2020〕42号): with the commitment signed, proofs are not required.
     if app.commitment && e.commitment.is_none() {
         p.push(FieldError::new(
@@ -245,11 +260,19 @@ pub fn precheck(
     }
     for k in app.materials.keys() {
         if !sel.needed.iter().chain(sel.depends.iter()).any(|m| &m.key == k) {
+            // Named as the guide names it; a key the item does not know is not repeated.
+            let name = e.materials.iter().find(|m| &m.key == k).map(|m| m.name.as_str());
             p.push(FieldError::new(
                 format!("materials.{k}"),
                 "case.material_not_needed",
-                format!("本情形不需要材料「{k}」"),
-                format!("material '{k}' is not needed in this situation"),
+                match name {
+                    Some(n) => format!("本情形不需要材料「{n}」"),
+                    None => "本事项没有这一材料".to_string(),
+                },
+                match name {
+                    Some(n) => format!("'{n}' is not needed in this situation"),
+                    None => "this item has no such material".to_string(),
+                },
             ));
         }
     }
@@ -306,5 +329,6 @@ pub fn sample_application(e: &Elements, dict: &dyn Fn(&str) -> Option<DataElemen
         form,
         materials,
         commitment: false,
+        handling: None,
     }
 }

@@ -141,6 +141,7 @@ impl ApplyPage {
                 .find(|q| q.key == key)
                 .map(|q| q.text.clone()),
             "commitment" => Some(self.base.lang.pick("告知承诺", "Commitment").to_string()),
+            "handling" => Some(self.base.lang.pick("办理项", "Variant").to_string()),
             _ => None,
         }
         .unwrap_or_default()
@@ -161,6 +162,15 @@ impl ApplyPage {
     }
     pub(super) fn invalid(&self, field: &str) -> bool {
         self.errors.iter().any(|e| e.field == field)
+    }
+    /// The 业务办理项 chosen on the guide (its name), if the item has such variants.
+    pub(super) fn handling_name(&self) -> Option<String> {
+        let h = self.values.get("handling")?;
+        self.elements
+            .handling_items
+            .iter()
+            .find(|x| &x.suffix == h)
+            .map(|x| x.name.clone())
     }
     pub(super) fn kept_files(&self, key: &str) -> String {
         self.val(&format!("files.{key}"))
@@ -299,6 +309,9 @@ pub(super) fn values_of(app: &Application) -> BTreeMap<String, String> {
     if app.commitment {
         v.insert("commitment".into(), "on".into());
     }
+    if let Some(h) = &app.handling {
+        v.insert("handling".into(), h.clone());
+    }
     v
 }
 
@@ -316,6 +329,9 @@ pub(super) async fn apply_page(
         .filter(|(_, v)| !v.is_empty())
         .collect();
     let mut values = BTreeMap::new();
+    if let Some(h) = q.rest.get("handling").filter(|h| !h.is_empty()) {
+        values.insert("handling".to_string(), h.clone());
+    }
     let mut draft_id = String::new();
     if let (Some(d), Some(subject)) = (q.draft.as_deref(), ctx.principal())
         && let Some((draft, app)) = cases::draft(&s.store, &subject, d).await?
@@ -433,6 +449,7 @@ pub(super) fn application_of(values: &BTreeMap<String, String>, fields: &[FieldV
             .filter(|(_, v)| !v.is_empty())
             .collect(),
         commitment: values.get("commitment").is_some_and(|v| v == "on" || v == "true"),
+        handling: values.get("handling").filter(|h| !h.is_empty()).cloned(),
         ..Default::default()
     };
     for f in fields {

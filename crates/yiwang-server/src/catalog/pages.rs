@@ -129,7 +129,10 @@ impl SearchView {
     fn near_miss(&self) -> bool {
         let q = self.form.q.trim();
         let named = |h: &yiwang_search::Hit| h.name.contains(q) || q.contains(h.name.as_str());
+        // Latin letters are pinyin or initials: no name is written in them.
+        let latin = q.chars().all(|c| c.is_ascii_alphabetic() || c == ' ');
         !q.is_empty()
+            && !latin
             && self.form.page.unwrap_or(1) <= 1
             && !self.results.hits.is_empty()
             && !self.results.hits.iter().any(named)
@@ -242,6 +245,27 @@ struct GuidePage {
     print: bool,
     /// Materials the logged-in holder need not submit: (material key, licence name).
     covered: Vec<(String, String)>,
+    /// The materials part's own apply link (the guide's apply links carry the answers).
+    apply: Option<String>,
+}
+
+/// The apply page of `code` for a 办理项 (`handling` suffix, if any), carrying the
+/// situation answers given on the guide so they are not asked again.
+fn apply_href(code: &str, handling: Option<&str>, answers: &BTreeMap<String, String>) -> String {
+    let mut qs: Vec<String> = handling
+        .map(|h| format!("handling={}", urlencode(h)))
+        .into_iter()
+        .collect();
+    qs.extend(
+        answers
+            .iter()
+            .map(|(k, v)| format!("q.{}={}", urlencode(k), urlencode(v))),
+    );
+    if qs.is_empty() {
+        format!("/services/{code}/apply")
+    } else {
+        format!("/services/{code}/apply?{}", qs.join("&"))
+    }
 }
 
 /// Materials the caller (or whom they act for) need not submit: they hold a valid licence
@@ -379,6 +403,9 @@ impl GuidePage {
     fn generated_form(&self, m: &Material) -> bool {
         m.kind == core::MaterialKind::Form && m.blank_form.is_none() && !self.g.elements.form.is_empty()
     }
+    fn apply_href(&self, handling: Option<&str>) -> String {
+        apply_href(&self.g.code, handling, &self.answers)
+    }
     fn handling_code(&self, h: &core::HandlingItem) -> String {
         format!("{}{}", self.g.code, h.suffix)
     }
@@ -451,6 +478,7 @@ async fn render_guide(s: &AppState, ctx: &Ctx, base: Base, code: &str, q: GuideQ
         status,
         GuidePage {
             covered,
+            apply: None,
             base,
             g,
             answers,
@@ -482,6 +510,8 @@ struct MaterialsFragment {
     list: MaterialList,
     errors: Vec<yiwang_core::FieldError>,
     covered: Vec<(String, String)>,
+    /// Where to apply with these answers (None: the item is not applied for online).
+    apply: Option<String>,
 }
 
 impl MaterialsFragment {
@@ -512,11 +542,14 @@ async fn materials_fragment(
         Err(e) => (material_list(&svc.elements, &BTreeMap::new())?, e.errors),
     };
     let covered = covered_for(&s, &ctx, &svc.elements.materials).await?;
+    let apply = (svc.elements.online && svc.elements.handling_items.is_empty() && !answers.is_empty())
+        .then(|| apply_href(&svc.code, None, &answers));
     Ok(MaterialsFragment {
         base,
         list,
         errors,
         covered,
+        apply,
     }
     .into_response())
 }
