@@ -138,6 +138,18 @@ stepTest('1 a licence officer issues a health certificate', async (use) => {
   await expectPresent(page, byTestId(page, 'licence-face').locator('svg'), 'the licence face image');
   assert.equal(await text(byTestId(page, 'licence-status')), '有效');
   await screenshot(page, 'licences-officer-view.png');
+  // The same again: the holder already holds it, so nothing is issued without a confirmation.
+  await open(page, '/licences');
+  await byTestId(page, 'type-choice').locator('select[name="type"]').selectOption({ label: HEALTH_CERT });
+  await submit(byTestId(page, 'type-choice'));
+  const twice = byTestId(page, 'issue-form');
+  await twice.locator('input[name="holder_name"]').fill(CITIZEN.name);
+  await twice.locator('input[name="holder_code"]').fill(CITIZEN_ID);
+  await twice.locator('input[name="face.gender"]').fill('男');
+  await submit(twice);
+  await expectPresent(page, byTestId(page, 'confirm-duplicate'), 'the confirmation a duplicate licence asks for');
+  await expectPresent(page, page.locator('[data-testid="errors"] li[data-rule="licence.duplicate"]'), 'the duplicate warning');
+  await screenshot(page, 'licences-duplicate-warning.png');
 });
 
 stepTest('2 the holder sees it in the wallet and shows it', async (use) => {

@@ -355,7 +355,8 @@ impl SearchIndex {
             let text = |field: Field| d.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_string();
             let name = text(f.name);
             let name_html = highlight(&name, &highlight_terms, 200).unwrap_or_else(|| html_escape(&name));
-            let snippet_html = [f.aliases, f.materials, f.body]
+            // A readable sentence or material, not the keyword list the aliases are.
+            let snippet_html = [f.body, f.materials]
                 .into_iter()
                 .find_map(|field| highlight(&text(field), &highlight_terms, 60))
                 .unwrap_or_default();

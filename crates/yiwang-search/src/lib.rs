@@ -230,7 +230,7 @@ pub struct Hit {
     pub score: f32,
     /// The name with query terms in `<b>`.
     pub name_html: String,
-    /// A fragment of aliases, materials or FAQ with query terms in `<b>`.
+    /// A fragment of the conditions, FAQ or materials with query terms in `<b>`.
     pub snippet_html: String,
 }
 

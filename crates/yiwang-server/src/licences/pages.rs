@@ -218,6 +218,10 @@ impl LicencesPage {
     pub(super) fn val(&self, k: &str) -> String {
         self.form.get(k).cloned().unwrap_or_default()
     }
+    /// The holder already holds a valid licence of this kind: issuing asks to confirm.
+    pub(super) fn duplicate(&self) -> bool {
+        self.errors.iter().any(|e| e.rule == "licence.duplicate")
+    }
     pub(super) fn err(&self, k: &str) -> String {
         self.errors
             .iter()
@@ -327,6 +331,29 @@ pub(super) async fn issue_form(
             }
         },
     };
+    // A second valid licence of the same kind for the same holder is issued only when the
+    // officer confirms it (重复发证).
+    if !form.contains_key("confirm_duplicate")
+        && let Some((t, _)) = yiwang_store::licences::types(&s.store)
+            .await?
+            .into_iter()
+            .find(|(t, _)| t.code == type_code)
+    {
+        for l in yiwang_store::licences::duplicates(&s.store, &type_code, t.holder, &get("holder_code")).await? {
+            errors.push(FieldError::new(
+                "holder_code",
+                "licence.duplicate",
+                format!(
+                    "该持证主体已持有有效的「{}」（编号 {}）；确需再签发一份，请勾选下方确认后重新提交",
+                    l.type_name, l.number
+                ),
+                format!(
+                    "this holder already holds a valid {} (number {}); to issue another, tick the confirmation below and submit again",
+                    l.type_name, l.number
+                ),
+            ));
+        }
+    }
     if !errors.is_empty() {
         return render_licences(&s, &ctx, base, Some(&type_code), form, None, errors).await;
     }

@@ -375,9 +375,8 @@ pub async fn duplicate_licences(store: &Store, c: &CaseRow) -> Result<Vec<crate:
     let Some(subject) = c.subject() else {
         return Ok(vec![]);
     };
-    Ok(crate::licences::of_subject(store, &subject)
-        .await?
-        .into_iter()
-        .filter(|l| &l.type_code == type_code && l.status == yiwang_core::licences::Status::Valid)
-        .collect())
+    Ok(crate::licences::valid_of_type(
+        crate::licences::of_subject(store, &subject).await?,
+        type_code,
+    ))
 }

@@ -76,6 +76,20 @@ pub async fn of_holder(store: &Store, index: &str) -> Result<Vec<LicenceSummary>
         .collect()
 }
 
+/// Of `held`, the valid licences of type `type_code`: what issuing one more would
+/// duplicate (重复发证), for a warning before a decision or an officer issues it.
+pub fn valid_of_type(held: Vec<LicenceSummary>, type_code: &str) -> Vec<LicenceSummary> {
+    held.into_iter()
+        .filter(|l| l.type_code == type_code && l.status == Status::Valid)
+        .collect()
+}
+
+/// The valid licences of type `type_code` the holder with this code already holds.
+pub async fn duplicates(store: &Store, type_code: &str, holder: HolderKind, code: &str) -> Result<Vec<LicenceSummary>> {
+    let held = of_holder(store, &holder_index(&store.pii, holder, &code.trim().to_uppercase())).await?;
+    Ok(valid_of_type(held, type_code))
+}
+
 /// A person's licences (their wallet).
 pub async fn of_person(store: &Store, person_id: &str) -> Result<Vec<LicenceSummary>> {
     let index: Option<String> = sqlx::query_scalar("SELECT id_number_index FROM persons WHERE id = $1")
