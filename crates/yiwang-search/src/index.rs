@@ -286,11 +286,22 @@ impl SearchIndex {
             Some(self.text_query(&terms))
         };
         // Latin letters may be pinyin or initials: a name whose pinyin starts with them.
+        // A name or alias spelled out whole ranks above one it only begins (a prefix query
+        // scores every match alike).
         if let Some(py) = crate::pinyin_terms::query(&q.text) {
-            let prefix: Box<dyn TQuery> = Box::new(BoostQuery::new(
-                Box::new(RegexQuery::from_pattern(&format!("{py}.*"), f.pinyin)?),
-                5.0,
+            let exact: Box<dyn TQuery> = Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.pinyin, &py),
+                    IndexRecordOption::Basic,
+                )),
+                8.0,
             ));
+            let starts: Box<dyn TQuery> = Box::new(BoostQuery::new(
+                Box::new(RegexQuery::from_pattern(&format!("{py}.*"), f.pinyin)?),
+                3.0,
+            ));
+            let prefix: Box<dyn TQuery> =
+                Box::new(BooleanQuery::new(vec![(Occur::Should, exact), (Occur::Should, starts)]));
             text_query = Some(match text_query {
                 Some(t) => Box::new(BooleanQuery::new(vec![(Occur::Should, t), (Occur::Should, prefix)])),
                 None => prefix,
