@@ -211,9 +211,12 @@ export function watchProblems(page, problems, isAllowed = () => false) {
       }
     }
   });
+  // The browser cancels an icon fetch (net::ERR_ABORTED) when the page navigates on
+  // before it finished; that is not a failure of the server. An error status still is.
+  const isIcon = (url) => url.endsWith('/favicon.ico') || url.endsWith('/assets/favicon.svg');
   page.on('requestfailed', (req) => {
     const url = req.url();
-    if (url.startsWith(BASE_URL) && !url.endsWith('/favicon.ico')) {
+    if (url.startsWith(BASE_URL) && !isIcon(url)) {
       problems.push(`request failed: ${req.method()} ${url} (${req.failure()?.errorText})`);
     }
   });
