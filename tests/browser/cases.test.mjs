@@ -183,6 +183,9 @@ stepTest('2 the window clerk asks once for a correction', async (use) => {
   const s = await staff(use, 'hk.clerk', 'window_clerk');
   await staffCase(s);
   await screenshot(s.page, 'cases-clerk-case.png');
+  // The correction form sits behind its disclosure; the keyboard opens it.
+  await byTestId(s.page, 'correction-details').locator('summary').focus();
+  await s.page.keyboard.press('Enter');
   const form = byTestId(s.page, 'correction-form');
   await form.locator('textarea[name="items"]').fill('食品经营许可申请书：缺法定代表人签字\n经营场所平面布局图：未标明专间位置');
   await byTestId(form, 'act-request-correction').click();
@@ -343,11 +346,9 @@ stepTest('7 an overdue case turns red; the reviewer assigns it to a named collea
   await byTestId(af, 'act-assign').click();
   await expectPresent(page, byTestId(page, 'case-handler'), 'the officer in charge');
   assert.match(await text(byTestId(page, 'case-handler')), /市场监管审查员二/);
-  // 首问负责: now it is the colleague's; the reviewer's own pass-on is refused.
-  rev.allow(422, '/work/cases/');
-  const cf = byTestId(page, 'complete-form');
-  await cf.locator('textarea[name="opinion"]').fill('同意');
-  await byTestId(cf, 'act-complete').click();
-  await expectPresent(page, byTestId(page, 'errors').locator('li[data-rule="case.handler"]'), 'the refusal naming the officer in charge');
+  // 首问负责: now it is the colleague's; the reviewer is no longer offered its actions.
+  await expectPresent(page, byTestId(page, 'handled-by-other'), 'the note that the officer in charge acts');
+  assert.equal(await byTestId(page, 'complete-form').count(), 0, 'no pass-on form for the reviewer who gave the case away');
+  assert.equal(await byTestId(page, 'act-claim').count(), 0, 'no claim button on a case in hand');
   await screenshot(page, 'cases-overdue-assigned.png');
 });

@@ -197,3 +197,26 @@ stepTest('large text (大字版) on a phone: every control scales, the header st
   }
   await page.goto(`${BASE_URL}/text/normal`, { waitUntil: 'load' });
 });
+
+stepTest('English pages: English service names, English punctuation, Chinese marked as Chinese', async (use) => {
+  const size = SIZES[1];
+  const s = use(await session(size));
+  const { page } = s;
+  await page.goto(`${BASE_URL}/lang/en`, { waitUntil: 'load' });
+  await expectPresent(page, page.locator('html[lang="en"]'), 'English switched on');
+  // An English search finds the service by its English name (stemmed: "licences").
+  await check(s, size, 'en-search', '/services?q=' + encodeURIComponent('food business licences'));
+  const first = page.locator('[data-testid="hit"]').first();
+  await expectPresent(page, first, 'a result for "food business licences"');
+  assert.equal((await first.innerText()).trim(), 'Food business licence', 'the English name leads the results');
+  await first.click();
+  await expectPresent(page, byTestId(page, 'guide-name-en'), 'the English name on the guide');
+  assert.equal(await byTestId(page, 'guide-name').getAttribute('lang'), 'zh-Hans', 'the Chinese name is marked as Chinese');
+  await expectPresent(page, byTestId(page, 'chinese-original'), 'the note that the guide is the Chinese original');
+  await expectAccessible(page, 'the guide in English');
+  // Labels, brackets and colons in English: the working-day arithmetic has no full-width ones.
+  await open(page, '/calendar?date=2026-09-30&n=3');
+  const arithmetic = await byTestId(page, 'workday-result').innerText();
+  assert.ok(!/[（）：、]/.test(arithmetic), `full-width punctuation on an English page: ${arithmetic}`);
+  await page.goto(`${BASE_URL}/lang/zh-CN`, { waitUntil: 'load' });
+});

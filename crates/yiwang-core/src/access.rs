@@ -296,13 +296,19 @@ pub fn check_grant(
 /// Is `code` the region `ancestor` or inside it? By GB/T 2260 §4 code structure: a
 /// province is its first 2 digits, a city its first 4, a county its 6, a township its 9.
 pub fn region_within(ancestor: &str, code: &str) -> bool {
-    let prefix = match ancestor.len() {
+    code.starts_with(region_prefix(ancestor))
+}
+
+/// The code prefix every region inside `ancestor` starts with (GB/T 2260 §4): "46" for a
+/// province, "4601" for a city, the code itself below; "" for "000000", which stands for
+/// the whole country (the national calendar's region).
+pub fn region_prefix(ancestor: &str) -> &str {
+    match ancestor.len() {
+        6 if ancestor == "000000" => "",
         6 if ancestor.ends_with("0000") => &ancestor[..2],
         6 if ancestor.ends_with("00") => &ancestor[..4],
         _ => ancestor,
-    };
-    // "000000" stands for the whole country (the national calendar's region).
-    ancestor == "000000" || code.starts_with(prefix)
+    }
 }
 
 /// What an object belongs to, for scope checks.

@@ -122,6 +122,9 @@ impl SearchIndex {
                 d.add_text(f.pinyin, &initials);
             }
         }
+        if let Some(n) = &e.name_en {
+            d.add_text(f.name_en, n);
+        }
         d.add_text(f.department_s, &s.department_name);
         d.add_facet(f.region_f, region_facet(&s.region_code));
         if let Some(city) = s.region_code.get(..4) {
@@ -307,6 +310,24 @@ impl SearchIndex {
                 None => prefix,
             });
         }
+        // English words: the English names, stemmed ("licences" finds "Licence").
+        if q.text.chars().any(|c| c.is_ascii_alphabetic()) {
+            let mut analyzer = self.index.tokenizer_for_field(f.name_en)?;
+            let mut stream = analyzer.token_stream(&q.text);
+            let mut words: Vec<(Occur, Box<dyn TQuery>)> = vec![];
+            while stream.advance() {
+                let term = Term::from_field_text(f.name_en, &stream.token().text);
+                let q = TermQuery::new(term, IndexRecordOption::WithFreqsAndPositions);
+                words.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), 5.0))));
+            }
+            if !words.is_empty() {
+                let english: Box<dyn TQuery> = Box::new(BooleanQuery::new(words));
+                text_query = Some(match text_query {
+                    Some(t) => Box::new(BooleanQuery::new(vec![(Occur::Should, t), (Occur::Should, english)])),
+                    None => english,
+                });
+            }
+        }
         if !q.text.trim().is_empty() && text_query.is_none() {
             // Only stop words: nothing meaningful to find.
             return Ok(Results::default());
@@ -376,6 +397,7 @@ impl SearchIndex {
                 code: text(f.code),
                 basic_code: text(f.basic_code),
                 name,
+                name_en: Some(text(f.name_en)).filter(|n| !n.is_empty()),
                 department: text(f.department),
                 region_code: text(f.region_code),
                 stars: d.get_first(f.stars).and_then(|v| v.as_u64()).unwrap_or(0) as u8,

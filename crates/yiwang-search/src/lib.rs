@@ -39,7 +39,7 @@ pub use highlight::*;
 pub use synonyms::Synonyms;
 
 /// Bumped when the schema changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: u32 = 4;
+const SCHEMA_VERSION: u32 = 5;
 const TOKENIZER: &str = "jieba";
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +65,8 @@ struct Fields {
     basic_code: Field,
     version: Field,
     name: Field,
+    /// The English name, with tantivy's English stemming tokenizer.
+    name_en: Field,
     aliases: Field,
     department: Field,
     materials: Field,
@@ -105,6 +107,16 @@ fn schema() -> (Schema, Fields) {
         basic_code: b.add_text_field("basic_code", STRING | STORED),
         version: b.add_i64_field("version", STORED),
         name: b.add_text_field("name", text(true)),
+        name_en: b.add_text_field(
+            "name_en",
+            TextOptions::default()
+                .set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer("en_stem")
+                        .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                )
+                .set_stored(),
+        ),
         aliases: b.add_text_field("aliases", text(true)),
         department: b.add_text_field("department", text(true)),
         materials: b.add_text_field("materials", text(true)),
@@ -224,6 +236,8 @@ pub struct Hit {
     pub code: String,
     pub basic_code: String,
     pub name: String,
+    /// The English name, where the catalogue gives one.
+    pub name_en: Option<String>,
     pub department: String,
     pub region_code: String,
     pub stars: u8,

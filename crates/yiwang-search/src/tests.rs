@@ -136,3 +136,32 @@ fn region_facets_follow_code_structure() {
         "/region/46/4601/460106/460106001"
     );
 }
+
+/// An English name is found by English words, stemmed ("licences", "Licensing" find
+/// "Licence"), and comes back with the hit; a name without one is not found in English.
+#[test]
+fn english_names_are_found_by_english_words() {
+    let ix = SearchIndex::in_ram(Synonyms::default(), CatalogPolicy::default()).unwrap();
+    let mut food = item("a", "食品经营许可", &[], &[], 0, None);
+    food.elements.name_en = Some("Food business licence".into());
+    ix.put("a", &[food]).unwrap();
+    ix.put("b", &[item("b", "企业设立登记", &[], &[], 0, None)]).unwrap();
+    ix.commit(1).unwrap();
+    let q = |text: &str| {
+        ix.search(&SearchQuery {
+            text: text.into(),
+            limit: 5,
+            at_ms: 10,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    for text in ["food business licences", "Food", "BUSINESS licence"] {
+        let r = q(text);
+        assert_eq!(r.hits.len(), 1, "{text}");
+        assert_eq!(r.hits[0].name, "食品经营许可");
+        assert_eq!(r.hits[0].name_en.as_deref(), Some("Food business licence"));
+    }
+    assert!(q("company registration").hits.is_empty());
+    assert_eq!(q("企业设立登记").hits[0].name_en, None);
+}

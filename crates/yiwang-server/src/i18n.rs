@@ -53,6 +53,25 @@ impl Lang {
             Lang::En => en,
         }
     }
+    /// `s` in brackets as this language writes them: full-width （…） in Chinese, " (…)" in
+    /// English (GB/T 15834-2011 标点符号用法 for the Chinese forms).
+    pub fn paren(self, s: impl std::fmt::Display) -> String {
+        format!("{}{s}{}", self.open(), self.close())
+    }
+    pub fn open(self) -> &'static str {
+        self.pick("（", " (")
+    }
+    pub fn close(self) -> &'static str {
+        self.pick("）", ")")
+    }
+    /// The colon after a label: full-width in Chinese.
+    pub fn colon(self) -> &'static str {
+        self.pick("：", ": ")
+    }
+    /// The separator of a list: 顿号 in Chinese, a comma in English.
+    pub fn sep(self) -> &'static str {
+        self.pick("、", ", ")
+    }
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -87,18 +106,20 @@ pub fn day_kind_label(lang: Lang, kind: &yiwang_core::calendar::DayKind, weekday
     let wd_zh = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][weekday.num_days_from_monday() as usize];
     match kind {
         yiwang_core::calendar::DayKind::Workday => format!(
-            "{}（{}）",
+            "{}{}",
             lang.pick("工作日", "working day"),
-            lang.pick(wd_zh, &weekday.to_string())
+            lang.paren(lang.pick(wd_zh, &weekday.to_string()))
         ),
         yiwang_core::calendar::DayKind::Weekend => format!(
-            "{}（{}）",
+            "{}{}",
             lang.pick("休息日", "day off"),
-            lang.pick(wd_zh, &weekday.to_string())
+            lang.paren(lang.pick(wd_zh, &weekday.to_string()))
         ),
-        yiwang_core::calendar::DayKind::Holiday(n) => format!("{}：{n}", lang.pick("法定节假日", "public holiday")),
+        yiwang_core::calendar::DayKind::Holiday(n) => {
+            format!("{}{}{n}", lang.pick("法定节假日", "public holiday"), lang.colon())
+        }
         yiwang_core::calendar::DayKind::MakeupWorkday(n) => {
-            format!("{}：{n}", lang.pick("调休上班日", "make-up working day"))
+            format!("{}{}{n}", lang.pick("调休上班日", "make-up working day"), lang.colon())
         }
     }
 }

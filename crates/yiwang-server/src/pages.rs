@@ -353,9 +353,9 @@ async fn home_cache(s: &AppState) -> ApiResult<HomeCache> {
 #[derive(Default)]
 struct Waiting {
     /// Cases whose next move is the applicant's (补正, 容缺后补).
-    to_do: usize,
-    open: usize,
-    drafts: usize,
+    to_do: i64,
+    open: i64,
+    drafts: i64,
     licences: usize,
 }
 
@@ -386,18 +386,11 @@ async fn home(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Home
     let cache = home_cache(&s).await?;
     let waiting = match ctx.principal() {
         Some(subject) => {
-            let cases = yiwang_store::cases::of_applicant(&s.store, &subject).await?;
-            let open: Vec<_> = cases
-                .iter()
-                .filter(|c| !c.state.is_final() && c.state != yiwang_core::cases::State::Draft)
-                .collect();
+            let counts = yiwang_store::cases::applicant_counts(&s.store, &subject).await?;
             Some(Waiting {
-                to_do: open
-                    .iter()
-                    .filter(|c| c.waiting_on() == Some(yiwang_core::cases::Party::Applicant))
-                    .count(),
-                open: open.len(),
-                drafts: yiwang_store::cases::drafts_of(&s.store, &subject).await?.len(),
+                to_do: counts.to_do,
+                open: counts.open,
+                drafts: counts.drafts,
                 licences: yiwang_store::licences::of_subject(&s.store, &subject)
                     .await?
                     .iter()

@@ -800,3 +800,89 @@ async fn a_migrated_case_keeps_its_dates_and_a_case_in_hand_is_its_officers() {
         db.cleanup().await;
     }
 }
+
+/// An inbox reads by department, region and state: a submitted case waits at the windows
+/// of its region, an accepted one at the steps of its department, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inboxes_read_by_department_region_and_state() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let waiting = submit(&s, &w, application(&w), None).await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let at_step = submit(&s, &w, application(&w), None).await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        act(&s, &at_step, Party::Clerk, Action::Accept).await.unwrap();
+        let dept = cases::case(&s, &at_step).await.unwrap().unwrap().department_id;
+        let ids = |v: Vec<cases::CaseRow>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        let window = |p: &str| cases::InboxScope {
+            window_prefix: Some(p.into()),
+            ..Default::default()
+        };
+        for (prefix, want) in [
+            ("46", true),
+            ("4601", true),
+            ("460100", true),
+            ("", true),
+            ("4602", false),
+            ("45", false),
+        ] {
+            let got = ids(cases::inbox_cases(&s, &window(prefix), 100).await.unwrap());
+            let expected = if want { vec![waiting.clone()] } else { vec![] };
+            assert_eq!(got, expected, "window prefix {prefix:?}");
+        }
+        let steps = |d: Option<&str>, p: Option<&str>| cases::InboxScope {
+            step_department: d.map(Into::into),
+            step_prefix: p.map(Into::into),
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(cases::inbox_cases(&s, &steps(Some(&dept), None), 100).await.unwrap()),
+            vec![at_step.clone()]
+        );
+        assert!(
+            cases::inbox_cases(&s, &steps(Some("another"), None), 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            ids(cases::inbox_cases(&s, &steps(None, Some("46")), 100).await.unwrap()),
+            vec![at_step.clone()]
+        );
+        // Both parts together, oldest first; the limit holds per part.
+        let both = cases::InboxScope {
+            window_prefix: Some("46".into()),
+            step_department: Some(dept.clone()),
+            step_prefix: None,
+        };
+        assert_eq!(ids(cases::inbox_cases(&s, &both, 100).await.unwrap()).len(), 2);
+        assert_eq!(ids(cases::inbox_cases(&s, &both, 1).await.unwrap()).len(), 2);
+
+        // The applicant's home page counts: open cases, and those waiting on them.
+        let counts = || cases::applicant_counts(&s, &w.company.subject);
+        let c = counts().await.unwrap();
+        assert_eq!((c.open, c.to_do, c.drafts), (2, 0, 0));
+        act(
+            &s,
+            &waiting,
+            Party::Clerk,
+            Action::RequestCorrection {
+                items: vec![CorrectionItem {
+                    target: "sqs".into(),
+                    problem: "缺少签字".into(),
+                }],
+            },
+        )
+        .await
+        .unwrap();
+        let c = counts().await.unwrap();
+        assert_eq!((c.open, c.to_do), (2, 1));
+        // Out of every inbox while the applicant corrects.
+        assert!(ids(cases::inbox_cases(&s, &window("46"), 100).await.unwrap()).is_empty());
+    }
+}

@@ -272,6 +272,10 @@ impl Action {
             ),
             Action::Terminate { .. } => ("确认终止办理？办件将结束。", "Terminate? The case ends."),
             Action::Void { .. } => ("确认作废本办件记录？", "Void this case record?"),
+            Action::Withdraw { .. } => (
+                "确认撤回申请？撤回后本次申请终止，如需办理须重新申请。",
+                "Withdraw? This application ends; to go on, you apply again.",
+            ),
             _ => return None,
         })
     }

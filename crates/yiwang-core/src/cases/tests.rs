@@ -446,3 +446,27 @@ mod props {
         }
     }
 }
+
+/// An action that ends the case or issues a decision cannot be taken back, so the pages
+/// ask first (GOV.UK pattern "check answers"/"confirm"): exactly these.
+#[test]
+fn irreversible_actions_ask_for_confirmation() {
+    let asked: Vec<&str> = ACTIONS
+        .iter()
+        .copied()
+        .filter(|a| {
+            let q = sample(a).confirmation();
+            if let Some((zh, en)) = q {
+                assert!(zh.contains('？'), "{a}: {zh}");
+                assert!(en.contains('?'), "{a}: {en}");
+            }
+            q.is_some()
+        })
+        .collect();
+    assert_eq!(asked, ["refuse", "decide", "withdraw", "terminate", "void"]);
+    let deny = Action::Decide {
+        approve: false,
+        reason: "不符合条件".into(),
+    };
+    assert!(deny.confirmation().is_some());
+}

@@ -288,6 +288,10 @@ pub struct ResultSpec {
 pub struct Elements {
     /// 事项名称.
     pub name: String,
+    /// The name in English, shown on English pages and found by English searches; the
+    /// Chinese name stays the legal one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
     /// Other names citizens use (俗称); searched.
     #[serde(default)]
     pub aliases: Vec<String>,
@@ -399,6 +403,7 @@ pub struct Elements {
 /// The top-level element names (JSON keys) of `Elements`, for locked sets and reports.
 pub const ELEMENT_NAMES: &[&str] = &[
     "name",
+    "name_en",
     "aliases",
     "keywords",
     "item_type",
@@ -448,6 +453,7 @@ pub const ELEMENT_NAMES: &[&str] = &[
 pub fn element_zh(name: &str) -> &'static str {
     match name {
         "name" => "事项名称",
+        "name_en" => "英文名称",
         "aliases" => "别名",
         "keywords" => "关键词",
         "item_type" => "事项类型",

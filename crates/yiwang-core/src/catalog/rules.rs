@@ -209,6 +209,7 @@ pub fn check_elements(e: &Elements, policy: &CatalogPolicy, element_known: &dyn 
         ));
     }
     p.opt_text("visit_reason", e.visit_reason.as_deref(), 500);
+    p.opt_text("name_en", e.name_en.as_deref(), 200);
     for (i, s) in e.steps.iter().enumerate() {
         p.text(&format!("steps[{i}].name"), &s.name, 50);
         p.opt_text(&format!("steps[{i}].standard"), Some(&s.standard), 1000);

@@ -399,9 +399,18 @@ pub(super) async fn inbox(s: &AppState, ctx: &Ctx) -> ApiResult<(Vec<InboxRow>, 
     let today = yiwang_store::today();
     let mut rows = vec![];
     let mut departments = vec![];
-    for c in cases::open_cases(&s.store).await? {
+    let mut targets: BTreeMap<String, Target> = BTreeMap::new();
+    for c in inbox_candidates(s, ctx).await? {
         let Some(w) = c.waiting_on() else { continue };
-        let t = target(s, &c).await?;
+        // One department read per department, not per case.
+        let t = match targets.get(&c.department_id) {
+            Some(t) => t.clone(),
+            None => {
+                let t = target(s, &c).await?;
+                targets.insert(c.department_id.clone(), t.clone());
+                t
+            }
+        };
         let perm = match w {
             Party::Clerk => Permission::CaseAccept,
             Party::Reviewer => Permission::CaseReview,
@@ -439,6 +448,40 @@ pub(super) async fn inbox(s: &AppState, ctx: &Ctx) -> ApiResult<(Vec<InboxRow>, 
     }
     let tasks = cases::open_tasks(&s.store, &departments).await?;
     Ok((rows, tasks))
+}
+
+/// The open cases that may be in the caller's inbox, read by the indexes on department,
+/// region and state (never a scan of every open case): at the window of their region
+/// when they accept applications (a region-wide permission), at a step of their own
+/// department when they review or decide (department-wide ones).
+async fn inbox_candidates(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<CaseRow>> {
+    const LIMIT: i64 = 2000;
+    let window = ctx.actor.has(Permission::CaseAccept);
+    let steps = ctx.actor.has(Permission::CaseReview) || ctx.actor.has(Permission::CaseDecide);
+    let prefix = |r: &str| yiwang_core::access::region_prefix(r).to_string();
+    let scope = match &ctx.actor {
+        Actor::Root => return Ok(cases::open_cases(&s.store).await?),
+        Actor::Staff {
+            department_id,
+            region_code,
+            ..
+        } => cases::InboxScope {
+            window_prefix: window.then(|| prefix(region_code)),
+            step_department: steps.then(|| department_id.clone()),
+            step_prefix: None,
+        },
+        Actor::System {
+            department_id,
+            region_code,
+            ..
+        } => cases::InboxScope {
+            window_prefix: window.then(|| prefix(region_code)),
+            step_department: department_id.clone().filter(|_| steps),
+            step_prefix: (steps && department_id.is_none()).then(|| prefix(region_code)),
+        },
+        _ => return Ok(vec![]),
+    };
+    Ok(cases::inbox_cases(&s.store, &scope, LIMIT).await?)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -58,6 +58,8 @@ pub(super) struct CasePage {
     pub(super) materials: Vec<MaterialLine>,
     /// Who has the case in hand (name), and the colleagues it may be assigned to.
     pub(super) handler_name: Option<String>,
+    /// Another officer holds the case: step actions are theirs, so they are not offered.
+    pub(super) handled_by_other: bool,
     pub(super) assignees: Vec<(String, String)>,
     pub(super) form: Vec<(String, String)>,
     /// The last correction request's items (what the applicant must fix).
@@ -248,6 +250,11 @@ pub(super) async fn render_case(
         .enumerate()
         .map(|(i, r)| (i, lang.name(r).to_string()))
         .collect();
+    let handled_by_other = match (&d.case.handler, &ctx.account_id) {
+        (Some(h), Some(me)) => h.strip_prefix("account:") != Some(me.as_str()),
+        (Some(_), None) => true,
+        _ => false,
+    };
     let handler_name = match d.case.handler.as_deref().and_then(|h| h.strip_prefix("account:")) {
         Some(acc) => Some(
             yiwang_store::accounts::staff(&s.store.read, acc)
@@ -276,6 +283,7 @@ pub(super) async fn render_case(
         status,
         CasePage {
             handler_name,
+            handled_by_other,
             assignees,
             base,
             d,
@@ -325,18 +333,16 @@ pub(super) async fn my_case_form(
     let (values, mut errors) = read_application_form(&s, &ctx, mp).await?;
     let intent = values.get("intent").cloned().unwrap_or_default();
     let result = match intent.as_str() {
-        "withdraw" => Some(
-            cases::act(
-                &s.store,
-                ctx.meta(),
-                &id,
-                Party::Applicant,
-                Action::Withdraw {
-                    reason: values.get("reason").cloned().unwrap_or_default(),
-                },
-            )
-            .await,
-        ),
+        "withdraw" => {
+            let action = Action::Withdraw {
+                reason: values.get("reason").cloned().unwrap_or_default(),
+            };
+            if values.get("confirm").map(String::as_str) != Some("yes") {
+                let confirm = Confirm::of(&action, &values);
+                return render_case(&s, &ctx, base, row, false, errors, None, confirm).await;
+            }
+            Some(cases::act(&s.store, ctx.meta(), &id, Party::Applicant, action).await)
+        }
         "resubmit" if errors.is_empty() => {
             // The application as it was, with the new uploads and answers on top.
             let (mut app, _) = cases::application(&s.store, &id).await?.ok_or_else(not_found)?;

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::router::UtoipaMethodRouterExt;
 use utoipa_axum::routes;
-use yiwang_core::access::{Permission, Target};
+use yiwang_core::access::{Actor, Permission, Target};
 use yiwang_core::cases::{
     Action, Application, Channel, CorrectionItem, DeliveryMethod, Light, NoticeKind, Party, PostDetail, Provision,
     ProvisionKind,

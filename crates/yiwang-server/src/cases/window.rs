@@ -41,44 +41,23 @@ pub(super) struct ItemChoice {
     pub(super) department: String,
 }
 
-/// Is this an implementation code (实施编码, 31 characters) rather than words of a name?
-fn is_item_code(s: &str) -> bool {
-    s.len() == 31 && s.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
 /// The window's item field takes a 实施编码 or words of the item's name. Words are looked
 /// up in the catalogue index among the items the clerk may take (their region's
 /// departments, 一窗受理): one match (or one of that exact name) is taken, several are
 /// offered to pick from.
 async fn resolve_item(s: &AppState, ctx: &Ctx, text: &str) -> ApiResult<Result<String, Vec<ItemChoice>>> {
-    let text = text.trim();
-    if is_item_code(text) {
-        return Ok(Ok(text.to_uppercase()));
-    }
-    let q = yiwang_search::SearchQuery {
-        text: text.to_string(),
-        limit: 20,
-        at_ms: yiwang_store::now_ms(),
-        ..Default::default()
-    };
-    let mut choices = vec![];
-    for h in crate::catalog::run_search(s, q).await?.hits {
-        if window_service(s, ctx, &h.code).await.is_ok() {
-            choices.push(ItemChoice {
-                code: h.code,
-                name: h.name,
-                department: h.department,
-            });
-        }
-    }
-    let exact: Vec<&ItemChoice> = choices.iter().filter(|c| c.name == text).collect();
-    if let [one] = exact.as_slice() {
-        return Ok(Ok(one.code.clone()));
-    }
-    if let [one] = choices.as_slice() {
-        return Ok(Ok(one.code.clone()));
-    }
-    Ok(Err(choices))
+    let keep = |code: String| async move { window_service(s, ctx, &code).await.is_ok() };
+    Ok(crate::catalog::resolve_item(s, text, None, keep)
+        .await?
+        .map_err(|hits| {
+            hits.into_iter()
+                .map(|h| ItemChoice {
+                    code: h.code,
+                    name: h.name,
+                    department: h.department,
+                })
+                .collect()
+        }))
 }
 
 #[derive(Debug, Default, Deserialize)]

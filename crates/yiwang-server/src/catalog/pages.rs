@@ -377,7 +377,7 @@ impl GuidePage {
     fn special(&self, p: &core::SpecialProcedure) -> String {
         let k = self.l().name(&p.kind);
         match &p.limit {
-            Some(l) => format!("{k}（{}）", self.limit(&Some(l.clone()))),
+            Some(l) => format!("{k}{}", self.l().paren(self.limit(&Some(l.clone())))),
             None => k.to_string(),
         }
     }

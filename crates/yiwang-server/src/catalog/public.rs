@@ -119,6 +119,52 @@ pub async fn run_search(s: &AppState, q: yiwang_search::SearchQuery) -> ApiResul
         })
 }
 
+/// Is this an implementation code (实施编码, 31 characters) rather than words of a name?
+pub fn is_item_code(s: &str) -> bool {
+    s.len() == 31 && s.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// A service named by its 实施编码 or by words of its name, among the items in force
+/// (of one department, when given by name) that `keep` accepts: a code is taken as it
+/// is; of the matches, one of exactly that name (or the only one) is taken, several are
+/// returned to choose from (none: nothing matched).
+pub async fn resolve_item<F, Fut>(
+    s: &AppState,
+    text: &str,
+    department: Option<String>,
+    keep: F,
+) -> ApiResult<Result<String, Vec<yiwang_search::Hit>>>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let text = text.trim();
+    if is_item_code(text) {
+        return Ok(Ok(text.to_uppercase()));
+    }
+    let q = yiwang_search::SearchQuery {
+        text: text.to_string(),
+        department,
+        limit: 20,
+        at_ms: yiwang_store::now_ms(),
+        ..Default::default()
+    };
+    let mut choices = vec![];
+    for h in run_search(s, q).await?.hits {
+        if keep(h.code.clone()).await {
+            choices.push(h);
+        }
+    }
+    let exact: Vec<&yiwang_search::Hit> = choices.iter().filter(|c| c.name == text).collect();
+    if let [one] = exact.as_slice() {
+        return Ok(Ok(one.code.clone()));
+    }
+    if let [one] = choices.as_slice() {
+        return Ok(Ok(one.code.clone()));
+    }
+    Ok(Err(choices))
+}
+
 /// Searches the published items in force: words are segmented (jieba), stop words
 /// dropped and synonyms added; results carry highlights and facet counts.
 #[utoipa::path(get, path = "/api/v1/services", params(SearchParams), tag = "catalog",

@@ -651,6 +651,33 @@ pub(super) async fn grant_form(
             _ => {}
         }
     }
+    // The service by its name (or code) among the chosen department's services.
+    if let Some(text) = b.item_code.clone().filter(|t| !t.is_empty()) {
+        let department = yiwang_store::orgs::department(&s.store.read, &b.department_id)
+            .await?
+            .map(|d| d.name);
+        match crate::catalog::resolve_item(&s, &text, department, |_| async { true }).await? {
+            Ok(code) => b.item_code = Some(code),
+            Err(hits) if hits.is_empty() => errors.push(FieldError::new(
+                "item_code",
+                "not_found",
+                format!("所选部门没有与「{text}」相符的服务"),
+                format!("the department has no service matching “{text}”"),
+            )),
+            Err(hits) => {
+                let names: Vec<String> = hits.iter().take(5).map(|h| h.name.clone()).collect();
+                errors.push(FieldError::new(
+                    "item_code",
+                    "ambiguous",
+                    format!("有多个服务与「{text}」相符：{}；请写出完整名称", names.join("、")),
+                    format!(
+                        "several services match “{text}”: {}; write the whole name",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
     if errors.is_empty() {
         match grant(&s, &ctx, &id, b).await {
             Ok(_) => return Ok(Redirect::to(&format!("/wallet/{id}")).into_response()),

@@ -40,8 +40,77 @@ pub async fn of_applicant(store: &Store, subject: &Subject) -> Result<Vec<CaseRo
         .collect()
 }
 
-/// Open cases (someone other than the applicant has a move): for inboxes, which the
-/// server filters by role and scope and orders by remaining working time.
+/// Where an officer's inbox looks. Each part is one indexed query; the caller still checks
+/// each case against the officer's permission (this only narrows what is read).
+#[derive(Debug, Clone, Default)]
+pub struct InboxScope {
+    /// Cases waiting at a window (submitted, decided) of departments whose region code
+    /// starts with this prefix ("" for every region).
+    pub window_prefix: Option<String>,
+    /// Cases at a review or decision step of this department.
+    pub step_department: Option<String>,
+    /// Cases at a review or decision step in regions starting with this prefix (a
+    /// department-less system token; not together with `step_department`).
+    pub step_prefix: Option<String>,
+}
+
+/// The open cases an inbox of `scope` may show, oldest first, at most `limit` a part.
+pub async fn inbox_cases(store: &Store, scope: &InboxScope, limit: i64) -> Result<Vec<CaseRow>> {
+    const WINDOW: &str = "state IN ('submitted', 'decided')";
+    const STEP: &str = "state IN ('accepted', 'suspended')";
+    let mut out: Vec<CaseRow> = vec![];
+    // A prefix as a range (region codes are digits), which both engines answer from the
+    // (region_code, state) index; LIKE would not use it in SQLite.
+    let range = |p: &str| -> (String, Vec<String>) {
+        match region_upper(p) {
+            Some(upper) => (
+                "region_code >= $1 AND region_code < $2 AND ".into(),
+                vec![p.to_string(), upper],
+            ),
+            None => (String::new(), vec![]),
+        }
+    };
+    let mut parts: Vec<(String, Vec<String>)> = vec![];
+    if let Some(p) = &scope.window_prefix {
+        let (cond, binds) = range(p);
+        parts.push((format!("{cond}{WINDOW}"), binds));
+    }
+    if let Some(d) = &scope.step_department {
+        parts.push((format!("department_id = $1 AND {STEP}"), vec![d.clone()]));
+    }
+    if let Some(p) = &scope.step_prefix {
+        let (cond, binds) = range(p);
+        parts.push((format!("{cond}{STEP}"), binds));
+    }
+    for (cond, binds) in parts {
+        let sql = format!("SELECT {COLS} FROM cases WHERE {cond} ORDER BY received_on LIMIT {limit}");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b);
+        }
+        // The parts ask for different states, so no case comes twice.
+        for r in q.fetch_all(&store.read).await?.iter() {
+            out.push(read(r)?);
+        }
+    }
+    out.sort_by_key(|a| a.received_on);
+    Ok(out)
+}
+
+/// The first code after every code starting with `prefix` (None for "": no bound).
+fn region_upper(prefix: &str) -> Option<String> {
+    let mut bytes = prefix.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < b'9' {
+            bytes.push(last + 1);
+            return Some(String::from_utf8(bytes).expect("digits"));
+        }
+    }
+    None
+}
+
+/// Open cases (someone other than the applicant has a move), for the bootstrap root
+/// token's inbox: the server filters by role and orders by remaining working time.
 pub async fn open_cases(store: &Store) -> Result<Vec<CaseRow>> {
     let sql = format!(
         "SELECT {COLS} FROM cases WHERE state IN ('submitted', 'accepted', 'suspended', 'decided') \
@@ -275,6 +344,47 @@ pub async fn drafts_of(store: &Store, subject: &Subject) -> Result<Vec<Draft>> {
     .fetch_all(&store.read)
     .await?;
     rows.iter().map(read).collect()
+}
+
+/// How many of the subject's cases are open and how many of those wait on them (补正, or
+/// materials accepted to follow: 容缺后补), and how many drafts they keep: counted by the
+/// applicant index, not read.
+pub async fn applicant_counts(store: &Store, subject: &Subject) -> Result<ApplicantCounts> {
+    let key = subject.key();
+    let rows = sqlx::query(
+        "SELECT state, COUNT(*) AS n, SUM(CASE WHEN outstanding <> '[]' THEN 1 ELSE 0 END) AS owed \
+         FROM cases WHERE applicant = $1 \
+         AND state IN ('submitted', 'correcting', 'accepted', 'suspended', 'decided') GROUP BY state",
+    )
+    .bind(&key)
+    .fetch_all(&store.read)
+    .await?;
+    let mut c = ApplicantCounts::default();
+    for r in &rows {
+        let state: String = r.try_get("state")?;
+        let n: i64 = r.try_get("n")?;
+        let owed: i64 = r.try_get("owed")?;
+        c.open += n;
+        if state == State::Correcting.as_str() {
+            c.to_do += n;
+        } else if state == State::Accepted.as_str() || state == State::Suspended.as_str() {
+            c.to_do += owed;
+        }
+    }
+    c.drafts = sqlx::query_scalar("SELECT COUNT(*) FROM case_drafts WHERE applicant = $1")
+        .bind(&key)
+        .fetch_one(&store.read)
+        .await?;
+    Ok(c)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplicantCounts {
+    /// Not final and not a draft.
+    pub open: i64,
+    /// Open cases whose next move is the applicant's.
+    pub to_do: i64,
+    pub drafts: i64,
 }
 
 /// A draft of the subject's, with its application.

@@ -53,6 +53,7 @@ pub(super) fn optional_leaf(path: &str) -> bool {
     matches!(
         leaf,
         "local_code"
+            | "name_en"
             | "entrusting_department"
             | "visit_reason"
             | "quantity_limit"

@@ -86,6 +86,15 @@ pub(super) fn cols() -> Vec<Col> {
             e.name = s.trim().to_string();
             Ok(())
         }),
+        c!(
+            "英文名称",
+            "name_en",
+            |e| e.name_en.clone().unwrap_or_default(),
+            |e, s| {
+                e.name_en = opt(s);
+                Ok(())
+            }
+        ),
         c!("事项类型", "item_type", |e| e.item_type.zh().into(), |e, s| {
             e.item_type = enum_cell!(ItemType)(s)?;
             Ok(())

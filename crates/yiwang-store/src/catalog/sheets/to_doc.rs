@@ -438,6 +438,7 @@ pub(super) fn nullable(k: &str) -> bool {
     matches!(
         k,
         "local_code"
+            | "name_en"
             | "entrusting_department"
             | "statutory_limit"
             | "promised_limit"
