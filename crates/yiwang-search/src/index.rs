@@ -39,7 +39,10 @@ impl SearchIndex {
     fn finish(index: Index, f: Fields, synonyms: Synonyms, policy: CatalogPolicy, write: bool) -> Result<SearchIndex> {
         register(&index);
         let writer = if write {
-            match index.writer::<TantivyDocument>(50_000_000) {
+            // One indexing thread at tantivy's smallest budget: a catalogue changes a few
+            // items at a time, and each thread's term table is allocated up front (a third
+            // of its budget), resident for the life of the server.
+            match index.writer_with_num_threads::<TantivyDocument>(1, WRITER_BUDGET) {
                 Ok(w) => Some(w),
                 Err(tantivy::TantivyError::LockFailure(..)) => None,
                 Err(e) => return Err(e.into()),

@@ -40,6 +40,8 @@ pub use synonyms::Synonyms;
 
 /// Bumped when the schema changes: an index of another version is rebuilt.
 const SCHEMA_VERSION: u32 = 5;
+/// tantivy's smallest indexing budget for one thread (its `MEMORY_BUDGET_NUM_BYTES_MIN`, 15 MB).
+const WRITER_BUDGET: usize = 15_000_000;
 const TOKENIZER: &str = "jieba";
 
 #[derive(Debug, thiserror::Error)]

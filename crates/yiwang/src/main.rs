@@ -214,6 +214,25 @@ enum BenchCmd {
         #[arg(long, default_value_t = 32)]
         callers: usize,
     },
+    /// Reads: staff case detail (of the demo enterprise's case: no personal data-use
+    /// record), the applicant's case list, the
+    /// inbox, a guide page, the home page, the search API and a licence verification, each
+    /// as req/s from keep-alive clients and as a ratio to `/healthz` in the same run, after
+    /// --cases submissions. Without --url it serves a demo province from a temporary data
+    /// directory; with --url, the server must hold the demo province and --token is its
+    /// admin token.
+    Reads {
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, env = "YIWANG_ADMIN_TOKEN")]
+        token: Option<String>,
+        #[arg(long, default_value_t = 20_000)]
+        cases: usize,
+        #[arg(long, default_value_t = 5_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 32)]
+        callers: usize,
+    },
     Search {
         #[arg(long, default_value_t = 10_000)]
         items: usize,
@@ -225,7 +244,23 @@ enum BenchCmd {
     },
 }
 
+/// glibc raises its mmap threshold to the size of every large block freed (up to 32 MB),
+/// after which such blocks come from a thread's arena and stay resident when freed: every
+/// Argon2 hash (19 MiB, hashed on the blocking threads) left ~57 MB per arena behind. A
+/// fixed threshold keeps blocks of 1 MB and more in their own mappings, returned to the
+/// system when freed (mallopt(3): setting it turns the dynamic adjustment off).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn bound_malloc_retention() {
+    // SAFETY: mallopt only changes a malloc parameter; called first in main, before
+    // any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    bound_malloc_retention();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("YIWANG_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
@@ -243,6 +278,56 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+/// Runs `f` against a demo province served on 127.0.0.1 from a temporary data directory
+/// (removed afterwards), with a fresh admin token: `f(url, token, store)`.
+async fn with_demo_server<T>(
+    settings: &Overrides,
+    f: impl AsyncFnOnce(String, String, Arc<Store>) -> Result<T>,
+) -> Result<T> {
+    let tmp = std::env::temp_dir().join(format!("yiwang-bench-{}", uuid::Uuid::new_v4().simple()));
+    let cfg = Config::load(&Overrides {
+        data_dir: Some(tmp.clone()),
+        ..settings.clone()
+    })?;
+    let r = async {
+        let store = open(&cfg).await?;
+        demo::seed(&store).await?;
+        demo::seed_accounts(&store).await?;
+        let token = hex::encode(rand::random::<[u8; 16]>());
+        let listener = yiwang_server::bind("127.0.0.1:0".parse()?)?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let state = yiwang_server::AppState::new(
+            store.clone(),
+            Some(token.clone()),
+            cfg.home_region.clone(),
+            yiwang_server::metrics_handle(),
+        );
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(yiwang_server::serve(state, listener, async {
+            let _ = stop_rx.await;
+        }));
+        let r = f(url, token, store).await;
+        let _ = stop_tx.send(());
+        server.await??;
+        r
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    r
+}
+
+/// Prints this process's resident memory (Linux: `VmRSS` of /proc/self/status).
+fn print_rss(what: &str) {
+    let rss = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .map(|l| l[6..].trim().to_string())
+    });
+    if let Some(rss) = rss {
+        println!("memory: {rss} resident ({what})");
     }
 }
 
@@ -505,36 +590,43 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     r?;
                 }
                 None => {
-                    let tmp = std::env::temp_dir().join(format!("yiwang-bench-{}", uuid::Uuid::new_v4().simple()));
-                    let cfg = Config::load(&Overrides {
-                        data_dir: Some(tmp.clone()),
-                        ..cli.settings.clone()
-                    })?;
-                    let r = async {
-                        let store = open(&cfg).await?;
-                        demo::seed(&store).await?;
-                        demo::seed_accounts(&store).await?;
-                        let token = hex::encode(rand::random::<[u8; 16]>());
-                        let listener = yiwang_server::bind("127.0.0.1:0".parse()?)?;
-                        let url = format!("http://{}", listener.local_addr()?);
-                        let state = yiwang_server::AppState::new(
-                            store.clone(),
-                            Some(token.clone()),
-                            cfg.home_region.clone(),
-                            yiwang_server::metrics_handle(),
-                        );
-                        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-                        let server = tokio::spawn(yiwang_server::serve(state, listener, async {
-                            let _ = stop_rx.await;
-                        }));
-                        let r = bench::cases(&url, &token, &store, &o).await;
-                        let _ = stop_tx.send(());
-                        server.await??;
+                    with_demo_server(&cli.settings, async |url, token, store| {
+                        bench::cases(&url, &token, &store, &o).await
+                    })
+                    .await?;
+                }
+            }
+        }
+        Cmd::Bench {
+            cmd:
+                BenchCmd::Reads {
+                    url,
+                    token,
+                    cases,
+                    requests,
+                    callers,
+                },
+        } => {
+            if requests == 0 || callers == 0 {
+                bail!("--requests and --callers must be at least 1");
+            }
+            let o = bench::ReadOptions {
+                cases,
+                requests,
+                callers,
+            };
+            match url {
+                Some(url) => {
+                    let token = token.context("--token (the server's admin token) is needed with --url")?;
+                    bench::reads(url.trim_end_matches('/'), &token, &o).await?;
+                }
+                None => {
+                    with_demo_server(&cli.settings, async |url, token, _store| {
+                        let r = bench::reads(&url, &token, &o).await;
+                        print_rss("server and load generator in one process");
                         r
-                    }
-                    .await;
-                    let _ = std::fs::remove_dir_all(&tmp);
-                    r?;
+                    })
+                    .await?;
                 }
             }
         }

@@ -17,12 +17,21 @@ pub(super) async fn ok_json(r: reqwest::Response, what: &str) -> Result<serde_js
     Ok(serde_json::from_str(&body)?)
 }
 
-/// Durable case submissions/s through the HTTP API, full lifecycles/s (submit → accept →
-/// review → approve with the licence signed → deliver), both with p50/p99, and in the same
-/// run the bare write ceiling of the foundation benchmark on `ceiling_store`. Against a
-/// server of the demo province: `url` and its admin `token`.
-pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOptions) -> Result<f64> {
-    let c = reqwest::Client::builder().pool_max_idle_per_host(o.callers).build()?;
+/// What the case benchmarks work with on a demo province: the 海口 food business item, a
+/// window submission of it for the demo enterprise, and the demo agent's session.
+pub(super) struct DemoCase {
+    pub(super) code: String,
+    /// `POST /api/v1/window/cases` body.
+    pub(super) body: Arc<serde_json::Value>,
+    /// The demo agent's session cookie (`yiwang_session=…`) and its CSRF token.
+    pub(super) cookie: String,
+    pub(super) csrf: String,
+    /// The demo enterprise's id (the agent acts for it).
+    pub(super) legal: String,
+}
+
+/// Finds the demo item, logs the demo agent in and builds a complete application.
+pub(super) async fn demo_case(c: &reqwest::Client, url: &str, token: &str) -> Result<DemoCase> {
     // The 海口 food business item, its dictionary, and the demo enterprise as applicant.
     let hits = ok_json(
         c.get(format!("{url}/api/v1/services"))
@@ -63,10 +72,13 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
         .and_then(|v| v.split(';').next())
         .unwrap_or_default()
         .to_string();
-    ok_json(login, "demo login").await?;
+    let csrf = ok_json(login, "demo login").await?["csrf_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let mandates = ok_json(
         c.get(format!("{url}/api/v1/me/mandates"))
-            .header("cookie", cookie)
+            .header("cookie", &cookie)
             .send()
             .await?,
         "mandates",
@@ -94,6 +106,68 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
     );
     let body =
         Arc::new(serde_json::json!({ "item_code": code, "applicant": format!("legal:{legal}"), "application": app }));
+    Ok(DemoCase {
+        code,
+        body,
+        cookie,
+        csrf,
+        legal,
+    })
+}
+
+/// One whole case: submitted at the window under `key`, accepted, reviewed, granted (the
+/// licence signed), delivered and concluded. Returns the case and licence ids.
+pub(super) async fn lifecycle(
+    c: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+    key: &str,
+) -> Result<(String, String)> {
+    let v = ok_json(
+        c.post(format!("{url}/api/v1/window/cases"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await?,
+        "submission",
+    )
+    .await?;
+    let id = v["id"].as_str().unwrap_or_default().to_string();
+    let mut licence = String::new();
+    for a in [
+        serde_json::json!({"action": "accept"}),
+        serde_json::json!({"action": "complete", "opinion": "同意"}),
+        serde_json::json!({"action": "decide", "approve": true, "reason": ""}),
+        serde_json::json!({"action": "deliver", "method": "electronic"}),
+    ] {
+        let v = ok_json(
+            c.post(format!("{url}/api/v1/cases/{id}/actions"))
+                .bearer_auth(token)
+                .json(&a)
+                .send()
+                .await?,
+            "case action",
+        )
+        .await?;
+        if a["action"] == "decide" {
+            licence = v["licence_id"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("no licence signed: {v}"))?
+                .to_string();
+        }
+    }
+    Ok((id, licence))
+}
+
+/// Durable case submissions/s through the HTTP API, full lifecycles/s (submit → accept →
+/// review → approve with the licence signed → deliver), both with p50/p99, and in the same
+/// run the bare write ceiling of the foundation benchmark on `ceiling_store`. Against a
+/// server of the demo province: `url` and its admin `token`.
+pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOptions) -> Result<f64> {
+    let c = reqwest::Client::builder().pool_max_idle_per_host(o.callers).build()?;
+    let DemoCase { body, .. } = demo_case(&c, url, token).await?;
     let run_id = hex::encode(rand::random::<[u8; 4]>());
 
     // Warm-up.
@@ -160,36 +234,7 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
         move |k, i| {
             let (c, url, token, body, run_id) = (c.clone(), url.clone(), token.clone(), body.clone(), run_id.clone());
             async move {
-                let v = ok_json(
-                    c.post(format!("{url}/api/v1/window/cases"))
-                        .bearer_auth(&token)
-                        .header("Idempotency-Key", format!("bench-{run_id}-life-{k}-{i}"))
-                        .json(&*body)
-                        .send()
-                        .await?,
-                    "submission",
-                )
-                .await?;
-                let id = v["id"].as_str().unwrap_or_default().to_string();
-                for a in [
-                    serde_json::json!({"action": "accept"}),
-                    serde_json::json!({"action": "complete", "opinion": "同意"}),
-                    serde_json::json!({"action": "decide", "approve": true, "reason": ""}),
-                    serde_json::json!({"action": "deliver", "method": "electronic"}),
-                ] {
-                    let v = ok_json(
-                        c.post(format!("{url}/api/v1/cases/{id}/actions"))
-                            .bearer_auth(&token)
-                            .json(&a)
-                            .send()
-                            .await?,
-                        "case action",
-                    )
-                    .await?;
-                    if a["action"] == "decide" {
-                        anyhow::ensure!(v["licence_id"].is_string(), "no licence signed: {v}");
-                    }
-                }
+                lifecycle(&c, &url, &token, &body, &format!("bench-{run_id}-life-{k}-{i}")).await?;
                 Ok(())
             }
         }

@@ -1,4 +1,5 @@
-//! Benchmarks. `yiwang bench search`: our index against SQLite FTS5 and PostgreSQL FTS
+//! Benchmarks. `yiwang bench reads` (in `reads`): the read paths against `/healthz`.
+//! `yiwang bench search`: our index against SQLite FTS5 and PostgreSQL FTS
 //! on the same corpus and query terms (below). `yiwang bench writer`: durable commands/s through the group-committing writer with many
 //! concurrent callers, and in the same run the bare ceiling: the same rows (event, stream
 //! head, audit projection) inserted by a tight batched loop in transactions of the same
@@ -15,9 +16,11 @@ use yiwang_store::{Command, Meta, Store};
 
 mod cases;
 mod licences;
+mod reads;
 mod search;
 pub use cases::*;
 pub use licences::*;
+pub use reads::*;
 pub use search::*;
 
 pub struct Options {
