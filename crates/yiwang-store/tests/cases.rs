@@ -884,5 +884,31 @@ async fn inboxes_read_by_department_region_and_state() {
         assert_eq!((c.open, c.to_do), (2, 1));
         // Out of every inbox while the applicant corrects.
         assert!(ids(cases::inbox_cases(&s, &window("46"), 100).await.unwrap()).is_empty());
+
+        // An inbox's clocks, read together, are each case's own (a suspended one too).
+        act(
+            &s,
+            &at_step,
+            Party::Reviewer,
+            Action::StartSpecial {
+                kind: SpecialKind::SiteSurvey,
+                reason: "现场核查".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let rows = [
+            cases::case(&s, &waiting).await.unwrap().unwrap(),
+            cases::case(&s, &at_step).await.unwrap().unwrap(),
+        ];
+        let today = yiwang_store::today() + chrono::Days::new(9);
+        let together = cases::clocks_many(&s, &rows.iter().collect::<Vec<_>>(), today)
+            .await
+            .unwrap();
+        for (row, clocks) in rows.iter().zip(&together) {
+            assert_eq!(clocks, &cases::clocks(&s, row, today).await.unwrap(), "{}", row.id);
+        }
+        assert!(together[0].promised.is_none(), "no clock before acceptance");
+        assert!(together[1].promised.is_some());
     }
 }

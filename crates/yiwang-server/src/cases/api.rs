@@ -397,7 +397,7 @@ pub struct InboxRow {
 
 pub(super) async fn inbox(s: &AppState, ctx: &Ctx) -> ApiResult<(Vec<InboxRow>, Vec<Task>)> {
     let today = yiwang_store::today();
-    let mut rows = vec![];
+    let mut mine: Vec<(CaseRow, Party)> = vec![];
     let mut departments = vec![];
     let mut targets: BTreeMap<String, Target> = BTreeMap::new();
     for c in inbox_candidates(s, ctx).await? {
@@ -423,15 +423,24 @@ pub(super) async fn inbox(s: &AppState, ctx: &Ctx) -> ApiResult<(Vec<InboxRow>, 
         if ctx.actor.authorize(perm, &t).is_err() {
             continue;
         }
-        let clocks = cases::clocks(&s.store, &c, today).await?;
-        let reading = clocks.promised.or(clocks.statutory).map(|(_, r)| r);
-        rows.push(InboxRow {
-            waiting_on: w,
-            remaining: reading.as_ref().map(|r| r.remaining),
-            light: reading.map(|r| r.light),
-            case: c,
-        });
+        mine.push((c, w));
     }
+    // Every clock in one go: a calendar per region, one query for the suspensions.
+    let refs: Vec<&CaseRow> = mine.iter().map(|(c, _)| c).collect();
+    let clocks = cases::clocks_many(&s.store, &refs, today).await?;
+    let mut rows: Vec<InboxRow> = mine
+        .into_iter()
+        .zip(clocks)
+        .map(|((c, w), clocks)| {
+            let reading = clocks.promised.or(clocks.statutory).map(|(_, r)| r);
+            InboxRow {
+                waiting_on: w,
+                remaining: reading.as_ref().map(|r| r.remaining),
+                light: reading.map(|r| r.light),
+                case: c,
+            }
+        })
+        .collect();
     // Least remaining working time first; cases without a running clock after them.
     rows.sort_by(|a, b| {
         (a.remaining.is_none(), a.remaining, a.case.received_on).cmp(&(

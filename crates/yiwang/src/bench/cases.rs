@@ -161,6 +161,43 @@ pub(super) async fn lifecycle(
     Ok((id, licence))
 }
 
+/// `total` window submissions of `body` from `callers` concurrent clients, each under its
+/// own Idempotency-Key starting with `key`: the sorted latencies (ms) and the wall time (s).
+pub(super) async fn submit_many(
+    c: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Arc<serde_json::Value>,
+    callers: usize,
+    total: usize,
+    key: &str,
+) -> Result<(Vec<f64>, f64)> {
+    let (c, url, token, body, key) = (
+        c.clone(),
+        url.to_string(),
+        token.to_string(),
+        body.clone(),
+        key.to_string(),
+    );
+    load(callers, total, move |k, i| {
+        let (c, url, token, body, key) = (c.clone(), url.clone(), token.clone(), body.clone(), key.clone());
+        async move {
+            ok_json(
+                c.post(format!("{url}/api/v1/window/cases"))
+                    .bearer_auth(&token)
+                    .header("Idempotency-Key", format!("{key}-{k}-{i}"))
+                    .json(&*body)
+                    .send()
+                    .await?,
+                "submission",
+            )
+            .await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
 /// Durable case submissions/s through the HTTP API, full lifecycles/s (submit → accept →
 /// review → approve with the licence signed → deliver), both with p50/p99, and in the same
 /// run the bare write ceiling of the foundation benchmark on `ceiling_store`. Against a
@@ -190,32 +227,15 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
     let mut ceilings = vec![ceiling(ceiling_store, ceiling_n, o.ceiling_batch).await?];
 
     // 1. Submissions.
-    let submit_body = body.clone();
-    let (lat, secs) = load(o.callers, o.submissions, {
-        let (c, url, token, run_id) = (c.clone(), url.to_string(), token.to_string(), run_id.clone());
-        move |k, i| {
-            let (c, url, token, body, run_id) = (
-                c.clone(),
-                url.clone(),
-                token.clone(),
-                submit_body.clone(),
-                run_id.clone(),
-            );
-            async move {
-                ok_json(
-                    c.post(format!("{url}/api/v1/window/cases"))
-                        .bearer_auth(&token)
-                        .header("Idempotency-Key", format!("bench-{run_id}-{k}-{i}"))
-                        .json(&*body)
-                        .send()
-                        .await?,
-                    "submission",
-                )
-                .await?;
-                Ok(())
-            }
-        }
-    })
+    let (lat, secs) = submit_many(
+        &c,
+        url,
+        token,
+        &body,
+        o.callers,
+        o.submissions,
+        &format!("bench-{run_id}"),
+    )
     .await?;
     let submit_rate = lat.len() as f64 / secs;
     println!(

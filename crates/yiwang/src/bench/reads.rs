@@ -2,7 +2,7 @@
 //! clients against a server holding many cases, each as a ratio to `/healthz` in the same
 //! run (the HTTP ceiling of this build on this machine).
 
-use super::cases::{DemoCase, demo_case, lifecycle, ok_json};
+use super::cases::{DemoCase, demo_case, lifecycle, ok_json, submit_many};
 use super::*;
 
 /// What `yiwang bench reads` runs.
@@ -34,27 +34,8 @@ pub async fn reads(url: &str, token: &str, o: &ReadOptions) -> Result<()> {
     let run_id = hex::encode(rand::random::<[u8; 4]>());
 
     // The cases: submitted by concurrent window clients, as in `bench cases`.
-    let body = d.body.clone();
-    let (_, secs) = load(o.callers, o.cases, {
-        let (c, url, token, run_id) = (c.clone(), url.to_string(), token.to_string(), run_id.clone());
-        move |k, i| {
-            let (c, url, token, body, run_id) = (c.clone(), url.clone(), token.clone(), body.clone(), run_id.clone());
-            async move {
-                ok_json(
-                    c.post(format!("{url}/api/v1/window/cases"))
-                        .bearer_auth(&token)
-                        .header("Idempotency-Key", format!("reads-{run_id}-{k}-{i}"))
-                        .json(&*body)
-                        .send()
-                        .await?,
-                    "submission",
-                )
-                .await?;
-                Ok(())
-            }
-        }
-    })
-    .await?;
+    let key = format!("reads-{run_id}");
+    let (_, secs) = submit_many(&c, url, token, &d.body, o.callers, o.cases, &key).await?;
     println!(
         "cases:   {} submitted through the window API in {secs:.1} s ({:.0}/s)",
         o.cases,
