@@ -2,7 +2,7 @@
 
 use crate::{Result, StoreError};
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -53,8 +53,19 @@ pub async fn ensure_database(url: &str) -> Result<()> {
 /// acknowledged commit durable (DESIGN principle 7), busy_timeout lets a second process
 /// (a CLI next to a server) wait instead of failing.
 pub async fn pool(url: &str, size: u32) -> Result<AnyPool> {
+    pool_logging(url, size, log::LevelFilter::Debug).await
+}
+
+/// The writer's pool logs its statements one level below the readers' (TRACE, target
+/// `sqlx::query`), so that a statement counter (`yiwang bench cases`) tells them apart.
+pub async fn writer_pool(url: &str) -> Result<AnyPool> {
+    pool_logging(url, 1, log::LevelFilter::Trace).await
+}
+
+async fn pool_logging(url: &str, size: u32, statements: log::LevelFilter) -> Result<AnyPool> {
     sqlx::any::install_default_drivers();
     let engine = Engine::from_url(url)?;
+    let options = sqlx::any::AnyConnectOptions::from_str(url)?.log_statements(statements);
     let pool = AnyPoolOptions::new()
         .max_connections(size)
         .min_connections(0)
@@ -69,7 +80,7 @@ pub async fn pool(url: &str, size: u32) -> Result<AnyPool> {
                 Ok(())
             })
         })
-        .connect(url)
+        .connect_with(options)
         .await?;
     Ok(pool)
 }

@@ -80,6 +80,15 @@ impl Keyring {
         (key, sealed)
     }
 
+    /// The signing key `id`, taking a connection from `pool` only on first use.
+    pub async fn signer_from(&self, pool: &AnyPool, id: &str) -> Result<std::sync::Arc<SoftKey>> {
+        if let Some(k) = self.cache.read().expect("keyring").get(id) {
+            return Ok(k.clone());
+        }
+        let mut conn = pool.acquire().await?;
+        self.signer(&mut conn, id).await
+    }
+
     /// The signing key `id`, opened from `node_keys` through `conn` on first use.
     pub async fn signer(&self, conn: &mut sqlx::AnyConnection, id: &str) -> Result<std::sync::Arc<SoftKey>> {
         if let Some(k) = self.cache.read().expect("keyring").get(id) {

@@ -20,8 +20,10 @@ pub mod keys;
 pub mod ledger;
 pub mod licences;
 pub mod mandates;
+pub mod numbers;
 pub mod orgs;
 pub mod outbox;
+pub mod refdata;
 pub mod regions;
 pub mod rows;
 pub mod seals;
@@ -125,6 +127,10 @@ pub struct Store {
     pub read: sqlx::AnyPool,
     pub writer: writer::Writer,
     pub(crate) calendars: calendar::Cache,
+    /// Blocks of running numbers this process holds (`numbers`).
+    pub(crate) numbers: numbers::Blocks,
+    /// Reference data in memory (`refdata`).
+    pub refdata: Arc<refdata::RefCache>,
     /// Keys for personal data at rest (field encryption and blind indexes).
     pub pii: Arc<keys::PiiKeys>,
     /// Seal keys for the writer (licences are signed inside the transaction that stores
@@ -149,13 +155,14 @@ impl Store {
     pub async fn open(config: StoreConfig) -> Result<Arc<Store>> {
         let engine = Engine::from_url(&config.database_url)?;
         db::ensure_database(&config.database_url).await?;
-        let write_pool = db::pool(&config.database_url, 1).await?;
+        let write_pool = db::writer_pool(&config.database_url).await?;
         db::migrate(&write_pool, engine).await?;
         let read = db::pool(&config.database_url, config.read_pool_size).await?;
         let ledger_key = Arc::new(keys::load_or_create_ledger_key(&read, &config.master_key).await?);
         let pii = Arc::new(keys::load_or_create_pii_keys(&read, &config.master_key).await?);
         let seal_maker = Arc::new(keys::load_or_create_seal_maker(&read, &config.master_key).await?);
         let keyring = Arc::new(keys::Keyring::new(pii.clone(), config.master_key.clone()));
+        let refdata: Arc<refdata::RefCache> = Default::default();
         let writer = writer::Writer::start(
             write_pool,
             engine,
@@ -164,6 +171,7 @@ impl Store {
             config.max_batch,
             Arc::new(config.catalog.clone()),
             keyring.clone(),
+            refdata.clone(),
         );
         let files = files::open_store(&config.data_dir, config.files_url.as_deref())?;
         let store = Arc::new(Store {
@@ -172,6 +180,8 @@ impl Store {
             writer,
             files,
             calendars: Default::default(),
+            numbers: Default::default(),
+            refdata,
             pii,
             keyring,
             seal_maker,
@@ -179,6 +189,7 @@ impl Store {
             device_failures: Default::default(),
             config,
         });
+        refdata::follow(Arc::downgrade(&store), store.head().await?);
         calendar::seed_official(&store).await?;
         accounts::seed_roles(&store).await?;
         catalog::seed_dictionary(&store).await?;

@@ -72,6 +72,8 @@ pub enum Command {
     Cases(Box<cases::Cmd>),
     DataUse(datause::Cmd),
     Sms(crate::sms::Cmd),
+    /// Reserve a block of running numbers (bookkeeping: no ledger event).
+    Numbers(crate::numbers::Reserve),
     /// Sign a checkpoint over the ledger's tail now.
     Checkpoint,
     /// Store a subscriber's cursor (delivery bookkeeping: no ledger event). Going through
@@ -99,6 +101,10 @@ pub(crate) struct Batch {
     pub(crate) heads: HashMap<String, (i64, Hash)>,
     pub(crate) dirty: HashSet<String>,
     pub(crate) calendar_changed: bool,
+    /// Seals found active (or not) in this batch (`cases::store_prepared_notice`).
+    pub(crate) seals_active: HashMap<String, bool>,
+    /// An event of the batch changes reference data (`refdata::touches`).
+    pub(crate) refdata_changed: bool,
 }
 
 /// A stream's head before a command appended to it: (stream, head, was it dirty).
@@ -182,6 +188,7 @@ pub struct Writer {
 }
 
 impl Writer {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         pool: AnyPool,
         engine: Engine,
@@ -190,6 +197,7 @@ impl Writer {
         max_batch: usize,
         catalog: Arc<CatalogPolicy>,
         keys: Arc<crate::keys::Keyring>,
+        refdata: Arc<crate::refdata::RefCache>,
     ) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>(max_batch * 8);
         let (head_tx, head) = watch::channel(0);
@@ -198,6 +206,7 @@ impl Writer {
             max_batch: max_batch.max(1),
             catalog,
             keys,
+            refdata,
         };
         let task = tokio::spawn(run(pool, engine, key, settings, rx, head_tx));
         Writer {
@@ -238,6 +247,7 @@ struct Settings {
     max_batch: usize,
     catalog: Arc<CatalogPolicy>,
     keys: Arc<crate::keys::Keyring>,
+    refdata: Arc<crate::refdata::RefCache>,
 }
 
 async fn run(
@@ -259,7 +269,14 @@ async fn run(
         let started = Instant::now();
         let n = jobs.len();
         let (outcomes, seq) = match commit_batch(&pool, engine, &key, &settings, &jobs).await {
-            Ok((outcomes, seq)) => (outcomes, Some(seq)),
+            Ok((outcomes, seq, refdata_changed)) => {
+                // Cleared before any caller is answered, so nobody reads the old data after
+                // seeing the change succeed.
+                if refdata_changed {
+                    settings.refdata.clear();
+                }
+                (outcomes, Some(seq))
+            }
             Err(e) => {
                 tracing::error!(error = %e, commands = n, "batch commit failed; every command in it is reported failed");
                 let msg = e.to_string();
@@ -288,7 +305,7 @@ async fn commit_batch(
     key: &LedgerKey,
     settings: &Settings,
     jobs: &[Job],
-) -> Result<(Vec<Result<Written>>, i64)> {
+) -> Result<(Vec<Result<Written>>, i64, bool)> {
     let (interval, catalog, keys) = (settings.interval, &*settings.catalog, &*settings.keys);
     let mut tx = pool.begin().await?;
     let conn: &mut AnyConnection = &mut tx;
@@ -357,7 +374,7 @@ async fn commit_batch(
                 .execute(&mut *conn)
                 .await?;
         }
-        Ok::<_, StoreError>((outcomes, last))
+        Ok::<_, StoreError>((outcomes, last, batch.refdata_changed))
     }
     .await;
     let v = res?; // on error `tx` is dropped, which rolls the batch back
@@ -365,22 +382,37 @@ async fn commit_batch(
     Ok(v)
 }
 
+/// The stored answer to a request whose Idempotency-Key was already used (the same
+/// request: its answer, replayed; another request: refused), read through `conn`.
+async fn stored_answer(conn: &mut AnyConnection, idem: &Idempotency) -> Result<Option<Written>> {
+    let row = sqlx::query("SELECT fingerprint, response FROM idempotency WHERE key = $1")
+        .bind(&idem.key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let fp: String = row.try_get("fingerprint")?;
+    if fp != idem.fingerprint {
+        return Err(StoreError::IdempotencyMismatch);
+    }
+    let resp: String = row.try_get("response")?;
+    let value = serde_json::from_str(&resp).map_err(|e| StoreError::Internal(format!("stored response: {e}")))?;
+    Ok(Some(Written { value, replayed: true }))
+}
+
+/// A retried request answered before its command is prepared (so a retry does not take a
+/// case number or sign a receipt only to be replayed): the stored answer if the key is
+/// already committed. The writer checks again inside the batch, which decides.
+pub async fn answered(store: &crate::Store, meta: &Meta) -> Result<Option<Written>> {
+    let Some(idem) = &meta.idempotency else { return Ok(None) };
+    let mut conn = store.read.acquire().await?;
+    stored_answer(&mut conn, idem).await
+}
+
 async fn execute_idempotent(ctx: &mut WriteCtx<'_>, meta: &Meta, cmd: &Command) -> Result<Written> {
-    if let Some(idem) = &meta.idempotency {
-        let row = sqlx::query("SELECT fingerprint, response FROM idempotency WHERE key = $1")
-            .bind(&idem.key)
-            .fetch_optional(&mut *ctx.conn)
-            .await?;
-        if let Some(row) = row {
-            let fp: String = row.try_get("fingerprint")?;
-            if fp != idem.fingerprint {
-                return Err(StoreError::IdempotencyMismatch);
-            }
-            let resp: String = row.try_get("response")?;
-            let value =
-                serde_json::from_str(&resp).map_err(|e| StoreError::Internal(format!("stored response: {e}")))?;
-            return Ok(Written { value, replayed: true });
-        }
+    if let Some(idem) = &meta.idempotency
+        && let Some(w) = stored_answer(&mut *ctx.conn, idem).await?
+    {
+        return Ok(w);
     }
     let value = execute(ctx, cmd).await?;
     if let Some(idem) = &meta.idempotency {
@@ -407,11 +439,15 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Mandates(c) => mandates::execute(ctx, c).await,
         Command::Catalog(c) => catalog::execute(ctx, c).await,
         Command::Files(c) => files::execute(ctx, c).await,
-        Command::Seals(c) => seals::execute(ctx, c).await,
+        Command::Seals(c) => {
+            ctx.batch.seals_active.clear();
+            seals::execute(ctx, c).await
+        }
         Command::Licences(c) => licences::execute(ctx, c).await,
         Command::Cases(c) => cases::execute(ctx, c).await,
         Command::DataUse(c) => datause::execute(ctx, c).await,
         Command::Sms(c) => crate::sms::execute(ctx, c).await,
+        Command::Numbers(r) => crate::numbers::execute(ctx, r).await,
         Command::Checkpoint => ledger::checkpoint_now(ctx).await,
         Command::SaveCursor { subscriber, cursor } => crate::outbox::save_cursor(ctx, subscriber, *cursor).await,
     }

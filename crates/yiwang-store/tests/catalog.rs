@@ -644,3 +644,67 @@ async fn data_elements_are_seeded_and_forms_must_use_them() {
         db.cleanup().await;
     }
 }
+
+/// The dictionary is kept in memory: a change committed through this store is seen by the
+/// very next read; one committed by another process on the same database (a second
+/// store) is seen once the reference-data follower reads it from the ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_data_in_memory_follows_changes_here_and_elsewhere() {
+    for db in TestDb::both().await {
+        let here = db.open().await;
+        let elsewhere = db.open().await;
+        let element = |name: &str| {
+            write(Cmd::SaveDataElement(DataElement {
+                code: "shoe_size".into(),
+                name: name.into(),
+                kind: ElementKind::Integer,
+                max_len: None,
+                options: vec![],
+                description: None,
+                prefill: None,
+            }))
+        };
+        // Both read (and keep) the dictionary without the element.
+        for s in [&here, &elsewhere] {
+            assert!(
+                !yiwang_store::cases::dictionary(s)
+                    .await
+                    .unwrap()
+                    .contains_key("shoe_size")
+            );
+        }
+        here.write(Meta::actor("e"), element("鞋码")).await.unwrap();
+        // Here: at once.
+        let d = yiwang_store::cases::dictionary(&here).await.unwrap();
+        assert_eq!(d["shoe_size"].name, "鞋码");
+        // Elsewhere: the old dictionary until its follower reads the ledger (once a second).
+        let mut seen = false;
+        for _ in 0..50 {
+            if yiwang_store::cases::dictionary(&elsewhere)
+                .await
+                .unwrap()
+                .get("shoe_size")
+                .is_some_and(|e| e.name == "鞋码")
+            {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(seen, "the second store never saw the change");
+        // And a change made elsewhere reaches here the same way.
+        elsewhere.write(Meta::actor("e"), element("鞋号")).await.unwrap();
+        let mut seen = false;
+        for _ in 0..50 {
+            if yiwang_store::cases::dictionary(&here).await.unwrap()["shoe_size"].name == "鞋号" {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(seen, "the first store never saw the change");
+        here.close().await;
+        elsewhere.close().await;
+        db.cleanup().await;
+    }
+}

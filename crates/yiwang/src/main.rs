@@ -261,13 +261,28 @@ fn bound_malloc_retention() {
 fn main() -> std::process::ExitCode {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     bound_malloc_retention();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("YIWANG_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    {
+        use tracing_subscriber::prelude::*;
+        let filter =
+            tracing_subscriber::EnvFilter::try_from_env("YIWANG_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+        // `bench cases` counts statements per submission (and only it pays for counting).
+        let count = matches!(
+            cli.command,
+            Cmd::Bench {
+                cmd: BenchCmd::Cases { url: None, .. }
+            }
+        );
+        bench::statements::INSTALLED.store(count, std::sync::atomic::Ordering::Relaxed);
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
+            .with(count.then(bench::statements::layer))
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

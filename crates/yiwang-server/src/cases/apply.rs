@@ -349,7 +349,7 @@ pub(super) async fn apply_page(
             &subject,
             ctx.person_id.as_deref(),
             &service.elements,
-            &cases::dictionary(&s.store).await?,
+            &*cases::dictionary(&s.store).await?,
         )
         .await?
         {

@@ -178,7 +178,7 @@ pub(super) async fn window_page(
                 &w.subject,
                 None,
                 &service.elements,
-                &cases::dictionary(&s.store).await?,
+                &*cases::dictionary(&s.store).await?,
             )
             .await?
             {

@@ -87,6 +87,8 @@ pub struct SubmitCmd {
     pub prefilled: usize,
     /// A case taken over from the previous platform, with what its acceptance needs.
     pub migrated: Option<(Migration, Arc<Calendar>, core::CasePolicy)>,
+    /// Numbered, sealed and signed on the request task (`submit::prepare`).
+    pub prepared: Option<Prepared>,
 }
 
 /// 历史办件迁移: a case in flight on the province's previous platform, taken over with its

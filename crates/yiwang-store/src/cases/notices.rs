@@ -64,12 +64,6 @@ pub async fn verify_notice(store: &Store, n: &Notice) -> Result<bool> {
 /// that says so.
 pub(super) async fn add_notice(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: NoticeKind, extra: Value) -> Result<()> {
     let dept = crate::orgs::department(&mut *ctx.conn, &row.department_id).await?;
-    let mut body = json!({ "case_id": row.id, "item_code": row.item_code, "item_name": row.item_name,
-        "applicant_name": row.applicant_name, "department": dept.as_ref().map(|d| d.name.clone()),
-        "title": kind.zh(), "title_en": kind.en() });
-    if let (Value::Object(b), Value::Object(x)) = (&mut body, extra) {
-        b.extend(x);
-    }
     let seal = seals::signing_seal(ctx.conn, &row.department_id).await?;
     let today = date_of(ctx.now_ms);
     let seal = seal.filter(|s| yiwang_core::seals::may_sign(s, today).is_ok());
@@ -84,28 +78,134 @@ pub(super) async fn add_notice(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: Noti
     .bind(kind.as_str())
     .fetch_one(&mut *ctx.conn)
     .await?;
-    let dept_name = dept.as_ref().map(|d| d.name.as_str()).unwrap_or("");
-    body["doc_no"] = json!(core::doc_number(dept_name, kind, year, seq));
-    let mut n = Notice {
-        id: new_id(),
-        case_id: row.id.clone(),
+    let mut n = notice_of(
+        row,
+        dept.as_ref().map(|d| d.name.as_str()),
         kind,
-        body,
-        seal_id: seal.as_ref().map(|s| s.id.clone()),
-        key_id: seal.as_ref().map(|s| s.key_id.clone()),
-        signature: None,
-        created_at: ctx.now_ms,
-    };
+        extra,
+        year,
+        seq,
+        seal.as_ref(),
+        ctx.now_ms,
+    );
     if let Some(s) = &seal {
         let signer = ctx.keys.signer(ctx.conn, &s.key_id).await?;
         n.signature = Some(hex::encode(signer.sign(&notice_bytes(&n))));
     }
+    insert_notice(ctx, &n).await
+}
+
+/// A notice as issued: case, kind, body with its document number (文号), the seal it is
+/// to be signed with (unsigned yet).
+#[allow(clippy::too_many_arguments)]
+fn notice_of(
+    row: &CaseRow,
+    dept_name: Option<&str>,
+    kind: NoticeKind,
+    extra: Value,
+    year: i32,
+    seq: i64,
+    seal: Option<&yiwang_core::seals::Seal>,
+    at_ms: i64,
+) -> Notice {
+    let mut body = json!({ "case_id": row.id, "item_code": row.item_code, "item_name": row.item_name,
+        "applicant_name": row.applicant_name, "department": dept_name,
+        "title": kind.zh(), "title_en": kind.en() });
+    if let (Value::Object(b), Value::Object(x)) = (&mut body, extra) {
+        b.extend(x);
+    }
+    body["doc_no"] = json!(core::doc_number(dept_name.unwrap_or(""), kind, year, seq));
+    Notice {
+        id: new_id(),
+        case_id: row.id.clone(),
+        kind,
+        body,
+        seal_id: seal.map(|s| s.id.clone()),
+        key_id: seal.map(|s| s.key_id.clone()),
+        signature: None,
+        created_at: at_ms,
+    }
+}
+
+/// A notice prepared on the request task, before its command enters the writer (the
+/// receipt, DESIGN "The write path"): numbered from this process's block of document
+/// numbers and signed with the department's active seal, so the writer only stores it.
+pub(super) async fn prepare_notice(
+    store: &Store,
+    row: &CaseRow,
+    dept_name: Option<&str>,
+    kind: NoticeKind,
+    extra: Value,
+    at_ms: i64,
+) -> Result<Notice> {
+    let seal = crate::refdata::signing_seal(store, &row.department_id).await?;
+    let today = date_of(at_ms);
+    let seal = seal.filter(|s| yiwang_core::seals::may_sign(s, today).is_ok());
+    let year = chrono::Datelike::year(&today);
+    let counter = crate::numbers::Counter::DocNumber {
+        department_id: row.department_id.clone(),
+        year,
+        kind: kind.as_str(),
+    };
+    let seq = crate::numbers::next(store, counter).await?;
+    let mut n = notice_of(row, dept_name, kind, extra, year, seq, seal.as_ref(), at_ms);
+    if let Some(s) = &seal {
+        let signer = store.keyring.signer_from(&store.read, &s.key_id).await?;
+        n.signature = Some(hex::encode(signer.sign(&notice_bytes(&n))));
+    }
+    Ok(n)
+}
+
+/// Stores a notice prepared by `prepare_notice`. Its seal is checked once more inside the
+/// batch (a seal revoked between preparing and storing must not sign it): if it is no
+/// longer active, the notice keeps its number and is signed here with the department's
+/// seal as it now stands (or stored unsigned, saying so, like `add_notice`).
+pub(super) async fn store_prepared_notice(ctx: &mut WriteCtx<'_>, n: &Notice) -> Result<()> {
+    let Some(seal_id) = &n.seal_id else {
+        return insert_notice(ctx, n).await;
+    };
+    if seal_active(ctx, seal_id).await? {
+        return insert_notice(ctx, n).await;
+    }
+    let department_id: String = sqlx::query_scalar("SELECT department_id FROM seals WHERE id = $1")
+        .bind(seal_id)
+        .fetch_one(&mut *ctx.conn)
+        .await?;
+    let seal = seals::signing_seal(ctx.conn, &department_id)
+        .await?
+        .filter(|s| yiwang_core::seals::may_sign(s, date_of(n.created_at)).is_ok());
+    let mut n = n.clone();
+    n.seal_id = seal.as_ref().map(|s| s.id.clone());
+    n.key_id = seal.as_ref().map(|s| s.key_id.clone());
+    n.signature = None;
+    if let Some(s) = &seal {
+        let signer = ctx.keys.signer(ctx.conn, &s.key_id).await?;
+        n.signature = Some(hex::encode(signer.sign(&notice_bytes(&n))));
+    }
+    insert_notice(ctx, &n).await
+}
+
+/// Is a seal still active? Read once per batch and seal (`Batch::seals_active`; a seal
+/// command in the batch clears it).
+async fn seal_active(ctx: &mut WriteCtx<'_>, seal_id: &str) -> Result<bool> {
+    if let Some(a) = ctx.batch.seals_active.get(seal_id) {
+        return Ok(*a);
+    }
+    let active: Option<i64> = sqlx::query_scalar("SELECT 1 FROM seals WHERE id = $1 AND status = 'active'")
+        .bind(seal_id)
+        .fetch_optional(&mut *ctx.conn)
+        .await?;
+    ctx.batch.seals_active.insert(seal_id.to_string(), active.is_some());
+    Ok(active.is_some())
+}
+
+async fn insert_notice(ctx: &mut WriteCtx<'_>, n: &Notice) -> Result<()> {
     sqlx::query(
         "INSERT INTO case_notices (id, case_id, kind, body, seal_id, key_id, signature, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&n.id)
     .bind(&n.case_id)
-    .bind(kind.as_str())
+    .bind(n.kind.as_str())
     .bind(n.body.to_string())
     .bind(&n.seal_id)
     .bind(&n.key_id)

@@ -17,16 +17,12 @@ pub async fn serious_default(store: &Store, subject: &Subject) -> Result<bool> {
     Ok(n > 0)
 }
 
-/// The data-element dictionary by code (read once per request, shared by the pre-check
-/// and the prefill).
-pub type Dictionary = BTreeMap<String, yiwang_core::catalog::DataElement>;
+/// The data-element dictionary by code (shared by the pre-check and the prefill).
+pub use crate::refdata::Dictionary;
 
-pub async fn dictionary(store: &Store) -> Result<Dictionary> {
-    Ok(crate::catalog::data_elements(store)
-        .await?
-        .into_iter()
-        .map(|d| (d.code.clone(), d))
-        .collect())
+/// The dictionary, from the reference-data cache.
+pub async fn dictionary(store: &Store) -> Result<Arc<Dictionary>> {
+    crate::refdata::dictionary(store).await
 }
 
 /// Whose uploads an application may name: the submitter's (`uploader`, a ledger actor),
@@ -261,52 +257,60 @@ pub(super) async fn submit_inner(
             })
         })
         .count();
+    if let Some(w) = crate::writer::answered(store, &meta).await? {
+        return Ok(w);
+    }
+    let mut cmd = SubmitCmd {
+        service,
+        applicant,
+        channel,
+        assisted,
+        application,
+        prechecked,
+        draft_id,
+        prefilled,
+        migrated,
+        prepared: None,
+    };
+    cmd.prepared = Some(prepare(store, &meta.actor, &cmd).await?);
     let w = store
         .writer
-        .submit(
-            meta,
-            Command::Cases(Box::new(Cmd::Submit(Box::new(SubmitCmd {
-                service,
-                applicant,
-                channel,
-                assisted,
-                application,
-                prechecked,
-                draft_id,
-                prefilled,
-                migrated,
-            })))),
-        )
+        .submit(meta, Command::Cases(Box::new(Cmd::Submit(Box::new(cmd)))))
         .await?;
     Ok(w)
 }
 
-pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
+/// What a submission carries into the writer, prepared on the request task (DESIGN "The
+/// write path": signatures, sealing and hashing happen before a command enters the
+/// writer, in parallel): the case number from this process's block of serials, the case
+/// row, the application sealed (SM4) with its digest (SM3), and the receipt numbered and
+/// signed (SM2) — 《行政许可法》第三十二条: the receipt is issued, sealed and dated, on
+/// receipt.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub row: CaseRow,
+    pub application_enc: String,
+    pub application_sm3: String,
+    pub receipt: Notice,
+}
+
+async fn prepare(store: &Store, actor: &str, s: &SubmitCmd) -> Result<Prepared> {
+    let at_ms = crate::now_ms();
     // A migrated case keeps its original date of receipt (number, clocks, art. 32).
     let today = match &s.migrated {
         Some((m, _, _)) => m.received_on,
-        None => date_of(ctx.now_ms),
+        None => date_of(at_ms),
     };
     let svc = &s.service;
     let e = &svc.elements;
-    // 办件编号: region + date + serial, allocated under the batch's ledger lock, so
-    // numbers are unique across processes (issue 6 item 10).
+    // 办件编号: region + date + serial; serials come from blocks reserved through the
+    // writer, so numbers are unique across processes (issue 6 item 10).
     let prefix = format!(
         "{}{}",
         core::case_number(&svc.region_code, today, 0).get(..12).unwrap_or(""),
         today.format("%Y%m%d")
     );
-    // One statement takes the serial and advances the counter (both engines support
-    // upsert with RETURNING); the savepoint opened first undoes it if the command fails.
-    ctx.begin_write().await?;
-    let serial: i64 = sqlx::query_scalar(
-        "INSERT INTO case_serials (prefix, next_serial) VALUES ($1, 2)
-         ON CONFLICT (prefix) DO UPDATE SET next_serial = case_serials.next_serial + 1
-         RETURNING next_serial - 1",
-    )
-    .bind(&prefix)
-    .fetch_one(&mut *ctx.conn)
-    .await?;
+    let serial = crate::numbers::next(store, crate::numbers::Counter::CaseSerial { prefix }).await?;
     let id = core::case_number(&svc.region_code, today, serial as u64);
     let route = core::Route::of(&s.application, &s.prechecked).as_str();
     let sealed = Sealed {
@@ -314,73 +318,8 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
         applicant_code: s.applicant.code.clone(),
     };
     let bytes = serde_json::to_vec(&sealed).expect("serialisable");
-    let digest = hex::encode(yiwang_crypto::sm3(&bytes));
-    let ev = Event::Submitted;
-    ctx.append(
-        &stream(&id),
-        Expect::New,
-        "case.submitted",
-        &json!({ "id": id, "item_code": svc.code, "item_version": svc.version, "department_id": svc.department_id,
-                 "applicant": s.applicant.subject.key(), "applicant_name": s.applicant.name, "channel": s.channel,
-                 "assisted": s.assisted, "route": route, "application_sm3": digest,
-                 "form_fields": e.form.len(), "prefilled_fields": s.prefilled,
-                 "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised,
-                 "migrated": s.migrated.as_ref().map(|(m, _, _)| m) }),
-    )
-    .await?;
-    let steps = core::workflow(e);
-    let enc = ctx.keys.pii.seal_bytes(&format!("cases.application:{id}"), &bytes);
-    let outstanding: Vec<&String> = s.prechecked.tolerated.iter().collect();
-    sqlx::query(
-        "INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
-            applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
-            application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
-            form_fields, prefilled_fields)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', $14, 0, NULL, $15, $16, $17, $18,
-            $19, $20, $21, $22, $22, $23, $24)",
-    )
-    .bind(&id)
-    .bind(&svc.entry_id)
-    .bind(&svc.code)
-    .bind(svc.version)
-    .bind(&e.name)
-    .bind(&svc.department_id)
-    .bind(&svc.region_code)
-    .bind(s.applicant.subject.key())
-    .bind(&s.applicant.name)
-    .bind(&ctx.actor)
-    .bind(s.channel.as_str())
-    .bind(i16::from(s.assisted))
-    .bind(route)
-    .bind(serde_json::to_string(&steps).expect("serialisable"))
-    .bind(i16::from(e.case_kind == CaseKind::Instant))
-    .bind(serde_json::to_string(&outstanding).expect("serialisable"))
-    .bind(&enc)
-    .bind(&digest)
-    .bind(
-        e.statutory_limit
-            .as_ref()
-            .map(|l| serde_json::to_string(l).expect("serialisable")),
-    )
-    .bind(
-        e.promised_limit
-            .as_ref()
-            .map(|l| serde_json::to_string(l).expect("serialisable")),
-    )
-    .bind(today.to_string())
-    .bind(ctx.now_ms)
-    .bind(e.form.len() as i64)
-    .bind(s.prefilled as i64)
-    .execute(&mut *ctx.conn)
-    .await?;
-    if let Some(d) = &s.draft_id {
-        sqlx::query("DELETE FROM case_drafts WHERE id = $1 AND applicant = $2")
-            .bind(d)
-            .bind(s.applicant.subject.key())
-            .execute(&mut *ctx.conn)
-            .await?;
-    }
-    // The row as just inserted (no read-back on the hot path).
+    let application_sm3 = hex::encode(yiwang_crypto::sm3(&bytes));
+    let application_enc = store.keyring.pii.seal_bytes(&format!("cases.application:{id}"), &bytes);
     let row = CaseRow {
         id: id.clone(),
         entry_id: svc.entry_id.clone(),
@@ -391,16 +330,16 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
         region_code: svc.region_code.clone(),
         applicant: s.applicant.subject.key(),
         applicant_name: s.applicant.name.clone(),
-        submitted_by: ctx.actor.clone(),
+        submitted_by: actor.to_string(),
         channel: s.channel,
         assisted: s.assisted,
         route: route.into(),
         state: State::Submitted,
-        steps,
+        steps: core::workflow(e),
         step: 0,
         handler: None,
         instant: e.case_kind == CaseKind::Instant,
-        outstanding: outstanding.into_iter().cloned().collect(),
+        outstanding: s.prechecked.tolerated.iter().cloned().collect(),
         statutory_limit: e.statutory_limit.clone(),
         promised_limit: e.promised_limit.clone(),
         received_on: today,
@@ -414,15 +353,9 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
         concluded_at: None,
         form_fields: e.form.len() as i64,
         prefilled_fields: s.prefilled as i64,
-        created_at: ctx.now_ms,
-        updated_at: ctx.now_ms,
+        created_at: at_ms,
+        updated_at: at_ms,
     };
-    // A migrated case's first entry names where it came from.
-    let body = match &s.migrated {
-        Some((m, _, _)) => json!({ "event": "submitted", "migrated": m }),
-        None => serde_json::to_value(&ev).expect("serialisable"),
-    };
-    timeline_insert(ctx, &id, 1, ev.name(), &body, Party::Applicant).await?;
     let materials: Vec<Value> = e
         .materials
         .iter()
@@ -433,17 +366,105 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
                 .map(|p| json!({ "key": m.key, "name": m.name, "how": p.kind, "files": p.files.len() }))
         })
         .collect();
-    add_notice(
-        ctx,
+    let receipt = prepare_notice(
+        store,
         &row,
+        Some(svc.department_name.as_str()).filter(|n| !n.is_empty()),
         NoticeKind::Receipt,
         json!({ "channel": s.channel, "received_on": today, "materials": materials,
                 "promised_limit": e.promised_limit.as_ref().map(|l| l.text_zh()) }),
+        at_ms,
     )
     .await?;
+    Ok(Prepared {
+        row,
+        application_enc,
+        application_sm3,
+        receipt,
+    })
+}
+
+pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
+    let p = s
+        .prepared
+        .as_ref()
+        .ok_or_else(|| StoreError::Internal("a submission reached the writer unprepared".into()))?;
+    let row = &p.row;
+    let (id, today) = (&row.id, row.received_on);
+    let svc = &s.service;
+    let e = &svc.elements;
+    let ev = Event::Submitted;
+    ctx.append(
+        &stream(id),
+        Expect::New,
+        "case.submitted",
+        &json!({ "id": id, "item_code": svc.code, "item_version": svc.version, "department_id": svc.department_id,
+                 "applicant": row.applicant, "applicant_name": row.applicant_name, "channel": s.channel,
+                 "assisted": s.assisted, "route": row.route, "application_sm3": p.application_sm3,
+                 "form_fields": e.form.len(), "prefilled_fields": s.prefilled,
+                 "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised,
+                 "migrated": s.migrated.as_ref().map(|(m, _, _)| m) }),
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
+            applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
+            application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
+            form_fields, prefilled_fields)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', $14, 0, NULL, $15, $16, $17, $18,
+            $19, $20, $21, $22, $22, $23, $24)",
+    )
+    .bind(id)
+    .bind(&row.entry_id)
+    .bind(&row.item_code)
+    .bind(row.item_version)
+    .bind(&row.item_name)
+    .bind(&row.department_id)
+    .bind(&row.region_code)
+    .bind(&row.applicant)
+    .bind(&row.applicant_name)
+    .bind(&row.submitted_by)
+    .bind(row.channel.as_str())
+    .bind(i16::from(row.assisted))
+    .bind(&row.route)
+    .bind(serde_json::to_string(&row.steps).expect("serialisable"))
+    .bind(i16::from(row.instant))
+    .bind(serde_json::to_string(&row.outstanding).expect("serialisable"))
+    .bind(&p.application_enc)
+    .bind(&p.application_sm3)
+    .bind(
+        row.statutory_limit
+            .as_ref()
+            .map(|l| serde_json::to_string(l).expect("serialisable")),
+    )
+    .bind(
+        row.promised_limit
+            .as_ref()
+            .map(|l| serde_json::to_string(l).expect("serialisable")),
+    )
+    .bind(today.to_string())
+    .bind(row.created_at)
+    .bind(row.form_fields)
+    .bind(row.prefilled_fields)
+    .execute(&mut *ctx.conn)
+    .await?;
+    if let Some(d) = &s.draft_id {
+        sqlx::query("DELETE FROM case_drafts WHERE id = $1 AND applicant = $2")
+            .bind(d)
+            .bind(&row.applicant)
+            .execute(&mut *ctx.conn)
+            .await?;
+    }
+    // A migrated case's first entry names where it came from.
+    let body = match &s.migrated {
+        Some((m, _, _)) => json!({ "event": "submitted", "migrated": m }),
+        None => serde_json::to_value(&ev).expect("serialisable"),
+    };
+    timeline_insert(ctx, id, 1, ev.name(), &body, Party::Applicant).await?;
+    store_prepared_notice(ctx, &p.receipt).await?;
     notify(
         ctx,
-        &row,
+        row,
         format!("您申报的「{}」已收件，办件编号 {id}", e.name),
         format!("Your application for '{}' was received: case {id}", e.name),
     )
@@ -451,14 +472,14 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
     if let Some((m, cal, policy)) = &s.migrated
         && let Some(on) = m.accepted_on
     {
-        let v = act_cmd(ctx, &id, Party::Clerk, &Action::Accept, cal, policy, None, on).await?;
+        let v = act_cmd(ctx, id, Party::Clerk, &Action::Accept, cal, policy, None, on).await?;
         return Ok(
-            json!({ "id": id, "state": v["state"], "route": route, "received_on": today,
+            json!({ "id": id, "state": v["state"], "route": row.route, "received_on": today,
                     "accepted_on": on, "due_on": v["due_on"], "legacy_no": m.legacy_no }),
         );
     }
     Ok(
-        json!({ "id": id, "state": State::Submitted, "route": route, "received_on": today,
+        json!({ "id": id, "state": State::Submitted, "route": row.route, "received_on": today,
                "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised }),
     )
 }

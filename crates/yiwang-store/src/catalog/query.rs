@@ -230,8 +230,13 @@ pub(super) const SERVICE_SELECT: &str = "SELECT e.id AS entry_id, e.code, e.basi
      WHERE e.kind = 'item' AND v.state = 'published' AND v.effective_from <= $1 \
      AND (v.until_ms IS NULL OR v.until_ms > $1)";
 
-/// The item in force at `at_ms` under an implementation code.
+/// The item in force at `at_ms` under an implementation code (from the reference-data
+/// cache for any instant since it was read).
 pub async fn service(store: &Store, code: &str, at_ms: i64) -> Result<Option<Service>> {
+    let versions = crate::refdata::versions(store, code).await?;
+    if at_ms >= versions.read_at_ms {
+        return Ok(versions.at(at_ms).cloned());
+    }
     let sql = format!("{SERVICE_SELECT} AND e.code = $2");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(at_ms)
@@ -256,18 +261,32 @@ pub async fn service_by_entry(store: &Store, entry_id: &str, at_ms: i64) -> Resu
         .transpose()
 }
 
+/// Every published version of an item code in force at `at_ms` or later (scheduled
+/// publications included), oldest first (`refdata::versions`).
+pub async fn services_of_code(store: &Store, code: &str, at_ms: i64) -> Result<Vec<Service>> {
+    versions_from(store, "e.code", code, at_ms).await
+}
+
 /// Every published version of an item that is or will be in force after `at_ms`
 /// (scheduled publications included), with its dates.
 pub async fn services_of_entry(store: &Store, entry_id: &str, at_ms: i64) -> Result<Vec<Service>> {
-    let sql = "SELECT e.id AS entry_id, e.code, e.basic_code, COALESCE(e.department_id, '') AS department_id, \
+    versions_from(store, "e.id", entry_id, at_ms).await
+}
+
+/// The published versions of the item whose `column` (`e.code` or `e.id`) is `key`, in
+/// force at `at_ms` or later, oldest first.
+async fn versions_from(store: &Store, column: &'static str, key: &str, at_ms: i64) -> Result<Vec<Service>> {
+    let sql = format!(
+        "SELECT e.id AS entry_id, e.code, e.basic_code, COALESCE(e.department_id, '') AS department_id, \
      e.region_code, e.level, v.version, v.elements, v.effective_from, v.until_ms, \
      COALESCE(d.name, '') AS department_name \
      FROM catalog_entries e JOIN catalog_versions v ON v.entry_id = e.id \
      LEFT JOIN departments d ON d.id = e.department_id \
-     WHERE e.kind = 'item' AND e.id = $1 AND v.state = 'published' \
-     AND (v.until_ms IS NULL OR (v.until_ms > $2 AND v.until_ms > v.effective_from)) ORDER BY v.version";
-    sqlx::query(sql)
-        .bind(entry_id)
+     WHERE e.kind = 'item' AND {column} = $1 AND v.state = 'published' \
+     AND (v.until_ms IS NULL OR (v.until_ms > $2 AND v.until_ms > v.effective_from)) ORDER BY v.version"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(key)
         .bind(at_ms)
         .fetch_all(&store.read)
         .await?

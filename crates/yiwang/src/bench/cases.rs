@@ -221,6 +221,24 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
         .await?;
     }
 
+    // Statements per submission, counted on a separate load (counting costs time): every
+    // statement the writer executes (its batch statements shared out) and every read the
+    // request tasks make.
+    if super::statements::installed() {
+        let n = o.submissions.clamp(100, 1000);
+        super::statements::start();
+        submit_many(&c, url, token, &body, o.callers, n, &format!("bench-{run_id}-count")).await?;
+        let (writer, reads) = super::statements::stop();
+        println!(
+            "statements:  {:.1} per submission ({:.1} in the writer, batch statements shared out; {:.1} reads on the request task), over {n} submissions",
+            (writer + reads) as f64 / n as f64,
+            writer as f64 / n as f64,
+            reads as f64 / n as f64
+        );
+    } else {
+        println!("statements:  not counted (the server runs in another process)");
+    }
+
     // The ceiling is measured three times (before, between and after the loads) and the
     // median taken: on this shared disk one short burst can be off several-fold.
     let ceiling_n = o.submissions.max(1000);
@@ -278,7 +296,137 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
         "ceiling:     bare batched inserts of ledger rows (event, stream head, projection) = {ceiling:.0} rows/s (median of {:.0} before, {:.0} between, {:.0} after the loads)",
         ceilings[0], ceilings[1], ceilings[2]
     );
+    // 4. The same rows one submission writes, by a tight batched loop (same run).
+    let template = format!("bench-{run_id}-0-0");
+    let same = same_rows_ceiling(ceiling_store, &template, ceiling_n, o.ceiling_batch).await?;
+    println!(
+        "same rows:   the rows one submission writes (event, stream head, case, timeline entry, signed receipt, notification, idempotency record), copied from a real submission by a tight batched loop ({} per transaction, same durability) = {same:.0} submissions/s",
+        o.ceiling_batch
+    );
+    println!("same-rows ratio {:.3}", submit_rate / same);
     let ratio = submit_rate / ceiling;
     println!("ratio {ratio:.3}");
     Ok(ratio)
+}
+
+/// Inserts `n` copies of the rows the submission made under Idempotency-Key `template`
+/// wrote, `batch` per transaction, each copy under new keys (`INSERT … SELECT` from the
+/// real rows, the event hashed like the writer hashes it); returns copies/s. The copies
+/// are removed afterwards.
+async fn same_rows_ceiling(store: &Store, template: &str, n: usize, batch: usize) -> Result<f64> {
+    let mut conn = store.read.acquire().await?;
+    // Stored under the caller's name (`account:…:<key>`).
+    let (template, response): (String, String) =
+        sqlx::query_as("SELECT key, response FROM idempotency WHERE key LIKE $1")
+            .bind(format!("%:{template}"))
+            .fetch_one(&mut *conn)
+            .await?;
+    let template = template.as_str();
+    let case_id = serde_json::from_str::<serde_json::Value>(&response)?["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ev = sqlx::query("SELECT kind, body, actor FROM events WHERE stream_id = $1 AND version = 1")
+        .bind(format!("case:{case_id}"))
+        .fetch_one(&mut *conn)
+        .await?;
+    let (kind, body, actor): (String, String, String) =
+        (ev.try_get("kind")?, ev.try_get("body")?, ev.try_get("actor")?);
+    // The receipt and the notification, by their ids (the copies below read by key only).
+    let notice: String = sqlx::query_scalar("SELECT id FROM case_notices WHERE case_id = $1")
+        .bind(&case_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let notification: String = sqlx::query_scalar("SELECT id FROM notifications WHERE recipient = $1 AND case_id = $2")
+        .bind(
+            sqlx::query_scalar::<_, String>("SELECT applicant FROM cases WHERE id = $1")
+                .bind(&case_id)
+                .fetch_one(&mut *conn)
+                .await?,
+        )
+        .bind(&case_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let start_seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+        .fetch_one(&mut *conn)
+        .await?;
+    let seq_base = start_seq + 3_000_000_000;
+    let tag = format!("bench-same-{}", hex::encode(rand::random::<[u8; 4]>()));
+    let started = Instant::now();
+    let mut i = 0;
+    while i < n {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        for _ in 0..batch.min(n - i) {
+            let id = format!("{tag}-{i}");
+            let ev = EventRecord {
+                seq: seq_base + i as i64,
+                stream_id: format!("case:{id}"),
+                version: 1,
+                kind: kind.clone(),
+                body: body.clone(),
+                actor: actor.clone(),
+                at_ms: yiwang_store::now_ms(),
+            };
+            let hash = yiwang_crypto::sm3(&ev.chain_input(&GENESIS));
+            yiwang_store::ledger::insert_event(&mut tx, &ev, &GENESIS, &hash).await?;
+            sqlx::query("INSERT INTO streams (stream_id, version, hash) VALUES ($1, $2, $3) ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash")
+                .bind(&ev.stream_id)
+                .bind(ev.version)
+                .bind(hex::encode(hash))
+                .execute(&mut *tx)
+                .await?;
+            for (sql, from) in [
+                ("INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
+                    applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
+                    application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
+                    form_fields, prefilled_fields)
+                 SELECT $1, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
+                    applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
+                    application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
+                    form_fields, prefilled_fields FROM cases WHERE id = $2", &case_id),
+                ("INSERT INTO case_timeline (case_id, n, event, body, party, actor, at)
+                 SELECT $1, n, event, body, party, actor, at FROM case_timeline WHERE case_id = $2 AND n = 1", &case_id),
+                ("INSERT INTO case_notices (id, case_id, kind, body, seal_id, key_id, signature, created_at)
+                 SELECT $1, $1, kind, body, seal_id, key_id, signature, created_at FROM case_notices WHERE id = $2", &notice),
+                ("INSERT INTO notifications (id, recipient, case_id, text_zh, text_en, created_at)
+                 SELECT $1, recipient, $1, text_zh, text_en, created_at FROM notifications WHERE id = $2", &notification),
+            ] {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(&id)
+                    .bind(from)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "INSERT INTO idempotency (key, fingerprint, response, created_at)
+                 SELECT $1, fingerprint, response, created_at FROM idempotency WHERE key = $2",
+            )
+            .bind(&id)
+            .bind(template)
+            .execute(&mut *tx)
+            .await?;
+            i += 1;
+        }
+        tx.commit().await?;
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    let like = format!("{tag}-%");
+    sqlx::query("DELETE FROM events WHERE seq >= $1")
+        .bind(seq_base)
+        .execute(&mut *conn)
+        .await?;
+    for sql in [
+        "DELETE FROM streams WHERE stream_id LIKE 'case:' || $1",
+        "DELETE FROM cases WHERE id LIKE $1",
+        "DELETE FROM case_timeline WHERE case_id LIKE $1",
+        "DELETE FROM case_notices WHERE id LIKE $1",
+        "DELETE FROM notifications WHERE id LIKE $1",
+        "DELETE FROM idempotency WHERE key LIKE $1",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&like)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(rate)
 }

@@ -18,6 +18,7 @@ mod cases;
 mod licences;
 mod reads;
 mod search;
+pub mod statements;
 pub use cases::*;
 pub use licences::*;
 pub use reads::*;

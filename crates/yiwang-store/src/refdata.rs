@@ -1,0 +1,168 @@
+//! Reference data kept in memory (DESIGN "The write path": reference data is cached, with
+//! invalidation from the ledger): the data-element dictionary, the published versions of
+//! each item and the departments' signing seals, read by every submission.
+//!
+//! A change this process commits clears the cache before its caller is answered (the
+//! writer marks a batch that appended a catalogue, data-element, department or seal event). A
+//! change another process commits on the same database reaches this one through the
+//! ledger: `follow` reads the kinds of the events after its cursor, once a second, and
+//! clears the cache when one of them touches reference data.
+
+use crate::catalog::Service;
+use crate::{Result, Store};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+/// The data-element dictionary by code.
+pub type Dictionary = BTreeMap<String, yiwang_core::catalog::DataElement>;
+
+/// The published versions of one item code that were in force or scheduled when read.
+#[derive(Debug)]
+pub struct Versions {
+    /// When they were read: a lookup for an earlier instant goes to the database.
+    pub read_at_ms: i64,
+    pub list: Vec<Service>,
+}
+
+impl Versions {
+    /// The version in force at `at_ms`.
+    pub fn at(&self, at_ms: i64) -> Option<&Service> {
+        self.list
+            .iter()
+            .find(|s| s.effective_from <= at_ms && s.until_ms.is_none_or(|u| u > at_ms))
+    }
+}
+
+/// Most item codes kept at once (a province has ~10,000 items in force; the busy ones are
+/// few): past this the cache starts again empty.
+const MAX_ITEMS: usize = 2_000;
+
+/// Does an event of this kind change reference data?
+pub fn touches(kind: &str) -> bool {
+    ["catalog.", "data_element.", "department.", "seal."]
+        .iter()
+        .any(|p| kind.starts_with(p))
+}
+
+#[derive(Default)]
+pub struct RefCache {
+    /// Bumped at every clearing: a value read before a clearing is not stored after it.
+    generation: AtomicU64,
+    dictionary: RwLock<Option<Arc<Dictionary>>>,
+    items: RwLock<HashMap<String, Arc<Versions>>>,
+    /// Each department's signing seal (`seals::signing_seal`), or none.
+    seals: RwLock<HashMap<String, Option<yiwang_core::seals::Seal>>>,
+}
+
+impl RefCache {
+    /// Forgets everything (a change was committed).
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        *self.dictionary.write().expect("refdata") = None;
+        self.items.write().expect("refdata").clear();
+        self.seals.write().expect("refdata").clear();
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+}
+
+/// The dictionary, from memory or read once.
+pub async fn dictionary(store: &Store) -> Result<Arc<Dictionary>> {
+    let cache = &store.refdata;
+    if let Some(d) = cache.dictionary.read().expect("refdata").clone() {
+        return Ok(d);
+    }
+    let generation = cache.generation();
+    let d: Arc<Dictionary> = Arc::new(
+        crate::catalog::data_elements(store)
+            .await?
+            .into_iter()
+            .map(|d| (d.code.clone(), d))
+            .collect(),
+    );
+    let mut slot = cache.dictionary.write().expect("refdata");
+    if cache.generation() == generation {
+        *slot = Some(d.clone());
+    }
+    Ok(d)
+}
+
+/// The published versions of an item code, from memory or read once.
+pub async fn versions(store: &Store, code: &str) -> Result<Arc<Versions>> {
+    let cache = &store.refdata;
+    if let Some(v) = cache.items.read().expect("refdata").get(code).cloned() {
+        return Ok(v);
+    }
+    let generation = cache.generation();
+    let read_at_ms = crate::now_ms();
+    let v = Arc::new(Versions {
+        read_at_ms,
+        list: crate::catalog::services_of_code(store, code, read_at_ms).await?,
+    });
+    let mut items = cache.items.write().expect("refdata");
+    if cache.generation() == generation {
+        if items.len() >= MAX_ITEMS {
+            items.clear();
+        }
+        items.insert(code.to_string(), v.clone());
+    }
+    Ok(v)
+}
+
+/// A department's signing seal (its licence, approval or official seal, the first active
+/// one in that order), from memory or read once. Whether it may sign today is for the
+/// caller to check (`yiwang_core::seals::may_sign`); the writer checks again that it is
+/// still active when it stores what it signed.
+pub async fn signing_seal(store: &Store, department_id: &str) -> Result<Option<yiwang_core::seals::Seal>> {
+    let cache = &store.refdata;
+    if let Some(s) = cache.seals.read().expect("refdata").get(department_id).cloned() {
+        return Ok(s);
+    }
+    let generation = cache.generation();
+    let seal = {
+        let mut conn = store.read.acquire().await?;
+        crate::seals::signing_seal(&mut conn, department_id).await?
+    };
+    let mut seals = cache.seals.write().expect("refdata");
+    if cache.generation() == generation {
+        if seals.len() >= MAX_ITEMS {
+            seals.clear();
+        }
+        seals.insert(department_id.to_string(), seal.clone());
+    }
+    Ok(seal)
+}
+
+/// Follows the ledger for changes committed by other processes (see the module comment);
+/// ends when the store is dropped or closed.
+pub(crate) fn follow(store: Weak<Store>, mut cursor: i64) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let Some(store) = store.upgrade() else { return };
+            if store.read.is_closed() {
+                return;
+            }
+            let kinds: std::result::Result<Vec<(i64, String)>, _> =
+                sqlx::query_as("SELECT seq, kind FROM events WHERE seq > $1 ORDER BY seq LIMIT 10000")
+                    .bind(cursor)
+                    .fetch_all(&store.read)
+                    .await;
+            match kinds {
+                Ok(kinds) => {
+                    if kinds.iter().any(|(_, k)| touches(k)) {
+                        store.refdata.clear();
+                    }
+                    if let Some((seq, _)) = kinds.last() {
+                        cursor = *seq;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reference data follower: reading the ledger failed"),
+            }
+        }
+    });
+}
