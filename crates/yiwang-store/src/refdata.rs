@@ -93,24 +93,14 @@ pub async fn dictionary(store: &Store) -> Result<Arc<Dictionary>> {
 
 /// The published versions of an item code, from memory or read once.
 pub async fn versions(store: &Store, code: &str) -> Result<Arc<Versions>> {
-    let cache = &store.refdata;
-    if let Some(v) = cache.items.read().expect("refdata").get(code).cloned() {
-        return Ok(v);
-    }
-    let generation = cache.generation();
-    let read_at_ms = crate::now_ms();
-    let v = Arc::new(Versions {
-        read_at_ms,
-        list: crate::catalog::services_of_code(store, code, read_at_ms).await?,
-    });
-    let mut items = cache.items.write().expect("refdata");
-    if cache.generation() == generation {
-        if items.len() >= MAX_ITEMS {
-            items.clear();
-        }
-        items.insert(code.to_string(), v.clone());
-    }
-    Ok(v)
+    keyed(&store.refdata, &store.refdata.items, code, async {
+        let read_at_ms = crate::now_ms();
+        Ok(Arc::new(Versions {
+            read_at_ms,
+            list: crate::catalog::services_of_code(store, code, read_at_ms).await?,
+        }))
+    })
+    .await
 }
 
 /// A department's signing seal (its licence, approval or official seal, the first active
@@ -118,23 +108,34 @@ pub async fn versions(store: &Store, code: &str) -> Result<Arc<Versions>> {
 /// caller to check (`yiwang_core::seals::may_sign`); the writer checks again that it is
 /// still active when it stores what it signed.
 pub async fn signing_seal(store: &Store, department_id: &str) -> Result<Option<yiwang_core::seals::Seal>> {
-    let cache = &store.refdata;
-    if let Some(s) = cache.seals.read().expect("refdata").get(department_id).cloned() {
-        return Ok(s);
+    keyed(&store.refdata, &store.refdata.seals, department_id, async {
+        let mut conn = store.read.acquire().await?;
+        crate::seals::signing_seal(&mut conn, department_id).await
+    })
+    .await
+}
+
+/// The value under `key` in `map`, or the one `load` reads, kept unless the cache was
+/// cleared while it was being read.
+async fn keyed<V: Clone>(
+    cache: &RefCache,
+    map: &RwLock<HashMap<String, V>>,
+    key: &str,
+    load: impl std::future::Future<Output = Result<V>>,
+) -> Result<V> {
+    if let Some(v) = map.read().expect("refdata").get(key).cloned() {
+        return Ok(v);
     }
     let generation = cache.generation();
-    let seal = {
-        let mut conn = store.read.acquire().await?;
-        crate::seals::signing_seal(&mut conn, department_id).await?
-    };
-    let mut seals = cache.seals.write().expect("refdata");
+    let v = load.await?;
+    let mut m = map.write().expect("refdata");
     if cache.generation() == generation {
-        if seals.len() >= MAX_ITEMS {
-            seals.clear();
+        if m.len() >= MAX_ITEMS {
+            m.clear();
         }
-        seals.insert(department_id.to_string(), seal.clone());
+        m.insert(key.to_string(), v.clone());
     }
-    Ok(seal)
+    Ok(v)
 }
 
 /// Follows the ledger for changes committed by other processes (see the module comment);
