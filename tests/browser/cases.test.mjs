@@ -26,6 +26,7 @@ import {
   DEMO_PASSWORD,
   byTestId,
   demoTotpSecret,
+  expectAccessible,
   launchBrowser,
   makeStepTest,
   newSession as openSession,
@@ -336,6 +337,19 @@ stepTest('7 an overdue case turns red; the reviewer assigns it to a named collea
   const color = await red.first().locator('.light').evaluate((e) => getComputedStyle(e).backgroundColor);
   assert.notEqual(color, 'rgba(0, 0, 0, 0)', 'the red light is painted');
   await screenshot(page, 'cases-inbox-lights.png');
+  // A page at a time: one row a page, 下一页 to the next, 第一页 back.
+  await open(page, '/work/inbox?limit=1');
+  const rows = () => byTestId(page, 'inbox').locator('tr[data-case]');
+  assert.equal(await rows().count(), 1, 'one case on a page of one');
+  const firstCase = await rows().first().getAttribute('data-case');
+  await expectPresent(page, byTestId(page, 'next-page'), 'the link to the next page');
+  await byTestId(page, 'next-page').click();
+  await expectPresent(page, byTestId(page, 'first-page'), 'the link back to the first page');
+  assert.equal(await rows().count(), 1);
+  assert.notEqual(await rows().first().getAttribute('data-case'), firstCase, 'the next page shows the next case');
+  await expectAccessible(page, 'the second page of the inbox');
+  await screenshot(page, 'cases-inbox-paged.png');
+  await open(page, '/work/inbox');
   await red.first().locator('a').click();
   await expectPresent(page, byTestId(page, 'case-light'), 'the case light');
   assert.equal(await byTestId(page, 'case-light').getAttribute('data-light'), 'red');

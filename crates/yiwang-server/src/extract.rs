@@ -303,3 +303,62 @@ impl FromRequestParts<AppState> for Admin {
         }
     }
 }
+
+/// `?after=…&limit=…` of a list read a page at a time: where the page starts (the `next`
+/// cursor the page before gave, also sent as `Link: <…>; rel="next"`) and how many rows it
+/// holds.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// The cursor the page before gave (its `next`); the first page without it.
+    pub after: Option<String>,
+    /// Rows on the page: 1 to 200 (50 when not given).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+impl PageParams {
+    pub const DEFAULT: i64 = 50;
+
+    /// The rows wanted, or a 400 naming `limit`.
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        let max = yiwang_store::cases::PAGE_MAX;
+        match self.limit {
+            None => Ok(Self::DEFAULT),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::bad_request(FieldError::new(
+                "limit",
+                "range",
+                format!("每页行数须在 1 到 {max} 之间"),
+                format!("rows on a page must be 1 to {max}"),
+            ))),
+        }
+    }
+
+    /// The cursor read by `parse`, or a 400 naming `after`.
+    pub fn after<K>(&self, parse: impl Fn(&str) -> Result<K, FieldError>) -> Result<Option<K>, ApiError> {
+        self.after
+            .as_deref()
+            .map(parse)
+            .transpose()
+            .map_err(ApiError::bad_request)
+    }
+
+    /// The address of the page after this one (`path?after=…&limit=…`), if one follows.
+    pub fn next_url(&self, path: &str, next: Option<&str>) -> Option<String> {
+        let next = next?;
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("after", next);
+        if let Some(n) = self.limit {
+            q.append_pair("limit", &n.to_string());
+        }
+        Some(format!("{path}?{}", q.finish()))
+    }
+
+    /// `Link: <…>; rel="next"` (RFC 8288) when another page follows.
+    pub fn link(&self, path: &str, next: Option<&str>) -> Option<[(header::HeaderName, String); 1]> {
+        self.next_url(path, next)
+            .map(|u| [(header::LINK, format!("<{u}>; rel=\"next\""))])
+    }
+}

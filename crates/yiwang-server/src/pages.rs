@@ -498,3 +498,20 @@ mod tests {
         assert_eq!(local_path(None, "/fallback"), "/fallback");
     }
 }
+
+/// The links between the pages of a list read a page at a time: back to the first page
+/// (when this is not it) and on to the next (while one follows).
+#[derive(Debug, Clone, Default)]
+pub struct Pager {
+    pub first: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    pub fn new(path: &str, p: &crate::extract::PageParams, next: Option<&str>) -> Pager {
+        Pager {
+            first: p.after.is_some().then(|| path.to_string()),
+            next: p.next_url(path, next),
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Reference data kept in memory (DESIGN "The write path": reference data is cached, with
 //! invalidation from the ledger): the data-element dictionary, the published versions of
-//! each item and the departments' signing seals, read by every submission.
+//! each item, the departments and their signing seals, read by every submission and by
+//! the guide, case and verification pages.
 //!
 //! A change this process commits clears the cache before its caller is answered (the
 //! writer marks a batch that appended a catalogue, data-element, department or seal event). A
@@ -54,6 +55,8 @@ pub struct RefCache {
     items: RwLock<HashMap<String, Arc<Versions>>>,
     /// Each department's signing seal (`seals::signing_seal`), or none.
     seals: RwLock<HashMap<String, Option<yiwang_core::seals::Seal>>>,
+    /// Departments by id, or none.
+    departments: RwLock<HashMap<String, Option<yiwang_core::orgs::Department>>>,
 }
 
 impl RefCache {
@@ -63,6 +66,7 @@ impl RefCache {
         *self.dictionary.write().expect("refdata") = None;
         self.items.write().expect("refdata").clear();
         self.seals.write().expect("refdata").clear();
+        self.departments.write().expect("refdata").clear();
     }
 
     fn generation(&self) -> u64 {
@@ -111,6 +115,15 @@ pub async fn signing_seal(store: &Store, department_id: &str) -> Result<Option<y
     keyed(&store.refdata, &store.refdata.seals, department_id, async {
         let mut conn = store.read.acquire().await?;
         crate::seals::signing_seal(&mut conn, department_id).await
+    })
+    .await
+}
+
+/// A department, from memory or read once. For reads outside the writer: a command
+/// reads it on its own connection (a change in the same batch is not in memory yet).
+pub async fn department(store: &Store, id: &str) -> Result<Option<yiwang_core::orgs::Department>> {
+    keyed(&store.refdata, &store.refdata.departments, id, async {
+        crate::orgs::department(&store.read, id).await
     })
     .await
 }

@@ -276,6 +276,21 @@ async fn act(s: &Store, id: &str, p: Party, a: Action) -> Result<Value, StoreErr
     cases::act(s, m(&format!("staff:{}", p.as_str())), id, p, a).await
 }
 
+/// The reviewer starts a site survey (特别程序): the case is suspended, its clock stopped.
+async fn site_survey(s: &Store, id: &str) {
+    act(
+        s,
+        id,
+        Party::Reviewer,
+        Action::StartSpecial {
+            kind: SpecialKind::SiteSurvey,
+            reason: "现场核查".into(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_from_submission_to_licence_and_conclusion() {
     for db in TestDb::both().await {
@@ -304,7 +319,13 @@ async fn a_case_from_submission_to_licence_and_conclusion() {
         ] {
             assert!(e.iter().any(|(x, _)| x == f), "{f} missing in {e:?}");
         }
-        assert!(cases::of_applicant(&s, &w.company.subject).await.unwrap().is_empty());
+        assert!(
+            cases::of_applicant(&s, &w.company.subject, None, 50)
+                .await
+                .unwrap()
+                .rows
+                .is_empty()
+        );
 
         // Submitted twice with one Idempotency-Key: one case.
         let v1 = submit(&s, &w, application(&w), Some("k1")).await.unwrap();
@@ -318,7 +339,14 @@ async fn a_case_from_submission_to_licence_and_conclusion() {
             second["id"].as_str().unwrap(),
             yiwang_core::cases::case_number("460100", today, 2)
         );
-        assert_eq!(cases::of_applicant(&s, &w.company.subject).await.unwrap().len(), 2);
+        assert_eq!(
+            cases::of_applicant(&s, &w.company.subject, None, 50)
+                .await
+                .unwrap()
+                .rows
+                .len(),
+            2
+        );
 
         // 一次性告知补正, then the corrected application.
         let e = errors(act(&s, &id, Party::Clerk, Action::RequestCorrection { items: vec![] }).await);
@@ -382,17 +410,7 @@ async fn a_case_from_submission_to_licence_and_conclusion() {
         );
         assert_eq!(e[0].1, "case.step");
         act(&s, &id, Party::Reviewer, Action::Claim).await.unwrap();
-        act(
-            &s,
-            &id,
-            Party::Reviewer,
-            Action::StartSpecial {
-                kind: SpecialKind::SiteSurvey,
-                reason: "现场核查".into(),
-            },
-        )
-        .await
-        .unwrap();
+        site_survey(&s, &id).await;
         assert_eq!(cases::case(&s, &id).await.unwrap().unwrap().state, State::Suspended);
         act(
             &s,
@@ -818,7 +836,7 @@ async fn inboxes_read_by_department_region_and_state() {
             .to_string();
         act(&s, &at_step, Party::Clerk, Action::Accept).await.unwrap();
         let dept = cases::case(&s, &at_step).await.unwrap().unwrap().department_id;
-        let ids = |v: Vec<cases::CaseRow>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        let ids = |v: cases::Paged<cases::CaseRow>| v.rows.into_iter().map(|c| c.id).collect::<Vec<_>>();
         let window = |p: &str| cases::InboxScope {
             window_prefix: Some(p.into()),
             ..Default::default()
@@ -831,7 +849,7 @@ async fn inboxes_read_by_department_region_and_state() {
             ("4602", false),
             ("45", false),
         ] {
-            let got = ids(cases::inbox_cases(&s, &window(prefix), 100).await.unwrap());
+            let got = ids(cases::inbox_cases(&s, &window(prefix), None, 100).await.unwrap());
             let expected = if want { vec![waiting.clone()] } else { vec![] };
             assert_eq!(got, expected, "window prefix {prefix:?}");
         }
@@ -841,27 +859,43 @@ async fn inboxes_read_by_department_region_and_state() {
             ..Default::default()
         };
         assert_eq!(
-            ids(cases::inbox_cases(&s, &steps(Some(&dept), None), 100).await.unwrap()),
+            ids(cases::inbox_cases(&s, &steps(Some(&dept), None), None, 100)
+                .await
+                .unwrap()),
             vec![at_step.clone()]
         );
         assert!(
-            cases::inbox_cases(&s, &steps(Some("another"), None), 100)
+            cases::inbox_cases(&s, &steps(Some("another"), None), None, 100)
                 .await
                 .unwrap()
+                .rows
                 .is_empty()
         );
         assert_eq!(
-            ids(cases::inbox_cases(&s, &steps(None, Some("46")), 100).await.unwrap()),
+            ids(cases::inbox_cases(&s, &steps(None, Some("46")), None, 100)
+                .await
+                .unwrap()),
             vec![at_step.clone()]
         );
-        // Both parts together, oldest first; the limit holds per part.
+        // Both parts together: the accepted case (its clock runs) before the one at the
+        // window; a page of one, then the next from its cursor, then no more.
         let both = cases::InboxScope {
             window_prefix: Some("46".into()),
             step_department: Some(dept.clone()),
             step_prefix: None,
         };
-        assert_eq!(ids(cases::inbox_cases(&s, &both, 100).await.unwrap()).len(), 2);
-        assert_eq!(ids(cases::inbox_cases(&s, &both, 1).await.unwrap()).len(), 2);
+        assert_eq!(
+            ids(cases::inbox_cases(&s, &both, None, 100).await.unwrap()),
+            vec![at_step.clone(), waiting.clone()]
+        );
+        let first = cases::inbox_cases(&s, &both, None, 1).await.unwrap();
+        let after = cases::InboxKey::parse(first.next.as_deref().unwrap()).unwrap();
+        let second = cases::inbox_cases(&s, &both, Some(&after), 1).await.unwrap();
+        assert_eq!(second.next, None);
+        assert_eq!(
+            (ids(first), ids(second)),
+            (vec![at_step.clone()], vec![waiting.clone()])
+        );
 
         // The applicant's home page counts: open cases, and those waiting on them.
         let counts = || cases::applicant_counts(&s, &w.company.subject);
@@ -883,20 +917,10 @@ async fn inboxes_read_by_department_region_and_state() {
         let c = counts().await.unwrap();
         assert_eq!((c.open, c.to_do), (2, 1));
         // Out of every inbox while the applicant corrects.
-        assert!(ids(cases::inbox_cases(&s, &window("46"), 100).await.unwrap()).is_empty());
+        assert!(ids(cases::inbox_cases(&s, &window("46"), None, 100).await.unwrap()).is_empty());
 
         // An inbox's clocks, read together, are each case's own (a suspended one too).
-        act(
-            &s,
-            &at_step,
-            Party::Reviewer,
-            Action::StartSpecial {
-                kind: SpecialKind::SiteSurvey,
-                reason: "现场核查".into(),
-            },
-        )
-        .await
-        .unwrap();
+        site_survey(&s, &at_step).await;
         let rows = [
             cases::case(&s, &waiting).await.unwrap().unwrap(),
             cases::case(&s, &at_step).await.unwrap().unwrap(),
@@ -910,5 +934,98 @@ async fn inboxes_read_by_department_region_and_state() {
         }
         assert!(together[0].promised.is_none(), "no clock before acceptance");
         assert!(together[1].promised.is_some());
+    }
+}
+
+/// Inboxes and applicants' lists are read a page at a time: the pages, followed by their
+/// cursors, give every case once and in order, whatever the page size; a cursor the
+/// platform did not give out is refused naming `after`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_are_read_a_page_at_a_time_in_key_order() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let mut all = vec![];
+        for i in 0..17 {
+            let id = submit(&s, &w, application(&w), None).await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            if i % 3 == 0 {
+                act(&s, &id, Party::Clerk, Action::Accept).await.unwrap();
+            }
+            if i == 3 {
+                site_survey(&s, &id).await;
+            }
+            all.push(id);
+        }
+        let dept = cases::case(&s, &all[0]).await.unwrap().unwrap().department_id;
+        let scope = cases::InboxScope {
+            window_prefix: Some("46".into()),
+            step_department: Some(dept),
+            step_prefix: None,
+        };
+        let whole = cases::inbox_cases(&s, &scope, None, 200).await.unwrap();
+        assert_eq!(whole.rows.len(), 17);
+        assert_eq!(whole.next, None);
+        let keys: Vec<cases::InboxKey> = whole.rows.iter().map(cases::InboxKey::of).collect();
+        assert!(keys.windows(2).all(|k| k[0] < k[1]), "in key order, no case twice");
+        assert!(
+            whole.rows[..6].iter().all(|c| c.due_on.is_some()) && whole.rows[6..].iter().all(|c| c.due_on.is_none()),
+            "cases with a running clock first"
+        );
+        let want: Vec<String> = whole.rows.iter().map(|c| c.id.clone()).collect();
+        for size in [1, 4, 6, 16, 17] {
+            let (mut got, mut after) = (vec![], None);
+            loop {
+                let page = cases::inbox_cases(&s, &scope, after.as_ref(), size).await.unwrap();
+                assert!(page.rows.len() as i64 <= size);
+                got.extend(page.rows.iter().map(|c| c.id.clone()));
+                match page.next {
+                    Some(n) => after = Some(cases::InboxKey::parse(&n).unwrap()),
+                    None => break,
+                }
+            }
+            assert_eq!(got, want, "inbox pages of {size}");
+        }
+
+        // The applicant's list: most recently changed first, the same way.
+        let whole = cases::of_applicant(&s, &w.company.subject, None, 200).await.unwrap();
+        assert_eq!(whole.rows.len(), 17);
+        assert!(
+            whole
+                .rows
+                .windows(2)
+                .all(|p| (p[0].updated_at, &p[0].id) > (p[1].updated_at, &p[1].id))
+        );
+        let want: Vec<String> = whole.rows.iter().map(|c| c.id.clone()).collect();
+        for size in [1, 5, 17] {
+            let (mut got, mut after) = (vec![], None);
+            loop {
+                let page = cases::of_applicant(&s, &w.company.subject, after.as_ref(), size)
+                    .await
+                    .unwrap();
+                got.extend(page.rows.iter().map(|c| c.id.clone()));
+                match page.next {
+                    Some(n) => after = Some(cases::ListKey::parse(&n).unwrap()),
+                    None => break,
+                }
+            }
+            assert_eq!(got, want, "list pages of {size}");
+        }
+
+        for bad in [
+            "",
+            "x",
+            "2026-13-01.2026-12-01.1",
+            "-.2026-12-01.",
+            "-.2026-12-01.1 OR 1=1",
+        ] {
+            assert_eq!(cases::InboxKey::parse(bad).unwrap_err().field, "after", "{bad:?}");
+        }
+        for bad in ["", "12", "x.1", "12.'"] {
+            assert_eq!(cases::ListKey::parse(bad).unwrap_err().field, "after", "{bad:?}");
+        }
+        db.cleanup().await;
     }
 }

@@ -478,7 +478,7 @@ pub async fn seed_cases(store: &Store) -> Result<()> {
         return Ok(());
     };
     let subject = yiwang_core::mandates::Subject::Legal(legal.id.clone());
-    if !cases::of_applicant(store, &subject).await?.is_empty() {
+    if !cases::of_applicant(store, &subject, None, 1).await?.rows.is_empty() {
         return Ok(());
     }
     let Some(service) = yiwang_store::catalog::services(

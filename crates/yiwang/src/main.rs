@@ -213,6 +213,10 @@ enum BenchCmd {
         lifecycles: usize,
         #[arg(long, default_value_t = 32)]
         callers: usize,
+        /// After the measurements, add this many cases by the bulk path (copies of a real
+        /// submission) and measure the submissions again: `full/empty ratio`.
+        #[arg(long, default_value_t = 0)]
+        preload: usize,
     },
     /// Reads: staff case detail (of the demo enterprise's case: no personal data-use
     /// record), the applicant's case list, the
@@ -232,6 +236,9 @@ enum BenchCmd {
         requests: usize,
         #[arg(long, default_value_t = 32)]
         callers: usize,
+        /// Cases added by the bulk path (copies of a real submission) before the reads.
+        #[arg(long, default_value_t = 0)]
+        preload: usize,
     },
     Search {
         #[arg(long, default_value_t = 10_000)]
@@ -585,6 +592,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     submissions,
                     lifecycles,
                     callers,
+                    preload,
                 },
         } => {
             if submissions == 0 || lifecycles == 0 || callers == 0 {
@@ -595,6 +603,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 lifecycles,
                 callers,
                 ceiling_batch: 512,
+                preload,
             };
             match url {
                 Some(url) => {
@@ -620,24 +629,34 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     cases,
                     requests,
                     callers,
+                    preload,
                 },
         } => {
             if requests == 0 || callers == 0 {
                 bail!("--requests and --callers must be at least 1");
             }
+            if preload > 0 && cases == 0 {
+                bail!("--preload copies a submitted case: --cases must be at least 1");
+            }
             let o = bench::ReadOptions {
                 cases,
                 requests,
                 callers,
+                preload,
             };
             match url {
                 Some(url) => {
                     let token = token.context("--token (the server's admin token) is needed with --url")?;
-                    bench::reads(url.trim_end_matches('/'), &token, &o).await?;
+                    let store = if preload > 0 { Some(open(&cfg).await?) } else { None };
+                    let r = bench::reads(url.trim_end_matches('/'), &token, store.as_deref(), &o).await;
+                    if let Some(s) = store {
+                        s.close().await;
+                    }
+                    r?;
                 }
                 None => {
-                    with_demo_server(&cli.settings, async |url, token, _store| {
-                        let r = bench::reads(&url, &token, &o).await;
+                    with_demo_server(&cli.settings, async |url, token, store| {
+                        let r = bench::reads(&url, &token, Some(&store), &o).await;
                         print_rss("server and load generator in one process");
                         r
                     })

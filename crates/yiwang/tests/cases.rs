@@ -347,6 +347,37 @@ async fn migrated_cases_keep_their_clocks_and_go_to_named_officers() {
         let lights: Vec<&str> = rows.iter().map(|r| r["light"].as_str().unwrap_or("")).collect();
         assert_eq!(lights, ["red", "yellow", "green"], "{inbox}");
         assert!(rows[0]["remaining"].as_i64().unwrap() < 0);
+        // A page at a time: the same rows one by one, each page linking to the next.
+        let mut url = format!("{u}/api/v1/inbox?limit=1");
+        let mut paged = vec![];
+        loop {
+            let r = rev.get(url.clone()).await;
+            assert_eq!(r.status(), 200);
+            let link = r.headers().get("link").map(|v| v.to_str().unwrap().to_string());
+            let page: Value = r.json().await.unwrap();
+            assert_eq!(page["cases"].as_array().unwrap().len(), 1, "{page}");
+            paged.push(page["cases"][0]["case"]["id"].clone());
+            match (link, page["next"].as_str()) {
+                (Some(l), Some(next)) => {
+                    let path = l.trim_start_matches('<').split('>').next().unwrap().to_string();
+                    assert!(path.contains(&format!("after={next}")), "{l}");
+                    url = format!("{u}{path}");
+                }
+                (None, None) => break,
+                other => panic!("Link header and next disagree: {other:?}"),
+            }
+        }
+        assert_eq!(paged, rows.iter().map(|r| r["case"]["id"].clone()).collect::<Vec<_>>());
+        for (q, field) in [
+            ("limit=0", "limit"),
+            ("limit=201", "limit"),
+            ("after=nonsense", "after"),
+        ] {
+            let r = rev.get(format!("{u}/api/v1/inbox?{q}")).await;
+            assert_eq!(r.status(), 400, "{q}");
+            let p: Value = r.json().await.unwrap();
+            assert_eq!(p["errors"][0]["field"], field, "{p}");
+        }
         let red = rows[0]["case"]["id"].as_str().unwrap().to_string();
         let detail: Value = rev.get(format!("{u}/api/v1/cases/{red}")).await.json().await.unwrap();
         let first = &detail["timeline"][0];
@@ -553,19 +584,23 @@ async fn sigkill_during_submissions_loses_and_duplicates_no_case() {
             }
         }
         // One case per attempted key, each with its own number.
+        // Every page of the applicant's list, each linking to the next.
         let wang = Session::login(&srv.url, "13800138000", None).await;
-        let mine: Value = wang
-            .get(format!("{}/api/v1/me/cases", srv.url))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let ids: std::collections::HashSet<&str> = mine
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap())
-            .collect();
+        let (mut ids, mut url) = (
+            std::collections::HashSet::new(),
+            Some(format!("{}/api/v1/me/cases?limit=40", srv.url)),
+        );
+        while let Some(u) = url {
+            let r = wang.get(u).await;
+            url = r.headers().get("link").map(|l| {
+                let l = l.to_str().unwrap();
+                format!("{}{}", srv.url, &l[1..l.find('>').unwrap()])
+            });
+            let page: Value = r.json().await.unwrap();
+            for c in page.as_array().unwrap() {
+                assert!(ids.insert(c["id"].as_str().unwrap().to_string()), "a case on two pages");
+            }
+        }
         assert_eq!(ids.len(), attempts.len(), "{:?}", db.engine);
         eprintln!(
             "{:?}: {n_acked} cases acknowledged before SIGKILL, {} in flight",

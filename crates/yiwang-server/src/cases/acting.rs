@@ -7,7 +7,7 @@ use super::*;
 // ---------------------------------------------------------------------------------------
 
 pub(super) async fn target(s: &AppState, row: &CaseRow) -> ApiResult<Target> {
-    let d = yiwang_store::orgs::department(&s.store.read, &row.department_id)
+    let d = yiwang_store::refdata::department(&s.store, &row.department_id)
         .await?
         .ok_or_else(not_found)?;
     Ok(Target::Department {

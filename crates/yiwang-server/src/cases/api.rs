@@ -92,7 +92,7 @@ pub(super) async fn item_for(
     perm: Permission,
 ) -> ApiResult<yiwang_store::catalog::Service> {
     let service = cases::service_for(&s.store, item_code).await?;
-    let d = yiwang_store::orgs::department(&s.store.read, &service.department_id)
+    let d = yiwang_store::refdata::department(&s.store, &service.department_id)
         .await?
         .ok_or_else(not_found)?;
     ctx.require(
@@ -278,10 +278,21 @@ pub(super) async fn log_staff_read(s: &AppState, ctx: &Ctx, row: &CaseRow) -> Ap
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/v1/me/cases", tag = "cases", responses((status = 200, body = Vec<Object>)))]
-pub async fn api_my_cases(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec<CaseRow>>> {
+/// The caller's cases (or those of whom they act for), the most recently changed first,
+/// a page at a time: `Link: <…>; rel="next"` gives the next page while one follows.
+#[utoipa::path(get, path = "/api/v1/me/cases", tag = "cases", params(PageParams),
+    responses((status = 200, body = Vec<Object>,
+        headers(("link" = String, description = "`<…>; rel=\"next\"` (RFC 8288) while another page follows"))),
+        (status = 400, body = crate::error::Problem)))]
+pub async fn api_my_cases(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> ApiResult<impl IntoResponse> {
     let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
-    Ok(Json(cases::of_applicant(&s.store, &subject).await?))
+    let (after, limit) = (p.after(cases::ListKey::parse)?, p.limit()?);
+    let page = cases::of_applicant(&s.store, &subject, after.as_ref(), limit).await?;
+    Ok((p.link("/api/v1/me/cases", page.next.as_deref()), Json(page.rows)))
 }
 
 #[utoipa::path(get, path = "/api/v1/me/cases/{case_id}", tag = "cases", responses((status = 200, body = CaseDetail)))]
@@ -395,40 +406,63 @@ pub struct InboxRow {
     pub light: Option<Light>,
 }
 
-pub(super) async fn inbox(s: &AppState, ctx: &Ctx) -> ApiResult<(Vec<InboxRow>, Vec<Task>)> {
+/// One page of the caller's inbox: the cases waiting on a role they hold, earliest due
+/// date first, cases without a running clock after them; the cursor of the next page; the
+/// open tasks of the departments where they decide.
+pub(super) async fn inbox(
+    s: &AppState,
+    ctx: &Ctx,
+    p: &PageParams,
+) -> ApiResult<(Vec<InboxRow>, Vec<Task>, Option<String>)> {
     let today = yiwang_store::today();
+    let (mut after, limit) = (p.after(cases::InboxKey::parse)?, p.limit()?);
     let mut mine: Vec<(CaseRow, Party)> = vec![];
     let mut departments = vec![];
     let mut targets: BTreeMap<String, Target> = BTreeMap::new();
-    for c in inbox_candidates(s, ctx).await? {
-        let Some(w) = c.waiting_on() else { continue };
-        // One department read per department, not per case.
-        let t = match targets.get(&c.department_id) {
-            Some(t) => t.clone(),
-            None => {
-                let t = target(s, &c).await?;
-                targets.insert(c.department_id.clone(), t.clone());
-                t
+    let mut next;
+    // A case the scope reads but the caller's roles do not reach (a step they do not
+    // hold) is passed over; a few more reads fill the page.
+    let mut reads = 0;
+    loop {
+        let page = inbox_candidates(s, ctx, after.as_ref(), limit).await?;
+        next = page.next;
+        reads += 1;
+        for c in page.rows {
+            let Some(w) = c.waiting_on() else { continue };
+            // One department read per department, not per case.
+            let t = match targets.get(&c.department_id) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = target(s, &c).await?;
+                    targets.insert(c.department_id.clone(), t.clone());
+                    t
+                }
+            };
+            let perm = match w {
+                Party::Clerk => Permission::CaseAccept,
+                Party::Reviewer => Permission::CaseReview,
+                Party::Decider => Permission::CaseDecide,
+                _ => continue,
+            };
+            if ctx.actor.authorize(Permission::CaseDecide, &t).is_ok() && !departments.contains(&c.department_id) {
+                departments.push(c.department_id.clone());
             }
-        };
-        let perm = match w {
-            Party::Clerk => Permission::CaseAccept,
-            Party::Reviewer => Permission::CaseReview,
-            Party::Decider => Permission::CaseDecide,
-            _ => continue,
-        };
-        if ctx.actor.authorize(Permission::CaseDecide, &t).is_ok() && !departments.contains(&c.department_id) {
-            departments.push(c.department_id.clone());
+            if ctx.actor.authorize(perm, &t).is_err() {
+                continue;
+            }
+            mine.push((c, w));
         }
-        if ctx.actor.authorize(perm, &t).is_err() {
-            continue;
+        match &next {
+            Some(k) if (mine.len() as i64) < limit && reads < 5 => {
+                after = Some(cases::InboxKey::parse(k).map_err(ApiError::bad_request)?);
+            }
+            _ => break,
         }
-        mine.push((c, w));
     }
-    // Every clock in one go: a calendar per region, one query for the suspensions.
+    // Every clock of the page in one go: a calendar per region, one query for suspensions.
     let refs: Vec<&CaseRow> = mine.iter().map(|(c, _)| c).collect();
     let clocks = cases::clocks_many(&s.store, &refs, today).await?;
-    let mut rows: Vec<InboxRow> = mine
+    let rows: Vec<InboxRow> = mine
         .into_iter()
         .zip(clocks)
         .map(|((c, w), clocks)| {
@@ -441,14 +475,6 @@ pub(super) async fn inbox(s: &AppState, ctx: &Ctx) -> ApiResult<(Vec<InboxRow>, 
             }
         })
         .collect();
-    // Least remaining working time first; cases without a running clock after them.
-    rows.sort_by(|a, b| {
-        (a.remaining.is_none(), a.remaining, a.case.received_on).cmp(&(
-            b.remaining.is_none(),
-            b.remaining,
-            b.case.received_on,
-        ))
-    });
     if let Some(st) = &ctx.staff
         && ctx.has(Permission::CaseDecide)
         && !departments.contains(&st.department_id)
@@ -456,20 +482,30 @@ pub(super) async fn inbox(s: &AppState, ctx: &Ctx) -> ApiResult<(Vec<InboxRow>, 
         departments.push(st.department_id.clone());
     }
     let tasks = cases::open_tasks(&s.store, &departments).await?;
-    Ok((rows, tasks))
+    Ok((rows, tasks, next))
 }
 
-/// The open cases that may be in the caller's inbox, read by the indexes on department,
-/// region and state (never a scan of every open case): at the window of their region
-/// when they accept applications (a region-wide permission), at a step of their own
-/// department when they review or decide (department-wide ones).
-async fn inbox_candidates(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<CaseRow>> {
-    const LIMIT: i64 = 2000;
+/// The open cases that may be in the caller's inbox, a page at a time, read by the
+/// indexes on department, region, state and due date (never a scan of every open case):
+/// at the window of their region when they accept applications (a region-wide
+/// permission), at a step of their own department when they review or decide
+/// (department-wide ones).
+async fn inbox_candidates(
+    s: &AppState,
+    ctx: &Ctx,
+    after: Option<&cases::InboxKey>,
+    limit: i64,
+) -> ApiResult<cases::Paged<CaseRow>> {
     let window = ctx.actor.has(Permission::CaseAccept);
     let steps = ctx.actor.has(Permission::CaseReview) || ctx.actor.has(Permission::CaseDecide);
     let prefix = |r: &str| yiwang_core::access::region_prefix(r).to_string();
     let scope = match &ctx.actor {
-        Actor::Root => return Ok(cases::open_cases(&s.store).await?),
+        // The bootstrap token: every open case.
+        Actor::Root => cases::InboxScope {
+            window_prefix: Some(String::new()),
+            step_department: None,
+            step_prefix: Some(String::new()),
+        },
         Actor::Staff {
             department_id,
             region_code,
@@ -488,9 +524,9 @@ async fn inbox_candidates(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<CaseRow>> {
             step_department: department_id.clone().filter(|_| steps),
             step_prefix: (steps && department_id.is_none()).then(|| prefix(region_code)),
         },
-        _ => return Ok(vec![]),
+        _ => cases::InboxScope::default(),
     };
-    Ok(cases::inbox_cases(&s.store, &scope, LIMIT).await?)
+    Ok(cases::inbox_cases(&s.store, &scope, after, limit).await?)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -498,14 +534,28 @@ pub struct Inbox {
     pub cases: Vec<InboxRow>,
     #[schema(value_type = Vec<Object>)]
     pub tasks: Vec<Task>,
+    /// The cursor of the next page (`?after=`), while one follows.
+    pub next: Option<String>,
 }
 
-/// The caller's inbox: cases waiting on a role they hold within their scope, least
-/// remaining working time first, and open tasks (核查, 容缺 deadlines) of their department.
-#[utoipa::path(get, path = "/api/v1/inbox", tag = "cases", responses((status = 200, body = Inbox)))]
-pub async fn api_inbox(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Inbox>> {
-    let (cases, tasks) = inbox(&s, &ctx).await?;
-    Ok(Json(Inbox { cases, tasks }))
+/// The caller's inbox, a page at a time: cases waiting on a role they hold within their
+/// scope, earliest due date first (cases without a running clock after them), and open
+/// tasks (核查, 容缺 deadlines) of their department. A page may hold fewer rows than asked
+/// when some read were for a step the caller does not hold; `next` continues.
+#[utoipa::path(get, path = "/api/v1/inbox", tag = "cases", params(PageParams),
+    responses((status = 200, body = Inbox,
+        headers(("link" = String, description = "`<…>; rel=\"next\"` (RFC 8288) while another page follows"))),
+        (status = 400, body = crate::error::Problem)))]
+pub async fn api_inbox(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> ApiResult<impl IntoResponse> {
+    let (cases, tasks, next) = inbox(&s, &ctx, &p).await?;
+    Ok((
+        p.link("/api/v1/inbox", next.as_deref()),
+        Json(Inbox { cases, tasks, next }),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/{case_id}", tag = "cases", responses((status = 200, body = CaseDetail)))]
@@ -603,7 +653,7 @@ pub(super) async fn complete_task(s: &AppState, ctx: &Ctx, id: &str, b: &TaskBod
     let t = cases::task(&s.store, id)
         .await?
         .ok_or_else(|| ApiError::not_found("task"))?;
-    let d = yiwang_store::orgs::department(&s.store.read, &t.department_id)
+    let d = yiwang_store::refdata::department(&s.store, &t.department_id)
         .await?
         .ok_or_else(not_found)?;
     ctx.require(

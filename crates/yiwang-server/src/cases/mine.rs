@@ -14,6 +14,7 @@ pub(super) struct MyCasesPage {
     pub(super) cases: Vec<(CaseRow, Option<Light>)>,
     pub(super) drafts: Vec<cases::Draft>,
     pub(super) notifications: Vec<cases::Notification>,
+    pub(super) pager: crate::pages::Pager,
 }
 
 crate::page!(MyCasesPage);
@@ -24,17 +25,30 @@ impl MyCasesPage {
     }
 }
 
-pub(super) async fn my_cases_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
+pub(super) async fn my_cases_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> ApiResult<Response> {
     let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
     let today = yiwang_store::today();
-    let mut list = vec![];
-    for c in cases::of_applicant(&s.store, &subject).await? {
-        let clocks = cases::clocks(&s.store, &c, today).await?;
-        let light = clocks.promised.or(clocks.statutory).map(|(_, r)| r.light);
-        list.push((c, light));
-    }
+    let (after, limit) = (p.after(cases::ListKey::parse)?, p.limit()?);
+    let page = cases::of_applicant(&s.store, &subject, after.as_ref(), limit).await?;
+    // The page's clocks in one go.
+    let clocks = cases::clocks_many(&s.store, &page.rows.iter().collect::<Vec<_>>(), today).await?;
+    let list = page
+        .rows
+        .into_iter()
+        .zip(clocks)
+        .map(|(c, clocks)| {
+            let light = clocks.promised.or(clocks.statutory).map(|(_, r)| r.light);
+            (c, light)
+        })
+        .collect();
     Ok(MyCasesPage {
         base,
+        pager: crate::pages::Pager::new("/me/cases", &p, page.next.as_deref()),
         cases: list,
         drafts: cases::drafts_of(&s.store, &subject).await?,
         notifications: cases::notifications(&s.store, &subject).await?,

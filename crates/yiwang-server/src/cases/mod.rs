@@ -9,7 +9,7 @@
 use crate::AppState;
 use crate::auth::Ctx;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, IdempotencyKey};
+use crate::extract::{ApiJson, ApiQuery, IdempotencyKey, PageParams};
 use crate::pages::Base;
 use askama::Template;
 use axum::Json;

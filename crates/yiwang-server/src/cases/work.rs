@@ -13,6 +13,7 @@ pub(super) struct InboxPage {
     pub(super) base: Base,
     pub(super) rows: Vec<InboxRow>,
     pub(super) tasks: Vec<Task>,
+    pub(super) pager: crate::pages::Pager,
     /// The province's yellow threshold (`[cases] yellow_percent`).
     pub(super) yellow_percent: i64,
 }
@@ -30,12 +31,18 @@ impl InboxPage {
     }
 }
 
-pub(super) async fn inbox_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
-    let (rows, tasks) = inbox(&s, &ctx).await?;
+pub(super) async fn inbox_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> ApiResult<Response> {
+    let (rows, tasks, next) = inbox(&s, &ctx, &p).await?;
     Ok(InboxPage {
         base,
         rows,
         tasks,
+        pager: crate::pages::Pager::new("/work/inbox", &p, next.as_deref()),
         yellow_percent: s.store.config.cases.yellow_percent,
     }
     .into_response())

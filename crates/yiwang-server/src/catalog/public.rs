@@ -200,7 +200,7 @@ pub async fn guide_of(s: &AppState, code: &str) -> ApiResult<(Service, Guide)> {
     let svc = store::service(&s.store, code, now_ms())
         .await?
         .ok_or_else(|| ApiError::not_found("service"))?;
-    let department = yiwang_store::orgs::department(&s.store.read, &svc.department_id).await?;
+    let department = yiwang_store::refdata::department(&s.store, &svc.department_id).await?;
     let region_name = yiwang_store::regions::get(&s.store.read, &svc.region_code)
         .await?
         .map(|r| r.name);

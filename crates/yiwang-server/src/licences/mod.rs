@@ -80,7 +80,7 @@ fn dept_target(d: &Department) -> Target {
 }
 
 async fn department(s: &AppState, id: &str) -> ApiResult<Department> {
-    yiwang_store::orgs::department(&s.store.read, id)
+    yiwang_store::refdata::department(&s.store, id)
         .await?
         .ok_or_else(|| domain(DomainError::not_found("department_id", "部门", "department", id)))
 }

@@ -86,7 +86,7 @@ pub async fn verify_payload(s: &AppState, payload: &str) -> ApiResult<VerifyView
         Some(c) => {
             let local = licences::summary(&s.store, &c.i).await?;
             let issuer = match &local {
-                Some(l) => yiwang_store::orgs::department(&s.store.read, &l.issuer_department_id)
+                Some(l) => yiwang_store::refdata::department(&s.store, &l.issuer_department_id)
                     .await?
                     .map(|d| d.name),
                 None => None,

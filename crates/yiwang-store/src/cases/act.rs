@@ -38,7 +38,8 @@ pub async fn resubmit(store: &Store, meta: Meta, case_id: &str, app: Application
             .map(|(a, _)| files_named(&a))
             .unwrap_or_default(),
     };
-    let pre = precheck(store, &svc, &subject, &app, &*dictionary(store).await?, &files_of).await?;
+    let held = holdings(store, &subject).await?;
+    let pre = precheck(store, &svc, &held, &app, &*dictionary(store).await?, &files_of).await?;
     let action = match row.state {
         State::Correcting => Action::Correct,
         _ => {

@@ -29,18 +29,103 @@ pub async fn application(store: &Store, id: &str) -> Result<Option<(Application,
     Ok(Some((s.application, s.applicant_code)))
 }
 
-pub async fn of_applicant(store: &Store, subject: &Subject) -> Result<Vec<CaseRow>> {
-    let sql = format!("SELECT {COLS} FROM cases WHERE applicant = $1 ORDER BY updated_at DESC LIMIT 500");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(subject.key())
+/// One page of a list read in key order (keyset paging: every page is an index range,
+/// however deep): its rows and, when more follow, the cursor that continues after them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paged<T> {
+    pub rows: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// The most rows a page may ask for.
+pub const PAGE_MAX: i64 = 200;
+
+/// A cursor this platform did not give out (the field is the query parameter `after`).
+fn bad_cursor() -> FieldError {
+    FieldError::new(
+        "after",
+        "cursor",
+        "翻页标记无效，请从第一页重新开始",
+        "not a page cursor this list gave out; start again from the first page",
+    )
+}
+
+fn id_like(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Where a page of an applicant's cases starts: after the case with this key (the most
+/// recently changed first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListKey {
+    pub updated_at: i64,
+    pub id: String,
+}
+
+impl ListKey {
+    pub fn of(c: &CaseRow) -> ListKey {
+        ListKey {
+            updated_at: c.updated_at,
+            id: c.id.clone(),
+        }
+    }
+    /// `updated_at.id`.
+    pub fn cursor(&self) -> String {
+        format!("{}.{}", self.updated_at, self.id)
+    }
+    pub fn parse(s: &str) -> std::result::Result<ListKey, FieldError> {
+        let (at, id) = s.split_once('.').ok_or_else(bad_cursor)?;
+        let updated_at = at.parse().map_err(|_| bad_cursor())?;
+        if !id_like(id) {
+            return Err(bad_cursor());
+        }
+        Ok(ListKey {
+            updated_at,
+            id: id.to_string(),
+        })
+    }
+}
+
+fn page_size(limit: i64) -> i64 {
+    limit.clamp(1, PAGE_MAX)
+}
+
+/// An applicant's cases, the most recently changed first, a page at a time (the
+/// `(applicant, updated_at)` index). The cursor is `updated_at.id` of the last row.
+pub async fn of_applicant(
+    store: &Store,
+    subject: &Subject,
+    after: Option<&ListKey>,
+    limit: i64,
+) -> Result<Paged<CaseRow>> {
+    let limit = page_size(limit);
+    let cond = if after.is_some() {
+        "AND (updated_at < $2 OR (updated_at = $2 AND id < $3))"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {COLS} FROM cases WHERE applicant = $1 {cond} ORDER BY updated_at DESC, id DESC LIMIT {}",
+        limit + 1
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(subject.key());
+    if let Some(k) = after {
+        q = q.bind(k.updated_at).bind(k.id.clone());
+    }
+    let mut rows = q
         .fetch_all(&store.read)
         .await?
         .iter()
         .map(read)
-        .collect()
+        .collect::<Result<Vec<CaseRow>>>()?;
+    let next = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        ListKey::of(rows.last().expect("a full page")).cursor()
+    });
+    Ok(Paged { rows, next })
 }
 
-/// Where an officer's inbox looks. Each part is one indexed query; the caller still checks
+/// Where an officer's inbox looks. Each part is read by index; the caller still checks
 /// each case against the officer's permission (this only narrows what is read).
 #[derive(Debug, Clone, Default)]
 pub struct InboxScope {
@@ -50,51 +135,163 @@ pub struct InboxScope {
     /// Cases at a review or decision step of this department.
     pub step_department: Option<String>,
     /// Cases at a review or decision step in regions starting with this prefix (a
-    /// department-less system token; not together with `step_department`).
+    /// department-less system token; "" for every region).
     pub step_prefix: Option<String>,
 }
 
-/// The open cases an inbox of `scope` may show, oldest first, at most `limit` a part.
-pub async fn inbox_cases(store: &Store, scope: &InboxScope, limit: i64) -> Result<Vec<CaseRow>> {
-    const WINDOW: &str = "state IN ('submitted', 'decided')";
-    const STEP: &str = "state IN ('accepted', 'suspended')";
-    let mut out: Vec<CaseRow> = vec![];
-    // A prefix as a range (region codes are digits), which both engines answer from the
-    // (region_code, state) index; LIKE would not use it in SQLite.
+/// Where an inbox page starts: after the case with this key. Inboxes are ordered by the
+/// promised due date (earliest first; cases without a running clock last), then date of
+/// receipt, then case number.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InboxKey {
+    /// `None` sorts after every date (no clock running).
+    pub due: DueKey,
+    pub received: NaiveDate,
+    pub id: String,
+}
+
+/// A due date for ordering: dates first, then "no due date".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DueKey {
+    On(NaiveDate),
+    None,
+}
+
+impl InboxKey {
+    pub fn of(c: &CaseRow) -> InboxKey {
+        InboxKey {
+            due: c.due_on.map(DueKey::On).unwrap_or(DueKey::None),
+            received: c.received_on,
+            id: c.id.clone(),
+        }
+    }
+    /// `due.received.id`, with `-` for no due date.
+    pub fn cursor(&self) -> String {
+        let due = match self.due {
+            DueKey::On(d) => d.to_string(),
+            DueKey::None => "-".into(),
+        };
+        format!("{due}.{}.{}", self.received, self.id)
+    }
+    pub fn parse(s: &str) -> std::result::Result<InboxKey, FieldError> {
+        let mut it = s.splitn(3, '.');
+        let (Some(due), Some(received), Some(id)) = (it.next(), it.next(), it.next()) else {
+            return Err(bad_cursor());
+        };
+        let date = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad_cursor());
+        if !id_like(id) {
+            return Err(bad_cursor());
+        }
+        Ok(InboxKey {
+            due: if due == "-" {
+                DueKey::None
+            } else {
+                DueKey::On(date(due)?)
+            },
+            received: date(received)?,
+            id: id.to_string(),
+        })
+    }
+}
+
+/// One page of the open cases an inbox of `scope` may show, in [`InboxKey`] order. Every
+/// part of the scope is read state by state, with and without a due date, each an index
+/// range in key order (`(department_id, state, due_on, received_on, id)` for a
+/// department's steps, `(state, due_on, received_on, id)` filtered by region otherwise),
+/// at most `limit + 1` rows each; the page is the first `limit` of their merge. No open
+/// case is read beyond the page, however many there are.
+pub async fn inbox_cases(
+    store: &Store,
+    scope: &InboxScope,
+    after: Option<&InboxKey>,
+    limit: i64,
+) -> Result<Paged<CaseRow>> {
+    const WINDOW: [&str; 2] = ["submitted", "decided"];
+    const STEP: [&str; 2] = ["accepted", "suspended"];
+    let limit = page_size(limit);
+    // A prefix as a range (region codes are digits); LIKE would not use an index in SQLite.
     let range = |p: &str| -> (String, Vec<String>) {
         match region_upper(p) {
             Some(upper) => (
-                "region_code >= $1 AND region_code < $2 AND ".into(),
+                "region_code >= ? AND region_code < ? AND ".into(),
                 vec![p.to_string(), upper],
             ),
             None => (String::new(), vec![]),
         }
     };
-    let mut parts: Vec<(String, Vec<String>)> = vec![];
+    let mut parts: Vec<(String, Vec<String>, [&str; 2])> = vec![];
     if let Some(p) = &scope.window_prefix {
         let (cond, binds) = range(p);
-        parts.push((format!("{cond}{WINDOW}"), binds));
+        parts.push((cond, binds, WINDOW));
     }
     if let Some(d) = &scope.step_department {
-        parts.push((format!("department_id = $1 AND {STEP}"), vec![d.clone()]));
+        parts.push(("department_id = ? AND ".into(), vec![d.clone()], STEP));
     }
     if let Some(p) = &scope.step_prefix {
         let (cond, binds) = range(p);
-        parts.push((format!("{cond}{STEP}"), binds));
+        parts.push((cond, binds, STEP));
     }
-    for (cond, binds) in parts {
-        let sql = format!("SELECT {COLS} FROM cases WHERE {cond} ORDER BY received_on LIMIT {limit}");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for b in binds {
-            q = q.bind(b);
-        }
-        // The parts ask for different states, so no case comes twice.
-        for r in q.fetch_all(&store.read).await?.iter() {
-            out.push(read(r)?);
+    let mut out: Vec<CaseRow> = vec![];
+    for (cond, binds, states) in &parts {
+        for state in states {
+            for dated in [true, false] {
+                // Where this stream starts after the cursor (and whether it is used up).
+                let (from, from_binds): (&str, Vec<String>) = match (after, dated) {
+                    (None, true) => ("due_on IS NOT NULL", vec![]),
+                    (None, false) => ("due_on IS NULL", vec![]),
+                    (Some(k), true) => match k.due {
+                        DueKey::On(d) => (
+                            "due_on IS NOT NULL AND (due_on > ? OR (due_on = ? AND (received_on > ? OR (received_on = ? AND id > ?))))",
+                            vec![
+                                d.to_string(),
+                                d.to_string(),
+                                k.received.to_string(),
+                                k.received.to_string(),
+                                k.id.clone(),
+                            ],
+                        ),
+                        DueKey::None => continue,
+                    },
+                    (Some(k), false) => match k.due {
+                        DueKey::On(_) => ("due_on IS NULL", vec![]),
+                        DueKey::None => (
+                            "due_on IS NULL AND (received_on > ? OR (received_on = ? AND id > ?))",
+                            vec![k.received.to_string(), k.received.to_string(), k.id.clone()],
+                        ),
+                    },
+                };
+                let order = if dated {
+                    "due_on, received_on, id"
+                } else {
+                    "received_on, id"
+                };
+                let mut sql = format!(
+                    "SELECT {COLS} FROM cases WHERE {cond}state = ? AND {from} ORDER BY {order} LIMIT {}",
+                    limit + 1
+                );
+                // Number the placeholders for both engines.
+                let mut n = 0;
+                while let Some(i) = sql.find('?') {
+                    n += 1;
+                    sql.replace_range(i..i + 1, &format!("${n}"));
+                }
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for b in binds.iter().chain([&state.to_string()]).chain(&from_binds) {
+                    q = q.bind(b.clone());
+                }
+                // The parts ask for different states or departments, so no case comes twice.
+                for r in q.fetch_all(&store.read).await?.iter() {
+                    out.push(read(r)?);
+                }
+            }
         }
     }
-    out.sort_by_key(|a| a.received_on);
-    Ok(out)
+    out.sort_by_cached_key(InboxKey::of);
+    let next = (out.len() as i64 > limit).then(|| {
+        out.truncate(limit as usize);
+        InboxKey::of(out.last().expect("a full page")).cursor()
+    });
+    Ok(Paged { rows: out, next })
 }
 
 /// The first code after every code starting with `prefix` (None for "": no bound).
@@ -107,21 +304,6 @@ fn region_upper(prefix: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// Open cases (someone other than the applicant has a move), for the bootstrap root
-/// token's inbox: the server filters by role and orders by remaining working time.
-pub async fn open_cases(store: &Store) -> Result<Vec<CaseRow>> {
-    let sql = format!(
-        "SELECT {COLS} FROM cases WHERE state IN ('submitted', 'accepted', 'suspended', 'decided') \
-         ORDER BY received_on LIMIT 5000"
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .fetch_all(&store.read)
-        .await?
-        .iter()
-        .map(read)
-        .collect()
 }
 
 /// Records that staff read a person applicant's case (their application holds personal
@@ -358,18 +540,20 @@ pub async fn tasks_of_case(store: &Store, case_id: &str) -> Result<Vec<Task>> {
 }
 
 pub async fn open_tasks(store: &Store, department_ids: &[String]) -> Result<Vec<Task>> {
-    let rows = sqlx::query(
-        "SELECT id, case_id, department_id, kind, due_on, state, outcome FROM case_tasks WHERE state = 'open' ORDER BY due_on",
-    )
-    .fetch_all(&store.read)
-    .await?;
     let mut out = vec![];
-    for r in rows {
-        let t = read::<Task, _>(&r)?;
-        if department_ids.contains(&t.department_id) {
-            out.push(t);
+    for d in department_ids {
+        let rows = sqlx::query(
+            "SELECT id, case_id, department_id, kind, due_on, state, outcome FROM case_tasks \
+             WHERE department_id = $1 AND state = 'open'",
+        )
+        .bind(d)
+        .fetch_all(&store.read)
+        .await?;
+        for r in rows {
+            out.push(read::<Task, _>(&r)?);
         }
     }
+    out.sort_by(|a, b| (a.due_on, &a.id).cmp(&(b.due_on, &b.id)));
     Ok(out)
 }
 

@@ -37,16 +37,54 @@ pub fn files_named(app: &Application) -> std::collections::BTreeSet<String> {
     app.materials.values().flat_map(|p| p.files.iter().cloned()).collect()
 }
 
+/// What the platform holds about an applicant that the pre-check and the prefill use:
+/// their profile and the licences they hold, read once per submission (two reads).
+#[derive(Debug, Clone)]
+pub struct Holdings {
+    pub subject: Subject,
+    pub person: Option<crate::accounts::PersonRow>,
+    pub legal: Option<crate::accounts::LegalPerson>,
+    pub licences: Vec<licences::LicenceSummary>,
+}
+
+/// Reads an applicant's [`Holdings`].
+pub async fn holdings(store: &Store, subject: &Subject) -> Result<Holdings> {
+    let mut h = Holdings {
+        subject: subject.clone(),
+        person: None,
+        legal: None,
+        licences: vec![],
+    };
+    match subject {
+        Subject::Person(id) => {
+            if let Some(p) = crate::accounts::person(&store.read, id).await? {
+                let number = crate::accounts::reveal(store, &p, yiwang_core::datause::PersonalField::IdNumber)?;
+                let index = licences::holder_index(&store.pii, yiwang_core::licences::HolderKind::Person, &number);
+                h.licences = licences::of_holder(store, &index).await?;
+                h.person = Some(p);
+            }
+        }
+        Subject::Legal(id) => {
+            if let Some(l) = crate::accounts::legal_person(&store.read, id).await? {
+                h.licences = licences::of_legal(store, &l.uscc).await?;
+                h.legal = Some(l);
+            }
+        }
+    }
+    Ok(h)
+}
+
 /// The pre-check (智能预审) of an application for a published item, with the licences
 /// the applicant offers in place of materials checked against what they hold.
 pub async fn precheck(
     store: &Store,
     service: &Service,
-    applicant: &Subject,
+    h: &Holdings,
     app: &Application,
     dict: &Dictionary,
     files_of: &FilesOf<'_>,
 ) -> Result<core::Prechecked> {
+    let applicant = &h.subject;
     let tolerance_allowed = !serious_default(store, applicant).await?;
     let mut problems = vec![];
     let out = match core::precheck(&service.elements, &|c| dict.get(c).cloned(), app, tolerance_allowed) {
@@ -92,7 +130,7 @@ pub async fn precheck(
             .iter()
             .find(|m| &m.key == key)
             .and_then(|m| m.source.licence_type.clone());
-        match licences::held_by(store, applicant, id).await? {
+        match h.licences.iter().find(|l| &l.id == id) {
             None => problems.push(FieldError::new(
                 &field,
                 "case.licence_not_held",
@@ -131,53 +169,65 @@ pub async fn prefill(
     e: &yiwang_core::catalog::Elements,
     dict: &Dictionary,
 ) -> Result<BTreeMap<String, String>> {
+    prefill_from(store, &holdings(store, subject).await?, agent, e, dict).await
+}
+
+/// [`prefill`] from holdings already read. A licence's face is decrypted only while some
+/// field of the form is still without a value.
+pub async fn prefill_from(
+    store: &Store,
+    held: &Holdings,
+    agent: Option<&str>,
+    e: &yiwang_core::catalog::Elements,
+    dict: &Dictionary,
+) -> Result<BTreeMap<String, String>> {
     let mut profile: BTreeMap<&str, String> = BTreeMap::new();
-    match subject {
-        Subject::Person(id) => {
-            if let Some(p) = crate::accounts::person(&store.read, id).await? {
-                use yiwang_core::datause::PersonalField as F;
-                profile.insert("person.name", p.name.clone());
-                profile.insert("person.id_number", crate::accounts::reveal(store, &p, F::IdNumber)?);
-                profile.insert("person.phone", crate::accounts::reveal(store, &p, F::Phone)?);
-                profile.insert("person.address", crate::accounts::reveal(store, &p, F::Address)?);
-            }
-        }
-        Subject::Legal(id) => {
-            if let Some(l) = crate::accounts::legal_person(&store.read, id).await? {
-                profile.insert("legal.name", l.name.clone());
-                profile.insert("legal.uscc", l.uscc.clone());
-                profile.insert("legal.kind", l.kind.name_zh().to_string());
-                profile.insert("legal.representative", l.legal_representative.clone());
-            }
-            if let Some(agent) = agent
-                && let Some(p) = crate::accounts::person(&store.read, agent).await?
-            {
-                let phone = crate::accounts::reveal(store, &p, yiwang_core::datause::PersonalField::Phone)?;
-                profile.insert("person.phone", phone);
-            }
+    if let Some(p) = &held.person {
+        use yiwang_core::datause::PersonalField as F;
+        profile.insert("person.name", p.name.clone());
+        profile.insert("person.id_number", crate::accounts::reveal(store, p, F::IdNumber)?);
+        profile.insert("person.phone", crate::accounts::reveal(store, p, F::Phone)?);
+        profile.insert("person.address", crate::accounts::reveal(store, p, F::Address)?);
+    }
+    if let Some(l) = &held.legal {
+        profile.insert("legal.name", l.name.clone());
+        profile.insert("legal.uscc", l.uscc.clone());
+        profile.insert("legal.kind", l.kind.name_zh().to_string());
+        profile.insert("legal.representative", l.legal_representative.clone());
+        if let Some(agent) = agent
+            && let Some(p) = crate::accounts::person(&store.read, agent).await?
+        {
+            let phone = crate::accounts::reveal(store, &p, yiwang_core::datause::PersonalField::Phone)?;
+            profile.insert("person.phone", phone);
         }
     }
     let mut out = BTreeMap::new();
-    let mut from_licences: BTreeMap<String, String> = BTreeMap::new();
-    for l in licences::of_subject(store, subject).await? {
-        if l.status != yiwang_core::licences::Status::Valid {
-            continue;
-        }
-        if let Some(f) = licences::file(store, &l.id).await? {
-            for (k, v) in f.data.face {
-                from_licences.entry(k).or_insert(v);
-            }
-        }
-    }
     for f in &e.form {
         let v = dict
             .get(&f.element)
             .and_then(|d| d.prefill.as_deref())
             .and_then(|src| profile.get(src).cloned())
-            .filter(|v| !v.is_empty())
-            .or_else(|| from_licences.get(&f.element).cloned());
+            .filter(|v| !v.is_empty());
         if let Some(v) = v {
             out.insert(f.element.clone(), v);
+        }
+    }
+    // Then the licences' faces, for the fields the profile left empty.
+    for l in &held.licences {
+        if e.form.iter().all(|f| out.contains_key(&f.element)) {
+            break;
+        }
+        if l.status != yiwang_core::licences::Status::Valid {
+            continue;
+        }
+        if let Some(file) = licences::file(store, &l.id).await? {
+            for f in &e.form {
+                if !out.contains_key(&f.element)
+                    && let Some(v) = file.data.face.get(&f.element)
+                {
+                    out.insert(f.element.clone(), v.clone());
+                }
+            }
         }
     }
     Ok(out)
@@ -244,9 +294,10 @@ pub(super) async fn submit_inner(
         uploader: &meta.actor,
         prior: Default::default(),
     };
-    let prechecked = precheck(store, &service, &applicant.subject, &application, &dict, &files_of).await?;
+    let held = holdings(store, &applicant.subject).await?;
+    let prechecked = precheck(store, &service, &held, &application, &dict, &files_of).await?;
     // The prefill rate: form fields whose submitted value is the one the platform filled in.
-    let filled = prefill(store, &applicant.subject, None, &service.elements, &dict).await?;
+    let filled = prefill_from(store, &held, None, &service.elements, &dict).await?;
     let prefilled = application
         .form
         .iter()

@@ -8,6 +8,9 @@ pub struct CaseOptions {
     pub lifecycles: usize,
     pub callers: usize,
     pub ceiling_batch: usize,
+    /// Cases added by the bulk path after the first measurements, before the submissions
+    /// are measured again (0: not at all).
+    pub preload: usize,
 }
 
 pub(super) async fn ok_json(r: reqwest::Response, what: &str) -> Result<serde_json::Value> {
@@ -245,16 +248,11 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
     let mut ceilings = vec![ceiling(ceiling_store, ceiling_n, o.ceiling_batch).await?];
 
     // 1. Submissions.
-    let (lat, secs) = submit_many(
-        &c,
-        url,
-        token,
-        &body,
-        o.callers,
-        o.submissions,
-        &format!("bench-{run_id}"),
-    )
-    .await?;
+    let submissions = |key: String| {
+        let (c, body) = (&c, &body);
+        async move { submit_many(c, url, token, body, o.callers, o.submissions, &key).await }
+    };
+    let (lat, secs) = submissions(format!("bench-{run_id}")).await?;
     let submit_rate = lat.len() as f64 / secs;
     println!(
         "submissions: {} durable POST /api/v1/window/cases (pre-check, case number, sealed receipt) from {} clients in {secs:.2} s = {submit_rate:.0}/s (p50 {:.1} ms, p99 {:.1} ms)",
@@ -268,7 +266,13 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
 
     // 2. Whole lifecycles.
     let (lat, secs) = load(o.callers, o.lifecycles, {
-        let (c, url, token, run_id) = (c.clone(), url.to_string(), token.to_string(), run_id.clone());
+        let (c, url, token, run_id, body) = (
+            c.clone(),
+            url.to_string(),
+            token.to_string(),
+            run_id.clone(),
+            body.clone(),
+        );
         move |k, i| {
             let (c, url, token, body, run_id) = (c.clone(), url.clone(), token.clone(), body.clone(), run_id.clone());
             async move {
@@ -304,6 +308,18 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
         o.ceiling_batch
     );
     println!("same-rows ratio {:.3}", submit_rate / same);
+    // 5. The submissions again, with `preload` more cases stored.
+    if o.preload > 0 {
+        let stored = super::preload::preload_and_report(ceiling_store, &template, o.preload).await?;
+        let (lat, secs) = submissions(format!("bench-{run_id}-full")).await?;
+        let full_rate = lat.len() as f64 / secs;
+        println!(
+            "submissions at {stored} stored cases: {full_rate:.0}/s (p50 {:.1} ms, p99 {:.1} ms)",
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99)
+        );
+        println!("full/empty ratio {:.3}", full_rate / submit_rate);
+    }
     let ratio = submit_rate / ceiling;
     println!("ratio {ratio:.3}");
     Ok(ratio)
@@ -315,23 +331,9 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
 /// are removed afterwards.
 async fn same_rows_ceiling(store: &Store, template: &str, n: usize, batch: usize) -> Result<f64> {
     let mut conn = store.read.acquire().await?;
-    // Stored under the caller's name (`account:…:<key>`).
-    let (template, response): (String, String) =
-        sqlx::query_as("SELECT key, response FROM idempotency WHERE key LIKE $1")
-            .bind(format!("%:{template}"))
-            .fetch_one(&mut *conn)
-            .await?;
+    let (template, case_id) = super::preload::template_case(&mut conn, template).await?;
     let template = template.as_str();
-    let case_id = serde_json::from_str::<serde_json::Value>(&response)?["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let ev = sqlx::query("SELECT kind, body, actor FROM events WHERE stream_id = $1 AND version = 1")
-        .bind(format!("case:{case_id}"))
-        .fetch_one(&mut *conn)
-        .await?;
-    let (kind, body, actor): (String, String, String) =
-        (ev.try_get("kind")?, ev.try_get("body")?, ev.try_get("actor")?);
+    let (kind, body, actor) = super::preload::first_event(&mut conn, &case_id).await?;
     // The receipt and the notification, by their ids (the copies below read by key only).
     let notice: String = sqlx::query_scalar("SELECT id FROM case_notices WHERE case_id = $1")
         .bind(&case_id)

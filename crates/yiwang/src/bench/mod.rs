@@ -6,7 +6,7 @@
 //! durability. Prints both and their ratio (machines here are shared and noisy, so only
 //! the ratio is meaningful).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use sqlx::Row;
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,6 +16,7 @@ use yiwang_store::{Command, Meta, Store};
 
 mod cases;
 mod licences;
+mod preload;
 mod reads;
 mod search;
 pub mod statements;

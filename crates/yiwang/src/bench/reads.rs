@@ -13,6 +13,8 @@ pub struct ReadOptions {
     pub requests: usize,
     /// Concurrent keep-alive clients.
     pub callers: usize,
+    /// Cases added by the bulk path after the submissions (0: none).
+    pub preload: usize,
 }
 
 /// One measured path: what it is, and how to make its request.
@@ -27,8 +29,9 @@ struct Path {
 
 /// Fills the server behind `url` (a demo province; `token` its admin token) with
 /// `o.cases` cases, then measures each read path. Prints one line a path and its ratio to
-/// `/healthz`.
-pub async fn reads(url: &str, token: &str, o: &ReadOptions) -> Result<()> {
+/// `/healthz`. With `o.preload`, `store` (the server's database) gets that many more
+/// cases by the bulk path first.
+pub async fn reads(url: &str, token: &str, store: Option<&Store>, o: &ReadOptions) -> Result<()> {
     let c = reqwest::Client::builder().pool_max_idle_per_host(o.callers).build()?;
     let d = demo_case(&c, url, token).await?;
     let run_id = hex::encode(rand::random::<[u8; 4]>());
@@ -41,6 +44,10 @@ pub async fn reads(url: &str, token: &str, o: &ReadOptions) -> Result<()> {
         o.cases,
         o.cases as f64 / secs
     );
+    if o.preload > 0 {
+        let store = store.context("--preload needs the server's database (--data-dir or --database-url)")?;
+        super::preload::preload_and_report(store, &format!("{key}-0-0"), o.preload).await?;
+    }
     // One concluded case with its licence: the case to read and the licence to verify.
     let (case_id, licence_id) = lifecycle(&c, url, token, &d.body, &format!("reads-{run_id}-life")).await?;
     // The agent acts for the enterprise, whose cases these are.

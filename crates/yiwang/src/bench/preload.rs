@@ -1,0 +1,137 @@
+//! `--preload N` of `bench cases` and `bench reads`: a store filled with N cases fast, so
+//! that the benches run against a province's volume (the bulk path is for this only).
+//!
+//! Each preloaded case is a copy of one real window submission: its own case number from
+//! the case-serial blocks, its application sealed again under that number (SM4, so the
+//! case reads like any other), its `case.submitted` event in the ledger (chained from the
+//! stream's genesis and numbered under the ledger head's lock, as the writer does, so the
+//! ledger still verifies and the writer carries on after them), its stream head and its
+//! timeline entry. The receipt, the notification and the idempotency record are not copied.
+
+use super::*;
+use yiwang_store::numbers::{self, Counter};
+
+/// Copies per transaction (the ledger head's lock is held for one transaction).
+const BATCH: usize = 2000;
+
+/// The case the submission made under Idempotency-Key `template` created: the key as
+/// stored (under its caller's name, `account:…:<key>`) and the case's id.
+pub(super) async fn template_case(conn: &mut sqlx::AnyConnection, template: &str) -> Result<(String, String)> {
+    let (key, response): (String, String) = sqlx::query_as("SELECT key, response FROM idempotency WHERE key LIKE $1")
+        .bind(format!("%:{template}"))
+        .fetch_one(&mut *conn)
+        .await?;
+    let id = serde_json::from_str::<serde_json::Value>(&response)?["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    anyhow::ensure!(id.len() > 20, "the template submission has no case number");
+    Ok((key, id))
+}
+
+/// A case's first event (`case.submitted`): kind, body and actor.
+pub(super) async fn first_event(conn: &mut sqlx::AnyConnection, case_id: &str) -> Result<(String, String, String)> {
+    Ok(
+        sqlx::query_as("SELECT kind, body, actor FROM events WHERE stream_id = $1 AND version = 1")
+            .bind(format!("case:{case_id}"))
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// [`preload`], then a line saying how fast and how many cases are now stored (returned).
+pub(super) async fn preload_and_report(store: &Store, template: &str, n: usize) -> Result<i64> {
+    let rate = preload(store, template, n).await?;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
+        .fetch_one(&store.read)
+        .await?;
+    println!(
+        "preload:     {n} cases copied from a real submission by the bulk path = {rate:.0} cases/s ({stored} cases stored)"
+    );
+    Ok(stored)
+}
+
+/// Adds `n` copies of the case that the submission made under Idempotency-Key `template`
+/// (the caller's key, as stored with its caller) created. Returns copies/s.
+pub(super) async fn preload(store: &Store, template: &str, n: usize) -> Result<f64> {
+    let mut conn = store.read.acquire().await?;
+    let (_, from) = template_case(&mut conn, template).await?;
+    let (kind, body, actor) = first_event(&mut conn, &from).await?;
+    let enc: String = sqlx::query_scalar("SELECT application_enc FROM cases WHERE id = $1")
+        .bind(&from)
+        .fetch_one(&mut *conn)
+        .await?;
+    let plain = store.pii.open_bytes(&format!("cases.application:{from}"), &enc)?;
+    // The case number's prefix: region and date of receipt (as the submission numbered it).
+    let prefix = from[..20].to_string();
+    let started = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let k = BATCH.min(n - done);
+        // Numbers first (from the process's blocks, through the writer), then the rows.
+        let mut ids = Vec::with_capacity(k);
+        for _ in 0..k {
+            let serial = numbers::next(store, Counter::CaseSerial { prefix: prefix.clone() }).await?;
+            ids.push(format!("{prefix}{serial:06}"));
+        }
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        // The ledger head's row lock, as the writer takes it, then the next sequence numbers.
+        sqlx::query("UPDATE ledger_head SET touched_at = $1 WHERE id = 1")
+            .bind(yiwang_store::now_ms())
+            .execute(&mut *tx)
+            .await?;
+        let head: i64 = sqlx::query_scalar("SELECT seq FROM ledger_head WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        for (j, id) in ids.iter().enumerate() {
+            let ev = EventRecord {
+                seq: head + 1 + j as i64,
+                stream_id: format!("case:{id}"),
+                version: 1,
+                kind: kind.clone(),
+                body: body.replace(&from, id),
+                actor: actor.clone(),
+                at_ms: yiwang_store::now_ms(),
+            };
+            let hash = yiwang_crypto::sm3(&ev.chain_input(&GENESIS));
+            yiwang_store::ledger::insert_event(&mut tx, &ev, &GENESIS, &hash).await?;
+            sqlx::query("INSERT INTO streams (stream_id, version, hash) VALUES ($1, 1, $2)")
+                .bind(&ev.stream_id)
+                .bind(hex::encode(hash))
+                .execute(&mut *tx)
+                .await?;
+            let sealed = store.pii.seal_bytes(&format!("cases.application:{id}"), &plain);
+            sqlx::query(
+                "INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
+                    applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
+                    application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
+                    form_fields, prefilled_fields)
+                 SELECT $1, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
+                    applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
+                    $2, application_sm3, statutory_limit, promised_limit, received_on, created_at, $3,
+                    form_fields, prefilled_fields FROM cases WHERE id = $4",
+            )
+            .bind(id)
+            .bind(&sealed)
+            .bind(ev.at_ms)
+            .bind(&from)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at)
+                 SELECT $1, n, event, body, party, actor, at FROM case_timeline WHERE case_id = $2 AND n = 1",
+            )
+            .bind(id)
+            .bind(&from)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE ledger_head SET seq = $1 WHERE id = 1")
+            .bind(head + k as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        done += k;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
