@@ -1,7 +1,8 @@
 //! The working-day calendar in the database: the national schedule (seeded from the
 //! official data the project carries, extended by admins when the State Council publishes
-//! a new year) and local additions per region. Reads go through a cache that is reloaded
-//! whenever any process changes the calendar (`calendar_meta.rev`).
+//! a new year) and local additions per region. Reads go through the reference-data cache
+//! (`refdata`): a calendar change this process commits clears it at commit, one another
+//! process commits reaches it through the ledger follower within about a second.
 
 use crate::ledger::Expect;
 use crate::writer::{Command, Meta, WriteCtx};
@@ -22,7 +23,8 @@ pub enum Cmd {
     SetLocalDays { region_code: String, days: Vec<DayRule> },
 }
 
-pub(crate) type Cache = Mutex<HashMap<String, (i64, Arc<Calendar>)>>;
+/// Calendars by region, each with the reference-data generation it was read in.
+pub(crate) type Cache = Mutex<HashMap<String, (u64, Arc<Calendar>)>>;
 
 async fn upsert_day(ctx: &mut WriteCtx<'_>, region: &str, d: &DayRule, source_year: i64) -> Result<()> {
     sqlx::query(
@@ -129,11 +131,10 @@ fn rules(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<DayRule>> {
 /// region's own. `None` or an unknown code gives the national calendar.
 pub async fn calendar_for(store: &Store, region: Option<&str>) -> Result<Arc<Calendar>> {
     let key = region.unwrap_or(NATIONAL).to_string();
-    let rev: i64 = sqlx::query_scalar("SELECT rev FROM calendar_meta WHERE id = 1")
-        .fetch_one(&store.read)
-        .await?;
-    if let Some((r, c)) = store.calendars.lock().expect("cache lock").get(&key)
-        && *r == rev
+    // Kept until reference data is cleared (a calendar or region event): no read to check.
+    let generation = store.refdata.generation();
+    if let Some((g, c)) = store.calendars.lock().expect("cache lock").get(&key)
+        && *g == generation
     {
         return Ok(c.clone());
     }
@@ -153,7 +154,7 @@ pub async fn calendar_for(store: &Store, region: Option<&str>) -> Result<Arc<Cal
         .calendars
         .lock()
         .expect("cache lock")
-        .insert(key, (rev, cal.clone()));
+        .insert(key, (generation, cal.clone()));
     Ok(cal)
 }
 

@@ -1,7 +1,8 @@
 //! Reference data kept in memory (DESIGN "The write path": reference data is cached, with
 //! invalidation from the ledger): the data-element dictionary, the published versions of
 //! each item, the departments and their signing seals, read by every submission and by
-//! the guide, case and verification pages.
+//! the guide, case and verification pages; the working-day calendars (`calendar`) are kept
+//! by region until the same clearing.
 //!
 //! A change this process commits clears the cache before its caller is answered (the
 //! writer marks a batch that appended a catalogue, data-element, department or seal event). A
@@ -40,11 +41,19 @@ impl Versions {
 /// few): past this the cache starts again empty.
 const MAX_ITEMS: usize = 2_000;
 
-/// Does an event of this kind change reference data?
+/// Does an event of this kind change reference data? (A region's place in the tree decides
+/// whose local days its calendar inherits.)
 pub fn touches(kind: &str) -> bool {
-    ["catalog.", "data_element.", "department.", "seal."]
-        .iter()
-        .any(|p| kind.starts_with(p))
+    [
+        "catalog.",
+        "data_element.",
+        "department.",
+        "seal.",
+        "calendar.",
+        "region.",
+    ]
+    .iter()
+    .any(|p| kind.starts_with(p))
 }
 
 #[derive(Default)]
@@ -69,7 +78,8 @@ impl RefCache {
         self.departments.write().expect("refdata").clear();
     }
 
-    fn generation(&self) -> u64 {
+    /// Bumped at every clearing: a value read in an earlier generation is stale.
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
 }

@@ -703,6 +703,54 @@ async fn reference_data_in_memory_follows_changes_here_and_elsewhere() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert!(seen, "the first store never saw the change");
+
+        // Working-day calendars the same way: a make-up workday (调休上班) set here turns a
+        // Sunday into a working day here at once and elsewhere within the follower's second.
+        here.write(
+            Meta::actor("e"),
+            Command::Regions(regions::Cmd::Create(NewRegion {
+                code: "460000".into(),
+                name: "海南省".into(),
+                name_en: None,
+                parent_code: None,
+            })),
+        )
+        .await
+        .unwrap();
+        let sunday = chrono::NaiveDate::from_ymd_opt(2026, 12, 13).unwrap();
+        let works = |s: &Arc<Store>| {
+            let s = s.clone();
+            async move {
+                yiwang_store::calendar::calendar_for(&s, Some("460000"))
+                    .await
+                    .unwrap()
+                    .is_working_day(sunday)
+            }
+        };
+        assert!(!works(&here).await && !works(&elsewhere).await);
+        here.write(
+            Meta::actor("e"),
+            Command::Calendar(yiwang_store::calendar::Cmd::SetLocalDays {
+                region_code: "460000".into(),
+                days: vec![yiwang_core::calendar::DayRule {
+                    date: sunday,
+                    off_day: false,
+                    name: "调休".into(),
+                }],
+            }),
+        )
+        .await
+        .unwrap();
+        assert!(works(&here).await, "here: at once");
+        let mut seen = false;
+        for _ in 0..50 {
+            if works(&elsewhere).await {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(seen, "the second store never saw the calendar change");
         here.close().await;
         elsewhere.close().await;
         db.cleanup().await;

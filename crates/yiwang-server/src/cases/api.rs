@@ -459,6 +459,11 @@ pub(super) async fn inbox(
             _ => break,
         }
     }
+    // The last read may have filled the page over: the next page starts after its last row.
+    if mine.len() as i64 > limit {
+        mine.truncate(limit as usize);
+        next = mine.last().map(|(c, _)| cases::InboxKey::of(c).cursor());
+    }
     // Every clock of the page in one go: a calendar per region, one query for suspensions.
     let refs: Vec<&CaseRow> = mine.iter().map(|(c, _)| c).collect();
     let clocks = cases::clocks_many(&s.store, &refs, today).await?;
