@@ -418,7 +418,6 @@ pub(super) async fn inbox(
     let (mut after, limit) = (p.after(cases::InboxKey::parse)?, p.limit()?);
     let mut mine: Vec<(CaseRow, Party)> = vec![];
     let mut departments = vec![];
-    let mut targets: BTreeMap<String, Target> = BTreeMap::new();
     let mut next;
     // A case the scope reads but the caller's roles do not reach (a step they do not
     // hold) is passed over; a few more reads fill the page.
@@ -429,15 +428,8 @@ pub(super) async fn inbox(
         reads += 1;
         for c in page.rows {
             let Some(w) = c.waiting_on() else { continue };
-            // One department read per department, not per case.
-            let t = match targets.get(&c.department_id) {
-                Some(t) => t.clone(),
-                None => {
-                    let t = target(s, &c).await?;
-                    targets.insert(c.department_id.clone(), t.clone());
-                    t
-                }
-            };
+            // Departments come from the reference-data cache: no read per case.
+            let t = target(s, &c).await?;
             let perm = match w {
                 Party::Clerk => Permission::CaseAccept,
                 Party::Reviewer => Permission::CaseReview,
