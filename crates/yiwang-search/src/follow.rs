@@ -43,7 +43,11 @@ impl yiwang_store::outbox::Subscriber for Follower {
     fn local_cursor(&self) -> Option<i64> {
         Some(self.index.cursor())
     }
-    async fn handle(&self, events: &[yiwang_store::outbox::StoredEvent]) -> std::result::Result<(), String> {
+    /// Publications and departments' changes; the cases' events are passed over unread.
+    fn kinds(&self) -> Option<&[&str]> {
+        Some(&["catalog.", "department.changed"])
+    }
+    async fn handle(&self, events: &[yiwang_store::outbox::StoredEvent], upto: i64) -> std::result::Result<(), String> {
         let (mut entries, departments) = touched(events);
         for d in departments {
             let f = yiwang_store::catalog::EntryFilter {
@@ -57,7 +61,7 @@ impl yiwang_store::outbox::Subscriber for Follower {
                 entries.insert(e.id);
             }
         }
-        let last = events.last().map(|e| e.seq).unwrap_or(0);
+        let last = upto;
         refresh(&self.index, &self.store, &entries)
             .await
             .map_err(|e| e.to_string())?;

@@ -553,6 +553,27 @@ pub async fn read_after(pool: &sqlx::AnyPool, cursor: i64, limit: i64) -> Result
     rows.into_iter().map(read).collect()
 }
 
+/// The events with these sequence numbers, in sequence order (filtered subscribers).
+pub async fn read_seqs(pool: &sqlx::AnyPool, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
+    let mut out = Vec::with_capacity(seqs.len());
+    for chunk in seqs.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE seq IN ({}) ORDER BY seq",
+            marks.join(", ")
+        );
+        // Not kept prepared: each length is another text.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for seq in chunk {
+            q = q.bind(*seq);
+        }
+        for row in q.fetch_all(pool).await? {
+            out.push(read(row)?);
+        }
+    }
+    Ok(out)
+}
+
 /// The events of one stream, oldest first (history views).
 pub async fn stream(pool: &sqlx::AnyPool, stream_id: &str) -> Result<Vec<StoredEvent>> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version");

@@ -29,6 +29,8 @@ pub enum Counter {
         year: i32,
         kind: &'static str,
     },
+    /// A licence type's serials at one issuer (the licence number's running part).
+    LicenceSerial { type_code: String, issuer_uscc: String },
 }
 
 /// The writer command: advance `counter` by `n` and return the first number reserved.
@@ -104,6 +106,19 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, r: &Reserve) -> Result<Value
             .bind(department_id)
             .bind(*year as i64)
             .bind(*kind)
+            .bind(n)
+            .fetch_one(&mut *ctx.conn)
+            .await?
+        }
+        Counter::LicenceSerial { type_code, issuer_uscc } => {
+            sqlx::query_scalar(
+                "INSERT INTO licence_serials (type_code, issuer_uscc, next_serial) VALUES ($1, $2, $3)
+             ON CONFLICT (type_code, issuer_uscc) DO UPDATE SET next_serial = licence_serials.next_serial + $4
+             RETURNING next_serial - $4",
+            )
+            .bind(type_code)
+            .bind(issuer_uscc)
+            .bind(n + 1)
             .bind(n)
             .fetch_one(&mut *ctx.conn)
             .await?

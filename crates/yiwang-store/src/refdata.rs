@@ -165,8 +165,13 @@ async fn keyed<V: Clone>(
 /// ends when the store is dropped or closed.
 pub(crate) fn follow(store: Weak<Store>, mut cursor: i64) {
     tokio::spawn(async move {
+        let mut full = false;
         loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            // A full page means more is waiting: read on at once.
+            if !full {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            full = false;
             let Some(store) = store.upgrade() else { return };
             if store.read.is_closed() {
                 return;
@@ -184,6 +189,7 @@ pub(crate) fn follow(store: Weak<Store>, mut cursor: i64) {
                     if let Some((seq, _)) = kinds.last() {
                         cursor = *seq;
                     }
+                    full = kinds.len() == 10_000;
                 }
                 Err(e) => tracing::warn!(error = %e, "reference data follower: reading the ledger failed"),
             }

@@ -105,6 +105,9 @@ pub(crate) struct Batch {
     pub(crate) seals_active: HashMap<String, bool>,
     /// An event of the batch changes reference data (`refdata::touches`).
     pub(crate) refdata_changed: bool,
+    /// Applications received in this batch per (day, item code), with the item's name:
+    /// added to `item_receipts` once at the end of the batch.
+    pub(crate) receipts: HashMap<(String, String), (String, i64)>,
 }
 
 /// A stream's head before a command appended to it: (stream, head, was it dirty).
@@ -125,6 +128,8 @@ pub struct WriteCtx<'c> {
     pub(crate) savepoint: bool,
     /// Stream heads as they were before this command touched them (for undo).
     pub(crate) undo: Vec<Undo>,
+    /// Receipts this command counted (for undo).
+    pub(crate) counted: Vec<(String, String)>,
     pub(crate) seq_before: i64,
     /// The province's catalogue settings (locked elements, star rules).
     pub catalog: &'c CatalogPolicy,
@@ -159,8 +164,29 @@ impl WriteCtx<'_> {
         self.batch.calendar_changed = true;
     }
 
+    /// Counts an application received for an item on a day (热门服务, statistics).
+    pub(crate) fn count_receipt(&mut self, day: chrono::NaiveDate, item_code: &str, item_name: &str) {
+        let key = (day.to_string(), item_code.to_string());
+        let entry = self
+            .batch
+            .receipts
+            .entry(key.clone())
+            .or_insert_with(|| (item_name.to_string(), 0));
+        entry.0 = item_name.to_string();
+        entry.1 += 1;
+        self.counted.push(key);
+    }
+
     /// Undoes this command's effect on the batch state after its savepoint rolled back.
     fn undo(&mut self) {
+        for key in self.counted.drain(..) {
+            if let Some(e) = self.batch.receipts.get_mut(&key) {
+                e.1 -= 1;
+                if e.1 == 0 {
+                    self.batch.receipts.remove(&key);
+                }
+            }
+        }
         for (stream, head, was_dirty) in self.undo.drain(..).rev() {
             match head {
                 Some(h) => self.batch.heads.insert(stream.clone(), h),
@@ -335,6 +361,7 @@ async fn commit_batch(
                 key,
                 savepoint: false,
                 undo: vec![],
+                counted: vec![],
                 catalog,
                 keys,
             };
@@ -362,6 +389,7 @@ async fn commit_batch(
         }
         let next_seq = batch.next_seq;
         ledger::write_stream_heads(&mut *conn, &batch).await?;
+        crate::cases::add_receipts(&mut *conn, &batch.receipts).await?;
         let calendar_changed = batch.calendar_changed;
         let last = next_seq - 1;
         ledger::checkpoint_if_due(&mut *conn, key, interval, last, now).await?;

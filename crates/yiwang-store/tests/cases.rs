@@ -1014,6 +1014,26 @@ async fn lists_are_read_a_page_at_a_time_in_key_order() {
             assert_eq!(got, want, "list pages of {size}");
         }
 
+        // 热门服务: the writer counted each submission once on its day of receipt; a retried
+        // Idempotency-Key is the same submission, not another.
+        for _ in 0..2 {
+            submit(&s, &w, application(&w), Some("popular-once")).await.unwrap();
+        }
+        let since = yiwang_store::today() - chrono::Duration::days(90);
+        let popular = cases::popular_items(&s, since, 8).await.unwrap();
+        assert_eq!(popular.len(), 1);
+        assert_eq!(
+            (popular[0].item_code.as_str(), popular[0].applications),
+            (w.item_code.as_str(), 18)
+        );
+        assert_eq!(popular[0].item_name, "食品经营许可");
+        assert!(
+            cases::popular_items(&s, yiwang_store::today() + chrono::Duration::days(1), 8)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
         for bad in [
             "",
             "x",
@@ -1026,6 +1046,99 @@ async fn lists_are_read_a_page_at_a_time_in_key_order() {
         for bad in ["", "12", "x.1", "12.'"] {
             assert_eq!(cases::ListKey::parse(bad).unwrap_err().field, "after", "{bad:?}");
         }
+        db.cleanup().await;
+    }
+}
+
+/// An approval's licence is numbered and signed before its command enters the writer,
+/// which stores it as prepared; if the department's seal was replaced in between, the
+/// writer issues it anew under the seal as it now stands (never under a retired one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_licence_prepared_before_the_writer_follows_a_replaced_seal() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        for rotate in [false, true] {
+            let id = submit(&s, &w, application(&w), None).await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let review = Action::Complete {
+                opinion: "同意".into()
+            };
+            for (party, action) in [(Party::Clerk, Action::Accept), (Party::Reviewer, review)] {
+                act(&s, &id, party, action).await.unwrap();
+            }
+            let c = cases::case(&s, &id).await.unwrap().unwrap();
+            let input = licences::IssueInput {
+                type_code: format!("{}001", uscc("11460100", 1)),
+                department_id: c.department_id.clone(),
+                holder_name: w.company.name.clone(),
+                holder_code: w.company.code.clone(),
+                face: [
+                    ("legal_representative", "王小明"),
+                    ("business_address", "海口市龙华区滨海大道 1 号"),
+                    ("food_business_type", "餐饮服务经营者"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+                valid_from: None,
+                number: None,
+                related_item: Some(w.item_code.clone()),
+                case_id: Some(id.clone()),
+            };
+            let prepared = licences::prepare(&s, &input, yiwang_store::now_ms()).await.unwrap();
+            let old = yiwang_store::refdata::signing_seal(&s, &c.department_id)
+                .await
+                .unwrap()
+                .unwrap();
+            if rotate {
+                s.write(
+                    m("admin"),
+                    Command::Seals(seals::Cmd::Rotate {
+                        seal_id: old.id.clone(),
+                        reason: "印章换发".into(),
+                    }),
+                )
+                .await
+                .unwrap();
+            }
+            let v = s
+                .write(
+                    m("staff:decider"),
+                    Command::Cases(Box::new(cases::Cmd::Act {
+                        case_id: id.clone(),
+                        party: Party::Decider,
+                        action: Action::Decide {
+                            approve: true,
+                            reason: String::new(),
+                        },
+                        calendar: yiwang_store::calendar::calendar_for(&s, Some(&c.region_code))
+                            .await
+                            .unwrap(),
+                        policy: s.config.cases,
+                        replace: None,
+                        elements: None,
+                        licence: Some(Box::new(prepared.clone())),
+                    })),
+                )
+                .await
+                .unwrap()
+                .value;
+            let lid = v["licence_id"].as_str().expect("licence issued");
+            let f = licences::file(&s, lid).await.unwrap().unwrap();
+            assert!(licences::verify_file(&s, &f).await.unwrap().valid);
+            if rotate {
+                assert_ne!(lid, prepared.id(), "issued anew");
+                assert_ne!(f.signature.seal_id, old.id, "not under the retired seal");
+            } else {
+                assert_eq!(lid, prepared.id(), "stored as prepared");
+                assert_eq!(f.signature.seal_id, old.id);
+            }
+        }
+        let r = ledger::verify_store(&s).await.unwrap();
+        assert!(r.ok(), "{r:?}");
         db.cleanup().await;
     }
 }

@@ -326,8 +326,27 @@ impl outbox::Subscriber for Collect {
     fn name(&self) -> &str {
         "collect"
     }
-    async fn handle(&self, events: &[outbox::StoredEvent]) -> Result<(), String> {
+    async fn handle(&self, events: &[outbox::StoredEvent], _upto: i64) -> Result<(), String> {
         self.0.lock().await.extend(events.iter().map(|e| e.seq));
+        Ok(())
+    }
+}
+
+/// A subscriber of the calendar's events only: the others are passed over unread.
+struct CalendarOnly(tokio::sync::Mutex<Vec<(i64, String)>>);
+
+impl outbox::Subscriber for CalendarOnly {
+    fn name(&self) -> &str {
+        "calendar-only"
+    }
+    fn kinds(&self) -> Option<&[&str]> {
+        Some(&["calendar."])
+    }
+    async fn handle(&self, events: &[outbox::StoredEvent], _upto: i64) -> Result<(), String> {
+        self.0
+            .lock()
+            .await
+            .extend(events.iter().map(|e| (e.seq, e.kind.clone())));
         Ok(())
     }
 }
@@ -340,12 +359,21 @@ async fn subscribers_never_skip_with_concurrent_writers() {
         let stores = vec![db.open().await, db.open().await, db.open().await];
         let sub = Arc::new(Collect(Default::default()));
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
-        let runner = outbox::spawn(
-            stores[0].clone(),
-            sub.clone(),
-            std::time::Duration::from_millis(5),
-            stop,
-        );
+        let calendar = Arc::new(CalendarOnly(Default::default()));
+        let runners = [
+            outbox::spawn(
+                stores[0].clone(),
+                sub.clone(),
+                std::time::Duration::from_millis(5),
+                stop.clone(),
+            ),
+            outbox::spawn(
+                stores[1].clone(),
+                calendar.clone(),
+                std::time::Duration::from_millis(5),
+                stop,
+            ),
+        ];
         let mut tasks = vec![];
         for (k, s) in stores.iter().enumerate() {
             for j in 0..4usize {
@@ -370,12 +398,31 @@ async fn subscribers_never_skip_with_concurrent_writers() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        let all = ledger::read_after(&stores[0].read, 0, 10_000).await.unwrap();
+        let want: Vec<(i64, String)> = all
+            .iter()
+            .filter(|e| e.kind.starts_with("calendar."))
+            .map(|e| (e.seq, e.kind.clone()))
+            .collect();
+        assert!(!want.is_empty() && want.len() < all.len());
+        for _ in 0..500 {
+            if calendar.0.lock().await.len() >= want.len() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         stop_tx.send(true).unwrap();
-        runner.await.unwrap();
+        for r in runners {
+            r.await.unwrap();
+        }
         let seen = sub.0.lock().await.clone();
         // Every event exactly once, in sequence order (calendar seeding included).
         assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "{:?}", db.engine);
         assert_eq!(outbox::cursor(&stores[0], "collect").await.unwrap(), total);
+        // The filtered subscriber: its events only, each once and in order, and its cursor
+        // recorded at the head although the last events were not its own.
+        assert_eq!(*calendar.0.lock().await, want, "{:?}", db.engine);
+        assert_eq!(outbox::cursor(&stores[0], "calendar-only").await.unwrap(), total);
         let r = ledger::verify_store(&stores[0]).await.unwrap();
         assert!(r.ok(), "{r:?}");
         for s in stores {

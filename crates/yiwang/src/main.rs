@@ -923,7 +923,7 @@ async fn catch_up(store: &Arc<Store>, ix: &Arc<yiwang_search::SearchIndex>) -> R
         index: ix.clone(),
         store: store.clone(),
     };
-    while yiwang_store::outbox::deliver_once(store, &follower, 500).await? > 0 {}
+    yiwang_store::outbox::catch_up(store, &follower, 500).await?;
     Ok(())
 }
 

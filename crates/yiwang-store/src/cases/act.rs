@@ -80,6 +80,26 @@ pub(super) async fn act_with(
         .await?
         .ok_or_else(|| DomainError::not_found("case_id", "办件", "case", case_id))?;
     let calendar = calendar::calendar_for(store, Some(&row.region_code)).await?;
+    let elements = crate::refdata::versions(store, &row.item_code)
+        .await?
+        .list
+        .iter()
+        .find(|s| s.entry_id == row.entry_id && s.version == row.item_version)
+        .map(|s| Arc::new(s.elements.clone()));
+    // An approval's licence is numbered and signed here, not in the writer (when the case
+    // as read now would be approved by this action: else nothing is used up).
+    let approves = matches!(action, Action::Decide { approve: true, .. })
+        && core::decide(
+            &row.core(),
+            party,
+            &action,
+            facts(&row, &calendar, &store.config.cases, crate::today(), &meta.actor),
+        )
+        .is_ok_and(|evs| evs.iter().any(|e| matches!(e, Event::Decided { approve: true, .. })));
+    let licence = match approves {
+        true => prepare_licence(store, &row, elements.as_deref()).await?.map(Box::new),
+        false => None,
+    };
     let w = store
         .writer
         .submit(
@@ -91,6 +111,8 @@ pub(super) async fn act_with(
                 calendar,
                 policy: store.config.cases,
                 replace,
+                elements,
+                licence,
             })),
         )
         .await?;
@@ -204,23 +226,39 @@ pub async fn tick(store: &Store, today: NaiveDate) -> Result<Tick> {
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the state machine is told about a case besides its state.
+fn facts(row: &CaseRow, cal: &Calendar, policy: &core::CasePolicy, today: NaiveDate, actor: &str) -> Facts {
+    Facts {
+        working_days_since_receipt: cal.working_days_between(row.received_on, today),
+        correction_window_days: policy.correction_window_days,
+        handled_by_other: row.handler.as_ref().is_some_and(|h| h != actor),
+    }
+}
+
+/// What an action is taken with, besides the case and the party.
+pub(super) struct Acting<'a> {
+    pub cal: &'a Calendar,
+    pub policy: &'a core::CasePolicy,
+    /// The corrected or completed application, already pre-checked.
+    pub replace: Option<&'a (Application, core::Prechecked)>,
+    /// The elements of the item version the case was filed under, when the caller has
+    /// them (`None`: read here).
+    pub elements: Option<&'a yiwang_core::catalog::Elements>,
+    /// The licence an approval issues, prepared by the caller.
+    pub licence: Option<&'a licences::PreparedLicence>,
+}
+
 pub(super) async fn act_cmd(
     ctx: &mut WriteCtx<'_>,
     case_id: &str,
     party: Party,
     action: &Action,
-    cal: &Calendar,
-    policy: &core::CasePolicy,
-    replace: Option<&(Application, core::Prechecked)>,
+    how: &Acting<'_>,
     today: NaiveDate,
 ) -> Result<Value> {
+    let (cal, policy, replace) = (how.cal, how.policy, how.replace);
     let row = row_on(ctx.conn, case_id).await?;
-    let facts = Facts {
-        working_days_since_receipt: cal.working_days_between(row.received_on, today),
-        correction_window_days: policy.correction_window_days,
-        handled_by_other: row.handler.as_ref().is_some_and(|h| *h != ctx.actor),
-    };
+    let facts = facts(&row, cal, policy, today, &ctx.actor);
     let mut c = row.core();
     if facts.handled_by_other {
         // A refusal names the officer in charge by name, not by account id.
@@ -235,9 +273,12 @@ pub(super) async fn act_cmd(
     let events = core::decide(&c, party, action, facts)?;
     let mut c = row.core();
     // The service version the case was filed under (for the licence result and checks).
-    let elements = crate::catalog::version(&mut *ctx.conn, &row.entry_id, row.item_version)
-        .await?
-        .map(|v| v.elements);
+    let elements = match how.elements {
+        Some(e) => Some(std::borrow::Cow::Borrowed(e)),
+        None => crate::catalog::version(&mut *ctx.conn, &row.entry_id, row.item_version)
+            .await?
+            .map(|v| std::borrow::Cow::Owned(v.elements)),
+    };
     let mut handler = row.handler.clone();
     if let Some((app, pre)) = replace {
         replace_application(ctx, &row, app, pre).await?;
@@ -271,7 +312,7 @@ pub(super) async fn act_cmd(
         .await?;
         let row = row_on(ctx.conn, case_id).await?;
         timeline_add(ctx, &row, ev, party).await?;
-        effects(ctx, &row, ev, cal, today, elements.as_ref()).await?;
+        effects(ctx, &row, ev, cal, today, elements.as_deref(), how.licence).await?;
     }
     let row = row_on(ctx.conn, case_id).await?;
     Ok(
@@ -288,15 +329,7 @@ pub(super) async fn replace_application(
     app: &Application,
     pre: &core::Prechecked,
 ) -> Result<()> {
-    let enc: String = sqlx::query_scalar("SELECT application_enc FROM cases WHERE id = $1")
-        .bind(&row.id)
-        .fetch_one(&mut *ctx.conn)
-        .await?;
-    let bytes = ctx
-        .keys
-        .pii
-        .open_bytes(&format!("cases.application:{}", row.id), &enc)?;
-    let mut sealed: Sealed = serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))?;
+    let mut sealed = sealed_on(ctx, &row.id).await?;
     sealed.application = app.clone();
     let bytes = serde_json::to_vec(&sealed).expect("serialisable");
     let digest = hex::encode(yiwang_crypto::sm3(&bytes));

@@ -76,19 +76,18 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             calendar,
             policy,
             replace,
+            elements,
+            licence,
         } => {
             let today = date_of(ctx.now_ms);
-            act_cmd(
-                ctx,
-                case_id,
-                *party,
-                action,
-                calendar,
+            let how = Acting {
+                cal: calendar,
                 policy,
-                replace.as_deref(),
-                today,
-            )
-            .await
+                replace: replace.as_deref(),
+                elements: elements.as_deref(),
+                licence: licence.as_deref(),
+            };
+            act_cmd(ctx, case_id, *party, action, &how, today).await
         }
         Cmd::CompleteTask {
             task_id,

@@ -11,6 +11,7 @@ pub(super) async fn effects(
     cal: &Calendar,
     today: NaiveDate,
     elements: Option<&yiwang_core::catalog::Elements>,
+    licence: Option<&licences::PreparedLicence>,
 ) -> Result<()> {
     let id = row.id.as_str();
     match ev {
@@ -163,7 +164,7 @@ pub(super) async fn effects(
                 .await?;
             let mut body = json!({ "approve": approve, "reason": reason, "decided_on": today });
             if *approve {
-                if let Some(lid) = issue_result(ctx, row, elements).await? {
+                if let Some(lid) = issue_result(ctx, row, elements, licence).await? {
                     body["licence_id"] = json!(lid);
                 }
                 // 告知承诺: the 核查 follows within the item's set period (国办发〔2020〕42号).
@@ -273,32 +274,42 @@ pub(super) async fn recompute_due(
     Ok(())
 }
 
-/// On an approving decision with a licence result, the licence is issued in the same
-/// transaction, its face filled from the application's form (同源: one data element).
-pub(super) async fn issue_result(
-    ctx: &mut WriteCtx<'_>,
-    row: &CaseRow,
-    elements: Option<&yiwang_core::catalog::Elements>,
-) -> Result<Option<String>> {
-    let Some(spec) = elements.and_then(|e| e.result.as_ref()) else {
-        return Ok(None);
-    };
-    let (ResultKind::Licence, Some(type_code)) = (spec.kind, spec.licence_type.as_ref()) else {
-        return Ok(None);
-    };
+/// The licence type an approval issues, if the item's result is a licence.
+fn licence_type_of(elements: Option<&yiwang_core::catalog::Elements>) -> Option<String> {
+    elements
+        .and_then(|e| e.result.as_ref())
+        .filter(|r| r.kind == ResultKind::Licence)
+        .and_then(|r| r.licence_type.clone())
+}
+
+/// The case's sealed application, read and opened through the writer's connection.
+pub(super) async fn sealed_on(ctx: &mut WriteCtx<'_>, id: &str) -> Result<Sealed> {
     let enc: String = sqlx::query_scalar("SELECT application_enc FROM cases WHERE id = $1")
-        .bind(&row.id)
+        .bind(id)
         .fetch_one(&mut *ctx.conn)
         .await?;
-    let bytes = ctx
-        .keys
-        .pii
-        .open_bytes(&format!("cases.application:{}", row.id), &enc)?;
-    let sealed: Sealed = serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))?;
-    let face: BTreeMap<String, String> = sealed
-        .application
+    let bytes = ctx.keys.pii.open_bytes(&format!("cases.application:{id}"), &enc)?;
+    serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))
+}
+
+/// The licence an approval of this case issues, if its item's result is one: its face
+/// filled from the application's form (同源: one data element), only the fields of the
+/// type's face.
+pub(super) fn licence_input(
+    row: &CaseRow,
+    elements: Option<&yiwang_core::catalog::Elements>,
+    application: &Application,
+    applicant_code: &str,
+    t: Option<&yiwang_core::licences::LicenceType>,
+) -> Option<licences::IssueInput> {
+    let spec = elements.and_then(|e| e.result.as_ref())?;
+    let (ResultKind::Licence, Some(type_code)) = (spec.kind, spec.licence_type.as_ref()) else {
+        return None;
+    };
+    let face = application
         .form
         .iter()
+        .filter(|(k, _)| t.is_none_or(|t| t.face.iter().any(|f| &f.element == *k)))
         .map(|(k, v)| {
             (
                 k.clone(),
@@ -309,26 +320,68 @@ pub(super) async fn issue_result(
             )
         })
         .collect();
-    let t = licences::type_on(ctx.conn, type_code).await?;
-    let face = match t {
-        Some(t) => face
-            .into_iter()
-            .filter(|(k, _)| t.face.iter().any(|f| &f.element == k))
-            .collect(),
-        None => face,
-    };
-    let input = licences::IssueInput {
+    Some(licences::IssueInput {
         type_code: type_code.clone(),
         department_id: row.department_id.clone(),
         holder_name: row.applicant_name.clone(),
-        holder_code: sealed.applicant_code.clone(),
+        holder_code: applicant_code.to_string(),
         face,
         valid_from: None,
         number: None,
         related_item: Some(row.item_code.clone()),
         case_id: Some(row.id.clone()),
+    })
+}
+
+/// The licence an approval of this case would issue, prepared (numbered and signed) on
+/// the caller's task; `None` when the item issues none or it cannot be prepared (the
+/// writer then issues it, or refuses the approval saying why).
+pub(super) async fn prepare_licence(
+    store: &Store,
+    row: &CaseRow,
+    elements: Option<&yiwang_core::catalog::Elements>,
+) -> Result<Option<licences::PreparedLicence>> {
+    let Some(type_code) = licence_type_of(elements) else {
+        return Ok(None);
     };
-    let v = licences::issue(ctx, &input).await.map_err(|e| match e {
+    let Some((app, code)) = application(store, &row.id).await? else {
+        return Ok(None);
+    };
+    let t = licences::licence_type(store, &type_code).await?;
+    let Some(input) = licence_input(row, elements, &app, &code, t.as_ref()) else {
+        return Ok(None);
+    };
+    match licences::prepare(store, &input, crate::now_ms()).await {
+        Ok(p) => Ok(Some(p)),
+        Err(StoreError::Domain(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// On an approving decision with a licence result, the licence is issued in the same
+/// transaction: the one prepared for this case if there is one, else made here.
+pub(super) async fn issue_result(
+    ctx: &mut WriteCtx<'_>,
+    row: &CaseRow,
+    elements: Option<&yiwang_core::catalog::Elements>,
+    prepared: Option<&licences::PreparedLicence>,
+) -> Result<Option<String>> {
+    let v = match prepared.filter(|p| p.input.case_id.as_deref() == Some(row.id.as_str())) {
+        Some(p) => licences::store_prepared(ctx, p).await,
+        None => {
+            let Some(type_code) = licence_type_of(elements) else {
+                return Ok(None);
+            };
+            let sealed = sealed_on(ctx, &row.id).await?;
+            let t = licences::type_on(ctx.conn, &type_code).await?;
+            let Some(input) = licence_input(row, elements, &sealed.application, &sealed.applicant_code, t.as_ref())
+            else {
+                return Ok(None);
+            };
+            licences::issue(ctx, &input).await
+        }
+    };
+    let v = v.map_err(|e| match e {
         // The licence's own problems, placed under `licence.` so the approver sees why.
         StoreError::Domain(d) => StoreError::Domain(DomainError {
             kind: d.kind,

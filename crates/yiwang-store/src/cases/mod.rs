@@ -63,6 +63,12 @@ pub enum Cmd {
         /// The corrected application (补正) or the one with the materials that followed
         /// (容缺后补), already pre-checked.
         replace: Option<Box<(Application, core::Prechecked)>>,
+        /// The elements of the item version the case was filed under, from the
+        /// reference-data cache (a published version never changes); `None`: read in the
+        /// writer.
+        elements: Option<Arc<yiwang_core::catalog::Elements>>,
+        /// The licence an approval issues, prepared before the command entered the writer.
+        licence: Option<Box<licences::PreparedLicence>>,
     },
     /// Records the outcome of a task (核查 of a commitment): `false_commitment` revokes
     /// the decision's licence, terminates nothing already concluded, and writes a credit

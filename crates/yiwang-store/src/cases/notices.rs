@@ -187,7 +187,7 @@ pub(super) async fn store_prepared_notice(ctx: &mut WriteCtx<'_>, n: &Notice) ->
 
 /// Is a seal still active? Read once per batch and seal (`Batch::seals_active`; a seal
 /// command in the batch clears it).
-async fn seal_active(ctx: &mut WriteCtx<'_>, seal_id: &str) -> Result<bool> {
+pub(crate) async fn seal_active(ctx: &mut WriteCtx<'_>, seal_id: &str) -> Result<bool> {
     if let Some(a) = ctx.batch.seals_active.get(seal_id) {
         return Ok(*a);
     }

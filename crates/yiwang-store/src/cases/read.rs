@@ -691,13 +691,12 @@ pub struct PopularItem {
 }
 
 /// The items most applied for since `since` (received on or after it), most first: what
-/// the portal offers as popular services. Reads the window of recent receipts through its
-/// index; callers cache it.
+/// the portal offers as popular services. Sums the per-day counts the writer keeps
+/// (`item_receipts`: days × items rows, however many cases there are); callers cache it.
 pub async fn popular_items(store: &Store, since: NaiveDate, limit: i64) -> Result<Vec<PopularItem>> {
     sqlx::query(
-        "SELECT item_code, MAX(item_name) AS item_name, COUNT(*) AS applications FROM cases
-         WHERE received_on >= $1 AND state <> 'draft' GROUP BY item_code
-         ORDER BY applications DESC, item_code LIMIT $2",
+        "SELECT item_code, MAX(item_name) AS item_name, CAST(SUM(received) AS BIGINT) AS applications FROM item_receipts
+         WHERE day >= $1 GROUP BY item_code ORDER BY applications DESC, item_code LIMIT $2",
     )
     .bind(since.to_string())
     .bind(limit)

@@ -513,6 +513,7 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
     };
     timeline_insert(ctx, id, 1, ev.name(), &body, Party::Applicant).await?;
     store_prepared_notice(ctx, &p.receipt).await?;
+    ctx.count_receipt(today, &row.item_code, &row.item_name);
     notify(
         ctx,
         row,
@@ -523,7 +524,14 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
     if let Some((m, cal, policy)) = &s.migrated
         && let Some(on) = m.accepted_on
     {
-        let v = act_cmd(ctx, id, Party::Clerk, &Action::Accept, cal, policy, None, on).await?;
+        let how = Acting {
+            cal,
+            policy,
+            replace: None,
+            elements: Some(e),
+            licence: None,
+        };
+        let v = act_cmd(ctx, id, Party::Clerk, &Action::Accept, &how, on).await?;
         return Ok(
             json!({ "id": id, "state": v["state"], "route": row.route, "received_on": today,
                     "accepted_on": on, "due_on": v["due_on"], "legacy_no": m.legacy_no }),
@@ -533,4 +541,40 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
         json!({ "id": id, "state": State::Submitted, "route": row.route, "received_on": today,
                "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised }),
     )
+}
+
+/// Adds a batch's receipts to the per-item, per-day counts (multi-row upserts, a few
+/// hundred rows a statement: 4 parameters a row, well under both engines' limits).
+pub(crate) async fn add_receipts(
+    conn: &mut AnyConnection,
+    receipts: &std::collections::HashMap<(String, String), (String, i64)>,
+) -> Result<()> {
+    const ROWS: usize = 300;
+    let rows: Vec<_> = receipts.iter().collect();
+    for chunk in rows.chunks(ROWS) {
+        let mut sql = String::from("INSERT INTO item_receipts (day, item_code, item_name, received) VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${})",
+                4 * i + 1,
+                4 * i + 2,
+                4 * i + 3,
+                4 * i + 4
+            ));
+        }
+        sql.push_str(
+            " ON CONFLICT (day, item_code) DO UPDATE SET received = item_receipts.received + excluded.received, \
+             item_name = excluded.item_name",
+        );
+        // Not kept prepared: each batch size is another text (see `write_stream_heads`).
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for ((day, code), (name, n)) in chunk {
+            q = q.bind(day).bind(code).bind(name).bind(*n);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! E-licences: licence types; issuing (serial, GB/T 36904 identifier, the seal's
-//! signature and the signed QR payload made inside the one transaction that stores the
-//! licence; the full data kept only sealed, found by a keyed index of the holder's code);
+//! signature and the signed QR payload made before the licence's command enters the
+//! writer, or in it — see `issue`; the full data kept only sealed, found by a keyed index
+//! of the holder's code);
 //! status changes and signed annotations (加注件), all in the ledger; verification of
 //! licences, licence files and QR payloads; presentations (亮证); and grants that let a
 //! department use a licence instead of a submitted material (免提交), recorded in the
@@ -170,6 +171,9 @@ async fn data_element(conn: &mut AnyConnection, code: &str) -> Result<Option<yiw
 
 mod commands;
 pub use commands::*;
+mod issue;
+pub use issue::{PreparedLicence, prepare};
+pub(crate) use issue::{issue, store_prepared};
 mod read;
 pub use read::*;
 mod present;

@@ -358,6 +358,7 @@ async fn same_rows_ceiling(store: &Store, template: &str, n: usize, batch: usize
     let mut i = 0;
     while i < n {
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut in_tx = 0;
         for _ in 0..batch.min(n - i) {
             let id = format!("{tag}-{i}");
             let ev = EventRecord {
@@ -408,10 +409,14 @@ async fn same_rows_ceiling(store: &Store, template: &str, n: usize, batch: usize
             .execute(&mut *tx)
             .await?;
             i += 1;
+            in_tx += 1;
         }
+        // The writer upserts the day's receipts once per batch.
+        super::preload::add_receipts(&mut tx, &case_id, in_tx).await?;
         tx.commit().await?;
     }
     let rate = n as f64 / started.elapsed().as_secs_f64();
+    super::preload::add_receipts(&mut conn, &case_id, -(n as i64)).await?;
     let like = format!("{tag}-%");
     sqlx::query("DELETE FROM events WHERE seq >= $1")
         .bind(seq_base)
