@@ -486,6 +486,9 @@ async fn a_case_from_submission_to_licence_and_conclusion() {
         for n in &notices {
             assert!(cases::verify_notice(&s, n).await.unwrap(), "{:?} not verified", n.kind);
         }
+        // The decision (its licence and notice numbered and signed before the writer)
+        // names the licence it issued.
+        assert_eq!(notices[4].body["licence_id"], json!(lid));
         let mut forged = notices[2].clone();
         forged.body["due_on"] = json!("2099-01-01");
         assert!(!cases::verify_notice(&s, &forged).await.unwrap());
@@ -1121,6 +1124,7 @@ async fn a_licence_prepared_before_the_writer_follows_a_replaced_seal() {
                         replace: None,
                         elements: None,
                         licence: Some(Box::new(prepared.clone())),
+                        notices: vec![],
                     })),
                 )
                 .await

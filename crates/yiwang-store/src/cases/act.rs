@@ -86,20 +86,8 @@ pub(super) async fn act_with(
         .iter()
         .find(|s| s.entry_id == row.entry_id && s.version == row.item_version)
         .map(|s| Arc::new(s.elements.clone()));
-    // An approval's licence is numbered and signed here, not in the writer (when the case
-    // as read now would be approved by this action: else nothing is used up).
-    let approves = matches!(action, Action::Decide { approve: true, .. })
-        && core::decide(
-            &row.core(),
-            party,
-            &action,
-            facts(&row, &calendar, &store.config.cases, crate::today(), &meta.actor),
-        )
-        .is_ok_and(|evs| evs.iter().any(|e| matches!(e, Event::Decided { approve: true, .. })));
-    let licence = match approves {
-        true => prepare_licence(store, &row, elements.as_deref()).await?.map(Box::new),
-        false => None,
-    };
+    let (licence, notices) =
+        prepare_action(store, &row, party, &action, &meta.actor, &calendar, elements.as_deref()).await?;
     let w = store
         .writer
         .submit(
@@ -113,6 +101,7 @@ pub(super) async fn act_with(
                 replace,
                 elements,
                 licence,
+                notices,
             })),
         )
         .await?;
@@ -226,6 +215,59 @@ pub async fn tick(store: &Store, today: NaiveDate) -> Result<Tick> {
     Ok(out)
 }
 
+/// What an action will most likely do, made ready on the caller's task (DESIGN "The write
+/// path": signatures before the writer): the state machine is run on the case as read now,
+/// and for what it decides the approval's licence is numbered and signed, and the
+/// acceptance or decision notice numbered and signed. The writer decides again on the case
+/// as it then is and uses what matches (a number drawn for what it did not use is a gap,
+/// like a voided document's).
+async fn prepare_action(
+    store: &Store,
+    row: &CaseRow,
+    party: Party,
+    action: &Action,
+    actor: &str,
+    cal: &Calendar,
+    elements: Option<&yiwang_core::catalog::Elements>,
+) -> Result<(Option<Box<licences::PreparedLicence>>, Vec<PreparedNotice>)> {
+    let now = crate::now_ms();
+    let today = date_of(now);
+    let Ok(events) = core::decide(
+        &row.core(),
+        party,
+        action,
+        facts(row, cal, &store.config.cases, today, actor),
+    ) else {
+        return Ok((None, vec![]));
+    };
+    let mut licence = None;
+    let mut notices = vec![];
+    let dept = crate::refdata::department(store, &row.department_id).await?;
+    let dept_name = dept.as_ref().map(|d| d.name.as_str());
+    for ev in &events {
+        let (kind, extra) = match ev {
+            Event::Accepted { deemed } => {
+                let a = acceptance(row, cal, today, *deemed, elements);
+                (a.kind, a.body)
+            }
+            Event::Decided { approve, reason } => {
+                if *approve {
+                    licence = prepare_licence(store, row, elements).await?.map(Box::new);
+                    // The notice names the licence: only when it is known now.
+                    if licence.is_none() && licence_type_of(elements).is_some() {
+                        continue;
+                    }
+                }
+                decision(*approve, reason, today, licence.as_ref().map(|l| l.id()))
+            }
+            _ => continue,
+        };
+        let notice = prepare_notice(store, row, dept_name, kind, extra.clone(), now).await?;
+        notices.push(PreparedNotice { kind, extra, notice });
+    }
+    Ok((licence, notices))
+}
+
 /// What the state machine is told about a case besides its state.
 fn facts(row: &CaseRow, cal: &Calendar, policy: &core::CasePolicy, today: NaiveDate, actor: &str) -> Facts {
     Facts {
@@ -244,8 +286,8 @@ pub(super) struct Acting<'a> {
     /// The elements of the item version the case was filed under, when the caller has
     /// them (`None`: read here).
     pub elements: Option<&'a yiwang_core::catalog::Elements>,
-    /// The licence an approval issues, prepared by the caller.
-    pub licence: Option<&'a licences::PreparedLicence>,
+    /// What the caller prepared: an approval's licence, the notices expected.
+    pub ready: Ready<'a>,
 }
 
 pub(super) async fn act_cmd(
@@ -312,7 +354,7 @@ pub(super) async fn act_cmd(
         .await?;
         let row = row_on(ctx.conn, case_id).await?;
         timeline_add(ctx, &row, ev, party).await?;
-        effects(ctx, &row, ev, cal, today, elements.as_deref(), how.licence).await?;
+        effects(ctx, &row, ev, cal, today, elements.as_deref(), &how.ready).await?;
     }
     let row = row_on(ctx.conn, case_id).await?;
     Ok(

@@ -78,6 +78,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             replace,
             elements,
             licence,
+            notices,
         } => {
             let today = date_of(ctx.now_ms);
             let how = Acting {
@@ -85,7 +86,10 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
                 policy,
                 replace: replace.as_deref(),
                 elements: elements.as_deref(),
-                licence: licence.as_deref(),
+                ready: Ready {
+                    licence: licence.as_deref(),
+                    notices,
+                },
             };
             act_cmd(ctx, case_id, *party, action, &how, today).await
         }

@@ -11,7 +11,7 @@ pub(super) async fn effects(
     cal: &Calendar,
     today: NaiveDate,
     elements: Option<&yiwang_core::catalog::Elements>,
-    licence: Option<&licences::PreparedLicence>,
+    ready: &Ready<'_>,
 ) -> Result<()> {
     let id = row.id.as_str();
     match ev {
@@ -25,55 +25,18 @@ pub(super) async fn effects(
                 .await?;
         }
         Event::Accepted { deemed } => {
-            // Deemed acceptance counts from receipt (《行政许可法》第三十二条).
-            let on = if *deemed { row.received_on } else { today };
-            let due = |l: &Option<TimeLimit>| {
-                l.as_ref()
-                    .filter(|l| l.value > 0)
-                    .map(|l| core::due(cal, on, l, &[]).date.to_string())
-            };
+            let a = acceptance(row, cal, today, *deemed, elements);
             sqlx::query("UPDATE cases SET accepted_on = $1, due_on = $2, statutory_due_on = $3 WHERE id = $4")
-                .bind(on.to_string())
-                .bind(due(&row.promised_limit))
-                .bind(due(&row.statutory_limit))
+                .bind(a.on.to_string())
+                .bind(&a.due_on)
+                .bind(&a.statutory_due_on)
                 .bind(id)
                 .execute(&mut *ctx.conn)
                 .await?;
-            let promised_due = due(&row.promised_limit);
-            let tolerated = !row.outstanding.is_empty();
-            let mut body = json!({ "accepted_on": on, "deemed": deemed, "due_on": promised_due,
-                                   "statutory_due_on": due(&row.statutory_limit) });
-            if tolerated {
-                // 容缺受理通知书: each missing material and its deadline (≤ the promised
-                // limit, STANDARDS §3).
-                let names: Vec<Value> = row
-                    .outstanding
-                    .iter()
-                    .map(|k| {
-                        let name = elements
-                            .and_then(|e| e.materials.iter().find(|m| &m.key == k))
-                            .map(|m| m.name.clone())
-                            .unwrap_or_else(|| k.clone());
-                        json!({ "key": k, "name": name, "due_on": promised_due })
-                    })
-                    .collect();
-                body["missing"] = Value::Array(names);
-                let due_on = promised_due
-                    .clone()
-                    .unwrap_or_else(|| core::due(cal, on, &TimeLimit::working_days(20), &[]).date.to_string());
-                add_task(ctx, row, core::TaskKind::ToleranceDue, &due_on).await?;
+            if let Some(due_on) = &a.tolerance_due {
+                add_task(ctx, row, core::TaskKind::ToleranceDue, due_on).await?;
             }
-            add_notice(
-                ctx,
-                row,
-                if tolerated {
-                    NoticeKind::Tolerance
-                } else {
-                    NoticeKind::Acceptance
-                },
-                body,
-            )
-            .await?;
+            add_notice(ctx, row, a.kind, a.body, ready).await?;
             notify(ctx, row, format!("办件 {id} 已受理"), format!("Case {id} was accepted")).await?;
         }
         Event::Refused { reason, basis } => {
@@ -83,6 +46,7 @@ pub(super) async fn effects(
                 NoticeKind::NonAcceptance,
                 json!({ "reason": reason, "basis": basis,
                 "remedy": "如不服本决定，可依法申请行政复议或者提起行政诉讼" }),
+                ready,
             )
             .await?;
             notify(
@@ -94,7 +58,7 @@ pub(super) async fn effects(
             .await?;
         }
         Event::CorrectionRequested { items } => {
-            add_notice(ctx, row, NoticeKind::Correction, json!({ "items": items })).await?;
+            add_notice(ctx, row, NoticeKind::Correction, json!({ "items": items }), ready).await?;
             notify(
                 ctx,
                 row,
@@ -123,6 +87,7 @@ pub(super) async fn effects(
                 NoticeKind::Special,
                 json!({ "kind": kind, "kind_zh": kind.zh(), "reason": reason,
                 "from_on": today, "note": "特别程序所需时间不计算在办理期限内" }),
+                ready,
             )
             .await?;
             notify(
@@ -162,11 +127,9 @@ pub(super) async fn effects(
                 .bind(id)
                 .execute(&mut *ctx.conn)
                 .await?;
-            let mut body = json!({ "approve": approve, "reason": reason, "decided_on": today });
+            let mut licence_id = None;
             if *approve {
-                if let Some(lid) = issue_result(ctx, row, elements, licence).await? {
-                    body["licence_id"] = json!(lid);
-                }
+                licence_id = issue_result(ctx, row, elements, ready.licence).await?;
                 // 告知承诺: the 核查 follows within the item's set period (国办发〔2020〕42号).
                 if row.route == core::Route::Commitment.as_str()
                     && let Some(cm) = elements.and_then(|e| e.commitment.as_ref())
@@ -174,20 +137,9 @@ pub(super) async fn effects(
                     let due = core::due(cal, today, &TimeLimit::working_days(cm.check_days.max(1)), &[]);
                     add_task(ctx, row, core::TaskKind::CommitmentCheck, &due.date.to_string()).await?;
                 }
-            } else {
-                body["remedy"] = json!("如不服本决定，可依法申请行政复议或者提起行政诉讼");
             }
-            add_notice(
-                ctx,
-                row,
-                if *approve {
-                    NoticeKind::Approval
-                } else {
-                    NoticeKind::Denial
-                },
-                body,
-            )
-            .await?;
+            let (kind, body) = decision(*approve, reason, today, licence_id.as_deref());
+            add_notice(ctx, row, kind, body, ready).await?;
             notify(
                 ctx,
                 row,
@@ -274,8 +226,87 @@ pub(super) async fn recompute_due(
     Ok(())
 }
 
+/// What an acceptance sets and says: its date (a deemed one counts from receipt,
+/// 《行政许可法》第三十二条), the due dates, and the notice (受理 or 容缺受理通知书).
+pub(super) struct Acceptance {
+    pub on: NaiveDate,
+    pub due_on: Option<String>,
+    pub statutory_due_on: Option<String>,
+    /// When the materials accepted as missing are due (a 容缺 acceptance).
+    pub tolerance_due: Option<String>,
+    pub kind: NoticeKind,
+    pub body: Value,
+}
+
+pub(super) fn acceptance(
+    row: &CaseRow,
+    cal: &Calendar,
+    today: NaiveDate,
+    deemed: bool,
+    elements: Option<&yiwang_core::catalog::Elements>,
+) -> Acceptance {
+    // Deemed acceptance counts from receipt (《行政许可法》第三十二条).
+    let on = if deemed { row.received_on } else { today };
+    let due = |l: &Option<TimeLimit>| {
+        l.as_ref()
+            .filter(|l| l.value > 0)
+            .map(|l| core::due(cal, on, l, &[]).date.to_string())
+    };
+    let (due_on, statutory_due_on) = (due(&row.promised_limit), due(&row.statutory_limit));
+    let mut body = json!({ "accepted_on": on, "deemed": deemed, "due_on": due_on,
+                           "statutory_due_on": statutory_due_on });
+    let mut tolerance_due = None;
+    if !row.outstanding.is_empty() {
+        // 容缺受理通知书: each missing material and its deadline (≤ the promised limit,
+        // STANDARDS §3).
+        let names: Vec<Value> = row
+            .outstanding
+            .iter()
+            .map(|k| {
+                let name = elements
+                    .and_then(|e| e.materials.iter().find(|m| &m.key == k))
+                    .map(|m| m.name.clone())
+                    .unwrap_or_else(|| k.clone());
+                json!({ "key": k, "name": name, "due_on": due_on })
+            })
+            .collect();
+        body["missing"] = Value::Array(names);
+        tolerance_due = Some(
+            due_on
+                .clone()
+                .unwrap_or_else(|| core::due(cal, on, &TimeLimit::working_days(20), &[]).date.to_string()),
+        );
+    }
+    Acceptance {
+        on,
+        kind: if tolerance_due.is_some() {
+            NoticeKind::Tolerance
+        } else {
+            NoticeKind::Acceptance
+        },
+        due_on,
+        statutory_due_on,
+        tolerance_due,
+        body,
+    }
+}
+
+/// The decision's notice (准予 or 不予许可决定书), naming the licence issued.
+pub(super) fn decision(approve: bool, reason: &str, today: NaiveDate, licence_id: Option<&str>) -> (NoticeKind, Value) {
+    let mut body = json!({ "approve": approve, "reason": reason, "decided_on": today });
+    if let Some(lid) = licence_id {
+        body["licence_id"] = json!(lid);
+    }
+    if approve {
+        (NoticeKind::Approval, body)
+    } else {
+        body["remedy"] = json!("如不服本决定，可依法申请行政复议或者提起行政诉讼");
+        (NoticeKind::Denial, body)
+    }
+}
+
 /// The licence type an approval issues, if the item's result is a licence.
-fn licence_type_of(elements: Option<&yiwang_core::catalog::Elements>) -> Option<String> {
+pub(super) fn licence_type_of(elements: Option<&yiwang_core::catalog::Elements>) -> Option<String> {
     elements
         .and_then(|e| e.result.as_ref())
         .filter(|r| r.kind == ResultKind::Licence)

@@ -69,6 +69,8 @@ pub enum Cmd {
         elements: Option<Arc<yiwang_core::catalog::Elements>>,
         /// The licence an approval issues, prepared before the command entered the writer.
         licence: Option<Box<licences::PreparedLicence>>,
+        /// The notices the action is expected to issue, prepared likewise.
+        notices: Vec<PreparedNotice>,
     },
     /// Records the outcome of a task (核查 of a commitment): `false_commitment` revokes
     /// the decision's licence, terminates nothing already concluded, and writes a credit

@@ -59,10 +59,41 @@ pub async fn verify_notice(store: &Store, n: &Notice) -> Result<bool> {
     Ok(yiwang_crypto::verify(&pk, &notice_bytes(n), &sig).is_ok())
 }
 
+/// A notice an action is expected to issue, prepared (numbered and signed) before the
+/// action's command entered the writer, with the part of its body the action supplies.
+#[derive(Debug, Clone)]
+pub struct PreparedNotice {
+    pub kind: NoticeKind,
+    pub extra: Value,
+    pub notice: Notice,
+}
+
+/// What an action brings prepared into the writer: the licence an approval issues and the
+/// notices it is expected to issue. The writer uses what matches what it decides, and
+/// makes the rest itself.
+#[derive(Default, Clone, Copy)]
+pub(super) struct Ready<'a> {
+    pub licence: Option<&'a licences::PreparedLicence>,
+    pub notices: &'a [PreparedNotice],
+}
+
 /// A written notice, signed with the department's active seal (《行政许可法》第三十二条:
-/// notices are sealed and dated). A department without a seal gets an unsigned notice
-/// that says so.
-pub(super) async fn add_notice(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: NoticeKind, extra: Value) -> Result<()> {
+/// notices are sealed and dated): the one prepared with the same kind and content if there
+/// is one, else made here. A department without a seal gets an unsigned notice that says so.
+pub(super) async fn add_notice(
+    ctx: &mut WriteCtx<'_>,
+    row: &CaseRow,
+    kind: NoticeKind,
+    extra: Value,
+    ready: &Ready<'_>,
+) -> Result<()> {
+    if let Some(p) = ready
+        .notices
+        .iter()
+        .find(|p| p.kind == kind && p.extra == extra && p.notice.case_id == row.id)
+    {
+        return store_prepared_notice(ctx, &p.notice).await;
+    }
     let dept = crate::orgs::department(&mut *ctx.conn, &row.department_id).await?;
     let seal = seals::signing_seal(ctx.conn, &row.department_id).await?;
     let today = date_of(ctx.now_ms);

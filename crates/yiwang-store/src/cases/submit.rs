@@ -212,12 +212,16 @@ pub async fn prefill_from(
             out.insert(f.element.clone(), v);
         }
     }
-    // Then the licences' faces, for the fields the profile left empty.
+    // Then the licences' faces, for the fields the profile left empty: the newest valid
+    // licence of each type only (the list is newest first; an older one of the same type
+    // has the same fields, less current), so a holder of many licences costs no more
+    // than one per type.
+    let mut types = std::collections::HashSet::new();
     for l in &held.licences {
         if e.form.iter().all(|f| out.contains_key(&f.element)) {
             break;
         }
-        if l.status != yiwang_core::licences::Status::Valid {
+        if l.status != yiwang_core::licences::Status::Valid || !types.insert(l.type_code.as_str()) {
             continue;
         }
         if let Some(file) = licences::file(store, &l.id).await? {
@@ -529,7 +533,7 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
             policy,
             replace: None,
             elements: Some(e),
-            licence: None,
+            ready: Ready::default(),
         };
         let v = act_cmd(ctx, id, Party::Clerk, &Action::Accept, &how, on).await?;
         return Ok(
