@@ -14,6 +14,7 @@ pub mod cases;
 pub mod catalog;
 pub mod datause;
 pub mod db;
+mod deferred;
 pub mod files;
 pub mod fuzzing;
 pub mod keys;

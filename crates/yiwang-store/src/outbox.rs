@@ -83,7 +83,7 @@ pub struct Delivery {
 }
 
 /// Events a filtered subscriber passes over in one read (sequence number and kind only).
-const SCAN: i64 = 10_000;
+pub(crate) const SCAN: i64 = 10_000;
 
 /// Delivers the next page of events after `from`: up to `page` whole events to a
 /// subscriber of every event; to one that filters by kind or reads no bodies, the wanted

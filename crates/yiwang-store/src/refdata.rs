@@ -1,6 +1,7 @@
 //! Reference data kept in memory (DESIGN "The write path": reference data is cached, with
 //! invalidation from the ledger): the data-element dictionary, the published versions of
-//! each item, the departments and their signing seals, read by every submission and by
+//! each item, the departments and their signing seals, the licence types, read by every
+//! submission and by
 //! the guide, case and verification pages; the working-day calendars (`calendar`) are kept
 //! by region until the same clearing.
 //!
@@ -41,19 +42,21 @@ impl Versions {
 /// few): past this the cache starts again empty.
 const MAX_ITEMS: usize = 2_000;
 
-/// Does an event of this kind change reference data? (A region's place in the tree decides
-/// whose local days its calendar inherits.)
+/// The kinds of event that change reference data, as prefixes (a region's place in the
+/// tree decides whose local days its calendar inherits).
+const KINDS: [&str; 7] = [
+    "catalog.",
+    "licence_type.",
+    "data_element.",
+    "department.",
+    "seal.",
+    "calendar.",
+    "region.",
+];
+
+/// Does an event of this kind change reference data?
 pub fn touches(kind: &str) -> bool {
-    [
-        "catalog.",
-        "data_element.",
-        "department.",
-        "seal.",
-        "calendar.",
-        "region.",
-    ]
-    .iter()
-    .any(|p| kind.starts_with(p))
+    KINDS.iter().any(|p| kind.starts_with(p))
 }
 
 #[derive(Default)]
@@ -66,6 +69,8 @@ pub struct RefCache {
     seals: RwLock<HashMap<String, Option<yiwang_core::seals::Seal>>>,
     /// Departments by id, or none.
     departments: RwLock<HashMap<String, Option<yiwang_core::orgs::Department>>>,
+    /// Licence types by code, or none.
+    licence_types: RwLock<HashMap<String, Option<yiwang_core::licences::LicenceType>>>,
 }
 
 impl RefCache {
@@ -76,6 +81,7 @@ impl RefCache {
         self.items.write().expect("refdata").clear();
         self.seals.write().expect("refdata").clear();
         self.departments.write().expect("refdata").clear();
+        self.licence_types.write().expect("refdata").clear();
     }
 
     /// Bumped at every clearing: a value read in an earlier generation is stale.
@@ -138,6 +144,15 @@ pub async fn department(store: &Store, id: &str) -> Result<Option<yiwang_core::o
     .await
 }
 
+/// A licence type, from memory or read once (for reads outside the writer).
+pub async fn licence_type(store: &Store, code: &str) -> Result<Option<yiwang_core::licences::LicenceType>> {
+    keyed(&store.refdata, &store.refdata.licence_types, code, async {
+        let mut conn = store.read.acquire().await?;
+        crate::licences::type_on(&mut conn, code).await
+    })
+    .await
+}
+
 /// The value under `key` in `map`, or the one `load` reads, kept unless the cache was
 /// cleared while it was being read.
 async fn keyed<V: Clone>(
@@ -161,37 +176,52 @@ async fn keyed<V: Clone>(
     Ok(v)
 }
 
-/// Follows the ledger for changes committed by other processes (see the module comment);
-/// ends when the store is dropped or closed.
+/// The outbox subscriber that clears the cache when an event of another process touches
+/// reference data: it reads the kinds only (never a body) and keeps its position in memory
+/// (a process starts with an empty cache, so it starts at the ledger's head).
+struct Watch(Arc<RefCache>);
+
+impl crate::outbox::Subscriber for Watch {
+    fn name(&self) -> &str {
+        "refdata"
+    }
+    fn kinds(&self) -> Option<&[&str]> {
+        Some(&KINDS)
+    }
+    fn bodies(&self) -> bool {
+        false
+    }
+    async fn handle(&self, _events: &[crate::ledger::StoredEvent], _upto: i64) -> std::result::Result<(), String> {
+        self.0.clear();
+        Ok(())
+    }
+}
+
+/// Follows the ledger for changes committed by other processes (see the module comment),
+/// once a second, through the outbox's delivery; ends when the store is dropped or closed.
 pub(crate) fn follow(store: Weak<Store>, mut cursor: i64) {
     tokio::spawn(async move {
-        let mut full = false;
+        let mut watch: Option<Watch> = None;
+        let mut more = false;
         loop {
-            // A full page means more is waiting: read on at once.
-            if !full {
+            // A full scan means more is waiting: read on at once.
+            if !more {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            full = false;
             let Some(store) = store.upgrade() else { return };
             if store.read.is_closed() {
                 return;
             }
-            let kinds: std::result::Result<Vec<(i64, String)>, _> =
-                sqlx::query_as("SELECT seq, kind FROM events WHERE seq > $1 ORDER BY seq LIMIT 10000")
-                    .bind(cursor)
-                    .fetch_all(&store.read)
-                    .await;
-            match kinds {
-                Ok(kinds) => {
-                    if kinds.iter().any(|(_, k)| touches(k)) {
-                        store.refdata.clear();
-                    }
-                    if let Some((seq, _)) = kinds.last() {
-                        cursor = *seq;
-                    }
-                    full = kinds.len() == 10_000;
+            let watch = watch.get_or_insert_with(|| Watch(store.refdata.clone()));
+            match crate::outbox::deliver(&store, &*watch, cursor, 0).await {
+                Ok(d) => {
+                    more = d.passed as i64 >= crate::outbox::SCAN;
+                    cursor = d.position;
                 }
-                Err(e) => tracing::warn!(error = %e, "reference data follower: reading the ledger failed"),
+                Err(e) => {
+                    more = false;
+                    tracing::warn!(error = %e, "reference data follower: reading the ledger failed");
+                }
             }
         }
     });

@@ -108,6 +108,11 @@ pub(crate) struct Batch {
     /// Applications received in this batch per (day, item code), with the item's name:
     /// added to `item_receipts` once at the end of the batch.
     pub(crate) receipts: HashMap<(String, String), (String, i64)>,
+    /// The savepoint of the last command that wrote and succeeded, not yet released
+    /// (`WriteCtx::begin_write` releases it with the next one's opening; commit, at the end).
+    pub(crate) savepoint_held: bool,
+    /// Rows inserted at the end of the batch (`deferred`).
+    pub(crate) deferred: crate::deferred::Deferred,
 }
 
 /// A stream's head before a command appended to it: (stream, head, was it dirty).
@@ -130,6 +135,8 @@ pub struct WriteCtx<'c> {
     pub(crate) undo: Vec<Undo>,
     /// Receipts this command counted (for undo).
     pub(crate) counted: Vec<(String, String)>,
+    /// The batch's deferred rows before this command (for undo).
+    pub(crate) deferred_mark: crate::deferred::Mark,
     pub(crate) seq_before: i64,
     /// The province's catalogue settings (locked elements, star rules).
     pub catalog: &'c CatalogPolicy,
@@ -151,9 +158,19 @@ impl WriteCtx<'_> {
 
     /// Opens this command's savepoint before its first write (idempotent). `append` calls
     /// it; so must any command that writes without appending first.
+    ///
+    /// The savepoint of the previous command that succeeded is released here, in the same
+    /// round trip (not when that command ended): one statement fewer per command. The
+    /// batch's commit releases the last one.
     pub async fn begin_write(&mut self) -> Result<()> {
         if !self.savepoint {
-            sqlx::raw_sql("SAVEPOINT cmd").execute(&mut *self.conn).await?;
+            let sql = if self.batch.savepoint_held {
+                "RELEASE SAVEPOINT cmd; SAVEPOINT cmd"
+            } else {
+                "SAVEPOINT cmd"
+            };
+            sqlx::raw_sql(sql).execute(&mut *self.conn).await?;
+            self.batch.savepoint_held = false;
             self.savepoint = true;
         }
         Ok(())
@@ -179,6 +196,7 @@ impl WriteCtx<'_> {
 
     /// Undoes this command's effect on the batch state after its savepoint rolled back.
     fn undo(&mut self) {
+        self.batch.deferred.truncate(self.deferred_mark);
         for key in self.counted.drain(..) {
             if let Some(e) = self.batch.receipts.get_mut(&key) {
                 e.1 -= 1;
@@ -351,6 +369,7 @@ async fn commit_batch(
         };
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in jobs {
+            let deferred_mark = batch.deferred.mark();
             let mut ctx = WriteCtx {
                 conn: &mut *conn,
                 engine,
@@ -362,6 +381,7 @@ async fn commit_batch(
                 savepoint: false,
                 undo: vec![],
                 counted: vec![],
+                deferred_mark,
                 catalog,
                 keys,
             };
@@ -369,7 +389,7 @@ async fn commit_batch(
             match r {
                 Ok(w) => {
                     if ctx.savepoint {
-                        sqlx::raw_sql("RELEASE SAVEPOINT cmd").execute(&mut *ctx.conn).await?;
+                        ctx.batch.savepoint_held = true;
                     }
                     outcomes.push(Ok(w));
                 }
@@ -377,10 +397,9 @@ async fn commit_batch(
                     // Undo just this command. If even that fails the connection is broken
                     // and the `?` gives up the whole batch (nothing of it is committed).
                     if ctx.savepoint {
-                        sqlx::raw_sql("ROLLBACK TO SAVEPOINT cmd")
+                        sqlx::raw_sql("ROLLBACK TO SAVEPOINT cmd; RELEASE SAVEPOINT cmd")
                             .execute(&mut *ctx.conn)
                             .await?;
-                        sqlx::raw_sql("RELEASE SAVEPOINT cmd").execute(&mut *ctx.conn).await?;
                     }
                     ctx.undo();
                     outcomes.push(Err(e));
@@ -388,6 +407,7 @@ async fn commit_batch(
             }
         }
         let next_seq = batch.next_seq;
+        batch.deferred.flush(&mut *conn).await?;
         ledger::write_stream_heads(&mut *conn, &batch).await?;
         crate::cases::add_receipts(&mut *conn, &batch.receipts).await?;
         let calendar_changed = batch.calendar_changed;
@@ -436,22 +456,49 @@ pub async fn answered(store: &crate::Store, meta: &Meta) -> Result<Option<Writte
     stored_answer(&mut conn, idem).await
 }
 
+/// The answer stored for a key earlier in this batch (its record is inserted at the end).
+fn answered_in_batch(batch: &Batch, idem: &Idempotency) -> Result<Option<Written>> {
+    use crate::deferred::{Arg, Table};
+    let Some(row) = batch
+        .deferred
+        .rows(Table::Idempotency)
+        .iter()
+        .find(|r| matches!(&r[0], Arg::Text(k) if *k == idem.key))
+    else {
+        return Ok(None);
+    };
+    let (Arg::Text(fp), Arg::Text(resp)) = (&row[1], &row[2]) else {
+        return Err(StoreError::Internal("an idempotency record of another shape".into()));
+    };
+    if *fp != idem.fingerprint {
+        return Err(StoreError::IdempotencyMismatch);
+    }
+    let value = serde_json::from_str(resp).map_err(|e| StoreError::Internal(format!("stored response: {e}")))?;
+    Ok(Some(Written { value, replayed: true }))
+}
+
 async fn execute_idempotent(ctx: &mut WriteCtx<'_>, meta: &Meta, cmd: &Command) -> Result<Written> {
-    if let Some(idem) = &meta.idempotency
-        && let Some(w) = stored_answer(&mut *ctx.conn, idem).await?
-    {
-        return Ok(w);
+    if let Some(idem) = &meta.idempotency {
+        if let Some(w) = answered_in_batch(ctx.batch, idem)? {
+            return Ok(w);
+        }
+        if let Some(w) = stored_answer(&mut *ctx.conn, idem).await? {
+            return Ok(w);
+        }
     }
     let value = execute(ctx, cmd).await?;
     if let Some(idem) = &meta.idempotency {
-        ctx.begin_write().await?;
-        sqlx::query("INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&idem.key)
-            .bind(&idem.fingerprint)
-            .bind(value.to_string())
-            .bind(ctx.now_ms)
-            .execute(&mut *ctx.conn)
-            .await?;
+        // A deferred row needs no savepoint: a failure takes it back with `undo`.
+        use crate::deferred::{Arg, Table};
+        ctx.batch.deferred.push(
+            Table::Idempotency,
+            vec![
+                Arg::Text(idem.key.clone()),
+                Arg::Text(idem.fingerprint.clone()),
+                Arg::Text(value.to_string()),
+                Arg::Int(ctx.now_ms),
+            ],
+        );
     }
     Ok(Written { value, replayed: false })
 }

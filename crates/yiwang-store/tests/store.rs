@@ -163,6 +163,36 @@ async fn idempotency_key_replays_and_refuses_a_different_body() {
             s.write(m("fp-b"), region("350000", "福建省", None)).await,
             Err(StoreError::IdempotencyMismatch)
         ));
+        // Concurrent first tries of a new request (most land in one batch, where the key's
+        // record is not yet in the table): exactly one writes, the others replay it, and
+        // one with another body under the same key is refused.
+        let head = s.head().await.unwrap();
+        let tries = (0..12).map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let fp = if i == 11 { "fp-other" } else { "fp-c" };
+                s.write(
+                    Meta::actor("admin").with_idempotency("k-2", fp),
+                    region("350000", "福建省", None),
+                )
+                .await
+                .map(|w| (fp, w))
+            })
+        });
+        let (mut written, mut replayed, mut refused) = (vec![], 0, 0);
+        for t in tries.collect::<Vec<_>>() {
+            match t.await.unwrap() {
+                Ok((_, w)) if w.replayed => replayed += 1,
+                Ok((fp, _)) => written.push(fp),
+                Err(StoreError::IdempotencyMismatch) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(written.len(), 1, "one write under the key");
+        // Whichever body came first is the key's; the others of that body replay it.
+        let same = if written[0] == "fp-c" { 10 } else { 0 };
+        assert_eq!((replayed, refused), (same, 11 - same));
+        assert_eq!(s.head().await.unwrap(), head + 1);
         s.close().await;
         db.cleanup().await;
     }

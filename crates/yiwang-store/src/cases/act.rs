@@ -38,7 +38,7 @@ pub async fn resubmit(store: &Store, meta: Meta, case_id: &str, app: Application
             .map(|(a, _)| files_named(&a))
             .unwrap_or_default(),
     };
-    let held = holdings(store, &subject).await?;
+    let held = holdings(store, &subject, &licences_offered(&app)).await?;
     let pre = precheck(store, &svc, &held, &app, &*dictionary(store).await?, &files_of).await?;
     let action = match row.state {
         State::Correcting => Action::Correct,

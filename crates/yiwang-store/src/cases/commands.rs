@@ -1,6 +1,7 @@
 //! The writer's command dispatcher and shared write helpers.
 
 use super::*;
+use crate::deferred::{Arg, Table};
 
 // ---------------------------------------------------------------------------------------
 // Commands
@@ -102,14 +103,23 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
 }
 
 pub(super) async fn timeline_add(ctx: &mut WriteCtx<'_>, row: &CaseRow, ev: &Event, party: Party) -> Result<()> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_timeline WHERE case_id = $1")
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_timeline WHERE case_id = $1")
         .bind(&row.id)
         .fetch_one(&mut *ctx.conn)
         .await?;
+    // With the entries this batch added to the case (inserted at its end).
+    let pending = ctx
+        .batch
+        .deferred
+        .rows(Table::Timeline)
+        .iter()
+        .filter(|r| matches!(&r[0], Arg::Text(c) if *c == row.id))
+        .count() as i64;
     let body = serde_json::to_value(ev).expect("serialisable");
-    timeline_insert(ctx, &row.id, n + 1, ev.name(), &body, party).await
+    timeline_insert(ctx, &row.id, stored + pending + 1, ev.name(), &body, party).await
 }
 
+/// Adds a timeline entry (inserted at the end of the batch, `deferred`).
 pub(super) async fn timeline_insert(
     ctx: &mut WriteCtx<'_>,
     case_id: &str,
@@ -118,18 +128,16 @@ pub(super) async fn timeline_insert(
     body: &Value,
     party: Party,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(case_id)
-    .bind(n)
-    .bind(event)
-    .bind(body.to_string())
-    .bind(party.as_str())
-    .bind(&ctx.actor)
-    .bind(ctx.now_ms)
-    .execute(&mut *ctx.conn)
-    .await?;
+    let row = vec![
+        Arg::Text(case_id.to_string()),
+        Arg::Int(n),
+        Arg::Text(event.to_string()),
+        Arg::Text(body.to_string()),
+        Arg::Text(party.as_str().to_string()),
+        Arg::Text(ctx.actor.clone()),
+        Arg::Int(ctx.now_ms),
+    ];
+    ctx.batch.deferred.push(Table::Timeline, row);
     Ok(())
 }
 
@@ -148,18 +156,17 @@ pub(super) async fn add_task(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: core::
     Ok(())
 }
 
+/// A notification to the applicant (inserted at the end of the batch, `deferred`).
 pub(super) async fn notify(ctx: &mut WriteCtx<'_>, row: &CaseRow, zh: String, en: String) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO notifications (id, recipient, case_id, text_zh, text_en, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(new_id())
-    .bind(&row.applicant)
-    .bind(&row.id)
-    .bind(zh)
-    .bind(en)
-    .bind(ctx.now_ms)
-    .execute(&mut *ctx.conn)
-    .await?;
+    let n = vec![
+        Arg::Text(new_id()),
+        Arg::Text(row.applicant.clone()),
+        Arg::OptText(Some(row.id.clone())),
+        Arg::Text(zh),
+        Arg::Text(en),
+        Arg::Int(ctx.now_ms),
+    ];
+    ctx.batch.deferred.push(Table::Notifications, n);
     Ok(())
 }
 

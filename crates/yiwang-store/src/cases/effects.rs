@@ -378,11 +378,13 @@ pub(super) async fn prepare_licence(
     let Some((app, code)) = application(store, &row.id).await? else {
         return Ok(None);
     };
-    let t = licences::licence_type(store, &type_code).await?;
-    let Some(input) = licence_input(row, elements, &app, &code, t.as_ref()) else {
+    let Some(t) = licences::licence_type(store, &type_code).await? else {
         return Ok(None);
     };
-    match licences::prepare(store, &input, crate::now_ms()).await {
+    let Some(input) = licence_input(row, elements, &app, &code, Some(&t)) else {
+        return Ok(None);
+    };
+    match licences::prepare_typed(store, t, &input, crate::now_ms()).await {
         Ok(p) => Ok(Some(p)),
         Err(StoreError::Domain(_)) => Ok(None),
         Err(e) => Err(e),

@@ -231,18 +231,18 @@ pub(crate) async fn seal_active(ctx: &mut WriteCtx<'_>, seal_id: &str) -> Result
 }
 
 async fn insert_notice(ctx: &mut WriteCtx<'_>, n: &Notice) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO case_notices (id, case_id, kind, body, seal_id, key_id, signature, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&n.id)
-    .bind(&n.case_id)
-    .bind(n.kind.as_str())
-    .bind(n.body.to_string())
-    .bind(&n.seal_id)
-    .bind(&n.key_id)
-    .bind(&n.signature)
-    .bind(n.created_at)
-    .execute(&mut *ctx.conn)
-    .await?;
+    use crate::deferred::{Arg, Table};
+    // Inserted at the end of the batch (`deferred`): nothing in the batch reads it back.
+    let row = vec![
+        Arg::Text(n.id.clone()),
+        Arg::Text(n.case_id.clone()),
+        Arg::Text(n.kind.as_str().to_string()),
+        Arg::Text(n.body.to_string()),
+        Arg::OptText(n.seal_id.clone()),
+        Arg::OptText(n.key_id.clone()),
+        Arg::OptText(n.signature.clone()),
+        Arg::Int(n.created_at),
+    ];
+    ctx.batch.deferred.push(Table::Notices, row);
     Ok(())
 }

@@ -38,39 +38,56 @@ pub fn files_named(app: &Application) -> std::collections::BTreeSet<String> {
 }
 
 /// What the platform holds about an applicant that the pre-check and the prefill use:
-/// their profile and the licences they hold, read once per submission (two reads).
+/// their profile and the licences they may use — the newest valid one of each type and
+/// those the application offers (`licences::usable_of_holder`) — read once per submission.
 #[derive(Debug, Clone)]
 pub struct Holdings {
     pub subject: Subject,
     pub person: Option<crate::accounts::PersonRow>,
     pub legal: Option<crate::accounts::LegalPerson>,
     pub licences: Vec<licences::LicenceSummary>,
+    /// The sealed data of the newest valid licence of each type, by licence id (opened only
+    /// while the prefill still has a field to fill).
+    pub sealed: std::collections::HashMap<String, String>,
 }
 
-/// Reads an applicant's [`Holdings`].
-pub async fn holdings(store: &Store, subject: &Subject) -> Result<Holdings> {
+/// The licences an application offers in place of materials (免提交).
+pub fn licences_offered(app: &Application) -> Vec<&str> {
+    app.materials
+        .values()
+        .filter(|p| p.kind == ProvisionKind::Licence)
+        .filter_map(|p| p.licence_id.as_deref())
+        .collect()
+}
+
+/// Reads an applicant's [`Holdings`]; `offered`: the licences the application names.
+pub async fn holdings(store: &Store, subject: &Subject, offered: &[&str]) -> Result<Holdings> {
     let mut h = Holdings {
         subject: subject.clone(),
         person: None,
         legal: None,
         licences: vec![],
+        sealed: Default::default(),
     };
-    match subject {
-        Subject::Person(id) => {
-            if let Some(p) = crate::accounts::person(&store.read, id).await? {
+    let index = match subject {
+        Subject::Person(id) => match crate::accounts::person(&store.read, id).await? {
+            Some(p) => {
                 let number = crate::accounts::reveal(store, &p, yiwang_core::datause::PersonalField::IdNumber)?;
-                let index = licences::holder_index(&store.pii, yiwang_core::licences::HolderKind::Person, &number);
-                h.licences = licences::of_holder(store, &index).await?;
                 h.person = Some(p);
+                licences::holder_index(&store.pii, yiwang_core::licences::HolderKind::Person, &number)
             }
-        }
-        Subject::Legal(id) => {
-            if let Some(l) = crate::accounts::legal_person(&store.read, id).await? {
-                h.licences = licences::of_legal(store, &l.uscc).await?;
+            None => return Ok(h),
+        },
+        Subject::Legal(id) => match crate::accounts::legal_person(&store.read, id).await? {
+            Some(l) => {
+                let index = licences::holder_index(&store.pii, yiwang_core::licences::HolderKind::Legal, &l.uscc);
                 h.legal = Some(l);
+                index
             }
-        }
-    }
+            None => return Ok(h),
+        },
+    };
+    (h.licences, h.sealed) = licences::usable_of_holder(store, &index, offered).await?;
     Ok(h)
 }
 
@@ -169,7 +186,7 @@ pub async fn prefill(
     e: &yiwang_core::catalog::Elements,
     dict: &Dictionary,
 ) -> Result<BTreeMap<String, String>> {
-    prefill_from(store, &holdings(store, subject).await?, agent, e, dict).await
+    prefill_from(store, &holdings(store, subject, &[]).await?, agent, e, dict).await
 }
 
 /// [`prefill`] from holdings already read. A licence's face is decrypted only while some
@@ -213,9 +230,9 @@ pub async fn prefill_from(
         }
     }
     // Then the licences' faces, for the fields the profile left empty: the newest valid
-    // licence of each type only (the list is newest first; an older one of the same type
-    // has the same fields, less current), so a holder of many licences costs no more
-    // than one per type.
+    // licence of each type only (an older one of the same type has the same fields, less
+    // current; `holdings` reads no other but those offered), so a holder of many licences
+    // costs no more than one per type.
     let mut types = std::collections::HashSet::new();
     for l in &held.licences {
         if e.form.iter().all(|f| out.contains_key(&f.element)) {
@@ -224,10 +241,11 @@ pub async fn prefill_from(
         if l.status != yiwang_core::licences::Status::Valid || !types.insert(l.type_code.as_str()) {
             continue;
         }
-        if let Some(file) = licences::file(store, &l.id).await? {
+        if let Some(sealed) = held.sealed.get(&l.id) {
+            let data = licences::open_data(store, &l.id, sealed)?;
             for f in &e.form {
                 if !out.contains_key(&f.element)
-                    && let Some(v) = file.data.face.get(&f.element)
+                    && let Some(v) = data.face.get(&f.element)
                 {
                     out.insert(f.element.clone(), v.clone());
                 }
@@ -298,7 +316,7 @@ pub(super) async fn submit_inner(
         uploader: &meta.actor,
         prior: Default::default(),
     };
-    let held = holdings(store, &applicant.subject).await?;
+    let held = holdings(store, &applicant.subject, &licences_offered(&application)).await?;
     let prechecked = precheck(store, &service, &held, &application, &dict, &files_of).await?;
     // The prefill rate: form fields whose submitted value is the one the platform filled in.
     let filled = prefill_from(store, &held, None, &service.elements, &dict).await?;

@@ -171,6 +171,14 @@ pub async fn prepare(store: &Store, input: &IssueInput, now_ms: i64) -> Result<P
     let t = licence_type(store, &input.type_code)
         .await?
         .ok_or_else(|| no_type(&input.type_code))?;
+    prepare_typed(store, t, input, now_ms).await
+}
+
+/// [`prepare`] with the licence type already read (it must be `input`'s).
+pub async fn prepare_typed(store: &Store, t: LicenceType, input: &IssueInput, now_ms: i64) -> Result<PreparedLicence> {
+    if t.code != input.type_code {
+        return Err(no_type(&input.type_code));
+    }
     let dept = crate::refdata::department(store, &input.department_id)
         .await?
         .ok_or_else(|| no_department(&input.department_id))?;

@@ -156,8 +156,7 @@ pub(crate) async fn type_on(conn: &mut AnyConnection, code: &str) -> Result<Opti
 }
 
 pub async fn licence_type(store: &Store, code: &str) -> Result<Option<LicenceType>> {
-    let mut c = store.read.acquire().await?;
-    type_on(&mut c, code).await
+    crate::refdata::licence_type(store, code).await
 }
 
 async fn data_element(conn: &mut AnyConnection, code: &str) -> Result<Option<yiwang_core::catalog::DataElement>> {
@@ -172,7 +171,7 @@ async fn data_element(conn: &mut AnyConnection, code: &str) -> Result<Option<yiw
 mod commands;
 pub use commands::*;
 mod issue;
-pub use issue::{PreparedLicence, prepare};
+pub use issue::{PreparedLicence, prepare, prepare_typed};
 pub(crate) use issue::{issue, store_prepared};
 mod read;
 pub use read::*;

@@ -76,6 +76,61 @@ pub async fn of_holder(store: &Store, index: &str) -> Result<Vec<LicenceSummary>
         .collect()
 }
 
+/// What an application may use of a holder's licences: the newest valid one of each type
+/// (what the prefill reads a face from), with its sealed data, and the ones `named` (offered
+/// in place of a material, whatever their state, so the pre-check can say why one may not
+/// be used). One statement for the newest, one more only when the application names others:
+/// a holder of many licences costs no more than one per type.
+pub async fn usable_of_holder(
+    store: &Store,
+    index: &str,
+    named: &[&str],
+) -> Result<(Vec<LicenceSummary>, std::collections::HashMap<String, String>)> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLS}, data_enc FROM licences WHERE id IN (
+           SELECT id FROM (
+             SELECT id, ROW_NUMBER() OVER (PARTITION BY type_code ORDER BY created_at DESC, id DESC) AS rn
+             FROM licences
+             WHERE holder_index = $1 AND status = 'valid' AND (valid_until IS NULL OR valid_until >= $2)
+           ) newest WHERE rn = 1)
+         ORDER BY created_at DESC, id DESC"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(index)
+        .bind(crate::today().to_string())
+        .fetch_all(&store.read)
+        .await?;
+    let mut list = Vec::with_capacity(rows.len());
+    let mut sealed = std::collections::HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let s = to_summary(r)?;
+        sealed.insert(s.id.clone(), r.try_get::<String, _>("data_enc")?);
+        list.push(s);
+    }
+    let others: Vec<&str> = named.iter().copied().filter(|id| !sealed.contains_key(*id)).collect();
+    if !others.is_empty() {
+        let marks: Vec<String> = (0..others.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT {SUMMARY_COLS} FROM licences WHERE holder_index = $1 AND id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(index);
+        for id in &others {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&store.read).await? {
+            list.push(to_summary(&r)?);
+        }
+    }
+    Ok((list, sealed))
+}
+
+/// A licence's data from its sealed column (read by [`usable_of_holder`]).
+pub fn open_data(store: &Store, id: &str, sealed: &str) -> Result<LicenceData> {
+    let bytes = store.pii.open_bytes(&format!("licences.data:{id}"), sealed)?;
+    serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))
+}
+
 /// Of `held`, the valid licences of type `type_code`: what issuing one more would
 /// duplicate (重复发证), for a warning before a decision or an officer issues it.
 pub fn valid_of_type(held: Vec<LicenceSummary>, type_code: &str) -> Vec<LicenceSummary> {

@@ -1,0 +1,166 @@
+//! Rows a command adds that nothing later in its batch reads back through SQL — timeline
+//! entries, notifications, signed notices, idempotency records — kept in the batch and
+//! inserted once at its end, a few hundred rows a statement, inside the same transaction
+//! (DESIGN "The write path": fewer statements per command). A command that fails takes
+//! its rows back with its savepoint (`truncate`). What the batch needs to know of them
+//! (how many timeline entries a case has, a request key already answered) it asks here
+//! as well as the database.
+
+use crate::Result;
+use sqlx::AnyConnection;
+
+/// One bound value.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+}
+
+/// The tables whose inserts are deferred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    Timeline,
+    Notifications,
+    Notices,
+    Idempotency,
+}
+
+const TABLES: usize = 4;
+
+impl Table {
+    const ALL: [Table; TABLES] = [
+        Table::Timeline,
+        Table::Notifications,
+        Table::Notices,
+        Table::Idempotency,
+    ];
+
+    /// The statement's head and its number of columns.
+    fn insert(self) -> (&'static str, usize) {
+        match self {
+            Table::Timeline => (
+                "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at) VALUES ",
+                7,
+            ),
+            Table::Notifications => (
+                "INSERT INTO notifications (id, recipient, case_id, text_zh, text_en, created_at) VALUES ",
+                6,
+            ),
+            Table::Notices => (
+                "INSERT INTO case_notices (id, case_id, kind, body, seal_id, key_id, signature, created_at) VALUES ",
+                8,
+            ),
+            Table::Idempotency => (
+                "INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES ",
+                4,
+            ),
+        }
+    }
+}
+
+/// How many rows a statement inserts at most (8 columns: 2,400 parameters, well under
+/// SQLite's 32,766 and PostgreSQL's 65,535).
+const ROWS: usize = 300;
+
+/// The batch's deferred rows, by table.
+#[derive(Debug, Default)]
+pub(crate) struct Deferred {
+    rows: [Vec<Vec<Arg>>; TABLES],
+}
+
+/// How many rows each table held (to take a failed command's rows back).
+pub(crate) type Mark = [usize; TABLES];
+
+impl Deferred {
+    pub(crate) fn push(&mut self, t: Table, row: Vec<Arg>) {
+        debug_assert_eq!(row.len(), t.insert().1, "{t:?}: wrong number of columns");
+        self.rows[t as usize].push(row);
+    }
+
+    pub(crate) fn mark(&self) -> Mark {
+        std::array::from_fn(|i| self.rows[i].len())
+    }
+
+    pub(crate) fn truncate(&mut self, mark: Mark) {
+        for (rows, n) in self.rows.iter_mut().zip(mark) {
+            rows.truncate(n);
+        }
+    }
+
+    /// The rows of a table added so far.
+    pub(crate) fn rows(&self, t: Table) -> &[Vec<Arg>] {
+        &self.rows[t as usize]
+    }
+
+    /// Inserts every row (called once, at the end of the batch).
+    pub(crate) async fn flush(&self, conn: &mut AnyConnection) -> Result<()> {
+        for t in Table::ALL {
+            let (head, cols) = t.insert();
+            for chunk in self.rows(t).chunks(ROWS) {
+                let mut sql = String::with_capacity(head.len() + chunk.len() * cols * 6);
+                sql.push_str(head);
+                for i in 0..chunk.len() {
+                    sql.push_str(if i == 0 { "(" } else { ", (" });
+                    for c in 0..cols {
+                        if c > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push('$');
+                        sql.push_str(&(i * cols + c + 1).to_string());
+                    }
+                    sql.push(')');
+                }
+                // Not kept prepared: each batch size is another text (as `write_stream_heads`).
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+                for row in chunk {
+                    for a in row {
+                        q = match a {
+                            Arg::Text(s) => q.bind(s.as_str()),
+                            Arg::OptText(s) => q.bind(s.as_deref()),
+                            Arg::Int(n) => q.bind(*n),
+                        };
+                    }
+                }
+                q.execute(&mut *conn).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_command_takes_back_only_its_own_rows() {
+        let mut d = Deferred::default();
+        let row = |s: &str| {
+            vec![
+                Arg::Text(s.into()),
+                Arg::Text("f".into()),
+                Arg::Text("{}".into()),
+                Arg::Int(1),
+            ]
+        };
+        d.push(Table::Idempotency, row("a"));
+        let mark = d.mark();
+        d.push(Table::Idempotency, row("b"));
+        d.push(
+            Table::Notifications,
+            vec![
+                Arg::Text("n".into()),
+                Arg::Text("r".into()),
+                Arg::OptText(None),
+                Arg::Text("zh".into()),
+                Arg::Text("en".into()),
+                Arg::Int(1),
+            ],
+        );
+        d.truncate(mark);
+        assert_eq!(d.rows(Table::Idempotency).len(), 1);
+        assert!(matches!(&d.rows(Table::Idempotency)[0][0], Arg::Text(s) if s == "a"));
+        assert!(d.rows(Table::Notifications).is_empty());
+    }
+}
