@@ -113,6 +113,9 @@ pub(crate) struct Batch {
     pub(crate) savepoint_held: bool,
     /// Rows inserted at the end of the batch (`deferred`).
     pub(crate) deferred: crate::deferred::Deferred,
+    /// The stored answers (fingerprint, response) to the idempotency keys of the batch's
+    /// commands, read in one statement once the batch holds the ledger lock.
+    pub(crate) stored: HashMap<String, (String, String)>,
 }
 
 /// A stream's head before a command appended to it: (stream, head, was it dirty).
@@ -365,6 +368,7 @@ async fn commit_batch(
             .await?;
         let mut batch = Batch {
             next_seq: row.try_get::<i64, _>("seq")? + 1,
+            stored: stored_answers(&mut *conn, jobs).await?,
             ..Default::default()
         };
         let mut outcomes = Vec::with_capacity(jobs.len());
@@ -439,12 +443,44 @@ async fn stored_answer(conn: &mut AnyConnection, idem: &Idempotency) -> Result<O
         .await?;
     let Some(row) = row else { return Ok(None) };
     let fp: String = row.try_get("fingerprint")?;
-    if fp != idem.fingerprint {
+    let resp: String = row.try_get("response")?;
+    replay(idem, &fp, &resp).map(Some)
+}
+
+/// The answers stored for the idempotency keys of `jobs` (a few hundred keys a statement).
+/// Read under the ledger lock, so no other process commits one of them until the batch
+/// ends; one committed earlier in this batch is in its deferred rows.
+async fn stored_answers(conn: &mut AnyConnection, jobs: &[Job]) -> Result<HashMap<String, (String, String)>> {
+    let keys: Vec<&str> = jobs
+        .iter()
+        .filter_map(|j| j.meta.idempotency.as_ref().map(|i| i.key.as_str()))
+        .collect();
+    let mut out = HashMap::new();
+    for chunk in keys.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT key, fingerprint, response FROM idempotency WHERE key IN ({})",
+            marks.join(", ")
+        );
+        // Not kept prepared: each batch size is another text.
+        let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        for (key, fp, resp) in q.fetch_all(&mut *conn).await? {
+            out.insert(key, (fp, resp));
+        }
+    }
+    Ok(out)
+}
+
+/// A stored answer: the same request's response replayed, another request refused.
+fn replay(idem: &Idempotency, fingerprint: &str, response: &str) -> Result<Written> {
+    if fingerprint != idem.fingerprint {
         return Err(StoreError::IdempotencyMismatch);
     }
-    let resp: String = row.try_get("response")?;
-    let value = serde_json::from_str(&resp).map_err(|e| StoreError::Internal(format!("stored response: {e}")))?;
-    Ok(Some(Written { value, replayed: true }))
+    let value = serde_json::from_str(response).map_err(|e| StoreError::Internal(format!("stored response: {e}")))?;
+    Ok(Written { value, replayed: true })
 }
 
 /// A retried request answered before its command is prepared (so a retry does not take a
@@ -456,9 +492,13 @@ pub async fn answered(store: &crate::Store, meta: &Meta) -> Result<Option<Writte
     stored_answer(&mut conn, idem).await
 }
 
-/// The answer stored for a key earlier in this batch (its record is inserted at the end).
+/// The answer stored for a key before this batch, or earlier in it (its record is
+/// inserted at the end of the batch).
 fn answered_in_batch(batch: &Batch, idem: &Idempotency) -> Result<Option<Written>> {
     use crate::deferred::{Arg, Table};
+    if let Some((fp, resp)) = batch.stored.get(&idem.key) {
+        return replay(idem, fp, resp).map(Some);
+    }
     let Some(row) = batch
         .deferred
         .rows(Table::Idempotency)
@@ -470,21 +510,14 @@ fn answered_in_batch(batch: &Batch, idem: &Idempotency) -> Result<Option<Written
     let (Arg::Text(fp), Arg::Text(resp)) = (&row[1], &row[2]) else {
         return Err(StoreError::Internal("an idempotency record of another shape".into()));
     };
-    if *fp != idem.fingerprint {
-        return Err(StoreError::IdempotencyMismatch);
-    }
-    let value = serde_json::from_str(resp).map_err(|e| StoreError::Internal(format!("stored response: {e}")))?;
-    Ok(Some(Written { value, replayed: true }))
+    replay(idem, fp, resp).map(Some)
 }
 
 async fn execute_idempotent(ctx: &mut WriteCtx<'_>, meta: &Meta, cmd: &Command) -> Result<Written> {
-    if let Some(idem) = &meta.idempotency {
-        if let Some(w) = answered_in_batch(ctx.batch, idem)? {
-            return Ok(w);
-        }
-        if let Some(w) = stored_answer(&mut *ctx.conn, idem).await? {
-            return Ok(w);
-        }
+    if let Some(idem) = &meta.idempotency
+        && let Some(w) = answered_in_batch(ctx.batch, idem)?
+    {
+        return Ok(w);
     }
     let value = execute(ctx, cmd).await?;
     if let Some(idem) = &meta.idempotency {

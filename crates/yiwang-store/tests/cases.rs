@@ -518,6 +518,20 @@ async fn a_case_from_submission_to_licence_and_conclusion() {
         assert!(report.ok(), "{report:?}");
         let stream = ledger::stream(&s.read, &format!("case:{id}")).await.unwrap();
         assert!(stream.len() >= 12);
+        // Each timeline entry is numbered by the version of the ledger event it records
+        // (the replaced application has an event but no entry: a gap).
+        for e in &t {
+            let ev = stream
+                .iter()
+                .find(|x| x.version == e.n)
+                .expect("an event of that version");
+            assert_eq!(ev.kind, format!("case.{}", e.event), "entry {}", e.n);
+        }
+        assert!(t.windows(2).all(|p| p[0].n < p[1].n));
+        assert!(
+            t.iter().zip(1..).any(|(e, i)| e.n != i),
+            "the replaced application leaves a gap"
+        );
         assert!(
             stream.iter().all(|e| !e.body.to_string().contains(&w.company.code)),
             "the applicant's code stays out of the case events"

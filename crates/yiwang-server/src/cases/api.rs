@@ -254,12 +254,13 @@ pub struct CaseDetail {
 
 pub(super) async fn detail(s: &AppState, row: CaseRow, with_application: bool) -> ApiResult<CaseDetail> {
     let today = yiwang_store::today();
+    let suspensions = cases::suspensions(&s.store, &row.id).await?;
     Ok(CaseDetail {
         waiting_on: row.waiting_on(),
-        clocks: cases::clocks(&s.store, &row, today).await?,
+        clocks: cases::clocks_given(&s.store, &row, today, &suspensions).await?,
         timeline: cases::timeline(&s.store, &row.id).await?,
         notices: cases::notices(&s.store, &row.id).await?,
-        suspensions: cases::suspensions(&s.store, &row.id).await?,
+        suspensions,
         tasks: cases::tasks_of_case(&s.store, &row.id).await?,
         application: if with_application {
             cases::application(&s.store, &row.id).await?.map(|(a, _)| a)

@@ -325,7 +325,8 @@ pub(super) async fn act_cmd(
     if let Some((app, pre)) = replace {
         replace_application(ctx, &row, app, pre).await?;
     }
-    for ev in &events {
+    let mut current = row.clone();
+    for (i, ev) in events.iter().enumerate() {
         ctx.append(
             &stream(case_id),
             Expect::Exists,
@@ -352,9 +353,18 @@ pub(super) async fn act_cmd(
         .bind(case_id)
         .execute(&mut *ctx.conn)
         .await?;
-        let row = row_on(ctx.conn, case_id).await?;
-        timeline_add(ctx, &row, ev, party).await?;
-        effects(ctx, &row, ev, cal, today, elements.as_deref(), &how.ready).await?;
+        // The row as just updated (the columns above), without reading it back.
+        current.state = c.state;
+        current.step = c.step as i64;
+        current.handler = handler.clone();
+        current.outstanding = c.outstanding.iter().cloned().collect();
+        current.updated_at = ctx.now_ms;
+        timeline_add(ctx, &current, ev, party).await?;
+        effects(ctx, &current, ev, cal, today, elements.as_deref(), &how.ready).await?;
+        // Effects may set other columns (dates, decision, licence): the next event sees them.
+        if i + 1 < events.len() {
+            current = row_on(ctx.conn, case_id).await?;
+        }
     }
     let row = row_on(ctx.conn, case_id).await?;
     Ok(

@@ -102,21 +102,19 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
     }
 }
 
+/// Adds the timeline entry of the event just appended to the case's stream: its number is
+/// that event's version in the ledger (so an entry names the event it records; versions
+/// without an entry, such as a replaced application, leave a gap), known from the batch
+/// without a read.
 pub(super) async fn timeline_add(ctx: &mut WriteCtx<'_>, row: &CaseRow, ev: &Event, party: Party) -> Result<()> {
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_timeline WHERE case_id = $1")
-        .bind(&row.id)
-        .fetch_one(&mut *ctx.conn)
-        .await?;
-    // With the entries this batch added to the case (inserted at its end).
-    let pending = ctx
+    let n = ctx
         .batch
-        .deferred
-        .rows(Table::Timeline)
-        .iter()
-        .filter(|r| matches!(&r[0], Arg::Text(c) if *c == row.id))
-        .count() as i64;
+        .heads
+        .get(&stream(&row.id))
+        .map(|(version, _)| *version)
+        .ok_or_else(|| StoreError::Internal(format!("a timeline entry of case {} before its event", row.id)))?;
     let body = serde_json::to_value(ev).expect("serialisable");
-    timeline_insert(ctx, &row.id, stored + pending + 1, ev.name(), &body, party).await
+    timeline_insert(ctx, &row.id, n, ev.name(), &body, party).await
 }
 
 /// Adds a timeline entry (inserted at the end of the batch, `deferred`).

@@ -198,8 +198,9 @@ impl InboxKey {
 /// part of the scope is read state by state, with and without a due date, each an index
 /// range in key order (`(department_id, state, due_on, received_on, id)` for a
 /// department's steps, `(state, due_on, received_on, id)` filtered by region otherwise),
-/// at most `limit + 1` rows each; the page is the first `limit` of their merge. No open
-/// case is read beyond the page, however many there are.
+/// at most `limit + 1` keys each (the index holds them); the page is the first `limit` of
+/// their merge, whose rows are then read by primary key in one statement. No open case's
+/// row is read beyond the page, however many there are.
 pub async fn inbox_cases(
     store: &Store,
     scope: &InboxScope,
@@ -231,7 +232,7 @@ pub async fn inbox_cases(
         let (cond, binds) = range(p);
         parts.push((cond, binds, STEP));
     }
-    let mut out: Vec<CaseRow> = vec![];
+    let mut keys: Vec<InboxKey> = vec![];
     for (cond, binds, states) in &parts {
         for state in states {
             for dated in [true, false] {
@@ -265,8 +266,9 @@ pub async fn inbox_cases(
                 } else {
                     "received_on, id"
                 };
+                // The keys only (the index holds them); the rows of the page are read after.
                 let mut sql = format!(
-                    "SELECT {COLS} FROM cases WHERE {cond}state = ? AND {from} ORDER BY {order} LIMIT {}",
+                    "SELECT id, due_on, received_on FROM cases WHERE {cond}state = ? AND {from} ORDER BY {order} LIMIT {}",
                     limit + 1
                 );
                 // Number the placeholders for both engines.
@@ -281,16 +283,39 @@ pub async fn inbox_cases(
                 }
                 // The parts ask for different states or departments, so no case comes twice.
                 for r in q.fetch_all(&store.read).await?.iter() {
-                    out.push(read(r)?);
+                    let (id, due, received): (String, DateText, DateText) = sqlx::FromRow::from_row(r)?;
+                    let bad = |e: String| StoreError::Internal(format!("case {id}: {e}"));
+                    keys.push(InboxKey {
+                        due: Option::<NaiveDate>::try_from(due)
+                            .map_err(bad)?
+                            .map_or(DueKey::None, DueKey::On),
+                        received: NaiveDate::try_from(received).map_err(bad)?,
+                        id,
+                    });
                 }
             }
         }
     }
-    out.sort_by_cached_key(InboxKey::of);
-    let next = (out.len() as i64 > limit).then(|| {
-        out.truncate(limit as usize);
-        InboxKey::of(out.last().expect("a full page")).cursor()
+    keys.sort();
+    let next = (keys.len() as i64 > limit).then(|| {
+        keys.truncate(limit as usize);
+        keys.last().expect("a full page").cursor()
     });
+    // The page's rows, in key order: one read by primary key.
+    let mut rows: std::collections::HashMap<String, CaseRow> = std::collections::HashMap::with_capacity(keys.len());
+    if !keys.is_empty() {
+        let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT {COLS} FROM cases WHERE id IN ({})", marks.join(", "));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for k in &keys {
+            q = q.bind(k.id.as_str());
+        }
+        for r in q.fetch_all(&store.read).await? {
+            let c: CaseRow = read(&r)?;
+            rows.insert(c.id.clone(), c);
+        }
+    }
+    let out = keys.iter().filter_map(|k| rows.remove(&k.id)).collect();
     Ok(Paged { rows: out, next })
 }
 
@@ -336,6 +361,8 @@ pub async fn record_read(
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
+    /// Ascending; the version of the case's ledger event the entry records (entries written
+    /// before that rule are numbered 1, 2, 3 …, all below the later ones).
     pub n: i64,
     pub event: String,
     pub body: Value,
@@ -443,9 +470,17 @@ pub async fn clocks(store: &Store, c: &CaseRow, today: NaiveDate) -> Result<Cloc
     if c.accepted_on.is_none() {
         return Ok(Clocks::NONE);
     }
-    let cal = calendar::calendar_for(store, Some(&c.region_code)).await?;
     let susp = suspensions(store, &c.id).await?;
-    Ok(clocks_with(store, c, today, &cal, &susp))
+    clocks_given(store, c, today, &susp).await
+}
+
+/// A case's clocks with its suspensions already read (a case page shows both).
+pub async fn clocks_given(store: &Store, c: &CaseRow, today: NaiveDate, susp: &[SuspensionRow]) -> Result<Clocks> {
+    if c.accepted_on.is_none() {
+        return Ok(Clocks::NONE);
+    }
+    let cal = calendar::calendar_for(store, Some(&c.region_code)).await?;
+    Ok(clocks_with(store, c, today, &cal, susp))
 }
 
 /// The clocks of many cases (an inbox): one calendar per region and one query for the
