@@ -1,10 +1,12 @@
-//! Rows a command adds that nothing later in its batch reads back through SQL — timeline
-//! entries, notifications, signed notices, idempotency records — kept in the batch and
-//! inserted once at its end, a few hundred rows a statement, inside the same transaction
-//! (DESIGN "The write path": fewer statements per command). A command that fails takes
-//! its rows back with its savepoint (`truncate`). What the batch needs to know of them
-//! (how many timeline entries a case has, a request key already answered) it asks here
-//! as well as the database.
+//! Rows a command adds that nothing later in its batch reads back through SQL — ledger
+//! events, new cases, timeline entries, notifications, signed notices, idempotency
+//! records — kept in the batch and inserted once at its end, a few hundred rows a
+//! statement, inside the same transaction (DESIGN "The write path": fewer statements per
+//! command). A command that fails takes its rows back with its savepoint (`truncate`).
+//! What the batch needs to know of them (a stream's head, a request key already answered)
+//! it keeps in memory; a checkpoint inside a batch inserts the events first (`flush_one`).
+//! Where a row must be refused at once (an event that may meet the unique index), it is
+//! inserted now by the same statement text (`insert_now`).
 
 use crate::Result;
 use sqlx::AnyConnection;
@@ -15,21 +17,28 @@ pub(crate) enum Arg {
     Text(String),
     OptText(Option<String>),
     Int(i64),
+    /// A 0/1 flag (SMALLINT on PostgreSQL).
+    Flag(bool),
 }
 
 /// The tables whose inserts are deferred.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Table {
+    Events,
+    Cases,
     Timeline,
     Notifications,
     Notices,
     Idempotency,
 }
 
-const TABLES: usize = 4;
+const TABLES: usize = 6;
 
 impl Table {
+    /// In the order they are inserted (events first).
     const ALL: [Table; TABLES] = [
+        Table::Events,
+        Table::Cases,
         Table::Timeline,
         Table::Notifications,
         Table::Notices,
@@ -39,6 +48,17 @@ impl Table {
     /// The statement's head and its number of columns.
     fn insert(self) -> (&'static str, usize) {
         match self {
+            Table::Events => (
+                "INSERT INTO events (seq, stream_id, version, kind, body, actor, at_ms, prev_hash, hash) VALUES ",
+                9,
+            ),
+            Table::Cases => (
+                "INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, \
+                 applicant, applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, \
+                 instant, outstanding, application_enc, application_sm3, statutory_limit, promised_limit, \
+                 received_on, created_at, updated_at, form_fields, prefilled_fields) VALUES ",
+                28,
+            ),
             Table::Timeline => (
                 "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at) VALUES ",
                 7,
@@ -59,9 +79,50 @@ impl Table {
     }
 }
 
-/// How many rows a statement inserts at most (8 columns: 2,400 parameters, well under
-/// SQLite's 32,766 and PostgreSQL's 65,535).
+/// How many rows a statement inserts at most (28 columns of a case: 8,400 parameters, well
+/// under SQLite's 32,766 and PostgreSQL's 65,535).
 const ROWS: usize = 300;
+
+/// Inserts `rows` of `t`, [`ROWS`] a statement.
+async fn insert(conn: &mut AnyConnection, t: Table, rows: &[Vec<Arg>]) -> Result<()> {
+    let (head, cols) = t.insert();
+    for chunk in rows.chunks(ROWS) {
+        let mut sql = String::with_capacity(head.len() + chunk.len() * cols * 6);
+        sql.push_str(head);
+        for i in 0..chunk.len() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for c in 0..cols {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&(i * cols + c + 1).to_string());
+            }
+            sql.push(')');
+        }
+        // One row's text is always the same: kept prepared. Other sizes are not (each
+        // batch size is another text, as in `write_stream_heads`).
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == 1);
+        for row in chunk {
+            debug_assert_eq!(row.len(), cols, "{t:?}: wrong number of columns");
+            for a in row {
+                q = match a {
+                    Arg::Text(s) => q.bind(s.as_str()),
+                    Arg::OptText(s) => q.bind(s.as_deref()),
+                    Arg::Int(n) => q.bind(*n),
+                    Arg::Flag(b) => q.bind(i16::from(*b)),
+                };
+            }
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Inserts one row now (where a failure must be the command's own, not the batch's).
+pub(crate) async fn insert_now(conn: &mut AnyConnection, t: Table, row: Vec<Arg>) -> Result<()> {
+    insert(conn, t, &[row]).await
+}
 
 /// The batch's deferred rows, by table.
 #[derive(Debug, Default)]
@@ -82,6 +143,8 @@ impl Deferred {
         std::array::from_fn(|i| self.rows[i].len())
     }
 
+    /// Takes back the rows added since `mark` (a table emptied by `flush_one` since stays
+    /// empty: those rows belonged to commands that had already succeeded).
     pub(crate) fn truncate(&mut self, mark: Mark) {
         for (rows, n) in self.rows.iter_mut().zip(mark) {
             rows.truncate(n);
@@ -96,35 +159,16 @@ impl Deferred {
     /// Inserts every row (called once, at the end of the batch).
     pub(crate) async fn flush(&self, conn: &mut AnyConnection) -> Result<()> {
         for t in Table::ALL {
-            let (head, cols) = t.insert();
-            for chunk in self.rows(t).chunks(ROWS) {
-                let mut sql = String::with_capacity(head.len() + chunk.len() * cols * 6);
-                sql.push_str(head);
-                for i in 0..chunk.len() {
-                    sql.push_str(if i == 0 { "(" } else { ", (" });
-                    for c in 0..cols {
-                        if c > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push('$');
-                        sql.push_str(&(i * cols + c + 1).to_string());
-                    }
-                    sql.push(')');
-                }
-                // Not kept prepared: each batch size is another text (as `write_stream_heads`).
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
-                for row in chunk {
-                    for a in row {
-                        q = match a {
-                            Arg::Text(s) => q.bind(s.as_str()),
-                            Arg::OptText(s) => q.bind(s.as_deref()),
-                            Arg::Int(n) => q.bind(*n),
-                        };
-                    }
-                }
-                q.execute(&mut *conn).await?;
-            }
+            insert(conn, t, self.rows(t)).await?;
         }
+        Ok(())
+    }
+
+    /// Inserts the rows of one table now and forgets them (they belong to commands that
+    /// already succeeded, or to the running one, whose savepoint covers the insert).
+    pub(crate) async fn flush_one(&mut self, conn: &mut AnyConnection, t: Table) -> Result<()> {
+        insert(conn, t, self.rows(t)).await?;
+        self.rows[t as usize].clear();
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! every `checkpoint_interval` events a checkpoint signs (SM2, node key) the Merkle root
 //! of their hashes, linked to the previous checkpoint. `verify` re-checks all of it.
 
+use crate::deferred::{Arg, Table};
 use crate::keys::LedgerKey;
 use crate::rows::{JsonText, read};
 use crate::writer::WriteCtx;
@@ -99,11 +100,19 @@ pub(crate) async fn append(
     if crate::refdata::touches(kind) {
         ctx.batch.refdata_changed = true;
     }
-    match insert_event(&mut *ctx.conn, &ev, &prev, &hash).await {
-        Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() && expect == Expect::New => {
-            return Err(StoreError::Concurrency(format!("{stream} already exists")));
+    // The row waits for the end of the batch unless only the unique index can tell that a
+    // new stream exists already (its head neither in the batch, read above, nor known
+    // absent): then it goes in now, so that a refusal is this command's alone.
+    let row = event_row(&ev, &prev, &hash);
+    if cached.is_some() || expect != Expect::New || ctx.batch.absent.contains(stream) {
+        ctx.batch.deferred.push(Table::Events, row);
+    } else {
+        match crate::deferred::insert_now(&mut *ctx.conn, Table::Events, row).await {
+            Err(StoreError::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                return Err(StoreError::Concurrency(format!("{stream} already exists")));
+            }
+            r => r?,
         }
-        r => r?,
     }
     let was_dirty = ctx.batch.dirty.contains(stream);
     ctx.undo.push((stream.to_string(), cached, was_dirty));
@@ -114,23 +123,25 @@ pub(crate) async fn append(
     Ok(ev.seq)
 }
 
-/// Inserts one event row with its chain hashes (the only place events are written).
+/// An event row with its chain hashes, as `deferred` inserts it (the only statement that
+/// writes events).
+fn event_row(ev: &EventRecord, prev: &Hash, hash: &Hash) -> Vec<Arg> {
+    vec![
+        Arg::Int(ev.seq),
+        Arg::Text(ev.stream_id.clone()),
+        Arg::Int(ev.version),
+        Arg::Text(ev.kind.clone()),
+        Arg::Text(ev.body.clone()),
+        Arg::Text(ev.actor.clone()),
+        Arg::Int(ev.at_ms),
+        Arg::Text(hex::encode(prev)),
+        Arg::Text(hex::encode(hash)),
+    ]
+}
+
+/// Inserts one event row with its chain hashes now (the benches' bulk path).
 pub async fn insert_event(conn: &mut AnyConnection, ev: &EventRecord, prev: &Hash, hash: &Hash) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (seq, stream_id, version, kind, body, actor, at_ms, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(ev.seq)
-    .bind(&ev.stream_id)
-    .bind(ev.version)
-    .bind(&ev.kind)
-    .bind(&ev.body)
-    .bind(&ev.actor)
-    .bind(ev.at_ms)
-    .bind(hex::encode(prev))
-    .bind(hex::encode(hash))
-    .execute(conn)
-    .await?;
-    Ok(())
+    crate::deferred::insert_now(conn, Table::Events, event_row(ev, prev, hash)).await
 }
 
 /// Writes the head (version, hash) of every stream the batch appended to, once.
@@ -204,6 +215,9 @@ pub(crate) async fn checkpoint_now(ctx: &mut WriteCtx<'_>) -> Result<serde_json:
         return Ok(serde_json::json!({ "checkpoint_to": to, "new": false }));
     }
     let prev = hex32(&row.try_get::<String, _>("checkpoint_hash")?, "checkpoint hash")?;
+    // The batch's events so far go in first (the checkpoint reads their hashes), before
+    // this command's savepoint: they are earlier commands', which succeeded.
+    ctx.batch.deferred.flush_one(ctx.conn, Table::Events).await?;
     ctx.begin_write().await?;
     let h = write_checkpoint(ctx.conn, ctx.key, to + 1, last, prev, ctx.now_ms).await?;
     sqlx::query("UPDATE ledger_head SET checkpoint_to = $1, checkpoint_hash = $2 WHERE id = 1")

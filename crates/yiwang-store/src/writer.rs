@@ -116,6 +116,9 @@ pub(crate) struct Batch {
     /// The stored answers (fingerprint, response) to the idempotency keys of the batch's
     /// commands, read in one statement once the batch holds the ledger lock.
     pub(crate) stored: HashMap<String, (String, String)>,
+    /// Streams the batch's commands will open that were found not to exist (read in one
+    /// statement at its start): their first events can wait for the end of the batch.
+    pub(crate) absent: HashSet<String>,
 }
 
 /// A stream's head before a command appended to it: (stream, head, was it dirty).
@@ -369,6 +372,7 @@ async fn commit_batch(
         let mut batch = Batch {
             next_seq: row.try_get::<i64, _>("seq")? + 1,
             stored: stored_answers(&mut *conn, jobs).await?,
+            absent: absent_streams(&mut *conn, jobs).await?,
             ..Default::default()
         };
         let mut outcomes = Vec::with_capacity(jobs.len());
@@ -474,6 +478,29 @@ async fn stored_answers(conn: &mut AnyConnection, jobs: &[Job]) -> Result<HashMa
     Ok(out)
 }
 
+/// Of the streams the commands of `jobs` will open, those that do not exist (a few hundred
+/// a statement).
+async fn absent_streams(conn: &mut AnyConnection, jobs: &[Job]) -> Result<HashSet<String>> {
+    let mut absent: HashSet<String> = jobs.iter().flat_map(|j| j.cmd.new_streams()).collect();
+    let wanted: Vec<String> = absent.iter().cloned().collect();
+    for chunk in wanted.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT stream_id FROM streams WHERE stream_id IN ({})",
+            marks.join(", ")
+        );
+        // Not kept prepared: each batch size is another text.
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).persistent(false);
+        for s in chunk {
+            q = q.bind(s.as_str());
+        }
+        for found in q.fetch_all(&mut *conn).await? {
+            absent.remove(&found);
+        }
+    }
+    Ok(absent)
+}
+
 /// A stored answer: the same request's response replayed, another request refused.
 fn replay(idem: &Idempotency, fingerprint: &str, response: &str) -> Result<Written> {
     if fingerprint != idem.fingerprint {
@@ -534,6 +561,16 @@ async fn execute_idempotent(ctx: &mut WriteCtx<'_>, meta: &Meta, cmd: &Command) 
         );
     }
     Ok(Written { value, replayed: false })
+}
+
+impl Command {
+    /// The streams this command opens (`Expect::New`) whose names are known before it runs.
+    fn new_streams(&self) -> Vec<String> {
+        match self {
+            Command::Cases(c) => c.new_streams(),
+            _ => vec![],
+        }
+    }
 }
 
 async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {

@@ -100,13 +100,28 @@ async fn group_commit_isolates_bad_commands_and_orders_events() {
             .await
             .unwrap();
         let mut tasks = vec![];
+        let mut others = vec![];
         for i in 0..300u32 {
             let s = s.clone();
+            // Audit records (events that wait for the end of their batch) and checkpoints
+            // among them: a checkpoint inside a batch reads the events before it.
+            let s2 = s.clone();
+            others.push(tokio::spawn(async move {
+                let cmd = if i % 50 == 25 {
+                    Command::Checkpoint
+                } else {
+                    audit(i as usize)
+                };
+                s2.write(Meta::actor("admin"), cmd).await
+            }));
             tasks.push(tokio::spawn(async move {
                 // Every 7th command is bad (its region does not exist).
                 let region = if i % 7 == 3 { "469999" } else { "460000" };
                 (i, s.write(Meta::actor("admin"), dept(1000 + i, region)).await)
             }));
+        }
+        for c in others {
+            c.await.unwrap().unwrap();
         }
         let mut ok = 0;
         for t in tasks {

@@ -106,6 +106,16 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
 /// that event's version in the ledger (so an entry names the event it records; versions
 /// without an entry, such as a replaced application, leave a gap), known from the batch
 /// without a read.
+impl Cmd {
+    /// The case stream a submission opens (numbered before the writer).
+    pub(crate) fn new_streams(&self) -> Vec<String> {
+        match self {
+            Cmd::Submit(s) => s.prepared.iter().map(|p| stream(&p.row.id)).collect(),
+            _ => vec![],
+        }
+    }
+}
+
 pub(super) async fn timeline_add(ctx: &mut WriteCtx<'_>, row: &CaseRow, ev: &Event, party: Party) -> Result<()> {
     let n = ctx
         .batch

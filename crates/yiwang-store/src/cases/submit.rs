@@ -1,6 +1,7 @@
 //! Submitting an application: pre-check, prefill, submit and import, and the writer's command.
 
 use super::*;
+use crate::deferred::{Arg, Table};
 
 // ---------------------------------------------------------------------------------------
 // Entry points (outside the writer: reads and the pre-check; then one command)
@@ -479,48 +480,43 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
                  "migrated": s.migrated.as_ref().map(|(m, _, _)| m) }),
     )
     .await?;
-    sqlx::query(
-        "INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
-            applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
-            application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
-            form_fields, prefilled_fields)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'submitted', $14, 0, NULL, $15, $16, $17, $18,
-            $19, $20, $21, $22, $22, $23, $24)",
-    )
-    .bind(id)
-    .bind(&row.entry_id)
-    .bind(&row.item_code)
-    .bind(row.item_version)
-    .bind(&row.item_name)
-    .bind(&row.department_id)
-    .bind(&row.region_code)
-    .bind(&row.applicant)
-    .bind(&row.applicant_name)
-    .bind(&row.submitted_by)
-    .bind(row.channel.as_str())
-    .bind(i16::from(row.assisted))
-    .bind(&row.route)
-    .bind(serde_json::to_string(&row.steps).expect("serialisable"))
-    .bind(i16::from(row.instant))
-    .bind(serde_json::to_string(&row.outstanding).expect("serialisable"))
-    .bind(&p.application_enc)
-    .bind(&p.application_sm3)
-    .bind(
-        row.statutory_limit
-            .as_ref()
-            .map(|l| serde_json::to_string(l).expect("serialisable")),
-    )
-    .bind(
-        row.promised_limit
-            .as_ref()
-            .map(|l| serde_json::to_string(l).expect("serialisable")),
-    )
-    .bind(today.to_string())
-    .bind(row.created_at)
-    .bind(row.form_fields)
-    .bind(row.prefilled_fields)
-    .execute(&mut *ctx.conn)
-    .await?;
+    let case = vec![
+        Arg::Text(id.clone()),
+        Arg::Text(row.entry_id.clone()),
+        Arg::Text(row.item_code.clone()),
+        Arg::Int(row.item_version),
+        Arg::Text(row.item_name.clone()),
+        Arg::Text(row.department_id.clone()),
+        Arg::Text(row.region_code.clone()),
+        Arg::Text(row.applicant.clone()),
+        Arg::Text(row.applicant_name.clone()),
+        Arg::Text(row.submitted_by.clone()),
+        Arg::Text(row.channel.as_str().to_string()),
+        Arg::Flag(row.assisted),
+        Arg::Text(row.route.clone()),
+        Arg::Text(State::Submitted.as_str().to_string()),
+        Arg::Text(json_text(&row.steps)),
+        Arg::Int(0),
+        Arg::OptText(None),
+        Arg::Flag(row.instant),
+        Arg::Text(json_text(&row.outstanding)),
+        Arg::Text(p.application_enc.clone()),
+        Arg::Text(p.application_sm3.clone()),
+        Arg::OptText(row.statutory_limit.as_ref().map(json_text)),
+        Arg::OptText(row.promised_limit.as_ref().map(json_text)),
+        Arg::Text(today.to_string()),
+        Arg::Int(row.created_at),
+        Arg::Int(row.created_at),
+        Arg::Int(row.form_fields),
+        Arg::Int(row.prefilled_fields),
+    ];
+    // A migrated case is acted on in this same command (its acceptance reads the row):
+    // it goes in now; any other waits for the end of the batch.
+    if s.migrated.is_some() {
+        crate::deferred::insert_now(&mut *ctx.conn, Table::Cases, case).await?;
+    } else {
+        ctx.batch.deferred.push(Table::Cases, case);
+    }
     if let Some(d) = &s.draft_id {
         sqlx::query("DELETE FROM case_drafts WHERE id = $1 AND applicant = $2")
             .bind(d)
@@ -563,6 +559,11 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
         json!({ "id": id, "state": State::Submitted, "route": row.route, "received_on": today,
                "tolerated": s.prechecked.tolerated, "promised": s.prechecked.promised }),
     )
+}
+
+/// A value as JSON text (a document column).
+fn json_text<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("serialisable")
 }
 
 /// Adds a batch's receipts to the per-item, per-day counts (multi-row upserts, a few
