@@ -86,6 +86,10 @@ const ROWS: usize = 300;
 /// Inserts `rows` of `t`, [`ROWS`] a statement.
 async fn insert(conn: &mut AnyConnection, t: Table, rows: &[Vec<Arg>]) -> Result<()> {
     let (head, cols) = t.insert();
+    // SQLite looks a named parameter (`$7`) up by a walk through the statement's list of
+    // names, when parsing and again when binding: a few hundred of them cost more than the
+    // rows. Its anonymous `?` are numbered in order instead; PostgreSQL wants `$n`.
+    let anonymous = conn.backend_name().eq_ignore_ascii_case("sqlite");
     for chunk in rows.chunks(ROWS) {
         let mut sql = String::with_capacity(head.len() + chunk.len() * cols * 6);
         sql.push_str(head);
@@ -95,8 +99,12 @@ async fn insert(conn: &mut AnyConnection, t: Table, rows: &[Vec<Arg>]) -> Result
                 if c > 0 {
                     sql.push_str(", ");
                 }
-                sql.push('$');
-                sql.push_str(&(i * cols + c + 1).to_string());
+                if anonymous {
+                    sql.push('?');
+                } else {
+                    sql.push('$');
+                    sql.push_str(&(i * cols + c + 1).to_string());
+                }
             }
             sql.push(')');
         }

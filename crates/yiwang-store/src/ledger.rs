@@ -96,7 +96,10 @@ pub(crate) async fn append(
         at_ms: ctx.now_ms,
     };
     let hash = sm3(&ev.chain_input(&prev));
-    ctx.begin_write().await?;
+    let deferred = cached.is_some() || expect != Expect::New || ctx.batch.absent.contains(stream);
+    if !(deferred && ctx.later) {
+        ctx.begin_write().await?;
+    }
     if crate::refdata::touches(kind) {
         ctx.batch.refdata_changed = true;
     }
@@ -104,7 +107,7 @@ pub(crate) async fn append(
     // new stream exists already (its head neither in the batch, read above, nor known
     // absent): then it goes in now, so that a refusal is this command's alone.
     let row = event_row(&ev, &prev, &hash);
-    if cached.is_some() || expect != Expect::New || ctx.batch.absent.contains(stream) {
+    if deferred {
         ctx.batch.deferred.push(Table::Events, row);
     } else {
         match crate::deferred::insert_now(&mut *ctx.conn, Table::Events, row).await {

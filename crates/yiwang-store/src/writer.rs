@@ -137,6 +137,9 @@ pub struct WriteCtx<'c> {
     pub(crate) batch: &'c mut Batch,
     pub(crate) key: &'c LedgerKey,
     pub(crate) savepoint: bool,
+    /// The command writes nothing through SQL until it says so (`begin_write`): its
+    /// appends do not open the savepoint (`write_later`).
+    pub(crate) later: bool,
     /// Stream heads as they were before this command touched them (for undo).
     pub(crate) undo: Vec<Undo>,
     /// Receipts this command counted (for undo).
@@ -169,6 +172,7 @@ impl WriteCtx<'_> {
     /// round trip (not when that command ended): one statement fewer per command. The
     /// batch's commit releases the last one.
     pub async fn begin_write(&mut self) -> Result<()> {
+        self.later = false;
         if !self.savepoint {
             let sql = if self.batch.savepoint_held {
                 "RELEASE SAVEPOINT cmd; SAVEPOINT cmd"
@@ -180,6 +184,14 @@ impl WriteCtx<'_> {
             self.savepoint = true;
         }
         Ok(())
+    }
+
+    /// Declares that every row this command adds until it calls `begin_write` waits for the
+    /// end of the batch (`deferred`): its appends then open no savepoint, and a command
+    /// that writes nothing through SQL costs the writer no statement. What it adds to the
+    /// batch is taken back by `undo` if it fails.
+    pub(crate) fn write_later(&mut self) {
+        self.later = true;
     }
 
     /// Marks the calendar as changed (its cache revision is bumped at commit).
@@ -387,6 +399,7 @@ async fn commit_batch(
                 batch: &mut batch,
                 key,
                 savepoint: false,
+                later: false,
                 undo: vec![],
                 counted: vec![],
                 deferred_mark,

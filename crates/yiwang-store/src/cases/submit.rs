@@ -468,6 +468,11 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
     let svc = &s.service;
     let e = &svc.elements;
     let ev = Event::Submitted;
+    // A plain submission's rows all wait for the end of the batch; a draft to delete or a
+    // migrated case (acted on at once) writes now.
+    if s.draft_id.is_none() && s.migrated.is_none() {
+        ctx.write_later();
+    }
     ctx.append(
         &stream(id),
         Expect::New,
