@@ -93,3 +93,97 @@ pub async fn migrate(pool: &AnyPool, engine: Engine) -> Result<()> {
     }
     Ok(())
 }
+
+/// The bound-parameter marks of a statement whose text is built for a number of values (an
+/// `IN` list, multi-row `VALUES`), numbered in the order they are bound: `$1, $2, …` on
+/// PostgreSQL; anonymous `?` on SQLite, which looks a named or numbered mark up by a walk
+/// through the statement's list of names, when parsing and again when binding (a few
+/// hundred of them cost more than the rows). A statement takes all its marks from one
+/// `Marks`: sqlx numbers SQLite's anonymous marks by their position, so they do not mix
+/// with `$n`.
+pub(crate) struct Marks {
+    anonymous: bool,
+    bound: usize,
+}
+
+impl Marks {
+    pub(crate) fn of(engine: Engine) -> Marks {
+        Marks {
+            anonymous: engine == Engine::Sqlite,
+            bound: 0,
+        }
+    }
+
+    pub(crate) fn of_conn(conn: &sqlx::AnyConnection) -> Marks {
+        Marks {
+            anonymous: conn.backend_name().eq_ignore_ascii_case("sqlite"),
+            bound: 0,
+        }
+    }
+
+    /// Numbering from 1 again, for the next statement.
+    pub(crate) fn restart(&mut self) {
+        self.bound = 0;
+    }
+
+    /// Appends the next mark to `sql`.
+    pub(crate) fn push(&mut self, sql: &mut String) {
+        self.bound += 1;
+        if self.anonymous {
+            sql.push('?');
+        } else {
+            sql.push('$');
+            sql.push_str(&self.bound.to_string());
+        }
+    }
+
+    /// The next mark.
+    pub(crate) fn one(&mut self) -> String {
+        let mut s = String::with_capacity(4);
+        self.push(&mut s);
+        s
+    }
+
+    /// Appends `n` marks separated by commas (an `IN` list, or one row of `VALUES`).
+    pub(crate) fn push_list(&mut self, sql: &mut String, n: usize) {
+        for i in 0..n {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            self.push(sql);
+        }
+    }
+
+    /// `n` marks separated by commas.
+    pub(crate) fn list(&mut self, n: usize) -> String {
+        let mut s = String::with_capacity(n * 5);
+        self.push_list(&mut s, n);
+        s
+    }
+
+    /// Appends `rows` parenthesised rows of `cols` marks each: `(?, ?), (?, ?)`.
+    pub(crate) fn push_rows(&mut self, sql: &mut String, rows: usize, cols: usize) {
+        for i in 0..rows {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            self.push_list(sql, cols);
+            sql.push(')');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_are_numbered_in_binding_order() {
+        let mut m = Marks::of(Engine::Postgres);
+        let mut sql = format!("a = {} AND b IN (", m.one());
+        m.push_list(&mut sql, 2);
+        sql.push_str(") VALUES ");
+        m.push_rows(&mut sql, 2, 2);
+        assert_eq!(sql, "a = $1 AND b IN ($2, $3) VALUES ($4, $5), ($6, $7)");
+        let mut m = Marks::of(Engine::Sqlite);
+        assert_eq!(format!("{} {}", m.one(), m.list(3)), "? ?, ?, ?");
+    }
+}

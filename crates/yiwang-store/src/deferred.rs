@@ -47,18 +47,14 @@ impl Table {
 
     /// The statement's head and its number of columns.
     fn insert(self) -> (&'static str, usize) {
+        static CASES_HEAD: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("INSERT INTO cases ({}) VALUES ", crate::cases::NEW_CASE_COLUMNS));
         match self {
             Table::Events => (
                 "INSERT INTO events (seq, stream_id, version, kind, body, actor, at_ms, prev_hash, hash) VALUES ",
                 9,
             ),
-            Table::Cases => (
-                "INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, \
-                 applicant, applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, \
-                 instant, outstanding, application_enc, application_sm3, statutory_limit, promised_limit, \
-                 received_on, created_at, updated_at, form_fields, prefilled_fields) VALUES ",
-                28,
-            ),
+            Table::Cases => (&CASES_HEAD, 28),
             Table::Timeline => (
                 "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at) VALUES ",
                 7,
@@ -86,28 +82,12 @@ const ROWS: usize = 300;
 /// Inserts `rows` of `t`, [`ROWS`] a statement.
 async fn insert(conn: &mut AnyConnection, t: Table, rows: &[Vec<Arg>]) -> Result<()> {
     let (head, cols) = t.insert();
-    // SQLite looks a named parameter (`$7`) up by a walk through the statement's list of
-    // names, when parsing and again when binding: a few hundred of them cost more than the
-    // rows. Its anonymous `?` are numbered in order instead; PostgreSQL wants `$n`.
-    let anonymous = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let mut marks = crate::db::Marks::of_conn(conn);
     for chunk in rows.chunks(ROWS) {
         let mut sql = String::with_capacity(head.len() + chunk.len() * cols * 6);
         sql.push_str(head);
-        for i in 0..chunk.len() {
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for c in 0..cols {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                if anonymous {
-                    sql.push('?');
-                } else {
-                    sql.push('$');
-                    sql.push_str(&(i * cols + c + 1).to_string());
-                }
-            }
-            sql.push(')');
-        }
+        marks.restart();
+        marks.push_rows(&mut sql, chunk.len(), cols);
         // One row's text is always the same: kept prepared. Other sizes are not (each
         // batch size is another text, as in `write_stream_heads`).
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == 1);

@@ -319,10 +319,11 @@ pub async fn known(store: &Store, sm3s: &[&str], actor: &str) -> Result<std::col
     if sm3s.is_empty() {
         return Ok(Default::default());
     }
-    let marks: Vec<String> = (2..=sm3s.len() + 1).map(|i| format!("${i}")).collect();
+    let mut marks = crate::db::Marks::of(store.engine);
+    let owner = marks.one();
     let sql = format!(
-        "SELECT sm3 FROM files WHERE created_by = $1 AND public = 0 AND sm3 IN ({})",
-        marks.join(", ")
+        "SELECT sm3 FROM files WHERE created_by = {owner} AND public = 0 AND sm3 IN ({})",
+        marks.list(sm3s.len())
     );
     let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(owner_of(actor).to_string());
     for s in sm3s {

@@ -155,12 +155,7 @@ pub(crate) async fn write_stream_heads(conn: &mut AnyConnection, batch: &crate::
     let dirty: Vec<&String> = batch.dirty.iter().collect();
     for chunk in dirty.chunks(ROWS) {
         let mut sql = String::from("INSERT INTO streams (stream_id, version, hash) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
-        }
+        crate::db::Marks::of_conn(conn).push_rows(&mut sql, chunk.len(), 3);
         sql.push_str(" ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, hash = excluded.hash");
         // Not kept prepared: each batch size is another text, and they would push the hot
         // statements out of the connection's statement cache.
@@ -571,13 +566,12 @@ pub async fn read_after(pool: &sqlx::AnyPool, cursor: i64, limit: i64) -> Result
 }
 
 /// The events with these sequence numbers, in sequence order (filtered subscribers).
-pub async fn read_seqs(pool: &sqlx::AnyPool, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
+pub async fn read_seqs(pool: &sqlx::AnyPool, engine: crate::db::Engine, seqs: &[i64]) -> Result<Vec<StoredEvent>> {
     let mut out = Vec::with_capacity(seqs.len());
     for chunk in seqs.chunks(500) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE seq IN ({}) ORDER BY seq",
-            marks.join(", ")
+            crate::db::Marks::of(engine).list(chunk.len())
         );
         // Not kept prepared: each length is another text.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);

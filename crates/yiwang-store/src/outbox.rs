@@ -111,7 +111,7 @@ pub async fn deliver<S: Subscriber>(store: &Store, sub: &S, from: i64, page: i64
                 .filter(|(_, _, k)| prefixes.is_none_or(|ps| ps.iter().any(|p| k.starts_with(p))));
             let events = if sub.bodies() {
                 let seqs: Vec<i64> = wanted.map(|(seq, _, _)| seq).collect();
-                ledger::read_seqs(&store.read, &seqs).await?
+                ledger::read_seqs(&store.read, store.engine, &seqs).await?
             } else {
                 wanted
                     .map(|(seq, stream_id, kind)| StoredEvent {

@@ -10,6 +10,7 @@
 //! PostgreSQL out-of-order-commit problem cannot arise). Several processes may write to one
 //! PostgreSQL database at once; their batches queue on that row lock.
 
+use crate::db::Marks;
 use crate::keys::LedgerKey;
 use crate::{
     Engine, Result, StoreError, accounts, audit, auth, calendar, cases, catalog, datause, files, ledger, licences,
@@ -474,10 +475,9 @@ async fn stored_answers(conn: &mut AnyConnection, jobs: &[Job]) -> Result<HashMa
         .collect();
     let mut out = HashMap::new();
     for chunk in keys.chunks(500) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT key, fingerprint, response FROM idempotency WHERE key IN ({})",
-            marks.join(", ")
+            Marks::of_conn(conn).list(chunk.len())
         );
         // Not kept prepared: each batch size is another text.
         let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql)).persistent(false);
@@ -497,10 +497,9 @@ async fn absent_streams(conn: &mut AnyConnection, jobs: &[Job]) -> Result<HashSe
     let mut absent: HashSet<String> = jobs.iter().flat_map(|j| j.cmd.new_streams()).collect();
     let wanted: Vec<String> = absent.iter().cloned().collect();
     for chunk in wanted.chunks(500) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT stream_id FROM streams WHERE stream_id IN ({})",
-            marks.join(", ")
+            Marks::of_conn(conn).list(chunk.len())
         );
         // Not kept prepared: each batch size is another text.
         let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).persistent(false);

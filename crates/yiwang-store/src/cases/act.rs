@@ -528,8 +528,7 @@ pub(super) async fn complete_task_cmd(
             &row,
             format!("办件 {case_id}：告知承诺经核查不实，许可已撤销并记入信用记录"),
             format!("Case {case_id}: the commitment was found false; the decision is revoked and a credit record made"),
-        )
-        .await?;
+        );
     }
     Ok(json!({ "task_id": task_id, "case_id": case_id, "done": true }))
 }

@@ -124,18 +124,12 @@ pub(super) async fn timeline_add(ctx: &mut WriteCtx<'_>, row: &CaseRow, ev: &Eve
         .map(|(version, _)| *version)
         .ok_or_else(|| StoreError::Internal(format!("a timeline entry of case {} before its event", row.id)))?;
     let body = serde_json::to_value(ev).expect("serialisable");
-    timeline_insert(ctx, &row.id, n, ev.name(), &body, party).await
+    timeline_insert(ctx, &row.id, n, ev.name(), &body, party);
+    Ok(())
 }
 
 /// Adds a timeline entry (inserted at the end of the batch, `deferred`).
-pub(super) async fn timeline_insert(
-    ctx: &mut WriteCtx<'_>,
-    case_id: &str,
-    n: i64,
-    event: &str,
-    body: &Value,
-    party: Party,
-) -> Result<()> {
+pub(super) fn timeline_insert(ctx: &mut WriteCtx<'_>, case_id: &str, n: i64, event: &str, body: &Value, party: Party) {
     let row = vec![
         Arg::Text(case_id.to_string()),
         Arg::Int(n),
@@ -146,7 +140,6 @@ pub(super) async fn timeline_insert(
         Arg::Int(ctx.now_ms),
     ];
     ctx.batch.deferred.push(Table::Timeline, row);
-    Ok(())
 }
 
 pub(super) async fn add_task(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: core::TaskKind, due_on: &str) -> Result<()> {
@@ -165,7 +158,7 @@ pub(super) async fn add_task(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: core::
 }
 
 /// A notification to the applicant (inserted at the end of the batch, `deferred`).
-pub(super) async fn notify(ctx: &mut WriteCtx<'_>, row: &CaseRow, zh: String, en: String) -> Result<()> {
+pub(super) fn notify(ctx: &mut WriteCtx<'_>, row: &CaseRow, zh: String, en: String) {
     let n = vec![
         Arg::Text(new_id()),
         Arg::Text(row.applicant.clone()),
@@ -175,7 +168,6 @@ pub(super) async fn notify(ctx: &mut WriteCtx<'_>, row: &CaseRow, zh: String, en
         Arg::Int(ctx.now_ms),
     ];
     ctx.batch.deferred.push(Table::Notifications, n);
-    Ok(())
 }
 
 /// Refusal for a caller that is not a party to the case.

@@ -37,7 +37,7 @@ pub(super) async fn effects(
                 add_task(ctx, row, core::TaskKind::ToleranceDue, due_on).await?;
             }
             add_notice(ctx, row, a.kind, a.body, ready).await?;
-            notify(ctx, row, format!("办件 {id} 已受理"), format!("Case {id} was accepted")).await?;
+            notify(ctx, row, format!("办件 {id} 已受理"), format!("Case {id} was accepted"));
         }
         Event::Refused { reason, basis } => {
             add_notice(
@@ -54,8 +54,7 @@ pub(super) async fn effects(
                 row,
                 format!("办件 {id} 不予受理：{reason}"),
                 format!("Case {id} was not accepted: {reason}"),
-            )
-            .await?;
+            );
         }
         Event::CorrectionRequested { items } => {
             add_notice(ctx, row, NoticeKind::Correction, json!({ "items": items }), ready).await?;
@@ -64,8 +63,7 @@ pub(super) async fn effects(
                 row,
                 format!("办件 {id} 需要补正 {} 项，请一次补齐", items.len()),
                 format!("Case {id}: {} corrections are needed", items.len()),
-            )
-            .await?;
+            );
         }
         Event::SpecialStarted { kind, reason } => {
             let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_suspensions WHERE case_id = $1")
@@ -98,8 +96,7 @@ pub(super) async fn effects(
                     "Case {id} is in a special procedure ({}); the clock is stopped",
                     kind.en()
                 ),
-            )
-            .await?;
+            );
         }
         Event::SpecialEnded { result } => {
             sqlx::query("UPDATE case_suspensions SET to_on = $1, result = $2 WHERE case_id = $3 AND to_on IS NULL")
@@ -153,8 +150,7 @@ pub(super) async fn effects(
                 } else {
                     format!("Case {id} was refused: {reason}")
                 },
-            )
-            .await?;
+            );
         }
         Event::Delivered { method, post } => {
             sqlx::query("UPDATE cases SET delivery = $1 WHERE id = $2")
@@ -169,7 +165,7 @@ pub(super) async fn effects(
                 .bind(id)
                 .execute(&mut *ctx.conn)
                 .await?;
-            notify(ctx, row, format!("办件 {id} 已办结"), format!("Case {id} is concluded")).await?;
+            notify(ctx, row, format!("办件 {id} 已办结"), format!("Case {id} is concluded"));
         }
         Event::Withdrawn { .. } | Event::Terminated { .. } | Event::Voided { .. } => {
             sqlx::query(
@@ -190,8 +186,7 @@ pub(super) async fn effects(
                     row,
                     format!("办件 {id}：{}", ev.zh()),
                     format!("Case {id}: {}", ev.en()),
-                )
-                .await?;
+                );
             }
         }
         Event::Submitted

@@ -222,6 +222,13 @@ impl CaseRow {
     }
 }
 
+/// The columns a new case is inserted with, in the order of its row (`deferred`); what a
+/// copy of a case (the benches' bulk path) names.
+pub const NEW_CASE_COLUMNS: &str = "id, entry_id, item_code, item_version, item_name, department_id, region_code, \
+    applicant, applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, \
+    outstanding, application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, \
+    updated_at, form_fields, prefilled_fields";
+
 const COLS: &str = "id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant, \
     applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding, \
     statutory_limit, promised_limit, received_on, accepted_on, due_on, statutory_due_on, decision, decided_at, \

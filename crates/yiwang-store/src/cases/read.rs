@@ -271,9 +271,11 @@ pub async fn inbox_cases(
                     "SELECT id, due_on, received_on FROM cases WHERE {cond}state = ? AND {from} ORDER BY {order} LIMIT {}",
                     limit + 1
                 );
-                // Number the placeholders for both engines.
+                // Number the placeholders on PostgreSQL (SQLite takes them in order).
                 let mut n = 0;
-                while let Some(i) = sql.find('?') {
+                while store.engine == crate::db::Engine::Postgres
+                    && let Some(i) = sql.find('?')
+                {
                     n += 1;
                     sql.replace_range(i..i + 1, &format!("${n}"));
                 }
@@ -304,8 +306,10 @@ pub async fn inbox_cases(
     // The page's rows, in key order: one read by primary key.
     let mut rows: std::collections::HashMap<String, CaseRow> = std::collections::HashMap::with_capacity(keys.len());
     if !keys.is_empty() {
-        let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT {COLS} FROM cases WHERE id IN ({})", marks.join(", "));
+        let sql = format!(
+            "SELECT {COLS} FROM cases WHERE id IN ({})",
+            crate::db::Marks::of(store.engine).list(keys.len())
+        );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for k in &keys {
             q = q.bind(k.id.as_str());
@@ -498,11 +502,10 @@ pub async fn clocks_many(store: &Store, cases: &[&CaseRow], today: NaiveDate) ->
     }
     let mut susp: BTreeMap<String, Vec<SuspensionRow>> = BTreeMap::new();
     for chunk in running.chunks(500) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT case_id, n, kind, reason, from_on, to_on, result FROM case_suspensions \
              WHERE case_id IN ({}) ORDER BY case_id, n",
-            marks.join(", ")
+            crate::db::Marks::of(store.engine).list(chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for c in chunk {

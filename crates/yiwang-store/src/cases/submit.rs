@@ -534,7 +534,7 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
         Some((m, _, _)) => json!({ "event": "submitted", "migrated": m }),
         None => serde_json::to_value(&ev).expect("serialisable"),
     };
-    timeline_insert(ctx, id, 1, ev.name(), &body, Party::Applicant).await?;
+    timeline_insert(ctx, id, 1, ev.name(), &body, Party::Applicant);
     store_prepared_notice(ctx, &p.receipt).await?;
     ctx.count_receipt(today, &row.item_code, &row.item_name);
     notify(
@@ -542,8 +542,7 @@ pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
         row,
         format!("您申报的「{}」已收件，办件编号 {id}", e.name),
         format!("Your application for '{}' was received: case {id}", e.name),
-    )
-    .await?;
+    );
     if let Some((m, cal, policy)) = &s.migrated
         && let Some(on) = m.accepted_on
     {
@@ -581,18 +580,7 @@ pub(crate) async fn add_receipts(
     let rows: Vec<_> = receipts.iter().collect();
     for chunk in rows.chunks(ROWS) {
         let mut sql = String::from("INSERT INTO item_receipts (day, item_code, item_name, received) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${})",
-                4 * i + 1,
-                4 * i + 2,
-                4 * i + 3,
-                4 * i + 4
-            ));
-        }
+        crate::db::Marks::of_conn(conn).push_rows(&mut sql, chunk.len(), 4);
         sql.push_str(
             " ON CONFLICT (day, item_code) DO UPDATE SET received = item_receipts.received + excluded.received, \
              item_name = excluded.item_name",

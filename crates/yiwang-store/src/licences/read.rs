@@ -109,10 +109,11 @@ pub async fn usable_of_holder(
     }
     let others: Vec<&str> = named.iter().copied().filter(|id| !sealed.contains_key(*id)).collect();
     if !others.is_empty() {
-        let marks: Vec<String> = (0..others.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut marks = crate::db::Marks::of(store.engine);
+        let holder = marks.one();
         let sql = format!(
-            "SELECT {SUMMARY_COLS} FROM licences WHERE holder_index = $1 AND id IN ({})",
-            marks.join(", ")
+            "SELECT {SUMMARY_COLS} FROM licences WHERE holder_index = {holder} AND id IN ({})",
+            marks.list(others.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(index);
         for id in &others {

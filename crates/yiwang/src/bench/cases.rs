@@ -354,6 +354,7 @@ async fn same_rows_ceiling(store: &Store, template: &str, n: usize, batch: usize
         .await?;
     let seq_base = start_seq + 3_000_000_000;
     let tag = format!("bench-same-{}", hex::encode(rand::random::<[u8; 4]>()));
+    let copy_case = super::preload::copy_case_sql(&[("id", "$1")], "$2");
     let started = Instant::now();
     let mut i = 0;
     while i < n {
@@ -379,20 +380,22 @@ async fn same_rows_ceiling(store: &Store, template: &str, n: usize, batch: usize
                 .execute(&mut *tx)
                 .await?;
             for (sql, from) in [
-                ("INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
-                    applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
-                    application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
-                    form_fields, prefilled_fields)
-                 SELECT $1, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
-                    applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
-                    application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
-                    form_fields, prefilled_fields FROM cases WHERE id = $2", &case_id),
-                ("INSERT INTO case_timeline (case_id, n, event, body, party, actor, at)
-                 SELECT $1, n, event, body, party, actor, at FROM case_timeline WHERE case_id = $2 AND n = 1", &case_id),
-                ("INSERT INTO case_notices (id, case_id, kind, body, seal_id, key_id, signature, created_at)
-                 SELECT $1, $1, kind, body, seal_id, key_id, signature, created_at FROM case_notices WHERE id = $2", &notice),
-                ("INSERT INTO notifications (id, recipient, case_id, text_zh, text_en, created_at)
-                 SELECT $1, recipient, $1, text_zh, text_en, created_at FROM notifications WHERE id = $2", &notification),
+                (copy_case.as_str(), &case_id),
+                (
+                    "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at)
+                 SELECT $1, n, event, body, party, actor, at FROM case_timeline WHERE case_id = $2 AND n = 1",
+                    &case_id,
+                ),
+                (
+                    "INSERT INTO case_notices (id, case_id, kind, body, seal_id, key_id, signature, created_at)
+                 SELECT $1, $1, kind, body, seal_id, key_id, signature, created_at FROM case_notices WHERE id = $2",
+                    &notice,
+                ),
+                (
+                    "INSERT INTO notifications (id, recipient, case_id, text_zh, text_en, created_at)
+                 SELECT $1, recipient, $1, text_zh, text_en, created_at FROM notifications WHERE id = $2",
+                    &notification,
+                ),
             ] {
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(&id)

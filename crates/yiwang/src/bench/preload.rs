@@ -14,6 +14,22 @@ use yiwang_store::numbers::{self, Counter};
 /// Copies per transaction (the ledger head's lock is held for one transaction).
 const BATCH: usize = 2000;
 
+/// The statement that inserts a copy of the case whose id is bound last, with `set`
+/// (column, expression) in place of the copied values; the columns are the writer's own
+/// (`cases::NEW_CASE_COLUMNS`).
+pub(super) fn copy_case_sql(set: &[(&str, &str)], from: &str) -> String {
+    let cols = yiwang_store::cases::NEW_CASE_COLUMNS;
+    let values: Vec<&str> = cols
+        .split(',')
+        .map(str::trim)
+        .map(|c| set.iter().find(|(name, _)| *name == c).map_or(c, |(_, v)| v))
+        .collect();
+    format!(
+        "INSERT INTO cases ({cols}) SELECT {} FROM cases WHERE id = {from}",
+        values.join(", ")
+    )
+}
+
 /// The case the submission made under Idempotency-Key `template` created: the key as
 /// stored (under its caller's name, `account:…:<key>`) and the case's id.
 pub(super) async fn template_case(conn: &mut sqlx::AnyConnection, template: &str) -> Result<(String, String)> {
@@ -101,16 +117,10 @@ pub(super) async fn preload(store: &Store, template: &str, n: usize) -> Result<f
                 .execute(&mut *tx)
                 .await?;
             let sealed = store.pii.seal_bytes(&format!("cases.application:{id}"), &plain);
-            sqlx::query(
-                "INSERT INTO cases (id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
-                    applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
-                    application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, updated_at,
-                    form_fields, prefilled_fields)
-                 SELECT $1, entry_id, item_code, item_version, item_name, department_id, region_code, applicant,
-                    applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, outstanding,
-                    $2, application_sm3, statutory_limit, promised_limit, received_on, created_at, $3,
-                    form_fields, prefilled_fields FROM cases WHERE id = $4",
-            )
+            sqlx::query(sqlx::AssertSqlSafe(copy_case_sql(
+                &[("id", "$1"), ("application_enc", "$2"), ("updated_at", "$3")],
+                "$4",
+            )))
             .bind(id)
             .bind(&sealed)
             .bind(ev.at_ms)
