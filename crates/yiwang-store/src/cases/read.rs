@@ -198,8 +198,8 @@ impl InboxKey {
 /// part of the scope is read state by state, with and without a due date, each an index
 /// range in key order (`(department_id, state, due_on, received_on, id)` for a
 /// department's steps, `(state, due_on, received_on, id)` filtered by region otherwise),
-/// at most `limit + 1` keys each (the index holds them); the page is the first `limit` of
-/// their merge, whose rows are then read by primary key in one statement. No open case's
+/// at most `limit + 1` keys each (the index holds them), all in one statement; the page is
+/// the first `limit` of their merge, whose rows are then read by primary key in one statement. No open case's
 /// row is read beyond the page, however many there are.
 pub async fn inbox_cases(
     store: &Store,
@@ -232,7 +232,11 @@ pub async fn inbox_cases(
         let (cond, binds) = range(p);
         parts.push((cond, binds, STEP));
     }
-    let mut keys: Vec<InboxKey> = vec![];
+    // Every part, state and dated-or-not is one stream of keys; they are read in one
+    // statement (a `UNION ALL` of index ranges, each still a walk of its index in key order):
+    // one round trip to the database instead of one a stream.
+    let mut selects: Vec<String> = vec![];
+    let mut all_binds: Vec<String> = vec![];
     for (cond, binds, states) in &parts {
         for state in states {
             for dated in [true, false] {
@@ -267,35 +271,44 @@ pub async fn inbox_cases(
                     "received_on, id"
                 };
                 // The keys only (the index holds them); the rows of the page are read after.
-                let mut sql = format!(
-                    "SELECT id, due_on, received_on FROM cases WHERE {cond}state = ? AND {from} ORDER BY {order} LIMIT {}",
-                    limit + 1
-                );
-                // Number the placeholders on PostgreSQL (SQLite takes them in order).
-                let mut n = 0;
-                while store.engine == crate::db::Engine::Postgres
-                    && let Some(i) = sql.find('?')
-                {
-                    n += 1;
-                    sql.replace_range(i..i + 1, &format!("${n}"));
-                }
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for b in binds.iter().chain([&state.to_string()]).chain(&from_binds) {
-                    q = q.bind(b.clone());
-                }
-                // The parts ask for different states or departments, so no case comes twice.
-                for r in q.fetch_all(&store.read).await?.iter() {
-                    let (id, due, received): (String, DateText, DateText) = sqlx::FromRow::from_row(r)?;
-                    let bad = |e: String| StoreError::Internal(format!("case {id}: {e}"));
-                    keys.push(InboxKey {
-                        due: Option::<NaiveDate>::try_from(due)
-                            .map_err(bad)?
-                            .map_or(DueKey::None, DueKey::On),
-                        received: NaiveDate::try_from(received).map_err(bad)?,
-                        id,
-                    });
-                }
+                selects.push(format!(
+                    "SELECT id, due_on, received_on FROM (SELECT id, due_on, received_on FROM cases \
+                     WHERE {cond}state = ? AND {from} ORDER BY {order} LIMIT {}) AS s{}",
+                    limit + 1,
+                    selects.len()
+                ));
+                all_binds.extend(binds.iter().cloned());
+                all_binds.push(state.to_string());
+                all_binds.extend(from_binds);
             }
+        }
+    }
+    let mut keys: Vec<InboxKey> = vec![];
+    if !selects.is_empty() {
+        let mut sql = selects.join(" UNION ALL ");
+        // Number the placeholders on PostgreSQL (SQLite takes them in order).
+        let mut n = 0;
+        while store.engine == crate::db::Engine::Postgres
+            && let Some(i) = sql.find('?')
+        {
+            n += 1;
+            sql.replace_range(i..i + 1, &format!("${n}"));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in all_binds {
+            q = q.bind(b);
+        }
+        // The parts ask for different states or departments, so no case comes twice.
+        for r in q.fetch_all(&store.read).await?.iter() {
+            let (id, due, received): (String, DateText, DateText) = sqlx::FromRow::from_row(r)?;
+            let bad = |e: String| StoreError::Internal(format!("case {id}: {e}"));
+            keys.push(InboxKey {
+                due: Option::<NaiveDate>::try_from(due)
+                    .map_err(bad)?
+                    .map_or(DueKey::None, DueKey::On),
+                received: NaiveDate::try_from(received).map_err(bad)?,
+                id,
+            });
         }
     }
     keys.sort();
