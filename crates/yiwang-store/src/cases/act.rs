@@ -326,7 +326,7 @@ pub(super) async fn act_cmd(
         replace_application(ctx, &row, app, pre).await?;
     }
     let mut current = row.clone();
-    for (i, ev) in events.iter().enumerate() {
+    for ev in &events {
         ctx.append(
             &stream(case_id),
             Expect::Exists,
@@ -360,13 +360,20 @@ pub(super) async fn act_cmd(
         current.outstanding = c.outstanding.iter().cloned().collect();
         current.updated_at = ctx.now_ms;
         timeline_add(ctx, &current, ev, party).await?;
-        effects(ctx, &current, ev, cal, today, elements.as_deref(), &how.ready).await?;
-        // Effects may set other columns (dates, decision, licence): the next event sees them.
-        if i + 1 < events.len() {
-            current = row_on(ctx.conn, case_id).await?;
-        }
+        // Effects set other columns (dates, decision, licence) on `current` as they store
+        // them: the next event sees them.
+        effects(ctx, &mut current, ev, cal, today, elements.as_deref(), &how.ready).await?;
     }
-    let row = row_on(ctx.conn, case_id).await?;
+    // The row kept in memory is the row stored: checked in debug builds (every test).
+    #[cfg(debug_assertions)]
+    {
+        let stored = row_on(ctx.conn, case_id).await?;
+        debug_assert_eq!(
+            stored, current,
+            "case {case_id}: the row kept in memory is not the row stored"
+        );
+    }
+    let row = current;
     Ok(
         json!({ "id": case_id, "state": row.state, "step": row.step, "events": events.iter().map(|e| e.name()).collect::<Vec<_>>(),
                "due_on": row.due_on, "licence_id": row.licence_id }),

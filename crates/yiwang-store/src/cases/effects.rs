@@ -4,9 +4,12 @@ use super::*;
 
 /// What an event does besides moving the state: dates, suspensions, notices, tasks,
 /// licences, notifications.
+/// What an event does beyond the case's state: the columns it sets (also set on `row`, so
+/// that the writer keeps the row as stored without reading it back), the notices, tasks,
+/// suspensions, licence and notifications.
 pub(super) async fn effects(
     ctx: &mut WriteCtx<'_>,
-    row: &CaseRow,
+    row: &mut CaseRow,
     ev: &Event,
     cal: &Calendar,
     today: NaiveDate,
@@ -23,6 +26,7 @@ pub(super) async fn effects(
                 .bind(id)
                 .execute(&mut *ctx.conn)
                 .await?;
+            row.received_on = today;
         }
         Event::Accepted { deemed } => {
             let a = acceptance(row, cal, today, *deemed, elements);
@@ -33,6 +37,9 @@ pub(super) async fn effects(
                 .bind(id)
                 .execute(&mut *ctx.conn)
                 .await?;
+            row.accepted_on = Some(a.on);
+            row.due_on = date_of(&a.due_on)?;
+            row.statutory_due_on = date_of(&a.statutory_due_on)?;
             if let Some(due_on) = &a.tolerance_due {
                 add_task(ctx, row, core::TaskKind::ToleranceDue, due_on).await?;
             }
@@ -118,12 +125,6 @@ pub(super) async fn effects(
             }
         }
         Event::Decided { approve, reason } => {
-            sqlx::query("UPDATE cases SET decision = $1, decided_at = $2 WHERE id = $3")
-                .bind(if *approve { "approve" } else { "deny" })
-                .bind(ctx.now_ms)
-                .bind(id)
-                .execute(&mut *ctx.conn)
-                .await?;
             let mut licence_id = None;
             if *approve {
                 licence_id = issue_result(ctx, row, elements, ready.licence).await?;
@@ -134,6 +135,22 @@ pub(super) async fn effects(
                     let due = core::due(cal, today, &TimeLimit::working_days(cm.check_days.max(1)), &[]);
                     add_task(ctx, row, core::TaskKind::CommitmentCheck, &due.date.to_string()).await?;
                 }
+            }
+            // The decision and its licence (where one was issued) in one statement.
+            let decision_text = if *approve { "approve" } else { "deny" };
+            sqlx::query(
+                "UPDATE cases SET decision = $1, decided_at = $2, licence_id = COALESCE($3, licence_id) WHERE id = $4",
+            )
+            .bind(decision_text)
+            .bind(ctx.now_ms)
+            .bind(&licence_id)
+            .bind(id)
+            .execute(&mut *ctx.conn)
+            .await?;
+            row.decision = Some(decision_text.to_string());
+            row.decided_at = Some(ctx.now_ms);
+            if licence_id.is_some() {
+                row.licence_id = licence_id.clone();
             }
             let (kind, body) = decision(*approve, reason, today, licence_id.as_deref());
             add_notice(ctx, row, kind, body, ready).await?;
@@ -153,11 +170,13 @@ pub(super) async fn effects(
             );
         }
         Event::Delivered { method, post } => {
+            let delivery = json!({ "method": method, "on": today, "post": post });
             sqlx::query("UPDATE cases SET delivery = $1 WHERE id = $2")
-                .bind(json!({ "method": method, "on": today, "post": post }).to_string())
+                .bind(delivery.to_string())
                 .bind(id)
                 .execute(&mut *ctx.conn)
                 .await?;
+            row.delivery = Some(delivery);
         }
         Event::Concluded => {
             sqlx::query("UPDATE cases SET concluded_at = $1 WHERE id = $2")
@@ -165,6 +184,7 @@ pub(super) async fn effects(
                 .bind(id)
                 .execute(&mut *ctx.conn)
                 .await?;
+            row.concluded_at = Some(ctx.now_ms);
             notify(ctx, row, format!("办件 {id} 已办结"), format!("Case {id} is concluded"));
         }
         Event::Withdrawn { .. } | Event::Terminated { .. } | Event::Voided { .. } => {
@@ -201,7 +221,7 @@ pub(super) async fn effects(
 /// Moves the due dates out by the suspensions (《行政许可法》第四十五条).
 pub(super) async fn recompute_due(
     ctx: &mut WriteCtx<'_>,
-    row: &CaseRow,
+    row: &mut CaseRow,
     cal: &Calendar,
     today: NaiveDate,
 ) -> Result<()> {
@@ -212,13 +232,26 @@ pub(super) async fn recompute_due(
             .filter(|l| l.value > 0)
             .map(|l| core::due(cal, on, l, &susp).date.to_string())
     };
+    let (due_on, statutory_due_on) = (due(&row.promised_limit), due(&row.statutory_limit));
     sqlx::query("UPDATE cases SET due_on = $1, statutory_due_on = $2 WHERE id = $3")
-        .bind(due(&row.promised_limit))
-        .bind(due(&row.statutory_limit))
+        .bind(&due_on)
+        .bind(&statutory_due_on)
         .bind(&row.id)
         .execute(&mut *ctx.conn)
         .await?;
+    row.due_on = date_of(&due_on)?;
+    row.statutory_due_on = date_of(&statutory_due_on)?;
     Ok(())
+}
+
+/// A due date as computed (`YYYY-MM-DD`), as the row holds it.
+fn date_of(d: &Option<String>) -> Result<Option<NaiveDate>> {
+    d.as_deref()
+        .map(|d| {
+            d.parse::<NaiveDate>()
+                .map_err(|e| StoreError::Internal(format!("due date {d}: {e}")))
+        })
+        .transpose()
 }
 
 /// What an acceptance sets and says: its date (a deemed one counts from receipt,
@@ -424,11 +457,5 @@ pub(super) async fn issue_result(
         }),
         other => other,
     })?;
-    let lid = v["id"].as_str().unwrap_or_default().to_string();
-    sqlx::query("UPDATE cases SET licence_id = $1 WHERE id = $2")
-        .bind(&lid)
-        .bind(&row.id)
-        .execute(&mut *ctx.conn)
-        .await?;
-    Ok(Some(lid))
+    Ok(Some(v["id"].as_str().unwrap_or_default().to_string()))
 }
