@@ -35,8 +35,14 @@ pub(super) fn copy_case_sql(set: &[(&str, &str)], from: &str) -> String {
 pub(super) async fn template_case(conn: &mut sqlx::AnyConnection, template: &str) -> Result<(String, String)> {
     let (key, response): (String, String) = sqlx::query_as("SELECT key, response FROM idempotency WHERE key LIKE $1")
         .bind(format!("%:{template}"))
-        .fetch_one(&mut *conn)
-        .await?;
+        .fetch_optional(&mut *conn)
+        .await?
+        .with_context(|| {
+            format!(
+                "the submission made under Idempotency-Key {template} is not in this database: with --url, \
+                 give the server's own --database-url (or --data-dir)"
+            )
+        })?;
     let id = serde_json::from_str::<serde_json::Value>(&response)?["id"]
         .as_str()
         .unwrap_or_default()
