@@ -148,11 +148,6 @@ impl Marks {
         }
     }
 
-    /// Numbering from 1 again, for the next statement.
-    pub(crate) fn restart(&mut self) {
-        self.bound = 0;
-    }
-
     /// Appends the next mark to `sql`.
     pub(crate) fn push(&mut self, sql: &mut String) {
         self.bound += 1;

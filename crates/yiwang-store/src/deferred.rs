@@ -82,12 +82,11 @@ const ROWS: usize = 300;
 /// Inserts `rows` of `t`, [`ROWS`] a statement.
 async fn insert(conn: &mut AnyConnection, t: Table, rows: &[Vec<Arg>]) -> Result<()> {
     let (head, cols) = t.insert();
-    let mut marks = crate::db::Marks::of_conn(conn);
     for chunk in rows.chunks(ROWS) {
         let mut sql = String::with_capacity(head.len() + chunk.len() * cols * 6);
         sql.push_str(head);
-        marks.restart();
-        marks.push_rows(&mut sql, chunk.len(), cols);
+        // Each statement numbers its own marks from 1.
+        crate::db::Marks::of_conn(conn).push_rows(&mut sql, chunk.len(), cols);
         // One row's text is always the same: kept prepared. Other sizes are not (each
         // batch size is another text, as in `write_stream_heads`).
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == 1);

@@ -32,16 +32,16 @@ pub(super) async fn effects(
             let a = acceptance(row, cal, today, *deemed, elements);
             sqlx::query("UPDATE cases SET accepted_on = $1, due_on = $2, statutory_due_on = $3 WHERE id = $4")
                 .bind(a.on.to_string())
-                .bind(&a.due_on)
-                .bind(&a.statutory_due_on)
+                .bind(a.due_on.map(|d| d.to_string()))
+                .bind(a.statutory_due_on.map(|d| d.to_string()))
                 .bind(id)
                 .execute(&mut *ctx.conn)
                 .await?;
             row.accepted_on = Some(a.on);
-            row.due_on = date_of(&a.due_on)?;
-            row.statutory_due_on = date_of(&a.statutory_due_on)?;
-            if let Some(due_on) = &a.tolerance_due {
-                add_task(ctx, row, core::TaskKind::ToleranceDue, due_on).await?;
+            row.due_on = a.due_on;
+            row.statutory_due_on = a.statutory_due_on;
+            if let Some(due_on) = a.tolerance_due {
+                add_task(ctx, row, core::TaskKind::ToleranceDue, &due_on.to_string()).await?;
             }
             add_notice(ctx, row, a.kind, a.body, ready).await?;
             notify(ctx, row, format!("办件 {id} 已受理"), format!("Case {id} was accepted"));
@@ -230,38 +230,28 @@ pub(super) async fn recompute_due(
     let due = |l: &Option<TimeLimit>| {
         l.as_ref()
             .filter(|l| l.value > 0)
-            .map(|l| core::due(cal, on, l, &susp).date.to_string())
+            .map(|l| core::due(cal, on, l, &susp).date)
     };
     let (due_on, statutory_due_on) = (due(&row.promised_limit), due(&row.statutory_limit));
     sqlx::query("UPDATE cases SET due_on = $1, statutory_due_on = $2 WHERE id = $3")
-        .bind(&due_on)
-        .bind(&statutory_due_on)
+        .bind(due_on.map(|d| d.to_string()))
+        .bind(statutory_due_on.map(|d| d.to_string()))
         .bind(&row.id)
         .execute(&mut *ctx.conn)
         .await?;
-    row.due_on = date_of(&due_on)?;
-    row.statutory_due_on = date_of(&statutory_due_on)?;
+    row.due_on = due_on;
+    row.statutory_due_on = statutory_due_on;
     Ok(())
-}
-
-/// A due date as computed (`YYYY-MM-DD`), as the row holds it.
-fn date_of(d: &Option<String>) -> Result<Option<NaiveDate>> {
-    d.as_deref()
-        .map(|d| {
-            d.parse::<NaiveDate>()
-                .map_err(|e| StoreError::Internal(format!("due date {d}: {e}")))
-        })
-        .transpose()
 }
 
 /// What an acceptance sets and says: its date (a deemed one counts from receipt,
 /// 《行政许可法》第三十二条), the due dates, and the notice (受理 or 容缺受理通知书).
 pub(super) struct Acceptance {
     pub on: NaiveDate,
-    pub due_on: Option<String>,
-    pub statutory_due_on: Option<String>,
+    pub due_on: Option<NaiveDate>,
+    pub statutory_due_on: Option<NaiveDate>,
     /// When the materials accepted as missing are due (a 容缺 acceptance).
-    pub tolerance_due: Option<String>,
+    pub tolerance_due: Option<NaiveDate>,
     pub kind: NoticeKind,
     pub body: Value,
 }
@@ -278,7 +268,7 @@ pub(super) fn acceptance(
     let due = |l: &Option<TimeLimit>| {
         l.as_ref()
             .filter(|l| l.value > 0)
-            .map(|l| core::due(cal, on, l, &[]).date.to_string())
+            .map(|l| core::due(cal, on, l, &[]).date)
     };
     let (due_on, statutory_due_on) = (due(&row.promised_limit), due(&row.statutory_limit));
     let mut body = json!({ "accepted_on": on, "deemed": deemed, "due_on": due_on,
@@ -299,11 +289,7 @@ pub(super) fn acceptance(
             })
             .collect();
         body["missing"] = Value::Array(names);
-        tolerance_due = Some(
-            due_on
-                .clone()
-                .unwrap_or_else(|| core::due(cal, on, &TimeLimit::working_days(20), &[]).date.to_string()),
-        );
+        tolerance_due = Some(due_on.unwrap_or_else(|| core::due(cal, on, &TimeLimit::working_days(20), &[]).date));
     }
     Acceptance {
         on,

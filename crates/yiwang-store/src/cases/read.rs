@@ -211,42 +211,49 @@ pub async fn inbox_cases(
     const STEP: [&str; 2] = ["accepted", "suspended"];
     let limit = page_size(limit);
     // A prefix as a range (region codes are digits); LIKE would not use an index in SQLite.
-    let range = |p: &str| -> (String, Vec<String>) {
+    // Each condition is a column with its comparison and the value it is compared with.
+    type Conditions = Vec<(&'static str, String)>;
+    let range = |p: &str| -> Conditions {
         match region_upper(p) {
-            Some(upper) => (
-                "region_code >= ? AND region_code < ? AND ".into(),
-                vec![p.to_string(), upper],
-            ),
-            None => (String::new(), vec![]),
+            Some(upper) => vec![("region_code >=", p.to_string()), ("region_code <", upper)],
+            None => vec![],
         }
     };
-    let mut parts: Vec<(String, Vec<String>, [&str; 2])> = vec![];
+    let mut parts: Vec<(Conditions, [&str; 2])> = vec![];
     if let Some(p) = &scope.window_prefix {
-        let (cond, binds) = range(p);
-        parts.push((cond, binds, WINDOW));
+        parts.push((range(p), WINDOW));
     }
     if let Some(d) = &scope.step_department {
-        parts.push(("department_id = ? AND ".into(), vec![d.clone()], STEP));
+        parts.push((vec![("department_id =", d.clone())], STEP));
     }
     if let Some(p) = &scope.step_prefix {
-        let (cond, binds) = range(p);
-        parts.push((cond, binds, STEP));
+        parts.push((range(p), STEP));
     }
     // Every part, state and dated-or-not is one stream of keys; they are read in one
     // statement (a `UNION ALL` of index ranges, each still a walk of its index in key order):
-    // one round trip to the database instead of one a stream.
+    // one round trip to the database instead of one a stream. One `Marks` numbers the
+    // whole statement's parameters in the order they are bound.
+    let mut marks = crate::db::Marks::of(store.engine);
     let mut selects: Vec<String> = vec![];
     let mut all_binds: Vec<String> = vec![];
-    for (cond, binds, states) in &parts {
+    for (conds, states) in &parts {
         for state in states {
             for dated in [true, false] {
-                // Where this stream starts after the cursor (and whether it is used up).
-                let (from, from_binds): (&str, Vec<String>) = match (after, dated) {
-                    (None, true) => ("due_on IS NOT NULL", vec![]),
-                    (None, false) => ("due_on IS NULL", vec![]),
+                // Where this stream starts after the cursor (and whether it is used up): the
+                // text around the marks, and the values they stand for.
+                let (from, from_binds): (&[&str], Vec<String>) = match (after, dated) {
+                    (None, true) => (&["due_on IS NOT NULL"], vec![]),
+                    (None, false) => (&["due_on IS NULL"], vec![]),
                     (Some(k), true) => match k.due {
                         DueKey::On(d) => (
-                            "due_on IS NOT NULL AND (due_on > ? OR (due_on = ? AND (received_on > ? OR (received_on = ? AND id > ?))))",
+                            &[
+                                "due_on IS NOT NULL AND (due_on > ",
+                                " OR (due_on = ",
+                                " AND (received_on > ",
+                                " OR (received_on = ",
+                                " AND id > ",
+                                "))))",
+                            ],
                             vec![
                                 d.to_string(),
                                 d.to_string(),
@@ -258,13 +265,37 @@ pub async fn inbox_cases(
                         DueKey::None => continue,
                     },
                     (Some(k), false) => match k.due {
-                        DueKey::On(_) => ("due_on IS NULL", vec![]),
+                        DueKey::On(_) => (&["due_on IS NULL"], vec![]),
                         DueKey::None => (
-                            "due_on IS NULL AND (received_on > ? OR (received_on = ? AND id > ?))",
+                            &[
+                                "due_on IS NULL AND (received_on > ",
+                                " OR (received_on = ",
+                                " AND id > ",
+                                "))",
+                            ],
                             vec![k.received.to_string(), k.received.to_string(), k.id.clone()],
                         ),
                     },
                 };
+                // The marks in the order of the text: the part's conditions, the state, the start.
+                let mut cond = String::new();
+                for (col, value) in conds {
+                    cond.push_str(col);
+                    cond.push(' ');
+                    marks.push(&mut cond);
+                    cond.push_str(" AND ");
+                    all_binds.push(value.clone());
+                }
+                let state_mark = marks.one();
+                all_binds.push(state.to_string());
+                let mut start = String::new();
+                for (i, text) in from.iter().enumerate() {
+                    if i > 0 {
+                        marks.push(&mut start);
+                    }
+                    start.push_str(text);
+                }
+                all_binds.extend(from_binds);
                 let order = if dated {
                     "due_on, received_on, id"
                 } else {
@@ -273,27 +304,16 @@ pub async fn inbox_cases(
                 // The keys only (the index holds them); the rows of the page are read after.
                 selects.push(format!(
                     "SELECT id, due_on, received_on FROM (SELECT id, due_on, received_on FROM cases \
-                     WHERE {cond}state = ? AND {from} ORDER BY {order} LIMIT {}) AS s{}",
+                     WHERE {cond}state = {state_mark} AND {start} ORDER BY {order} LIMIT {}) AS s{}",
                     limit + 1,
                     selects.len()
                 ));
-                all_binds.extend(binds.iter().cloned());
-                all_binds.push(state.to_string());
-                all_binds.extend(from_binds);
             }
         }
     }
     let mut keys: Vec<InboxKey> = vec![];
     if !selects.is_empty() {
-        let mut sql = selects.join(" UNION ALL ");
-        // Number the placeholders on PostgreSQL (SQLite takes them in order).
-        let mut n = 0;
-        while store.engine == crate::db::Engine::Postgres
-            && let Some(i) = sql.find('?')
-        {
-            n += 1;
-            sql.replace_range(i..i + 1, &format!("${n}"));
-        }
+        let sql = selects.join(" UNION ALL ");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in all_binds {
             q = q.bind(b);
