@@ -31,6 +31,7 @@ import {
   DEMO_PASSWORD,
   WAIT_MS,
   byTestId,
+  expectAccessible,
   demoTotpSecret,
   launchBrowser,
   makeStepTest,
@@ -713,5 +714,27 @@ stepTest('7. an admin issues an API token, sees it once, and revokes it', async 
   await revoked.first().scrollIntoViewIfNeeded();
   await screenshot(page, 'catalog-15-token-revoked.png');
   await logout(s, ADMIN.login);
+  await s.context.close();
+});
+
+stepTest('8. the manager sees the life events (一件事), with the one whose member item changed flagged', async (use) => {
+  const s = await staffSession(use, MANAGER.login);
+  const { page } = s;
+  await open(page, '/catalog/bundles');
+  const list = byTestId(page, 'bundle-list');
+  await expectPresent(page, list, 'the list of life events [data-testid="bundle-list"]');
+  // Step 5 published a new version of 食品经营许可, a member of 开办餐饮店.
+  const row = list.locator('tr').filter({ hasText: '开办餐饮店' });
+  await expectPresent(page, row, 'the row of 开办餐饮店');
+  if (shared.submitted) {
+    await expectPresent(page, row.locator('[data-testid="bundle-flag"]'), 'the flag on 开办餐饮店 after its member item changed');
+  }
+  await expectAccessible(page, '/catalog/bundles');
+  await screenshot(page, 'catalog-16-bundles.png');
+  await row.locator('a').first().click();
+  await page.waitForURL((u) => u.pathname.startsWith('/catalog/bundles/'));
+  await expectPresent(page, byTestId(page, 'bundle-definition'), 'the members of the definition');
+  await expectAccessible(page, 'a life event for its managers');
+  await screenshot(page, 'catalog-17-bundle.png');
   await s.context.close();
 });

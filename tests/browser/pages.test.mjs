@@ -29,6 +29,8 @@ import {
 const TEST_TIMEOUT_MS = 240_000;
 const AGENT = '13800138000'; // 王小明, agent of 海口椰风食品有限公司
 const COMPANY = '海口椰风食品有限公司';
+// Words that find related services, none named so (and no 一件事).
+const NEAR_MISS = '开药店';
 
 const SIZES = [
   { name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true },
@@ -103,8 +105,11 @@ for (const size of SIZES) {
       ['services', '/services'],
       ['search', '/services?q=' + encodeURIComponent('营业执照')],
       ['search-pinyin', '/services?q=yyzz'],
-      ['search-near-miss', '/services?q=' + encodeURIComponent('开饭店')],
+      ['search-bundle', '/services?q=' + encodeURIComponent('开饭店')],
+      ['search-near-miss', '/services?q=' + encodeURIComponent(NEAR_MISS)],
       ['lists', '/lists'],
+      ['bundles', '/bundles'],
+      ['bundle-guide', '/bundles/460100YJS0001?outdoor_sign=yes&proxy=agent'],
       ['halls', '/halls'],
       ['calendar', '/calendar'],
       ['regions', '/regions'],
@@ -118,7 +123,12 @@ for (const size of SIZES) {
     // Initials find 企业设立登记 (营业执照); words no service is named say so.
     await open(page, '/services?q=yyzz');
     assert.ok((await page.locator('[data-testid="hit"]').count()) > 0, 'pinyin initials find services');
+    // A life event's everyday name finds its 一件事 before any single item.
     await open(page, '/services?q=' + encodeURIComponent('开饭店'));
+    const bundleHit = byTestId(page, 'bundle-hit').first();
+    await expectPresent(page, bundleHit, 'the 开办餐饮店 bundle among the results');
+    assert.equal(await bundleHit.getAttribute('href'), '/bundles/460100YJS0001');
+    await open(page, '/services?q=' + encodeURIComponent(NEAR_MISS));
     await expectPresent(page, byTestId(page, 'near-miss'), 'the "no service is called that" message');
     await open(page, '/services?q=' + encodeURIComponent('食品经营许可'));
     const guide = await firstHref(page, 'a[href^="/services/"]');

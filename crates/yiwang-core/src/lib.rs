@@ -20,6 +20,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod bundles;
 pub mod calendar;
 pub mod cases;
 pub mod catalog;

@@ -312,6 +312,45 @@ pub static RULES: &[Rule] = &[
         Perm(P::CatalogReview, CatalogEntry("entry_id")),
     ),
     r("GET", "/api/v1/catalog/review", Perm(P::CatalogReview, Unbound)),
+    // 一件事: published bundles and their merged guide for everyone; definitions by the
+    // catalogue managers of the lead department (the handler checks it: the bundle is
+    // named in the body or resolved from its id), published by its region's reviewers.
+    r("GET", "/api/v1/bundles", Public),
+    r("GET", "/api/v1/bundles/{bundle_code}", Public),
+    r("GET", "/api/v1/bundles/{bundle_code}/guide", Public),
+    r("GET", "/bundles", Public),
+    r("GET", "/bundles/{bundle_code}", Public),
+    r("GET", "/api/v1/catalog/bundles", AnyPerm(CATALOG, Unbound)),
+    r("POST", "/api/v1/catalog/bundles", Perm(P::CatalogManage, Body)),
+    r("GET", "/api/v1/catalog/bundles/{bundle_id}", AnyPerm(CATALOG, Body)),
+    r(
+        "POST",
+        "/api/v1/catalog/bundles/{bundle_id}/submit",
+        Perm(P::CatalogManage, Body),
+    ),
+    r(
+        "POST",
+        "/api/v1/catalog/bundles/{bundle_id}/recall",
+        Perm(P::CatalogManage, Body),
+    ),
+    r(
+        "POST",
+        "/api/v1/catalog/bundles/{bundle_id}/discard",
+        Perm(P::CatalogManage, Body),
+    ),
+    r(
+        "POST",
+        "/api/v1/catalog/bundles/{bundle_id}/publish",
+        Perm(P::CatalogReview, Body),
+    ),
+    r(
+        "POST",
+        "/api/v1/catalog/bundles/{bundle_id}/return",
+        Perm(P::CatalogReview, Body),
+    ),
+    r("GET", "/catalog/bundles", AnyPerm(CATALOG, Unbound)),
+    r("GET", "/catalog/bundles/{bundle_id}", AnyPerm(CATALOG, Body)),
+    r("POST", "/catalog/bundles/{bundle_id}/act", AnyPerm(CATALOG, Body)),
     r(
         "GET",
         "/api/v1/catalog/differences/{basic_code}",

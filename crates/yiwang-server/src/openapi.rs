@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "login, sessions, API tokens"), (name = "accounts", description = "persons, enterprises, staff, roles"),
         (name = "mandates", description = "代办授权"), (name = "datause", description = "reading personal data, and the person's data-use log"),
         (name = "catalog", description = "service catalogue: search, guides, lists, versions and review, import and export"),
+        (name = "bundles", description = "一件事: bundles of items across departments, their merged guide, definitions and review"),
         (name = "seals", description = "e-seals (电子印章) and the trust list (互认)"),
         (name = "licences", description = "e-licences (电子证照): types, issuing, wallet, presentation, use instead of materials, verification"),
         (name = "cases", description = "办件: applying online and at a window, acceptance, review, special procedures, decisions, notices, delivery"))

@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(datause::routes())
         .merge(auth::token_page_routes())
         .merge(catalog::routes())
+        .merge(bundles::routes())
         .merge(files::routes())
         .merge(seals::routes())
         .merge(licences::routes())

@@ -482,6 +482,7 @@ const PROJECTIONS: &[(&str, &str, &str)] = &[
     ("licences", "id", "licence:"),
     ("cases", "id", "case:"),
     ("catalog_entries", "id", "catalog:"),
+    ("bundles", "id", "bundle:"),
 ];
 
 /// The first projection with rows that no event made, as a problem.

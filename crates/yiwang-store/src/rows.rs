@@ -136,12 +136,19 @@ macro_rules! json_documents {
         }
     )+};
 }
-json_documents!(serde_json::Value);
+json_documents!(serde_json::Value, std::collections::BTreeMap<String, i64>);
 
 impl TryFrom<JsonText> for yiwang_core::catalog::Elements {
     type Error = String;
     fn try_from(t: JsonText) -> Result<Self, String> {
         JsonText::parse(t.0.as_deref().ok_or("stored elements are NULL")?)
+    }
+}
+
+impl TryFrom<JsonText> for yiwang_core::bundles::BundleDoc {
+    type Error = String;
+    fn try_from(t: JsonText) -> Result<Self, String> {
+        JsonText::parse(t.0.as_deref().ok_or("stored definition is NULL")?)
     }
 }
 

@@ -67,6 +67,7 @@ pub enum Command {
     Auth(auth::Cmd),
     Mandates(mandates::Cmd),
     Catalog(Box<catalog::Cmd>),
+    Bundles(Box<crate::bundles::Cmd>),
     Files(files::Cmd),
     Seals(seals::Cmd),
     Licences(Box<licences::Cmd>),
@@ -595,6 +596,7 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Auth(c) => auth::execute(ctx, c).await,
         Command::Mandates(c) => mandates::execute(ctx, c).await,
         Command::Catalog(c) => catalog::execute(ctx, c).await,
+        Command::Bundles(c) => crate::bundles::execute(ctx, c).await,
         Command::Files(c) => files::execute(ctx, c).await,
         Command::Seals(c) => {
             ctx.batch.seals_active.clear();

@@ -298,7 +298,54 @@ pub async fn seed(store: &Store) -> Result<usize> {
         }
     }
     seed_catalog(store).await?;
+    seed_bundles(store).await?;
     Ok((store.head().await? - before) as usize)
+}
+
+/// The demo province's 一件事 (STANDARDS §5): 开办餐饮店, 新生儿出生 and 残疾人服务 of 海口,
+/// members named by basic code and department, lead departments by name.
+pub const BUNDLES: &str = include_str!("../demo/bundles.json");
+
+/// Defines the demo bundles as a demo editor and publishes them as a demo reviewer (four
+/// eyes). Only bundles not yet defined are created.
+pub async fn seed_bundles(store: &Store) -> Result<()> {
+    use yiwang_core::catalog::Action;
+    use yiwang_store::bundles;
+    let defs: Vec<serde_json::Value> = serde_json::from_str(BUNDLES)?;
+    let services = yiwang_store::catalog::services(store, &Default::default(), yiwang_store::now_ms()).await?;
+    let depts = orgs::departments(&store.read, None).await?;
+    for mut d in defs {
+        let code = d["code"].as_str().unwrap_or_default().to_string();
+        if bundles::bundle_by_code(store, &code).await?.is_some() {
+            continue;
+        }
+        let lead = d["lead_department"].as_str().unwrap_or_default().to_string();
+        let lead = depts
+            .iter()
+            .find(|x| x.name == lead)
+            .ok_or_else(|| anyhow::anyhow!("bundle {code}: no department {lead}"))?;
+        let obj = d.as_object_mut().expect("a bundle is an object");
+        obj.remove("lead_department");
+        obj.insert("lead_department_id".into(), lead.id.clone().into());
+        for m in obj["members"].as_array_mut().into_iter().flatten() {
+            let basic = m["basic_code"].as_str().unwrap_or_default().to_string();
+            let dept = m["department"].as_str().unwrap_or_default().to_string();
+            let svc = services
+                .iter()
+                .find(|s| s.basic_code == basic && s.department_name == dept)
+                .ok_or_else(|| anyhow::anyhow!("bundle {code}: no item {basic} of {dept}"))?;
+            let m = m.as_object_mut().expect("a member is an object");
+            m.remove("basic_code");
+            m.remove("department");
+            m.insert("item_code".into(), svc.code.clone().into());
+        }
+        let doc: yiwang_core::bundles::BundleDoc = serde_json::from_value(d)?;
+        let w = bundles::save(store, Meta::actor("system:demo-editor"), doc, None).await?;
+        let id = w.value["bundle"]["id"].as_str().unwrap_or_default().to_string();
+        bundles::act(store, Meta::actor("system:demo-editor"), &id, Action::Submit).await?;
+        bundles::act(store, Meta::actor("system:demo-reviewer"), &id, Action::Publish).await?;
+    }
+    Ok(())
 }
 
 /// The password of every demo account (demo mode only; printed at start).

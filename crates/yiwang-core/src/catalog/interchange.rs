@@ -23,6 +23,9 @@ pub struct CatalogDoc {
     pub basic: Vec<BasicDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ItemDoc>,
+    /// 一件事 definitions (their members by implementation code).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bundles: Vec<crate::bundles::BundleDoc>,
 }
 
 impl CatalogDoc {
@@ -33,6 +36,7 @@ impl CatalogDoc {
             data_elements: vec![],
             basic: vec![],
             items: vec![],
+            bundles: vec![],
         }
     }
 }

@@ -78,7 +78,14 @@ pub fn select_materials<'a>(e: &'a Elements, answers: &BTreeMap<String, String>)
 }
 
 pub(super) fn need_of(m: &Material, chosen: &[(&Question, Option<&Choice>)]) -> Need {
-    let k = &m.key;
+    need_of_key(&m.key, chosen)
+}
+
+/// Whether the thing keyed `k` (a material of an item, a member of a 一件事) is needed given
+/// the questions and the answers chosen so far (None: not answered), by the same rule as
+/// [`select_materials`].
+pub fn need_of_key(k: &str, chosen: &[(&Question, Option<&Choice>)]) -> Need {
+    let k = &k.to_string();
     let added_anywhere = chosen.iter().any(|(q, _)| q.choices.iter().any(|c| c.adds.contains(k)));
     let removed_by_answer = chosen.iter().any(|(_, c)| c.is_some_and(|c| c.removes.contains(k)));
     if removed_by_answer {

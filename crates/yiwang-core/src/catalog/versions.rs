@@ -108,6 +108,41 @@ impl Action {
     }
 }
 
+/// Who submitted and who reviewed a version, and why it was returned: what a workflow
+/// step records of them (publishing records its reviewer too). Returns the step's name as
+/// the past tense an event kind ends with (`submitted`, `recalled`, `returned`,
+/// `discarded`, `published`); `None` for saving, which is not a step on a version.
+pub fn record_step(
+    action: &Action,
+    actor: &str,
+    submitted_by: &mut Option<String>,
+    reviewed_by: &mut Option<String>,
+    return_reasons: &mut Option<String>,
+) -> Option<&'static str> {
+    Some(match action {
+        Action::SaveDraft => return None,
+        Action::Submit => {
+            *submitted_by = Some(actor.to_string());
+            "submitted"
+        }
+        Action::Recall => {
+            *submitted_by = None;
+            "recalled"
+        }
+        Action::Return { reasons } => {
+            *submitted_by = None;
+            *reviewed_by = Some(actor.to_string());
+            *return_reasons = Some(reasons.trim().to_string());
+            "returned"
+        }
+        Action::Discard => "discarded",
+        Action::Publish => {
+            *reviewed_by = Some(actor.to_string());
+            "published"
+        }
+    })
+}
+
 /// What an allowed action does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {

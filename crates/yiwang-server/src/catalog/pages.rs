@@ -115,6 +115,8 @@ impl SearchForm {
 
 struct SearchView {
     form: SearchForm,
+    /// 一件事 the words name: shown before the items.
+    bundles: Vec<crate::bundles::BundleSummary>,
     results: yiwang_search::Results,
     error: Option<String>,
     /// City code (4 digits) → name.
@@ -133,6 +135,7 @@ impl SearchView {
         let latin = q.chars().all(|c| c.is_ascii_alphabetic() || c == ' ');
         !q.is_empty()
             && !latin
+            && self.bundles.is_empty()
             && self.form.page.unwrap_or(1) <= 1
             && !self.results.hits.is_empty()
             && !self.results.hits.iter().any(named)
@@ -196,8 +199,14 @@ async fn search_view(s: &AppState, form: SearchForm, lang: Lang) -> ApiResult<Se
     }
     let page = form.page.unwrap_or(1).max(1);
     let pages = results.total.div_ceil(PAGE).max(1);
+    let bundles = if page == 1 {
+        crate::bundles::matching(s, &form.q).await?
+    } else {
+        vec![]
+    };
     Ok(SearchView {
         form,
+        bundles,
         results,
         error,
         cities,

@@ -166,14 +166,30 @@ where
 }
 
 /// Searches the published items in force: words are segmented (jieba), stop words
-/// dropped and synonyms added; results carry highlights and facet counts.
+/// dropped and synonyms added; results carry highlights and facet counts. The 一件事
+/// bundles the words name come first (`bundles`).
 #[utoipa::path(get, path = "/api/v1/services", params(SearchParams), tag = "catalog",
     responses((status = 200, body = Object), (status = 400, body = Problem)))]
 pub async fn api_search(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<SearchParams>,
-) -> ApiResult<Json<yiwang_search::Results>> {
-    Ok(Json(run_search(&s, p.to_query()?).await?))
+) -> ApiResult<Json<SearchResponse>> {
+    let results = run_search(&s, p.to_query()?).await?;
+    // The life events the words name come first (on the first page).
+    let bundles = match (&p.q, p.offset.unwrap_or(0)) {
+        (Some(q), 0) => crate::bundles::matching(&s, q).await?,
+        _ => vec![],
+    };
+    Ok(Json(SearchResponse { bundles, results }))
+}
+
+/// A search's answer: the 一件事 the words name, then the items found.
+#[derive(Debug, Serialize)]
+pub struct SearchResponse {
+    /// Bundles (一件事) the words name, e.g. 开办餐饮店 for 开饭店 (first page only).
+    pub bundles: Vec<crate::bundles::BundleSummary>,
+    #[serde(flatten)]
+    pub results: yiwang_search::Results,
 }
 
 /// A guide (办事指南) as the API gives it: the item in force with everything derived.

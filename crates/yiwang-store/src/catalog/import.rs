@@ -327,6 +327,40 @@ pub async fn import(
         progress("check", done, total);
     }
     drop(conn);
+    // 一件事 name items in force: checked against the catalogue as it is before this
+    // import (what the import changes is only submitted for review).
+    let mut bundle_codes = HashSet::new();
+    let mut bundles_to_save = vec![];
+    for (i, b) in doc.bundles.iter().enumerate() {
+        let at = format!("bundles[{i}]");
+        if !bundle_codes.insert(b.code.clone()) {
+            problems.push(duplicate(&format!("{at}.code"), &b.code));
+        }
+        match crate::bundles::check(store, b).await {
+            Err(StoreError::Domain(e)) => problems.extend(with_prefix(&at, e).errors),
+            Err(e) => return Err(e),
+            Ok(()) => match crate::bundles::current_doc(store, &b.code).await? {
+                Some((cur, _)) if cur == *b => report.unchanged += 1,
+                Some((_, Some(VersionState::Submitted))) => problems.push(FieldError::new(
+                    at,
+                    "catalog.not_editable",
+                    format!("一件事「{}」（{}）已提交审核，导入不能修改它", b.name, b.code),
+                    format!(
+                        "bundle '{}' ({}) awaits review and cannot be changed by an import",
+                        b.name, b.code
+                    ),
+                )),
+                Some(_) => {
+                    report.changed += 1;
+                    bundles_to_save.push(b.clone());
+                }
+                None => {
+                    report.created += 1;
+                    bundles_to_save.push(b.clone());
+                }
+            },
+        }
+    }
     report.data_elements = doc.data_elements.len();
     report.problems = problems.into_iter().map(ImportProblem::of).collect();
     report.ok = report.problems.is_empty();
@@ -352,6 +386,13 @@ pub async fn import(
             .await?;
         written += len;
         progress("write", written, n);
+    }
+    for b in bundles_to_save {
+        let w = crate::bundles::save(store, meta.clone(), b, None).await?;
+        if opts.submit {
+            let id = w.value["bundle"]["id"].as_str().unwrap_or_default().to_string();
+            crate::bundles::act(store, meta.clone(), &id, Action::Submit).await?;
+        }
     }
     Ok(report)
 }
@@ -487,6 +528,18 @@ pub async fn export(store: &Store, state: ExportState) -> Result<CatalogDoc> {
                     elements: v.elements.to_map(),
                 });
             }
+        }
+    }
+    drop(conn);
+    for b in crate::bundles::bundles(store).await? {
+        let v = match (state, b.open_version) {
+            (ExportState::Current, Some(v)) => Some(v),
+            _ => b.published_version,
+        };
+        if let Some(v) = v
+            && let Some(v) = crate::bundles::version(store, &b.id, v).await?
+        {
+            doc.bundles.push(v.doc);
         }
     }
     Ok(doc)

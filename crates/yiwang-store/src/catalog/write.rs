@@ -143,32 +143,22 @@ pub(super) async fn act(ctx: &mut WriteCtx<'_>, e: &Entry, action: &Action) -> R
         return Err(internal("workflow action without an open version"));
     };
     let mut entry = e.clone();
-    let kind = match action {
-        Action::SaveDraft => unreachable!("saving goes through save_draft"),
-        Action::Submit => {
-            row.submitted_by = Some(ctx.actor.clone());
-            "catalog.submitted"
-        }
-        Action::Recall => {
-            row.submitted_by = None;
-            "catalog.recalled"
-        }
-        Action::Return { reasons } => {
-            row.submitted_by = None;
-            row.reviewed_by = Some(ctx.actor.clone());
-            row.return_reasons = Some(reasons.trim().to_string());
-            "catalog.returned"
-        }
-        Action::Discard => "catalog.discarded",
-        Action::Publish => {
-            prepare_publication(ctx, e, &mut row).await?;
-            "catalog.published"
-        }
-    };
+    let step = core::record_step(
+        action,
+        &ctx.actor,
+        &mut row.submitted_by,
+        &mut row.reviewed_by,
+        &mut row.return_reasons,
+    )
+    .ok_or_else(|| internal("saving goes through save_draft"))?;
+    if *action == Action::Publish {
+        prepare_publication(ctx, e, &mut row).await?;
+    }
+    let kind = format!("catalog.{step}");
     ctx.append(
         &stream(&e.id),
         Expect::Exists,
-        kind,
+        &kind,
         &json!({ "version": v, "reasons": row.return_reasons, "effective_from": row.effective_from,
                  "cancel_on": row.cancel_on }),
     )

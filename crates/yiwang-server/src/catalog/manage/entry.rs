@@ -172,21 +172,15 @@ pub(super) async fn entry_page(
     render_entry(&s, &ctx, base, &id, q, vec![], None).await
 }
 
-/// Submit, recall, discard (editors); publish, return (reviewers).
-pub(super) async fn act_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-    base: Base,
-    body: axum::body::Bytes,
-) -> ApiResult<Response> {
-    let form: BTreeMap<String, String> = form_urlencoded::parse(&body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let entry = load_entry(&s, &id).await?;
-    let target = entry_target(&s, &entry);
-    let lang = base.lang;
-    let (action, perm, done) = match form.get("action").map(String::as_str) {
+/// The workflow step a manager's form asks for (`action`, and `reasons` for a return):
+/// the action, the permission it needs (editors submit, recall and discard; reviewers
+/// publish and return) and what the page says once it is done. Catalogue entries and
+/// 一件事 share it.
+pub(crate) fn workflow_action(
+    form: &BTreeMap<String, String>,
+    lang: Lang,
+) -> Result<(Action, Permission, &'static str), FieldError> {
+    Ok(match form.get("action").map(String::as_str) {
         Some("submit") => (
             Action::Submit,
             Permission::CatalogManage,
@@ -214,10 +208,27 @@ pub(super) async fn act_form(
             Permission::CatalogReview,
             lang.pick("已退回修改", "Returned"),
         ),
-        _ => {
-            let e = FieldError::new("action", "required", "未知操作", "unknown action");
-            return render_entry(&s, &ctx, base, &id, EntryQuery::default(), vec![e], None).await;
-        }
+        _ => return Err(FieldError::new("action", "required", "未知操作", "unknown action")),
+    })
+}
+
+/// Submit, recall, discard (editors); publish, return (reviewers).
+pub(super) async fn act_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    base: Base,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let form: BTreeMap<String, String> = form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let entry = load_entry(&s, &id).await?;
+    let target = entry_target(&s, &entry);
+    let lang = base.lang;
+    let (action, perm, done) = match workflow_action(&form, lang) {
+        Ok(a) => a,
+        Err(e) => return render_entry(&s, &ctx, base, &id, EntryQuery::default(), vec![e], None).await,
     };
     ctx.require(perm, &target)?;
     match s

@@ -76,6 +76,7 @@ use review::*;
 mod new;
 use new::*;
 mod entry;
+pub(crate) use entry::workflow_action;
 use entry::*;
 mod edit;
 use edit::*;

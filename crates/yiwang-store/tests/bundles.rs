@@ -1,0 +1,488 @@
+//! 一件事 definitions, each test on SQLite and PostgreSQL: the four-eyes workflow of a
+//! bundle's versions, the checks against the catalogue in force (an unpublished item, an
+//! item of another region, a cycle of dependencies, two members asking one question with
+//! different answers — each refused with its field), the merged guide (questions asked
+//! once, materials merged, a licence produced on the way, one form, the savings), and the
+//! flag on a bundle whose member item changed after publication.
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use yiwang_core::bundles::BundleDoc;
+use yiwang_core::catalog::{Action, Elements, Need, VersionState};
+use yiwang_core::orgs::{DepartmentInput, DepartmentNature};
+use yiwang_core::regions::NewRegion;
+use yiwang_store::catalog::{Cmd as CatalogCmd, Dates};
+use yiwang_store::testing::TestDb;
+use yiwang_store::{Command, Meta, Store, StoreError, bundles, catalog, orgs, regions};
+
+fn m(a: &str) -> Meta {
+    Meta::actor(a)
+}
+
+fn uscc(prefix: &str, n: u32) -> String {
+    let body = format!("{prefix}{n:09}");
+    format!("{body}{}", yiwang_core::ids::uscc_check_char(&body).unwrap())
+}
+
+fn elements(name: &str, materials: Value, form: &[&str], questions: Value, result_type: Option<&str>) -> Elements {
+    let mut v = json!({
+        "name": name,
+        "item_type": "public_service",
+        "legal_basis": [{"law": "《中华人民共和国母婴保健法》", "article": "第二十三条", "text": "医疗保健机构和从事家庭接生的人员按照国务院卫生行政部门的规定，出具统一制发的新生儿出生医学证明。"}],
+        "service_objects": ["natural_person"],
+        "handling_forms": ["window", "online"],
+        "statutory_limit": {"value": 20, "unit": "working_days"},
+        "promised_limit": {"value": 5, "unit": "working_days"},
+        "visits": 1,
+        "visit_reason": "现场核验原件",
+        "materials": materials,
+        "questions": questions,
+        "form": form.iter().map(|e| json!({"element": e, "required": true})).collect::<Vec<_>>(),
+    });
+    if let Some(t) = result_type {
+        v["result"] = json!({"kind": "licence", "name": "出生医学证明", "licence_type": t});
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+fn material(key: &str, name: &str) -> Value {
+    json!({"key": key, "name": name, "kind": "certificate", "form": "electronic", "necessity": "required",
+           "source": {"channel": "applicant"}})
+}
+
+async fn region(s: &Store, code: &str, name: &str, parent: Option<&str>) {
+    s.write(
+        m("admin"),
+        Command::Regions(regions::Cmd::Create(NewRegion {
+            code: code.into(),
+            name: name.into(),
+            name_en: None,
+            parent_code: parent.map(Into::into),
+        })),
+    )
+    .await
+    .unwrap();
+}
+
+async fn department(s: &Store, name: &str, region: &str, n: u32) -> String {
+    let w = s
+        .write(
+            m("admin"),
+            Command::Orgs(orgs::Cmd::CreateDepartment(DepartmentInput {
+                name: name.into(),
+                uscc: uscc(&format!("11{region}"), n),
+                region_code: region.into(),
+                nature: DepartmentNature::StatutoryAuthority,
+                parent_id: None,
+                phone: None,
+                address: None,
+            })),
+        )
+        .await
+        .unwrap();
+    w.value["id"].as_str().unwrap().to_string()
+}
+
+async fn act(s: &Store, who: &str, entry_id: &str, a: Action) {
+    s.write(
+        m(who),
+        Command::Catalog(Box::new(CatalogCmd::Act {
+            entry_id: entry_id.into(),
+            action: a,
+        })),
+    )
+    .await
+    .unwrap();
+}
+
+/// A basic entry and a department's item, both published; returns the item's entry id and code.
+async fn item(s: &Store, e: Elements, dept: &str, publish: bool) -> (String, String) {
+    let w = s
+        .write(
+            m("editor"),
+            Command::Catalog(Box::new(CatalogCmd::CreateBasic {
+                basic_code: None,
+                region_code: "460000".into(),
+                elements: e,
+                dates: Dates::default(),
+            })),
+        )
+        .await
+        .unwrap();
+    let basic_id = w.value["entry"]["id"].as_str().unwrap().to_string();
+    let basic_code = w.value["entry"]["code"].as_str().unwrap().to_string();
+    act(s, "editor", &basic_id, Action::Submit).await;
+    act(s, "reviewer", &basic_id, Action::Publish).await;
+    let w = s
+        .write(
+            m("editor"),
+            Command::Catalog(Box::new(CatalogCmd::CreateItem {
+                basic_code,
+                department_id: dept.into(),
+                own: Default::default(),
+                dates: Dates::default(),
+            })),
+        )
+        .await
+        .unwrap();
+    let id = w.value["entry"]["id"].as_str().unwrap().to_string();
+    let code = w.value["entry"]["code"].as_str().unwrap().to_string();
+    if publish {
+        act(s, "editor", &id, Action::Submit).await;
+        act(s, "reviewer", &id, Action::Publish).await;
+    }
+    (id, code)
+}
+
+struct World {
+    lead: String,
+    /// 出生医学证明签发, 出生登记, 医保参保 (海口), an unpublished item (海口), an item of 三亚.
+    codes: Vec<String>,
+    ids: Vec<String>,
+}
+
+/// The licence type of 出生医学证明 (its issuer's credit code and a serial).
+fn cert_type() -> String {
+    format!("{}001", uscc("11460100", 1))
+}
+
+async fn setup(s: &Arc<Store>) -> World {
+    region(s, "460000", "海南省", None).await;
+    region(s, "460100", "海口市", Some("460000")).await;
+    region(s, "460200", "三亚市", Some("460000")).await;
+    catalog::seed_dictionary(s).await.unwrap();
+    let lead = department(s, "海口市卫生健康委员会", "460100", 1).await;
+    let police = department(s, "海口市公安局", "460100", 2).await;
+    let medical = department(s, "海口市医疗保障局", "460100", 3).await;
+    let sanya = department(s, "三亚市公安局", "460200", 4).await;
+    let married = json!([{"key": "married", "text": "父母是否已登记结婚？", "choices": [
+        {"key": "yes", "text": "是", "adds": ["jhz"]}, {"key": "no", "text": "否", "adds": ["fhsm"]}]}]);
+    let a = elements(
+        "出生医学证明签发",
+        json!([material("sfz", "父母居民身份证")]),
+        &["newborn_name", "mother_name"],
+        json!([]),
+        Some(&cert_type()),
+    );
+    let b = elements(
+        "出生登记",
+        json!([
+            material("csyxzm", "出生医学证明"),
+            material("sfz", "父母居民身份证"),
+            material("jhz", "结婚证"),
+            material("fhsm", "非婚生育情况说明")
+        ]),
+        &["newborn_name", "household_address"],
+        married.clone(),
+        None,
+    );
+    let mut c_materials = vec![material("cert", "出生医学证明"), material("sfz", "父母 居民身份证")];
+    c_materials[0]["source"] = json!({"channel": "government", "licence_type": cert_type()});
+    let c = elements(
+        "城乡居民医保参保登记",
+        json!(c_materials),
+        &["newborn_name"],
+        json!([]),
+        None,
+    );
+    let d = elements(
+        "预防接种证办理",
+        json!([material("sfz", "监护人居民身份证")]),
+        &[],
+        json!([]),
+        None,
+    );
+    let e = elements(
+        "出生登记（三亚）",
+        json!([material("sfz", "父母居民身份证")]),
+        &[],
+        json!([]),
+        None,
+    );
+    let mut codes = vec![];
+    let mut ids = vec![];
+    for (el, dept, publish) in [
+        (a, &lead, true),
+        (b, &police, true),
+        (c, &medical, true),
+        (d, &lead, false),
+        (e, &sanya, true),
+    ] {
+        let (id, code) = item(s, el, dept, publish).await;
+        ids.push(id);
+        codes.push(code);
+    }
+    World { lead, codes, ids }
+}
+
+fn doc(w: &World) -> BundleDoc {
+    serde_json::from_value(json!({
+        "code": "460100YJS0001",
+        "name": "新生儿出生",
+        "aliases": ["生孩子"],
+        "audience": "person",
+        "theme": "出生",
+        "region_code": "460100",
+        "level": "municipal",
+        "lead_department_id": w.lead,
+        "members": [
+            {"key": "cert", "item_code": w.codes[0]},
+            {"key": "hukou", "item_code": w.codes[1], "after": [{"member": "cert", "feeds": ["csyxzm"]}]},
+            {"key": "medical", "item_code": w.codes[2]}
+        ],
+        "questions": [{"key": "insure", "text": "是否为新生儿参加城乡居民医保？", "choices": [
+            {"key": "yes", "text": "是", "adds": ["medical"]}, {"key": "no", "text": "否"}]}],
+        "promised_days": 5,
+        "channels": ["window", "online"],
+        "on_refusal": "continue"
+    }))
+    .unwrap()
+}
+
+fn rules(e: StoreError) -> Vec<(String, String)> {
+    match e {
+        StoreError::Domain(d) => d.errors.into_iter().map(|f| (f.field, f.rule)).collect(),
+        other => panic!("not a domain error: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_bundle_is_defined_reviewed_by_four_eyes_and_published() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let d = doc(&w);
+        let r = bundles::save(&s, m("editor"), d.clone(), None).await.unwrap();
+        let id = r.value["bundle"]["id"].as_str().unwrap().to_string();
+        assert_eq!(r.value["version"], 1);
+        // Not yet on the portal.
+        assert!(bundles::published_of(&s, "460100YJS0001").await.unwrap().is_none());
+        bundles::act(&s, m("editor"), &id, Action::Submit).await.unwrap();
+        // The editor cannot publish what they edited (四眼原则).
+        let e = bundles::act(&s, m("editor"), &id, Action::Publish).await.unwrap_err();
+        assert_eq!(rules(e), [("state".to_string(), "catalog.four_eyes".to_string())]);
+        bundles::act(&s, m("reviewer"), &id, Action::Publish).await.unwrap();
+        let (b, v) = bundles::published_of(&s, "460100YJS0001").await.unwrap().unwrap();
+        assert_eq!(
+            (b.published_version, b.open_state, v.state),
+            (Some(1), None, VersionState::Published)
+        );
+        assert_eq!(bundles::published(&s).await.unwrap().len(), 1);
+        // A second version: the first stays in force until the second is published.
+        let mut d2 = d.clone();
+        d2.promised_days = 4;
+        let r = bundles::save(&s, m("editor"), d2, Some(1)).await.unwrap();
+        assert_eq!(r.value["version"], 2);
+        // A stale editor is told so.
+        let e = bundles::save(&s, m("editor"), d.clone(), Some(1)).await.unwrap_err();
+        assert_eq!(rules(e), [("base_version".to_string(), "catalog.stale".to_string())]);
+        let (_, v) = bundles::published_of(&s, "460100YJS0001").await.unwrap().unwrap();
+        assert_eq!(v.doc.promised_days, 5);
+        bundles::act(&s, m("editor"), &id, Action::Submit).await.unwrap();
+        bundles::act(&s, m("reviewer"), &id, Action::Publish).await.unwrap();
+        let (_, v) = bundles::published_of(&s, "460100YJS0001").await.unwrap().unwrap();
+        assert_eq!((v.version, v.doc.promised_days), (2, 4));
+        let v1 = bundles::version(&s, &id, 1).await.unwrap().unwrap();
+        assert!(v1.until_ms.is_some(), "the first version is superseded");
+        // The items it names are known to it.
+        assert_eq!(bundles::bundles_of_item(&s, &w.codes[1]).await.unwrap(), vec![id]);
+        // The ledger holds it: verification finds every row's events.
+        let report = yiwang_store::ledger::verify_store(&s).await.unwrap();
+        assert!(report.ok(), "{report:?}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_definitions_are_refused_at_save_with_the_field_named() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        // An unpublished item, an item of another city.
+        let mut d = doc(&w);
+        d.members[2].item_code = w.codes[3].clone();
+        d.members
+            .push(serde_json::from_value(json!({"key": "sanya", "item_code": w.codes[4]})).unwrap());
+        let r = rules(bundles::save(&s, m("editor"), d, None).await.unwrap_err());
+        assert!(
+            r.contains(&("members[2].item_code".into(), "bundles.unpublished_item".into())),
+            "{r:?}"
+        );
+        assert!(
+            r.contains(&("members[3].item_code".into(), "bundles.foreign_region".into())),
+            "{r:?}"
+        );
+        // A cycle of dependencies.
+        let mut d = doc(&w);
+        d.members[0].after = serde_json::from_value(json!([{"member": "hukou"}])).unwrap();
+        let r = rules(bundles::save(&s, m("editor"), d, None).await.unwrap_err());
+        assert!(
+            r.iter()
+                .any(|(f, rule)| f.starts_with("members[") && rule == "bundles.dependency_cycle"),
+            "{r:?}"
+        );
+        // The bundle's own question uses a key a member asks with other answers.
+        let mut d = doc(&w);
+        d.questions[0].key = "married".into();
+        let r = rules(bundles::save(&s, m("editor"), d, None).await.unwrap_err());
+        assert!(
+            r.contains(&("members[1].item_code".into(), "bundles.question_conflict".into())),
+            "{r:?}"
+        );
+        // A lead department that does not exist.
+        let mut d = doc(&w);
+        d.lead_department_id = "nope".into();
+        let r = rules(bundles::save(&s, m("editor"), d, None).await.unwrap_err());
+        assert_eq!(
+            r,
+            [(
+                "lead_department_id".to_string(),
+                "bundles.unknown_department".to_string()
+            )]
+        );
+        // Nothing was written.
+        assert!(bundles::bundles(&s).await.unwrap().is_empty());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_merged_guide_asks_once_and_flags_a_changed_member() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let id = bundles::save(&s, m("editor"), doc(&w), None).await.unwrap().value["bundle"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        bundles::act(&s, m("editor"), &id, Action::Submit).await.unwrap();
+        bundles::act(&s, m("reviewer"), &id, Action::Publish).await.unwrap();
+        let answers: BTreeMap<String, String> = [("insure", "yes"), ("married", "yes")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let g = bundles::guide(&s, "460100YJS0001", &answers).await.unwrap().unwrap();
+        assert!(g.changed_members.is_empty());
+        assert!(g.guide.members.iter().all(|m| m.need == Need::Needed));
+        let mats: Vec<(&str, Option<&str>)> = g
+            .guide
+            .materials
+            .iter()
+            .filter(|m| m.need == Need::Needed)
+            .map(|m| (m.material.name.as_str(), m.produced_by.as_deref()))
+            .collect();
+        assert_eq!(
+            mats,
+            [
+                ("父母居民身份证", None),
+                ("出生医学证明", Some("cert")),
+                ("结婚证", None)
+            ]
+        );
+        let s_ = g.guide.savings;
+        assert_eq!((s_.separate_applications, s_.applications), (3, 1));
+        assert_eq!((s_.separate_materials, s_.materials), (6, 2));
+        assert_eq!((s_.separate_fields, s_.fields), (5, 3));
+        assert_eq!((s_.separate_days, s_.days), (15, 5));
+        // A new version of a member item after publication: flagged for the managers.
+        let e = catalog::entry_of(&s, &w.ids[1]).await.unwrap().unwrap();
+        let mut el = catalog::version_of(&s, &e.id, e.published_version.unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .elements;
+        el.consult = "0898-12345".into();
+        s.write(
+            m("editor"),
+            Command::Catalog(Box::new(CatalogCmd::SaveDraft {
+                entry_id: e.id.clone(),
+                elements: el,
+                dates: Dates::default(),
+                base_version: None,
+            })),
+        )
+        .await
+        .unwrap();
+        act(&s, "editor", &e.id, Action::Submit).await;
+        act(&s, "reviewer", &e.id, Action::Publish).await;
+        let g = bundles::guide(&s, "460100YJS0001", &BTreeMap::new())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(g.changed_members, ["hukou"]);
+        // Unknown answers: the field named.
+        let bad: BTreeMap<String, String> = [("insure".to_string(), "maybe".to_string())].into();
+        let r = rules(bundles::guide(&s, "460100YJS0001", &bad).await.unwrap_err());
+        assert_eq!(
+            r,
+            [("answers.insure".to_string(), "questionnaire.unknown_choice".to_string())]
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn bundles_travel_in_the_interchange_document() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let id = bundles::save(&s, m("editor"), doc(&w), None).await.unwrap().value["bundle"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        bundles::act(&s, m("editor"), &id, Action::Submit).await.unwrap();
+        bundles::act(&s, m("reviewer"), &id, Action::Publish).await.unwrap();
+        let exported = catalog::export(&s, catalog::ExportState::Published).await.unwrap();
+        assert_eq!(exported.bundles, [doc(&w)]);
+        let opts = catalog::ImportOptions {
+            dry_run: false,
+            submit: true,
+            region_code: "460000".into(),
+            chunk: 50,
+        };
+        // The same document again changes nothing.
+        let only_bundles = |b: Vec<BundleDoc>| yiwang_core::catalog::CatalogDoc {
+            bundles: b,
+            ..Default::default()
+        };
+        let r = catalog::import(
+            &s,
+            m("importer"),
+            &only_bundles(exported.bundles.clone()),
+            &opts,
+            &|_, _, _| {},
+        )
+        .await
+        .unwrap();
+        assert!(r.ok && r.unchanged == 1 && r.changed == 0, "{r:?}");
+        // A bad bundle: the field named with its place in the document, nothing written.
+        let mut bad = doc(&w);
+        bad.code = "460100YJS0002".into();
+        bad.members[2].item_code = w.codes[3].clone();
+        let mut changed = doc(&w);
+        changed.promised_days = 3;
+        let r = catalog::import(
+            &s,
+            m("importer"),
+            &only_bundles(vec![changed.clone(), bad]),
+            &opts,
+            &|_, _, _| {},
+        )
+        .await
+        .unwrap();
+        assert!(!r.ok);
+        let paths: Vec<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();
+        assert!(paths.contains(&"bundles[1].members[2].item_code"), "{paths:?}");
+        assert!(bundles::bundle_by_code(&s, "460100YJS0002").await.unwrap().is_none());
+        assert_eq!(bundles::bundle(&s, &id).await.unwrap().unwrap().open_version, None);
+        // A changed bundle: a new version, submitted for review.
+        let r = catalog::import(&s, m("importer"), &only_bundles(vec![changed]), &opts, &|_, _, _| {})
+            .await
+            .unwrap();
+        assert!(r.ok && r.changed == 1, "{r:?}");
+        let b = bundles::bundle(&s, &id).await.unwrap().unwrap();
+        assert_eq!((b.open_version, b.open_state), (Some(2), Some(VersionState::Submitted)));
+        db.cleanup().await;
+    }
+}
