@@ -914,13 +914,20 @@ pub fn split(
                 }
             }
         }
-        // A predecessor that does not apply is no reason to wait.
-        let after = m
+        // It waits for the members it names that apply, and for those whose result stands in
+        // for one of its materials (a licence of the type it asks for): no member starts
+        // without a material it needs.
+        let mut after: Vec<String> = m
             .after
             .iter()
             .filter(|d| g.members.iter().any(|x| x.key == d.member && x.need == Need::Needed))
             .map(|d| d.member.clone())
             .collect();
+        for by in fed.values() {
+            if !after.contains(by) {
+                after.push(by.clone());
+            }
+        }
         out.push(MemberApplication {
             key: m.key.clone(),
             item_code: m.item_code.clone(),

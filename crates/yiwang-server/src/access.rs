@@ -348,6 +348,8 @@ pub static RULES: &[Rule] = &[
         "/api/v1/catalog/bundles/{bundle_id}/return",
         Perm(P::CatalogReview, Body),
     ),
+    r("POST", "/api/v1/bundles/{bundle_code}/applications", Person),
+    r("GET", "/api/v1/bundle-cases/{bundle_case_id}", Authenticated),
     r("GET", "/catalog/bundles", AnyPerm(CATALOG, Unbound)),
     r("GET", "/catalog/bundles/{bundle_id}", AnyPerm(CATALOG, Body)),
     r("POST", "/catalog/bundles/{bundle_id}/act", AnyPerm(CATALOG, Body)),

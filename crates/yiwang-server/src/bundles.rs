@@ -35,6 +35,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_discard))
         .routes(routes!(api_publish))
         .routes(routes!(api_return))
+        .routes(routes!(api_apply))
+        .routes(routes!(api_bundle_case))
         .route("/bundles", axum::routing::get(list_page))
         .route("/bundles/{bundle_code}", axum::routing::get(guide_page))
         .route("/catalog/bundles", axum::routing::get(manage_list_page))
@@ -272,6 +274,85 @@ pub async fn api_return(
 }
 
 // ---------------------------------------------------------------------------------------
+// Applying (一表申请, 一窗(端)受理)
+// ---------------------------------------------------------------------------------------
+
+/// Applies online for a published bundle, for the logged-in person or the principal they
+/// act for: one application (answers, each data element once, each material of the one set
+/// once by its key in the guide). One bundle case is numbered; the members without a
+/// predecessor become sub-cases in their departments at once (each pre-checked: a problem
+/// names `members.<key>.<field>`); the others wait for their predecessors' results. All or
+/// nothing. Send an Idempotency-Key: a retry returns the first bundle case.
+#[utoipa::path(post, path = "/api/v1/bundles/{bundle_code}/applications",
+    request_body = yiwang_core::bundles::BundleApplication, tag = "bundles",
+    responses((status = 201, body = Object), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn api_apply(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    idem: crate::extract::IdempotencyKey,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    Path(code): Path<String>,
+    body: ApiJson<yiwang_core::bundles::BundleApplication>,
+) -> ApiResult<Response> {
+    let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    let (_, v) = store::published_of(&s.store, &code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("bundle"))?;
+    // An agent's mandate covers every member item.
+    for m in &v.doc.members {
+        crate::cases::check_mandate_covers(&s, &ctx, &m.item_code).await?;
+    }
+    let applicant = crate::cases::applicant_of(&s, &subject).await?;
+    let meta = crate::cases::idem_meta(&ctx, idem, &method, &uri, &body.raw);
+    let w = store::apply(
+        &s.store,
+        meta,
+        store::BundleSubmission {
+            code,
+            applicant,
+            channel: yiwang_core::cases::Channel::Online,
+            assisted: ctx.acting_for.is_some(),
+            application: body.value,
+        },
+    )
+    .await?;
+    Ok(crate::cases::created(w))
+}
+
+/// A bundle case with its members (their sub-cases, or what they wait for): for its
+/// applicant (or whoever acts for them), and for staff handling cases in the lead
+/// department's region.
+#[utoipa::path(get, path = "/api/v1/bundle-cases/{bundle_case_id}", tag = "bundles",
+    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn api_bundle_case(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let (c, members) = store::bundle_case(&s.store, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("bundle case"))?;
+    let own = ctx.principal().is_some_and(|p| p.key() == c.applicant);
+    let staff = || async {
+        let d = yiwang_store::refdata::department(&s.store, &c.lead_department_id).await?;
+        Ok::<bool, ApiError>(d.is_some_and(|d| {
+            let t = Target::Department {
+                id: d.id,
+                region_code: d.region_code,
+            };
+            crate::access::authorize_any(&ctx.actor, crate::access::CASE_STAFF, &t).is_ok()
+        }))
+    };
+    // Someone else's bundle case is not found rather than forbidden (no probing of numbers).
+    if !own && !staff().await? {
+        return Err(ApiError::not_found("bundle case"));
+    }
+    Ok(Json(serde_json::json!({ "case": c, "members": members })))
+}
+
+// ---------------------------------------------------------------------------------------
 // Pages
 // ---------------------------------------------------------------------------------------
 
@@ -317,6 +398,13 @@ impl GuidePage {
             Need::Needed => self.base.lang.pick("需办理", "applies"),
             Need::Depends => self.base.lang.pick("视情形", "depends on your answers"),
             Need::NotNeeded => self.base.lang.pick("无需办理", "does not apply"),
+        }
+    }
+    fn material_need(&self, n: &Need) -> &'static str {
+        match n {
+            Need::Needed => self.base.lang.pick("需提交", "bring it"),
+            Need::Depends => self.base.lang.pick("视情形", "depends on your answers"),
+            Need::NotNeeded => self.base.lang.pick("无需提交", "not needed"),
         }
     }
     fn asked_by(&self, m: &MergedMaterial) -> String {
@@ -437,6 +525,12 @@ impl ManagePage {
             },
             |(n, d)| format!("{n}{}", self.base.lang.paren(d)),
         )
+    }
+    /// A member's item by its key in the version shown.
+    fn member_item(&self, key: &str) -> String {
+        self.shown()
+            .and_then(|v| v.doc.members.iter().find(|m| m.key == key))
+            .map_or_else(|| key.to_string(), |m| self.item(&m.item_code))
     }
     fn state(&self) -> Option<yiwang_core::catalog::VersionState> {
         self.m.bundle.open_state

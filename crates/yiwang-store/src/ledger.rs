@@ -483,6 +483,7 @@ const PROJECTIONS: &[(&str, &str, &str)] = &[
     ("cases", "id", "case:"),
     ("catalog_entries", "id", "catalog:"),
     ("bundles", "id", "bundle:"),
+    ("bundle_cases", "id", "bundle_case:"),
 ];
 
 /// The first projection with rows that no event made, as a problem.

@@ -136,7 +136,11 @@ macro_rules! json_documents {
         }
     )+};
 }
-json_documents!(serde_json::Value, std::collections::BTreeMap<String, i64>);
+json_documents!(
+    serde_json::Value,
+    std::collections::BTreeMap<String, i64>,
+    std::collections::BTreeMap<String, String>
+);
 
 impl TryFrom<JsonText> for yiwang_core::catalog::Elements {
     type Error = String;

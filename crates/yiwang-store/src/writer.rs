@@ -581,6 +581,7 @@ impl Command {
     fn new_streams(&self) -> Vec<String> {
         match self {
             Command::Cases(c) => c.new_streams(),
+            Command::Bundles(c) => c.new_streams(),
             _ => vec![],
         }
     }

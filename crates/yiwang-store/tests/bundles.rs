@@ -486,3 +486,137 @@ async fn bundles_travel_in_the_interchange_document() {
         db.cleanup().await;
     }
 }
+
+const SCAN: &[u8] = b"%PDF-1.4\n% a scanned ID card\ntrailer<<>>\n%%EOF\n";
+
+#[tokio::test]
+async fn an_application_numbers_one_bundle_case_and_starts_its_first_members_all_or_nothing() {
+    use yiwang_core::bundles::BundleApplication;
+    use yiwang_core::cases::{Channel, Provision, ProvisionKind};
+    use yiwang_core::mandates::Subject;
+    use yiwang_store::cases::Applicant;
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let id = bundles::save(&s, m("editor"), doc(&w), None).await.unwrap().value["bundle"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        bundles::act(&s, m("editor"), &id, Action::Submit).await.unwrap();
+        bundles::act(&s, m("reviewer"), &id, Action::Publish).await.unwrap();
+        let scan = yiwang_store::files::put(
+            &s,
+            m("account:mum"),
+            "id.pdf",
+            SCAN,
+            yiwang_store::files::Visibility::Private,
+        )
+        .await
+        .unwrap()
+        .sm3;
+        let id_number = {
+            let body = "46010019900101002";
+            format!("{body}{}", yiwang_core::ids::resident_id_check_char(body).unwrap())
+        };
+        let applicant = Applicant {
+            subject: Subject::Person("mum".into()),
+            name: "李梅".into(),
+            code: id_number,
+        };
+        let mut app = BundleApplication {
+            answers: [("insure", "yes"), ("married", "yes")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            form: [
+                ("newborn_name", json!("王小宝")),
+                ("household_address", json!("海口市龙华区滨海大道 1 号")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            materials: ["cert.sfz", "hukou.jhz"]
+                .into_iter()
+                .map(|k| {
+                    (
+                        k.to_string(),
+                        Provision {
+                            kind: ProvisionKind::Files,
+                            files: vec![scan.clone()],
+                            licence_id: None,
+                            originals_checked: None,
+                        },
+                    )
+                })
+                .collect(),
+            commitment: false,
+        };
+        let sub = |app: &BundleApplication| bundles::BundleSubmission {
+            code: "460100YJS0001".into(),
+            applicant: applicant.clone(),
+            channel: Channel::Online,
+            assisted: false,
+            application: app.clone(),
+        };
+        let head = s.head().await.unwrap();
+        // The first member's form lacks the mother's name: refused with the member named,
+        // and nothing is written.
+        let r = rules(
+            bundles::apply(&s, m("account:mum").with_idempotency("k1", "f1"), sub(&app))
+                .await
+                .unwrap_err(),
+        );
+        assert!(r.iter().any(|(f, _)| f == "members.cert.form.mother_name"), "{r:?}");
+        assert_eq!(s.head().await.unwrap(), head);
+        app.form.insert("mother_name".into(), json!("李梅"));
+        let w1 = bundles::apply(&s, m("account:mum").with_idempotency("k1", "f2"), sub(&app))
+            .await
+            .unwrap();
+        let bundle_case = w1.value["id"].as_str().unwrap().to_string();
+        let members = w1.value["members"].as_array().unwrap();
+        let state = |k: &str| {
+            members
+                .iter()
+                .find(|m| m["member"] == k)
+                .map(|m| m["state"].as_str().unwrap().to_string())
+                .unwrap()
+        };
+        // The birth certificate starts at once; the registration and the insurance wait for it.
+        assert_eq!(
+            (
+                state("cert").as_str(),
+                state("hukou").as_str(),
+                state("medical").as_str()
+            ),
+            ("started", "waiting", "waiting")
+        );
+        let sub_case = members.iter().find(|m| m["member"] == "cert").unwrap()["case_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let c = yiwang_store::cases::case(&s, &sub_case).await.unwrap().unwrap();
+        assert_eq!(
+            (c.item_code.as_str(), c.applicant.as_str()),
+            (w.codes[0].as_str(), "person:mum")
+        );
+        assert_ne!(sub_case, bundle_case, "the bundle case has its own number");
+        // A retry with the same key returns the first bundle case: no second one.
+        let w2 = bundles::apply(&s, m("account:mum").with_idempotency("k1", "f2"), sub(&app))
+            .await
+            .unwrap();
+        assert!(w2.replayed);
+        assert_eq!(w2.value["id"], bundle_case);
+        let (bc, ms) = bundles::bundle_case(&s, &bundle_case).await.unwrap().unwrap();
+        assert_eq!((bc.name.as_str(), ms.len()), ("新生儿出生", 3));
+        assert_eq!(bundles::bundle_cases_of(&s, "person:mum").await.unwrap().len(), 1);
+        let hukou = ms.iter().find(|m| m.member_key == "hukou").unwrap();
+        assert_eq!(
+            (hukou.case_id.as_deref(), hukou.after_members.clone()),
+            (None, vec!["cert".to_string()])
+        );
+        assert_eq!(hukou.fed.get("csyxzm").map(String::as_str), Some("cert"));
+        let report = yiwang_store::ledger::verify_store(&s).await.unwrap();
+        assert!(report.ok(), "{report:?}");
+        db.cleanup().await;
+    }
+}

@@ -198,6 +198,21 @@ async fn bundles_are_found_guided_defined_and_published() {
         assert_eq!((st, v["version"].as_i64()), (200, Some(2)));
         let (_, pub_) = get(&c, &format!("{u}/api/v1/bundles/460100YJS0009")).await;
         assert_eq!(pub_["doc"]["promised_days"], 5);
+
+        // Applying: a person logs in; an application that leaves the bundle's own question
+        // unanswered is refused with that question named (the whole flow is in the store
+        // tests); nobody else sees a bundle case.
+        let url = format!("{u}/api/v1/bundles/460100YJS0002/applications");
+        assert_eq!(c.post(&url).json(&json!({})).send().await.unwrap().status(), 401);
+        let citizen = Session::login(&u, "13800138000", None).await;
+        let (st, e) = citizen.post_json(&url, json!({})).await;
+        assert_eq!(st, 422, "{e}");
+        assert!(
+            rules(&e).contains(&("answers.insure".to_string(), "bundles.unanswered".to_string())),
+            "{e}"
+        );
+        let (st, _) = citizen.get_json(&format!("{u}/api/v1/bundle-cases/none")).await;
+        assert_eq!(st, 404);
         db.cleanup().await;
     }
 }

@@ -426,6 +426,7 @@ async fn every_route_every_role_own_and_foreign() {
                 params.insert("notice_id", "none".into());
                 params.insert("task_id", "none".into());
                 params.insert("bundle_id", "none".into());
+                params.insert("bundle_case_id", "none".into());
                 params.insert("bundle_code", "460100YJS0001".into());
                 let mut path = rule.path.to_string();
                 for (k, v) in &params {

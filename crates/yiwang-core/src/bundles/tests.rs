@@ -341,7 +341,11 @@ fn one_application_is_cut_into_the_members_applications() {
     assert_eq!(hukou.application.materials.keys().collect::<Vec<_>>(), ["hkb", "sfz"]);
     assert_eq!(hukou.fed.get("csyxzm").map(String::as_str), Some("cert"));
     let medical = &parts[2];
-    assert!(medical.after.is_empty(), "it names no dependency: it starts at once");
+    assert_eq!(
+        medical.after,
+        ["cert"],
+        "the licence it needs comes from the first member"
+    );
     assert_eq!(medical.application.materials.keys().collect::<Vec<_>>(), ["sfz"]);
     assert_eq!(medical.fed.get("cert").map(String::as_str), Some("cert"));
     assert_eq!(

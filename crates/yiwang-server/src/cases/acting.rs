@@ -84,7 +84,7 @@ pub(super) async fn staff_parties(s: &AppState, ctx: &Ctx, row: &CaseRow) -> Api
 }
 
 /// The applicant as the case records them: name and identifier from the account.
-pub(super) async fn applicant_of(s: &AppState, subject: &Subject) -> ApiResult<Applicant> {
+pub(crate) async fn applicant_of(s: &AppState, subject: &Subject) -> ApiResult<Applicant> {
     match subject {
         Subject::Person(id) => {
             let p = yiwang_store::accounts::person(&s.store.read, id)
@@ -112,7 +112,7 @@ pub(super) async fn applicant_of(s: &AppState, subject: &Subject) -> ApiResult<A
 
 /// Acting for a principal, the mandate must cover this item (a mandate may list items by
 /// their basic-directory or implementation code, 代办授权的事项范围).
-pub(super) async fn check_mandate_covers(s: &AppState, ctx: &Ctx, item_code: &str) -> ApiResult<()> {
+pub(crate) async fn check_mandate_covers(s: &AppState, ctx: &Ctx, item_code: &str) -> ApiResult<()> {
     let (Some((principal, _)), Some(pid)) = (&ctx.acting_for, &ctx.person_id) else {
         return Ok(());
     };
@@ -137,7 +137,7 @@ pub(super) async fn check_mandate_covers(s: &AppState, ctx: &Ctx, item_code: &st
     ))))
 }
 
-pub(super) fn idem_meta(ctx: &Ctx, idem: IdempotencyKey, method: &Method, uri: &Uri, body: &[u8]) -> Meta {
+pub(crate) fn idem_meta(ctx: &Ctx, idem: IdempotencyKey, method: &Method, uri: &Uri, body: &[u8]) -> Meta {
     let actor = ctx.ledger_actor();
     let mut meta = Meta::actor(&actor);
     if let Some(key) = idem.0 {

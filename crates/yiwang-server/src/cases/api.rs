@@ -220,7 +220,7 @@ pub async fn api_import(
 }
 
 /// 201 with the case, marked when it replays an earlier request's answer.
-pub(super) fn created(w: yiwang_store::Written) -> Response {
+pub(crate) fn created(w: yiwang_store::Written) -> Response {
     let mut r = (StatusCode::CREATED, Json(w.value)).into_response();
     if w.replayed {
         r.headers_mut()

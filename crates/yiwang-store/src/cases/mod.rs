@@ -26,7 +26,7 @@ use yiwang_core::mandates::Subject;
 use yiwang_core::{DomainError, ErrorKind, FieldError};
 use yiwang_crypto::Signer;
 
-fn stream(id: &str) -> String {
+pub(crate) fn stream(id: &str) -> String {
     format!("case:{id}")
 }
 

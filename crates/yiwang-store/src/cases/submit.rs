@@ -303,6 +303,27 @@ pub(super) async fn submit_inner(
     service: Service,
     migrated: Option<(Migration, Arc<Calendar>, core::CasePolicy)>,
 ) -> Result<crate::writer::Written> {
+    let cmd = match prepare_submission(store, &meta, sub, service, migrated).await? {
+        Ok(cmd) => cmd,
+        Err(answered) => return Ok(answered),
+    };
+    let w = store
+        .writer
+        .submit(meta, Command::Cases(Box::new(Cmd::Submit(Box::new(cmd)))))
+        .await?;
+    Ok(w)
+}
+
+/// Everything a submission does before the writer: the channel rule, the pre-check (智能预审),
+/// the prefill count, and the number, sealing and signing (`prepare`). `Err`: the request's
+/// Idempotency-Key was answered before: that answer, replayed.
+pub(crate) async fn prepare_submission(
+    store: &Store,
+    meta: &Meta,
+    sub: Submission,
+    service: Service,
+    migrated: Option<(Migration, Arc<Calendar>, core::CasePolicy)>,
+) -> Result<std::result::Result<SubmitCmd, crate::writer::Written>> {
     let Submission {
         item_code: _,
         applicant,
@@ -331,8 +352,8 @@ pub(super) async fn submit_inner(
             })
         })
         .count();
-    if let Some(w) = crate::writer::answered(store, &meta).await? {
-        return Ok(w);
+    if let Some(w) = crate::writer::answered(store, meta).await? {
+        return Ok(Err(w));
     }
     let mut cmd = SubmitCmd {
         service,
@@ -347,11 +368,7 @@ pub(super) async fn submit_inner(
         prepared: None,
     };
     cmd.prepared = Some(prepare(store, &meta.actor, &cmd).await?);
-    let w = store
-        .writer
-        .submit(meta, Command::Cases(Box::new(Cmd::Submit(Box::new(cmd)))))
-        .await?;
-    Ok(w)
+    Ok(Ok(cmd))
 }
 
 /// What a submission carries into the writer, prepared on the request task (DESIGN "The
@@ -368,6 +385,18 @@ pub struct Prepared {
     pub receipt: Notice,
 }
 
+/// The next 办件编号 of a region and day: region + date + serial; serials come from blocks
+/// reserved through the writer, so numbers are unique across processes (issue 6 item 10).
+pub(crate) async fn next_case_number(store: &Store, region_code: &str, today: NaiveDate) -> Result<String> {
+    let prefix = format!(
+        "{}{}",
+        core::case_number(region_code, today, 0).get(..12).unwrap_or(""),
+        today.format("%Y%m%d")
+    );
+    let serial = crate::numbers::next(store, crate::numbers::Counter::CaseSerial { prefix }).await?;
+    Ok(core::case_number(region_code, today, serial as u64))
+}
+
 async fn prepare(store: &Store, actor: &str, s: &SubmitCmd) -> Result<Prepared> {
     let at_ms = crate::now_ms();
     // A migrated case keeps its original date of receipt (number, clocks, art. 32).
@@ -377,15 +406,7 @@ async fn prepare(store: &Store, actor: &str, s: &SubmitCmd) -> Result<Prepared> 
     };
     let svc = &s.service;
     let e = &svc.elements;
-    // 办件编号: region + date + serial; serials come from blocks reserved through the
-    // writer, so numbers are unique across processes (issue 6 item 10).
-    let prefix = format!(
-        "{}{}",
-        core::case_number(&svc.region_code, today, 0).get(..12).unwrap_or(""),
-        today.format("%Y%m%d")
-    );
-    let serial = crate::numbers::next(store, crate::numbers::Counter::CaseSerial { prefix }).await?;
-    let id = core::case_number(&svc.region_code, today, serial as u64);
+    let id = next_case_number(store, &svc.region_code, today).await?;
     let route = core::Route::of(&s.application, &s.prechecked).as_str();
     let sealed = Sealed {
         application: s.application.clone(),
@@ -458,7 +479,7 @@ async fn prepare(store: &Store, actor: &str, s: &SubmitCmd) -> Result<Prepared> 
     })
 }
 
-pub(super) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
+pub(crate) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<Value> {
     let p = s
         .prepared
         .as_ref()

@@ -36,6 +36,18 @@ pub enum Cmd {
         /// version of an item flags the bundle for review).
         pinned: BTreeMap<String, i64>,
     },
+    /// An application for a bundle (`apply`).
+    Apply(Box<ApplyCmd>),
+}
+
+impl Cmd {
+    /// The streams a command opens (read as absent at the start of the batch).
+    pub(crate) fn new_streams(&self) -> Vec<String> {
+        match self {
+            Cmd::Apply(a) => a.new_streams(),
+            _ => vec![],
+        }
+    }
 }
 
 /// A bundle as listed.
@@ -87,6 +99,9 @@ const VERSION_COLS: &str = "bundle_id, version, state, doc, editors, submitted_b
 fn stream(id: &str) -> String {
     format!("bundle:{id}")
 }
+
+mod apply;
+pub use apply::*;
 
 fn internal(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(e.to_string())
@@ -387,6 +402,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             action,
             pinned,
         } => act_cmd(ctx, bundle_id, action, pinned).await,
+        Cmd::Apply(a) => apply_cmd(ctx, a).await,
     }
 }
 

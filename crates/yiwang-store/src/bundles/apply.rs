@@ -1,0 +1,330 @@
+//! Applying for a 一件事 (一窗(端)受理, STANDARDS §5): one application, cut into the members'
+//! (`yiwang_core::bundles::split`), becomes one bundle case with its own number and, in the
+//! same command (all or nothing), the sub-cases of the members that start at once, each in
+//! its competent department with the shared answers, form values and materials, pre-checked
+//! and numbered, sealed and signed on the request task like any submission. A member that
+//! waits for a predecessor's result keeps its part of the application sealed (SM4) until
+//! then. A retried request with the same Idempotency-Key returns the first bundle case.
+
+use super::*;
+use crate::cases::{self, Applicant, Submission, SubmitCmd};
+use yiwang_core::bundles::BundleApplication;
+use yiwang_core::cases::Channel;
+
+/// An application for a bundle: which one, by whom, how.
+#[derive(Debug, Clone)]
+pub struct BundleSubmission {
+    pub code: String,
+    pub applicant: Applicant,
+    pub channel: Channel,
+    /// 帮办: filled in for the applicant (a clerk, or an agent under a mandate).
+    pub assisted: bool,
+    pub application: BundleApplication,
+}
+
+/// A member as the bundle case records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct BundleCaseMember {
+    pub member_key: String,
+    pub item_code: String,
+    pub item_name: String,
+    pub department_id: String,
+    /// `started` (its sub-case exists) or `waiting` (for the results it names in `after`).
+    pub state: String,
+    pub case_id: Option<String>,
+    #[sqlx(try_from = "JsonText")]
+    pub after_members: Vec<String>,
+    /// Its materials a predecessor's result provides (免提交): material key → member.
+    #[sqlx(try_from = "JsonText")]
+    pub fed: BTreeMap<String, String>,
+}
+
+/// A bundle case (一件事办件).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct BundleCase {
+    pub id: String,
+    pub bundle_id: String,
+    pub bundle_code: String,
+    pub bundle_version: i64,
+    pub name: String,
+    pub lead_department_id: String,
+    pub region_code: String,
+    pub applicant: String,
+    pub applicant_name: String,
+    pub submitted_by: String,
+    pub channel: String,
+    pub state: String,
+    pub promised_days: i64,
+    pub received_on: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A member that waits: its part of the application, sealed.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub member: BundleCaseMember,
+    pub application_enc: String,
+}
+
+/// What an application carries into the writer, prepared on the request task.
+#[derive(Debug, Clone)]
+pub struct ApplyCmd {
+    pub case: BundleCase,
+    /// The sub-cases that start now, by member key.
+    pub starts: Vec<(BundleCaseMember, SubmitCmd)>,
+    pub waiting: Vec<Waiting>,
+}
+
+impl ApplyCmd {
+    /// The streams the command opens (read as absent at the start of the batch).
+    pub(crate) fn new_streams(&self) -> Vec<String> {
+        let mut v = vec![case_stream(&self.case.id)];
+        v.extend(
+            self.starts
+                .iter()
+                .map(|(m, _)| cases::stream(m.case_id.as_deref().unwrap_or_default())),
+        );
+        v
+    }
+}
+
+fn case_stream(id: &str) -> String {
+    format!("bundle_case:{id}")
+}
+
+/// Puts a member's name before the fields of its pre-check's problems.
+fn in_member(key: &str, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Domain(mut d) => {
+            for f in &mut d.errors {
+                f.field = format!("members.{key}.{}", f.field);
+            }
+            StoreError::Domain(d)
+        }
+        other => other,
+    }
+}
+
+/// Applies for a published bundle: checks and splits the application, pre-checks and
+/// prepares every member that starts now, seals the parts that wait, and stores it all in
+/// one command.
+pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<Written> {
+    let (bundle, version) = published_of(store, &sub.code)
+        .await?
+        .ok_or_else(|| StoreError::from(DomainError::not_found("bundle_code", "一件事", "bundle", &sub.code)))?;
+    let doc = &version.doc;
+    // 一窗受理 at a window or online: the bundle's channels say which.
+    let channel_form = match sub.channel {
+        Channel::Online => yiwang_core::catalog::HandlingForm::Online,
+        _ => yiwang_core::catalog::HandlingForm::Window,
+    };
+    if !doc.channels.contains(&channel_form) {
+        return Err(DomainError::invalid(vec![FieldError::new(
+            "channel",
+            "bundles.channel",
+            "该一件事不提供这种办理渠道",
+            "this bundle is not applied for through this channel",
+        )])
+        .into());
+    }
+    let services = member_services(store, doc, crate::now_ms()).await?;
+    let parts = core::split(doc, &member_items(&services), &sub.application)?;
+    if let Some(w) = crate::writer::answered(store, &meta).await? {
+        return Ok(w);
+    }
+    let now = crate::now_ms();
+    let today = crate::date_of(now);
+    let id = cases::next_case_number(store, &bundle.region_code, today).await?;
+    let mut starts = vec![];
+    let mut waiting = vec![];
+    for p in parts {
+        let svc = services
+            .get(&p.item_code)
+            .cloned()
+            .ok_or_else(|| internal(format!("member {} lost its item", p.key)))?;
+        let mut member = BundleCaseMember {
+            member_key: p.key.clone(),
+            item_code: p.item_code.clone(),
+            item_name: svc.elements.name.clone(),
+            department_id: svc.department_id.clone(),
+            state: "waiting".into(),
+            case_id: None,
+            after_members: p.after.clone(),
+            fed: p.fed.clone(),
+        };
+        if p.after.is_empty() {
+            let s = Submission {
+                item_code: p.item_code.clone(),
+                applicant: sub.applicant.clone(),
+                channel: sub.channel,
+                assisted: sub.assisted,
+                application: p.application,
+                draft_id: None,
+            };
+            // The bundle's key answers for the whole: each member is prepared without one.
+            let inner = Meta::actor(meta.actor.clone());
+            let cmd = match cases::prepare_submission(store, &inner, s, svc, None).await {
+                Ok(Ok(cmd)) => cmd,
+                Ok(Err(_)) => return Err(internal("a member without an idempotency key was answered")),
+                Err(e) => return Err(in_member(&p.key, e)),
+            };
+            member.state = "started".into();
+            member.case_id = cmd.prepared.as_ref().map(|x| x.row.id.clone());
+            starts.push((member, cmd));
+        } else {
+            let bytes = serde_json::to_vec(&json!({ "application": p.application,
+                                                    "applicant_code": sub.applicant.code }))
+            .map_err(internal)?;
+            let application_enc = store
+                .keyring
+                .pii
+                .seal_bytes(&format!("bundle_cases.application:{id}:{}", p.key), &bytes);
+            waiting.push(Waiting {
+                member,
+                application_enc,
+            });
+        }
+    }
+    let case = BundleCase {
+        id,
+        bundle_id: bundle.id.clone(),
+        bundle_code: bundle.code.clone(),
+        bundle_version: version.version,
+        name: doc.name.clone(),
+        lead_department_id: doc.lead_department_id.clone(),
+        region_code: doc.region_code.clone(),
+        applicant: sub.applicant.subject.key(),
+        applicant_name: sub.applicant.name.clone(),
+        submitted_by: meta.actor.clone(),
+        channel: sub.channel.as_str().to_string(),
+        state: "open".into(),
+        promised_days: i64::from(doc.promised_days),
+        received_on: today.to_string(),
+        created_at: now,
+        updated_at: now,
+    };
+    store
+        .write(
+            meta,
+            Command::Bundles(Box::new(Cmd::Apply(Box::new(ApplyCmd { case, starts, waiting })))),
+        )
+        .await
+}
+
+pub(super) async fn apply_cmd(ctx: &mut WriteCtx<'_>, a: &ApplyCmd) -> Result<Value> {
+    let c = &a.case;
+    ctx.write_later();
+    ctx.append(
+        &case_stream(&c.id),
+        Expect::New,
+        "bundle_case.submitted",
+        &json!({ "id": c.id, "bundle_code": c.bundle_code, "bundle_version": c.bundle_version,
+                 "applicant": c.applicant, "channel": c.channel,
+                 "started": a.starts.iter().map(|(m, _)| json!({ "member": m.member_key, "case_id": m.case_id }))
+                     .collect::<Vec<_>>(),
+                 "waiting": a.waiting.iter().map(|w| &w.member.member_key).collect::<Vec<_>>() }),
+    )
+    .await?;
+    for (_, s) in &a.starts {
+        cases::submit_cmd(ctx, s).await?;
+    }
+    ctx.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO bundle_cases (id, bundle_id, bundle_code, bundle_version, name, lead_department_id, region_code,
+           applicant, applicant_name, submitted_by, channel, state, promised_days, received_on, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(&c.id)
+    .bind(&c.bundle_id)
+    .bind(&c.bundle_code)
+    .bind(c.bundle_version)
+    .bind(&c.name)
+    .bind(&c.lead_department_id)
+    .bind(&c.region_code)
+    .bind(&c.applicant)
+    .bind(&c.applicant_name)
+    .bind(&c.submitted_by)
+    .bind(&c.channel)
+    .bind(&c.state)
+    .bind(c.promised_days)
+    .bind(&c.received_on)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .execute(&mut *ctx.conn)
+    .await?;
+    let members = a
+        .starts
+        .iter()
+        .map(|(m, _)| (m, None))
+        .chain(a.waiting.iter().map(|w| (&w.member, Some(w.application_enc.as_str()))));
+    let mut out = vec![];
+    for (m, enc) in members {
+        sqlx::query(
+            "INSERT INTO bundle_case_members (bundle_case_id, member_key, item_code, item_name, department_id, state,
+               case_id, after_members, fed, application_enc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&c.id)
+        .bind(&m.member_key)
+        .bind(&m.item_code)
+        .bind(&m.item_name)
+        .bind(&m.department_id)
+        .bind(&m.state)
+        .bind(&m.case_id)
+        .bind(serde_json::to_string(&m.after_members).map_err(internal)?)
+        .bind(serde_json::to_string(&m.fed).map_err(internal)?)
+        .bind(enc)
+        .execute(&mut *ctx.conn)
+        .await?;
+        out.push(
+            json!({ "member": m.member_key, "item_code": m.item_code, "item_name": m.item_name,
+                         "state": m.state, "case_id": m.case_id, "after": m.after_members }),
+        );
+    }
+    Ok(
+        json!({ "id": c.id, "bundle_code": c.bundle_code, "name": c.name, "received_on": c.received_on,
+               "members": out }),
+    )
+}
+
+const CASE_COLS: &str = "id, bundle_id, bundle_code, bundle_version, name, lead_department_id, region_code, applicant, \
+     applicant_name, submitted_by, channel, state, promised_days, received_on, created_at, updated_at";
+
+/// A bundle case with its members.
+pub async fn bundle_case(store: &Store, id: &str) -> Result<Option<(BundleCase, Vec<BundleCaseMember>)>> {
+    let sql = format!("SELECT {CASE_COLS} FROM bundle_cases WHERE id = $1");
+    let Some(c) = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&store.read)
+        .await?
+        .as_ref()
+        .map(read::<BundleCase, _>)
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let members = sqlx::query(
+        "SELECT member_key, item_code, item_name, department_id, state, case_id, after_members, fed
+         FROM bundle_case_members WHERE bundle_case_id = $1 ORDER BY member_key",
+    )
+    .bind(id)
+    .fetch_all(&store.read)
+    .await?
+    .iter()
+    .map(read)
+    .collect::<Result<Vec<BundleCaseMember>>>()?;
+    Ok(Some((c, members)))
+}
+
+/// An applicant's bundle cases, newest first.
+pub async fn bundle_cases_of(store: &Store, applicant: &str) -> Result<Vec<BundleCase>> {
+    let sql = format!("SELECT {CASE_COLS} FROM bundle_cases WHERE applicant = $1 ORDER BY created_at DESC LIMIT 100");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(applicant)
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(read)
+        .collect()
+}
