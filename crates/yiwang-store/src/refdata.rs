@@ -44,8 +44,9 @@ const MAX_ITEMS: usize = 2_000;
 
 /// The kinds of event that change reference data, as prefixes (a region's place in the
 /// tree decides whose local days its calendar inherits).
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "catalog.",
+    "bundle.",
     "licence_type.",
     "data_element.",
     "department.",
@@ -71,6 +72,8 @@ pub struct RefCache {
     departments: RwLock<HashMap<String, Option<yiwang_core::orgs::Department>>>,
     /// Licence types by code, or none.
     licence_types: RwLock<HashMap<String, Option<yiwang_core::licences::LicenceType>>>,
+    /// The published 一件事 definitions (every search page matches against them).
+    bundles: RwLock<Option<Arc<Vec<crate::bundles::BundleVersion>>>>,
 }
 
 impl RefCache {
@@ -82,6 +85,7 @@ impl RefCache {
         self.seals.write().expect("refdata").clear();
         self.departments.write().expect("refdata").clear();
         self.licence_types.write().expect("refdata").clear();
+        *self.bundles.write().expect("refdata") = None;
     }
 
     /// Bumped at every clearing: a value read in an earlier generation is stale.
@@ -109,6 +113,21 @@ pub async fn dictionary(store: &Store) -> Result<Arc<Dictionary>> {
         *slot = Some(d.clone());
     }
     Ok(d)
+}
+
+/// The published 一件事 definitions, from memory or read once.
+pub async fn published_bundles(store: &Store) -> Result<Arc<Vec<crate::bundles::BundleVersion>>> {
+    let cache = &store.refdata;
+    if let Some(b) = cache.bundles.read().expect("refdata").clone() {
+        return Ok(b);
+    }
+    let generation = cache.generation();
+    let b = Arc::new(crate::bundles::published(store).await?);
+    let mut slot = cache.bundles.write().expect("refdata");
+    if cache.generation() == generation {
+        *slot = Some(b.clone());
+    }
+    Ok(b)
 }
 
 /// The published versions of an item code, from memory or read once.

@@ -307,7 +307,8 @@ pub async fn published(store: &Store) -> Result<Vec<BundleVersion>> {
 /// The published bundles a search names (the portal's search shows them first): the words
 /// typed contain the bundle's name or one of its other names (开饭店需要哪些证 → 开办餐饮店
 /// by its alias 开饭店), or, for two characters or more, are part of one (出生 → 新生儿出生).
-/// A province has tens of bundles, not thousands: they are matched here, in full.
+/// A province has tens of bundles, not thousands: they are matched here, in full, from the
+/// reference-data cache (cleared by every `bundle.` event).
 pub async fn matching(store: &Store, q: &str) -> Result<Vec<BundleVersion>> {
     let q: String = q
         .chars()
@@ -321,15 +322,16 @@ pub async fn matching(store: &Store, q: &str) -> Result<Vec<BundleVersion>> {
         let n = n.to_lowercase();
         !n.is_empty() && (q.contains(&n) || n.contains(&q))
     };
-    Ok(published(store)
+    Ok(crate::refdata::published_bundles(store)
         .await?
-        .into_iter()
+        .iter()
         .filter(|v| {
             named(&v.doc.name)
                 || v.doc.name_en.as_deref().is_some_and(named)
                 || v.doc.aliases.iter().any(|a| named(a))
                 || named(&v.doc.theme)
         })
+        .cloned()
         .collect())
 }
 
