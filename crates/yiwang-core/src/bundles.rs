@@ -490,6 +490,8 @@ pub struct GuideMember {
     pub after: Vec<String>,
     pub promised_limit: Option<TimeLimit>,
     pub result: Option<ResultSpec>,
+    /// Its item allows 告知承诺 (the applicant's commitment replaces proofs).
+    pub commitment: bool,
 }
 
 /// One material of the whole event: the same material (or licence type) counted once.
@@ -676,7 +678,11 @@ pub fn guide(
             after: m.after.iter().map(|d| d.member.clone()).collect(),
             promised_limit: e.promised_limit.clone(),
             result: e.result.clone(),
+            commitment: e.commitment.is_some(),
         });
+        // An answer to a question of a member that does not apply (answered before another
+        // answer left it out) is passed over, not refused.
+        known_questions.extend(e.questions.iter().map(|q| q.key.clone()));
         if need == Need::NotNeeded {
             continue;
         }
@@ -938,6 +944,9 @@ pub fn split(
     }
     Ok(out)
 }
+
+mod progress;
+pub use progress::*;
 
 #[cfg(test)]
 mod tests;

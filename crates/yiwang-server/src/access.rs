@@ -350,6 +350,39 @@ pub static RULES: &[Rule] = &[
     ),
     r("POST", "/api/v1/bundles/{bundle_code}/applications", Person),
     r("GET", "/api/v1/bundle-cases/{bundle_case_id}", Authenticated),
+    // The one delivery, the lead department's pages: the handler checks the caller handles
+    // cases for the bundle case's lead department (else 404).
+    r(
+        "POST",
+        "/api/v1/bundle-cases/{bundle_case_id}/deliver",
+        AnyPerm(CASE_STAFF, Unbound),
+    ),
+    r("GET", "/me/bundle-cases/{bundle_case_id}", Authenticated),
+    r("GET", "/bundles/{bundle_code}/apply", Person),
+    r("POST", "/bundles/{bundle_code}/apply", Person),
+    // 一窗受理 of a bundle: the handler checks the clerk's region holds the bundle's.
+    r(
+        "POST",
+        "/api/v1/window/bundles/{bundle_code}/applications",
+        Perm(P::CaseAccept, Body),
+    ),
+    r(
+        "GET",
+        "/work/window/bundles/{bundle_code}",
+        Perm(P::CaseAccept, Unbound),
+    ),
+    r("POST", "/work/window/bundles/{bundle_code}", Perm(P::CaseAccept, Body)),
+    r("GET", "/work/bundle-cases", AnyPerm(CASE_STAFF, Unbound)),
+    r(
+        "GET",
+        "/work/bundle-cases/{bundle_case_id}",
+        AnyPerm(CASE_STAFF, Unbound),
+    ),
+    r(
+        "POST",
+        "/work/bundle-cases/{bundle_case_id}/deliver",
+        AnyPerm(CASE_STAFF, Unbound),
+    ),
     r("GET", "/catalog/bundles", AnyPerm(CATALOG, Unbound)),
     r("GET", "/catalog/bundles/{bundle_id}", AnyPerm(CATALOG, Body)),
     r("POST", "/catalog/bundles/{bundle_id}/act", AnyPerm(CATALOG, Body)),

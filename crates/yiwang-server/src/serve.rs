@@ -46,6 +46,13 @@ pub async fn serve(
         Duration::from_secs(1),
         stop_rx.clone(),
     );
+    // 一件事: a sub-case's decision, withdrawal or delivery moves its bundle case on.
+    let bundles = yiwang_store::outbox::spawn(
+        store.clone(),
+        Arc::new(yiwang_store::bundles::Follower { store: store.clone() }),
+        Duration::from_millis(500),
+        stop_rx.clone(),
+    );
     // The search index: built from the store when new, then following every commit.
     let search = state.search.clone();
     let follower = if search.is_writable() {
@@ -79,6 +86,7 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     let _ = checkpointer.await;
     let _ = sub.await;
+    let _ = bundles.await;
     let _ = scheduler.await;
     if let Some(f) = follower {
         let _ = f.await;

@@ -544,6 +544,7 @@ async fn an_application_numbers_one_bundle_case_and_starts_its_first_members_all
                             kind: ProvisionKind::Files,
                             files: vec![scan.clone()],
                             licence_id: None,
+                            case_id: None,
                             originals_checked: None,
                         },
                     )
@@ -617,6 +618,369 @@ async fn an_application_numbers_one_bundle_case_and_starts_its_first_members_all
         assert_eq!(hukou.fed.get("csyxzm").map(String::as_str), Some("cert"));
         let report = yiwang_store::ledger::verify_store(&s).await.unwrap();
         assert!(report.ok(), "{report:?}");
+        db.cleanup().await;
+    }
+}
+
+/// The licence type of 出生医学证明 and the lead department's seal, for the member results.
+async fn results(s: &Store, w: &World) {
+    use yiwang_core::seals::{Purpose, SealInput};
+    s.write(
+        m("admin"),
+        Command::Seals(yiwang_store::seals::Cmd::Make(SealInput {
+            department_id: w.lead.clone(),
+            purpose: Purpose::Approval,
+            name: None,
+            valid_from: None,
+            valid_until: None,
+        })),
+    )
+    .await
+    .unwrap();
+    let t: yiwang_core::licences::LicenceType = serde_json::from_value(json!({
+        "code": cert_type(), "name": "出生医学证明", "holder": "person",
+        "validity": {"kind": "permanent"},
+        "face": [{"element": "newborn_name", "label": "新生儿姓名", "required": true}]
+    }))
+    .unwrap();
+    s.write(
+        m("admin"),
+        Command::Licences(Box::new(yiwang_store::licences::Cmd::DefineType {
+            department_id: w.lead.clone(),
+            t,
+        })),
+    )
+    .await
+    .unwrap();
+}
+
+/// 李梅's resident ID number.
+fn mum_id() -> String {
+    let body = "46010019900101002";
+    format!("{body}{}", yiwang_core::ids::resident_id_check_char(body).unwrap())
+}
+
+/// Registers 李梅 (a licence is used in place of a material only by a registered holder).
+async fn mum(s: &Store) -> yiwang_core::mandates::Subject {
+    let input = yiwang_core::accounts::PersonInput {
+        name: "李梅".into(),
+        id_number: mum_id(),
+        phone: "13900139001".into(),
+        address: None,
+        password: "Demo#2026yw-mum".into(),
+        sms_code: None,
+    };
+    let p = yiwang_store::accounts::register_person(s, m("system:test"), &input, None)
+        .await
+        .unwrap();
+    yiwang_core::mandates::Subject::Person(p.person_id)
+}
+
+/// Publishes the bundle (with the given refusal policy and code) and applies for it as
+/// 李梅 with every member; returns the bundle case's number.
+async fn apply_birth(
+    s: &Store,
+    w: &World,
+    who: &yiwang_core::mandates::Subject,
+    code: &str,
+    on_refusal: &str,
+) -> String {
+    use yiwang_core::bundles::BundleApplication;
+    use yiwang_core::cases::{Channel, Provision, ProvisionKind};
+    let mut d = doc(w);
+    d.code = code.into();
+    d.on_refusal = serde_json::from_value(json!(on_refusal)).unwrap();
+    let id = bundles::save(s, m("editor"), d, None).await.unwrap().value["bundle"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    bundles::act(s, m("editor"), &id, Action::Submit).await.unwrap();
+    bundles::act(s, m("reviewer"), &id, Action::Publish).await.unwrap();
+    let scan = yiwang_store::files::put(
+        s,
+        m("account:mum"),
+        "id.pdf",
+        SCAN,
+        yiwang_store::files::Visibility::Private,
+    )
+    .await
+    .unwrap()
+    .sm3;
+    let file = Provision {
+        kind: ProvisionKind::Files,
+        files: vec![scan],
+        licence_id: None,
+        case_id: None,
+        originals_checked: None,
+    };
+    let app = BundleApplication {
+        answers: [("insure", "yes"), ("married", "yes")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        form: [
+            ("newborn_name", json!("王小宝")),
+            ("mother_name", json!("李梅")),
+            ("household_address", json!("海口市龙华区滨海大道 1 号")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        materials: [("cert.sfz".to_string(), file.clone()), ("hukou.jhz".to_string(), file)].into(),
+        commitment: false,
+    };
+    let w = bundles::apply(
+        s,
+        m("account:mum"),
+        bundles::BundleSubmission {
+            code: code.into(),
+            applicant: yiwang_store::cases::Applicant {
+                subject: who.clone(),
+                name: "李梅".into(),
+                code: mum_id(),
+            },
+            channel: Channel::Online,
+            assisted: false,
+            application: app,
+        },
+    )
+    .await
+    .unwrap();
+    w.value["id"].as_str().unwrap().to_string()
+}
+
+/// A member's sub-case, by key.
+async fn sub_case(s: &Store, bc: &str, key: &str) -> Option<String> {
+    let (_, ms) = bundles::bundle_case(s, bc).await.unwrap().unwrap();
+    ms.into_iter().find(|m| m.member_key == key).unwrap().case_id
+}
+
+async fn member_states(s: &Store, bc: &str) -> Vec<(String, String)> {
+    let (_, ms) = bundles::bundle_case(s, bc).await.unwrap().unwrap();
+    ms.into_iter().map(|m| (m.member_key, m.state)).collect()
+}
+
+/// Takes a sub-case through its department's steps to a decision.
+async fn decide(s: &Store, id: &str, approve: bool) {
+    use yiwang_core::cases::{Action as A, Party, State};
+    use yiwang_core::catalog::StepRole;
+    for _ in 0..10 {
+        let c = yiwang_store::cases::case(s, id).await.unwrap().unwrap();
+        let (p, a) = match (c.state, c.steps.get(c.step as usize)) {
+            (State::Submitted, _) => (Party::Clerk, A::Accept),
+            (State::Accepted, Some(StepRole::Decide)) => (
+                Party::Decider,
+                A::Decide {
+                    approve,
+                    reason: if approve {
+                        String::new()
+                    } else {
+                        "不符合条件".into()
+                    },
+                },
+            ),
+            (State::Accepted, Some(StepRole::Review)) => (
+                Party::Reviewer,
+                A::Complete {
+                    opinion: "同意".into()
+                },
+            ),
+            (State::Accepted, _) => (
+                Party::Clerk,
+                A::Complete {
+                    opinion: "同意".into()
+                },
+            ),
+            _ => return,
+        };
+        yiwang_store::cases::act(s, m(&format!("staff:{}", p.as_str())), id, p, a)
+            .await
+            .unwrap();
+    }
+    panic!("case {id} was not decided");
+}
+
+#[tokio::test]
+async fn a_granted_member_releases_its_successors_with_its_licence_and_one_delivery_concludes() {
+    use yiwang_core::bundles::BundleState;
+    use yiwang_core::cases::{DeliveryMethod, ProvisionKind, State};
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        results(&s, &w).await;
+        let who = mum(&s).await;
+        let bc = apply_birth(&s, &w, &who, "460100YJS0001", "continue").await;
+        // Nothing is decided yet: nothing moves.
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), None);
+        let cert = sub_case(&s, &bc, "cert").await.unwrap();
+        decide(&s, &cert, true).await;
+        let licence = yiwang_store::cases::case(&s, &cert).await.unwrap().unwrap().licence_id;
+        assert!(licence.is_some(), "the birth certificate is issued as an e-licence");
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), Some(BundleState::Open));
+        // Moving on twice starts nothing twice.
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), None);
+        assert_eq!(
+            member_states(&s, &bc).await,
+            [("cert", "granted"), ("hukou", "started"), ("medical", "started")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        // The insurance asked for the certificate's licence type: it receives the licence;
+        // the registration's own material is provided by the certificate's case.
+        let medical = sub_case(&s, &bc, "medical").await.unwrap();
+        let (app, _) = yiwang_store::cases::application(&s, &medical).await.unwrap().unwrap();
+        assert_eq!(
+            (app.materials["cert"].kind, app.materials["cert"].licence_id.clone()),
+            (ProvisionKind::Licence, licence)
+        );
+        assert_eq!(app.form["newborn_name"], "王小宝");
+        let hukou = sub_case(&s, &bc, "hukou").await.unwrap();
+        let (app, _) = yiwang_store::cases::application(&s, &hukou).await.unwrap().unwrap();
+        assert_eq!(
+            (app.materials["csyxzm"].kind, app.materials["csyxzm"].case_id.as_deref()),
+            (ProvisionKind::Result, Some(cert.as_str()))
+        );
+        assert_eq!(app.materials["jhz"].kind, ProvisionKind::Files);
+        // The two run in parallel; once both are decided the bundle awaits one delivery.
+        decide(&s, &medical, true).await;
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), Some(BundleState::Open));
+        decide(&s, &hukou, true).await;
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), Some(BundleState::Decided));
+        let delivered = bundles::deliver(&s, &m("staff:clerk"), &bc, DeliveryMethod::Electronic, None)
+            .await
+            .unwrap();
+        assert_eq!(delivered.len(), 3, "every result in one delivery");
+        for id in [&cert, &hukou, &medical] {
+            let c = yiwang_store::cases::case(&s, id).await.unwrap().unwrap();
+            assert_eq!(c.state, State::Concluded);
+        }
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), Some(BundleState::Concluded));
+        let (c, _) = bundles::bundle_case(&s, &bc).await.unwrap().unwrap();
+        assert_eq!(c.state, "concluded");
+        // The applicant was told of each step in one notification, about the bundle case.
+        let notes = yiwang_store::cases::notifications(&s, &who).await.unwrap();
+        let about: Vec<_> = notes
+            .iter()
+            .filter(|n| n.case_id.as_deref() == Some(bc.as_str()))
+            .collect();
+        assert_eq!(about.len(), 3, "{about:?}");
+        assert!(
+            about.iter().any(|n| n.text_zh.contains("已办结：准予 3 项")),
+            "{about:?}"
+        );
+        let e = bundles::deliver(&s, &m("staff:clerk"), &bc, DeliveryMethod::Electronic, None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            rules(e),
+            [("bundle_case_id".to_string(), "bundles.nothing_to_deliver".to_string())]
+        );
+        // The national export names each sub-case's bundle case and member.
+        let today = yiwang_store::today();
+        let records = yiwang_store::cases::national(&s, today, today).await.unwrap();
+        let of = |id: &str| {
+            records
+                .iter()
+                .find(|r| r.acceptance["case_number"] == id)
+                .and_then(|r| r.bundle.clone())
+                .unwrap()
+        };
+        assert_eq!(of(&hukou)["bundle_case_number"], bc.as_str());
+        assert_eq!(of(&medical)["member_key"], "medical");
+        let report = yiwang_store::ledger::verify_store(&s).await.unwrap();
+        assert!(report.ok(), "{report:?}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_member_goes_as_the_definition_says() {
+    use yiwang_core::bundles::BundleState;
+    use yiwang_core::cases::{Action as A, Party, State};
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        results(&s, &w).await;
+        let who = mum(&s).await;
+        // Two departments ask for corrections: the applicant sees them together.
+        let bc = apply_birth(&s, &w, &who, "460100YJS0004", "continue").await;
+        decide(&s, &sub_case(&s, &bc, "cert").await.unwrap(), true).await;
+        bundles::advance(&s, &bc).await.unwrap();
+        for (k, what) in [("hukou", "结婚证：复印件不清晰"), ("medical", "身份证：已过有效期")] {
+            let id = sub_case(&s, &bc, k).await.unwrap();
+            yiwang_store::cases::act(
+                &s,
+                m("staff:clerk"),
+                &id,
+                Party::Clerk,
+                A::RequestCorrection {
+                    items: vec![yiwang_core::cases::CorrectionItem {
+                        target: "sfz".into(),
+                        problem: what.into(),
+                    }],
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let v = bundles::view(&s, &bc).await.unwrap().unwrap();
+        let asked: Vec<(&str, &str)> = v
+            .correcting()
+            .iter()
+            .map(|m| (m.member_key.as_str(), m.corrections[0].problem.as_str()))
+            .collect();
+        assert_eq!(
+            asked,
+            [("hukou", "结婚证：复印件不清晰"), ("medical", "身份证：已过有效期")]
+        );
+        assert_eq!(v.members[0].member_key, "cert", "in the definition's order");
+        // A refused predecessor: what waits for it will not start.
+        let bc = apply_birth(&s, &w, &who, "460100YJS0001", "continue").await;
+        let cert = sub_case(&s, &bc, "cert").await.unwrap();
+        decide(&s, &cert, false).await;
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), Some(BundleState::Decided));
+        assert_eq!(
+            member_states(&s, &bc).await,
+            [("cert", "refused"), ("hukou", "cancelled"), ("medical", "cancelled")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        for (code, policy) in [("460100YJS0002", "continue"), ("460100YJS0003", "stop")] {
+            let bc = apply_birth(&s, &w, &who, code, policy).await;
+            let cert = sub_case(&s, &bc, "cert").await.unwrap();
+            decide(&s, &cert, true).await;
+            bundles::advance(&s, &bc).await.unwrap();
+            let hukou = sub_case(&s, &bc, "hukou").await.unwrap();
+            let medical = sub_case(&s, &bc, "medical").await.unwrap();
+            yiwang_store::cases::act(
+                &s,
+                m("staff:clerk"),
+                &hukou,
+                Party::Clerk,
+                A::Refuse {
+                    reason: "不属于本机关管辖".into(),
+                    basis: "《中华人民共和国行政许可法》第三十二条".into(),
+                },
+            )
+            .await
+            .unwrap();
+            bundles::advance(&s, &bc).await.unwrap();
+            let med = yiwang_store::cases::case(&s, &medical).await.unwrap().unwrap();
+            let notes = yiwang_store::cases::notifications(&s, &who).await.unwrap();
+            let told = notes
+                .iter()
+                .find(|n| n.case_id.as_deref() == Some(bc.as_str()) && n.text_zh.contains("未获准予"))
+                .unwrap();
+            if policy == "continue" {
+                assert_eq!(med.state, State::Submitted, "the others go on");
+                assert!(told.text_zh.contains("其余事项继续办理"), "{}", told.text_zh);
+                let (c, _) = bundles::bundle_case(&s, &bc).await.unwrap().unwrap();
+                assert_eq!(c.state, "open");
+            } else {
+                assert_eq!(med.state, State::Withdrawn, "withdrawn on the applicant's behalf");
+                assert!(told.text_zh.contains("其余事项停止办理"), "{}", told.text_zh);
+                // The withdrawal is seen next: every member is settled, the certificate awaits delivery.
+                assert_eq!(bundles::advance(&s, &bc).await.unwrap(), Some(BundleState::Decided));
+            }
+        }
         db.cleanup().await;
     }
 }

@@ -220,6 +220,7 @@ fn files(w: &World, key: &str) -> (String, Provision) {
             kind: ProvisionKind::Files,
             files: vec![w.scan.clone()],
             licence_id: None,
+            case_id: None,
             originals_checked: None,
         },
     )
@@ -307,6 +308,7 @@ async fn a_case_from_submission_to_licence_and_conclusion() {
                 kind: ProvisionKind::Promised,
                 files: vec![],
                 licence_id: None,
+                case_id: None,
                 originals_checked: None,
             },
         );
@@ -555,6 +557,7 @@ async fn tolerance_commitment_deemed_acceptance_and_suspensions() {
                 kind: ProvisionKind::Tolerated,
                 files: vec![],
                 licence_id: None,
+                case_id: None,
                 originals_checked: None,
             },
         );
@@ -641,6 +644,7 @@ async fn tolerance_commitment_deemed_acceptance_and_suspensions() {
                 kind: ProvisionKind::Tolerated,
                 files: vec![],
                 licence_id: None,
+                case_id: None,
                 originals_checked: None,
             },
         );
@@ -743,6 +747,7 @@ async fn a_migrated_case_keeps_its_dates_and_a_case_in_hand_is_its_officers() {
                 kind: ProvisionKind::Files,
                 files: vec!["b".repeat(64)],
                 licence_id: None,
+                case_id: None,
                 originals_checked: None,
             },
         );

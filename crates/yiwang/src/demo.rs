@@ -427,16 +427,43 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
             dept("海口市市场监督管理局").ok_or_else(|| anyhow::anyhow!("demo department missing"))?,
         ),
     ];
+    // The back offices of the departments the demo's 一件事 join (a reviewer and an approver
+    // each; the region's window clerks take and deliver for all of them, 受审分离).
+    let mut staff: Vec<(String, String, String, String)> = staff
+        .into_iter()
+        .map(|(r, l, n, d)| (r.to_string(), l.to_string(), n.to_string(), d))
+        .collect();
+    for (dept_name, short, label) in [
+        ("海口市消防救援支队", "xf", "消防"),
+        ("海口市综合行政执法局", "zf", "执法"),
+        ("海口市水务局", "sw", "水务"),
+        ("海口市卫生健康委员会", "wj", "卫健"),
+        ("海口市公安局", "ga", "公安"),
+        ("海口市医疗保障局", "yb", "医保"),
+        ("海口市人力资源和社会保障局", "rs", "人社"),
+        ("海口市残疾人联合会", "cl", "残联"),
+        ("海口市民政局", "mz", "民政"),
+    ] {
+        let Some(id) = dept(dept_name) else { continue };
+        for (role, what) in [("reviewer", "审查员"), ("approver", "审批员")] {
+            staff.push((
+                role.into(),
+                format!("hk.{short}.{role}"),
+                format!("{label}{what}"),
+                id.clone(),
+            ));
+        }
+    }
     let mut out = vec![];
     for (role, login, name, dept_id) in staff {
-        let id = match accounts::account_by_login(store, login).await? {
+        let id = match accounts::account_by_login(store, &login).await? {
             Some(a) => a.id,
             None => {
                 let input = yiwang_core::accounts::StaffInput {
-                    login: login.into(),
-                    name: name.into(),
+                    login: login.clone(),
+                    name,
                     department_id: dept_id,
-                    roles: vec![role.into()],
+                    roles: vec![role.clone()],
                     password: DEMO_PASSWORD.into(),
                 };
                 let v = accounts::create_staff(store, meta(), &yiwang_core::access::Actor::Root, &input).await?;
@@ -446,8 +473,8 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
         let secret = yiwang_crypto::totp::generate_secret();
         yiwang_store::auth::totp_set_known(store, &id, &secret).await?;
         out.push(DemoAccount {
-            role: role.into(),
-            login: login.into(),
+            role,
+            login,
             totp_secret: Some(yiwang_crypto::totp::base32(&secret)),
         });
     }

@@ -98,6 +98,7 @@ fn no_problem_names_a_field_by_its_code() {
                             kind: *kind,
                             files: vec![],
                             licence_id: None,
+                            case_id: None,
                             originals_checked: None,
                         };
                         (m.key.clone(), p)

@@ -295,6 +295,7 @@ fn one_application_is_cut_into_the_members_applications() {
         kind: ProvisionKind::Files,
         files: vec![h.into()],
         licence_id: None,
+        case_id: None,
         originals_checked: None,
     };
     let g = guide(&d, &m, &BTreeMap::new()).unwrap();
@@ -361,4 +362,84 @@ fn one_application_is_cut_into_the_members_applications() {
         r,
         [("materials.nope.x".to_string(), "bundles.unknown_material".to_string())]
     );
+}
+
+fn mv(key: &str, after: &[&str], state: MemberState, ended: bool) -> MemberView {
+    MemberView {
+        key: key.into(),
+        after: after.iter().map(|s| s.to_string()).collect(),
+        state,
+        ended,
+    }
+}
+
+#[test]
+fn a_granted_predecessor_releases_its_successors() {
+    use MemberState::*;
+    let ms = [
+        mv("yyzz", &[], Started, false),
+        mv("spjy", &["yyzz"], Waiting, false),
+        mv("sbk", &["spjy"], Waiting, false),
+    ];
+    let p = progress(OnRefusal::Continue, &ms);
+    assert!(p.release.is_empty() && p.cancel.is_empty());
+    assert_eq!(p.state, Some(BundleState::Open));
+    let ms = [
+        mv("yyzz", &[], Granted, false),
+        mv("spjy", &["yyzz"], Waiting, false),
+        mv("sbk", &["spjy"], Waiting, false),
+    ];
+    let p = progress(OnRefusal::Continue, &ms);
+    assert_eq!(
+        p.release,
+        ["spjy"],
+        "only the member whose predecessors are all granted"
+    );
+    assert_eq!(p.state, Some(BundleState::Open));
+}
+
+#[test]
+fn a_refusal_cancels_what_depends_on_it_and_under_stop_everything_else() {
+    use MemberState::*;
+    let ms = [
+        mv("a", &[], Refused, true),
+        mv("b", &["a"], Waiting, false),
+        mv("c", &["b"], Waiting, false),
+        mv("d", &[], Started, false),
+        mv("e", &[], Waiting, false),
+    ];
+    let p = progress(OnRefusal::Continue, &ms);
+    assert_eq!(p.cancel, ["b", "c"], "cancellation runs along the dependencies");
+    assert_eq!(p.release, ["e"], "a member without predecessors is not held up");
+    assert!(p.stop.is_empty());
+    assert_eq!(p.state, Some(BundleState::Open));
+    let p = progress(OnRefusal::Stop, &ms);
+    assert_eq!(p.cancel, ["b", "c", "e"]);
+    assert!(p.release.is_empty());
+    assert_eq!(p.stop, ["d"]);
+    assert_eq!(
+        p.state,
+        Some(BundleState::Open),
+        "open until the stopped member has ended"
+    );
+}
+
+#[test]
+fn the_bundle_is_decided_then_concluded() {
+    use MemberState::*;
+    let ms = [
+        mv("a", &[], Granted, false),
+        mv("b", &["a"], Refused, false),
+        mv("c", &["b"], Cancelled, false),
+    ];
+    assert_eq!(progress(OnRefusal::Continue, &ms).state, Some(BundleState::Decided));
+    let ms = [
+        mv("a", &[], Granted, true),
+        mv("b", &["a"], Refused, true),
+        mv("c", &["b"], Cancelled, false),
+    ];
+    assert_eq!(progress(OnRefusal::Continue, &ms).state, Some(BundleState::Concluded));
+    for s in [Waiting, Started, Granted, Refused, Cancelled] {
+        assert_eq!(MemberState::parse(s.as_str()), Some(s));
+    }
 }

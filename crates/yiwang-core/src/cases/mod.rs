@@ -110,6 +110,7 @@ named_enum!(
         Paper = "paper", "窗口收取纸质材料", "paper taken at a window";
         Tolerated = "tolerated", "容缺后补", "to follow (容缺)";
         Promised = "promised", "告知承诺免提交", "replaced by a commitment";
+        Result = "result", "前序事项结果免提交", "provided by an earlier item's result";
     }
 );
 

@@ -18,6 +18,9 @@ pub struct Provision {
     /// The e-licence used instead (`licence`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub licence_id: Option<String>,
+    /// The earlier case whose result stands in (`result`: a 一件事 member's predecessor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
     /// Originals checked at the window (`paper`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub originals_checked: Option<bool>,
@@ -241,6 +244,13 @@ pub fn precheck(
                 format!("请选择用于「{}」的电子证照", m.name),
                 format!("choose the licence for '{}'", m.name),
             )),
+            // 国发〔2024〕3号: what an earlier item of the same 一件事 produced is not asked again.
+            Some(ProvisionKind::Result) if given.is_some_and(|g| g.case_id.is_none()) => p.push(FieldError::new(
+                &field,
+                "required",
+                format!("请注明作为「{}」的前序办件", m.name),
+                format!("name the earlier case whose result stands in for '{}'", m.name),
+            )),
             Some(_) => {}
             None if promised => {
                 out.promised.insert(m.key.clone());
@@ -317,6 +327,7 @@ pub fn sample_application(e: &Elements, dict: &dyn Fn(&str) -> Option<DataElemen
                             kind: ProvisionKind::Files,
                             files: vec![file_sm3.to_string()],
                             licence_id: None,
+                            case_id: None,
                             originals_checked: None,
                         },
                     )

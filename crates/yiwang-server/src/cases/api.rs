@@ -115,7 +115,7 @@ pub(super) async fn window_service(
 }
 
 /// `person:ID` or `legal:ID`, as the window and import APIs name an applicant.
-pub(super) fn applicant_subject(a: &str) -> ApiResult<Subject> {
+pub(crate) fn applicant_subject(a: &str) -> ApiResult<Subject> {
     Subject::parse(a).ok_or_else(|| {
         ApiError::from(StoreError::from(DomainError::invalid(vec![FieldError::new(
             "applicant",

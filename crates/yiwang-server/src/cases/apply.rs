@@ -8,12 +8,40 @@ use crate::pages::Page;
 // ---------------------------------------------------------------------------------------
 
 /// One form field as the page shows it.
-pub(super) struct FieldView {
-    pub(super) code: String,
-    pub(super) label: String,
-    pub(super) kind: ElementKind,
-    pub(super) options: Vec<String>,
-    pub(super) required: bool,
+pub(crate) struct FieldView {
+    pub(crate) code: String,
+    pub(crate) label: String,
+    pub(crate) kind: ElementKind,
+    pub(crate) options: Vec<String>,
+    pub(crate) required: bool,
+}
+
+impl FieldView {
+    /// The input's type for the element's kind.
+    pub(crate) fn input_type(&self) -> &'static str {
+        match self.kind {
+            ElementKind::Date => "date",
+            ElementKind::Integer | ElementKind::Decimal | ElementKind::Money => "number",
+            ElementKind::Email => "email",
+            ElementKind::Phone => "tel",
+            _ => "text",
+        }
+    }
+    /// Chosen from a list (a choice, or yes/no).
+    pub(crate) fn is_choice(&self) -> bool {
+        self.kind == ElementKind::Choice || self.kind == ElementKind::Boolean
+    }
+    /// The list: (value, text).
+    pub(crate) fn choices(&self, lang: crate::i18n::Lang) -> Vec<(String, String)> {
+        if self.kind == ElementKind::Boolean {
+            vec![
+                ("true".into(), lang.pick("是", "yes").into()),
+                ("false".into(), lang.pick("否", "no").into()),
+            ]
+        } else {
+            self.options.iter().map(|o| (o.clone(), o.clone())).collect()
+        }
+    }
 }
 
 /// One material row of the application page.
@@ -48,11 +76,11 @@ pub(super) struct ApplyPage {
 
 /// The applicant a window clerk takes an application for, and how they were looked up.
 #[derive(Debug, Clone)]
-pub(super) struct WindowApplicant {
-    pub(super) subject: Subject,
-    pub(super) name: String,
+pub(crate) struct WindowApplicant {
+    pub(crate) subject: Subject,
+    pub(crate) name: String,
     /// The lookup parameter (`id_number` or `uscc`) and its value, kept across the page.
-    pub(super) lookup: (&'static str, String),
+    pub(crate) lookup: (&'static str, String),
 }
 
 crate::page!(ApplyPage);
@@ -94,26 +122,13 @@ impl ApplyPage {
         self.answers.get(q).cloned().unwrap_or_default()
     }
     pub(super) fn input_type(&self, f: &FieldView) -> &'static str {
-        match f.kind {
-            ElementKind::Date => "date",
-            ElementKind::Integer | ElementKind::Decimal | ElementKind::Money => "number",
-            ElementKind::Email => "email",
-            ElementKind::Phone => "tel",
-            _ => "text",
-        }
+        f.input_type()
     }
     pub(super) fn is_choice(&self, f: &FieldView) -> bool {
-        f.kind == ElementKind::Choice || f.kind == ElementKind::Boolean
+        f.is_choice()
     }
     pub(super) fn choices(&self, f: &FieldView) -> Vec<(String, String)> {
-        if f.kind == ElementKind::Boolean {
-            vec![
-                ("true".into(), self.base.lang.pick("是", "yes").into()),
-                ("false".into(), self.base.lang.pick("否", "no").into()),
-            ]
-        } else {
-            f.options.iter().map(|o| (o.clone(), o.clone())).collect()
-        }
+        f.choices(self.base.lang)
     }
     /// How a material is provided: as chosen, else by a licence the applicant holds
     /// (免提交), else by upload.
@@ -184,13 +199,14 @@ pub(super) struct ApplyQuery {
     pub(super) rest: BTreeMap<String, String>,
 }
 
-pub(super) async fn field_views(s: &AppState, e: &Elements) -> ApiResult<Vec<FieldView>> {
+/// The fields of a form (an item's, or a bundle's merged one) as the page shows them.
+pub(crate) async fn field_views(s: &AppState, form: &[yiwang_core::catalog::FormField]) -> ApiResult<Vec<FieldView>> {
     let dict: BTreeMap<String, DataElement> = yiwang_store::catalog::data_elements(&s.store)
         .await?
         .into_iter()
         .map(|d| (d.code.clone(), d))
         .collect();
-    Ok(e.form
+    Ok(form
         .iter()
         .map(|f| {
             let d = dict.get(&f.element);
@@ -258,7 +274,7 @@ pub(super) async fn render_apply(
     window: Option<WindowApplicant>,
 ) -> ApiResult<Response> {
     let service = cases::service_for(&s.store, code).await?;
-    let fields = field_views(s, &service.elements).await?;
+    let fields = field_views(s, &service.elements.form).await?;
     let holder = match &window {
         Some(w) => Some(w.subject.clone()),
         None => ctx.principal(),
@@ -322,12 +338,7 @@ pub(super) async fn apply_page(
     Query(q): Query<ApplyQuery>,
     base: Base,
 ) -> ApiResult<Response> {
-    let mut answers: BTreeMap<String, String> = q
-        .rest
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("q.").map(|k| (k.to_string(), v.clone())))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
+    let mut answers = answers_of(&q.rest);
     let mut values = BTreeMap::new();
     if let Some(h) = q.rest.get("handling").filter(|h| !h.is_empty()) {
         values.insert("handling".to_string(), h.clone());
@@ -362,7 +373,7 @@ pub(super) async fn apply_page(
 /// Reads the multipart application form: text fields, and one file per material; files
 /// are stored (content-addressed) as they arrive, so nothing uploaded is lost when the
 /// pre-check sends the form back.
-pub(super) async fn read_application_form(
+pub(crate) async fn read_application_form(
     s: &AppState,
     ctx: &Ctx,
     mut mp: Multipart,
@@ -443,15 +454,32 @@ pub(super) async fn read_application_form(
 /// Builds an application from the page's values by the item's form and materials.
 pub(super) fn application_of(values: &BTreeMap<String, String>, fields: &[FieldView], e: &Elements) -> Application {
     let mut app = Application {
-        answers: values
-            .iter()
-            .filter_map(|(k, v)| k.strip_prefix("q.").map(|k| (k.to_string(), v.clone())))
-            .filter(|(_, v)| !v.is_empty())
-            .collect(),
+        answers: answers_of(values),
         commitment: values.get("commitment").is_some_and(|v| v == "on" || v == "true"),
         handling: values.get("handling").filter(|h| !h.is_empty()).cloned(),
+        form: form_values(values, fields),
         ..Default::default()
     };
+    for m in &e.materials {
+        if let Some(p) = provision_of(values, &m.key) {
+            app.materials.insert(m.key.clone(), p);
+        }
+    }
+    app
+}
+
+/// The answers a page's values give (`q.KEY`).
+pub(crate) fn answers_of(values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    values
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("q.").map(|k| (k.to_string(), v.clone())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
+/// The form values a page's values give (`form.CODE`), typed by each field's element.
+pub(crate) fn form_values(values: &BTreeMap<String, String>, fields: &[FieldView]) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
     for f in fields {
         let Some(v) = values.get(&format!("form.{}", f.code)) else {
             continue;
@@ -477,59 +505,50 @@ pub(super) fn application_of(values: &BTreeMap<String, String>, fields: &[FieldV
                 .unwrap_or_else(|| Value::String(v.into())),
             _ => Value::String(v.into()),
         };
-        app.form.insert(f.code.clone(), value);
+        out.insert(f.code.clone(), value);
     }
-    for m in &e.materials {
-        let how = values
-            .get(&format!("how.{}", m.key))
-            .map(String::as_str)
-            .unwrap_or("files");
-        let files: Vec<String> = values
-            .get(&format!("files.{}", m.key))
-            .map(|x| {
-                let mut v: Vec<String> = x.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect();
-                v.dedup();
-                v
-            })
-            .unwrap_or_default();
-        let licence = values
-            .get(&format!("licence.{}", m.key))
-            .filter(|x| !x.is_empty())
-            .cloned();
-        let p = match ProvisionKind::parse(how) {
-            Some(ProvisionKind::Files) if files.is_empty() => None,
-            Some(ProvisionKind::Files) => Some(Provision {
-                kind: ProvisionKind::Files,
-                files,
-                licence_id: None,
-                originals_checked: None,
-            }),
-            Some(ProvisionKind::Licence) => Some(Provision {
-                kind: ProvisionKind::Licence,
-                files: vec![],
-                licence_id: licence,
-                originals_checked: None,
-            }),
-            // At a window: the paper is taken, and whether the originals were checked.
-            Some(ProvisionKind::Paper) => Some(Provision {
-                kind: ProvisionKind::Paper,
-                files,
-                licence_id: None,
-                originals_checked: Some(values.get(&format!("originals.{}", m.key)).is_some_and(|v| v == "on")),
-            }),
-            Some(k @ (ProvisionKind::Tolerated | ProvisionKind::Promised)) => Some(Provision {
-                kind: k,
-                files: vec![],
-                licence_id: None,
-                originals_checked: None,
-            }),
-            _ => None,
-        };
-        if let Some(p) = p {
-            app.materials.insert(m.key.clone(), p);
-        }
+    out
+}
+
+/// How the page's values provide the material with this key (`how.K`, `files.K`,
+/// `licence.K`, `originals.K`); None when they do not.
+pub(crate) fn provision_of(values: &BTreeMap<String, String>, key: &str) -> Option<Provision> {
+    let how = values.get(&format!("how.{key}")).map(String::as_str).unwrap_or("files");
+    let files: Vec<String> = values
+        .get(&format!("files.{key}"))
+        .map(|x| {
+            let mut v: Vec<String> = x.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect();
+            v.dedup();
+            v
+        })
+        .unwrap_or_default();
+    let licence = values.get(&format!("licence.{key}")).filter(|x| !x.is_empty()).cloned();
+    let bare = |kind| Provision {
+        kind,
+        files: vec![],
+        licence_id: None,
+        case_id: None,
+        originals_checked: None,
+    };
+    match ProvisionKind::parse(how) {
+        Some(ProvisionKind::Files) if files.is_empty() => None,
+        Some(ProvisionKind::Files) => Some(Provision {
+            files,
+            ..bare(ProvisionKind::Files)
+        }),
+        Some(ProvisionKind::Licence) => Some(Provision {
+            licence_id: licence,
+            ..bare(ProvisionKind::Licence)
+        }),
+        // At a window: the paper is taken, and whether the originals were checked.
+        Some(ProvisionKind::Paper) => Some(Provision {
+            files,
+            originals_checked: Some(values.get(&format!("originals.{key}")).is_some_and(|v| v == "on")),
+            ..bare(ProvisionKind::Paper)
+        }),
+        Some(k @ (ProvisionKind::Tolerated | ProvisionKind::Promised)) => Some(bare(k)),
+        _ => None,
     }
-    app
 }
 
 pub(super) async fn apply_form(
@@ -541,7 +560,7 @@ pub(super) async fn apply_form(
 ) -> ApiResult<Response> {
     let (values, mut errors) = read_application_form(&s, &ctx, mp).await?;
     let service = cases::service_for(&s.store, &code).await?;
-    let fields = field_views(&s, &service.elements).await?;
+    let fields = field_views(&s, &service.elements.form).await?;
     let app = application_of(&values, &fields, &service.elements);
     let answers = app.answers.clone();
     let draft_id = values.get("draft_id").cloned().unwrap_or_default();

@@ -14,6 +14,7 @@ pub(super) struct MyCasesPage {
     pub(super) cases: Vec<(CaseRow, Option<Light>)>,
     pub(super) drafts: Vec<cases::Draft>,
     pub(super) notifications: Vec<cases::Notification>,
+    pub(super) bundle_cases: Vec<yiwang_store::bundles::BundleCase>,
     pub(super) pager: crate::pages::Pager,
 }
 
@@ -52,6 +53,7 @@ pub(super) async fn my_cases_page(
         cases: list,
         drafts: cases::drafts_of(&s.store, &subject).await?,
         notifications: cases::notifications(&s.store, &subject).await?,
+        bundle_cases: yiwang_store::bundles::bundle_cases_of(&s.store, &subject.key()).await?,
     }
     .into_response())
 }
@@ -232,7 +234,7 @@ pub(super) async fn render_case(
                 ));
             }
         }
-        for f in field_views(s, &v.elements).await? {
+        for f in field_views(s, &v.elements.form).await? {
             if let Some(x) = app.form.get(&f.code) {
                 form.push((
                     f.label,
@@ -363,7 +365,7 @@ pub(super) async fn my_case_form(
             let version = yiwang_store::catalog::version_of(&s.store, &row.entry_id, row.item_version)
                 .await?
                 .ok_or_else(not_found)?;
-            let fields = field_views(&s, &version.elements).await?;
+            let fields = field_views(&s, &version.elements.form).await?;
             let update = application_of(&values, &fields, &version.elements);
             for (k, v) in update.form {
                 app.form.insert(k, v);

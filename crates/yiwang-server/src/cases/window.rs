@@ -17,6 +17,8 @@ pub(super) struct WindowPage {
     pub(super) errors: Vec<FieldError>,
     /// Items whose name matches the words typed, for the clerk to pick one.
     pub(super) choices: Vec<ItemChoice>,
+    /// The published 一件事 of the clerk's region: (code, name).
+    pub(super) bundles: Vec<(String, String)>,
 }
 
 crate::page!(WindowPage);
@@ -74,7 +76,7 @@ pub(super) struct WindowQuery {
 
 /// Finds the applicant at the window: a person by resident ID number (the read goes into
 /// their data-use log, purpose 窗口受理) or an enterprise by credit code.
-pub(super) async fn window_applicant(
+pub(crate) async fn window_applicant(
     s: &AppState,
     ctx: &Ctx,
     id_number: &str,
@@ -126,7 +128,20 @@ pub(super) async fn window_page(
     Query(q): Query<WindowQuery>,
     base: Base,
 ) -> ApiResult<Response> {
+    let prefix = match &ctx.actor {
+        yiwang_core::access::Actor::Staff { region_code, .. } => {
+            yiwang_core::access::region_prefix(region_code).to_string()
+        }
+        _ => String::new(),
+    };
+    let bundles: Vec<(String, String)> = yiwang_store::refdata::published_bundles(&s.store)
+        .await?
+        .iter()
+        .filter(|b| b.doc.region_code.starts_with(&prefix))
+        .map(|b| (b.doc.code.clone(), b.doc.name.clone()))
+        .collect();
     let lookup_form = |base: Base, errors: Vec<FieldError>, choices: Vec<ItemChoice>| WindowPage {
+        bundles: bundles.clone(),
         id_number: q.id_number.clone(),
         uscc: q.uscc.clone(),
         item: q.item.clone(),
@@ -166,12 +181,7 @@ pub(super) async fn window_page(
     .await;
     match found {
         Ok((w, service)) => {
-            let answers: BTreeMap<String, String> = q
-                .rest
-                .iter()
-                .filter_map(|(k, v)| k.strip_prefix("q.").map(|k| (k.to_string(), v.clone())))
-                .filter(|(_, v)| !v.is_empty())
-                .collect();
+            let answers = answers_of(&q.rest);
             let mut values = BTreeMap::new();
             for (k, v) in cases::prefill(
                 &s.store,
@@ -214,7 +224,7 @@ pub(super) async fn window_form(State(s): State<AppState>, ctx: Ctx, base: Base,
     let w = window_applicant(&s, &ctx, &get("id_number"), &get("uscc")).await?;
     let code = get("item");
     let service = cases::service_for(&s.store, &code).await?;
-    let fields = field_views(&s, &service.elements).await?;
+    let fields = field_views(&s, &service.elements.form).await?;
     let app = application_of(&values, &fields, &service.elements);
     let answers = app.answers.clone();
     if errors.is_empty() {

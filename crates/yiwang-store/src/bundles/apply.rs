@@ -89,7 +89,7 @@ impl ApplyCmd {
     }
 }
 
-fn case_stream(id: &str) -> String {
+pub(super) fn case_stream(id: &str) -> String {
     format!("bundle_case:{id}")
 }
 
@@ -173,6 +173,13 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
             member.case_id = cmd.prepared.as_ref().map(|x| x.row.id.clone());
             starts.push((member, cmd));
         } else {
+            // 智能预审 over the whole bundle: a waiting member's part is checked now against its
+            // item, less the materials its predecessors' results will provide.
+            let mut e = svc.elements.clone();
+            e.materials.retain(|m| !p.fed.contains_key(&m.key));
+            let dict = cases::dictionary(store).await?;
+            yiwang_core::cases::precheck(&e, &|c| dict.get(c).cloned(), &p.application, true)
+                .map_err(|e| in_member(&p.key, e.into()))?;
             let bytes = serde_json::to_vec(&json!({ "application": p.application,
                                                     "applicant_code": sub.applicant.code }))
             .map_err(internal)?;
@@ -322,6 +329,20 @@ pub async fn bundle_cases_of(store: &Store, applicant: &str) -> Result<Vec<Bundl
     let sql = format!("SELECT {CASE_COLS} FROM bundle_cases WHERE applicant = $1 ORDER BY created_at DESC LIMIT 100");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(applicant)
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(read)
+        .collect()
+}
+
+/// The bundle cases a department leads (牵头), newest first.
+pub async fn bundle_cases_led(store: &Store, department_id: &str) -> Result<Vec<BundleCase>> {
+    let sql = format!(
+        "SELECT {CASE_COLS} FROM bundle_cases WHERE lead_department_id = $1 ORDER BY created_at DESC LIMIT 100"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(department_id)
         .fetch_all(&store.read)
         .await?
         .iter()

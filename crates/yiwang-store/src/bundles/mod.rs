@@ -38,6 +38,8 @@ pub enum Cmd {
     },
     /// An application for a bundle (`apply`).
     Apply(Box<ApplyCmd>),
+    /// A bundle case moves on (`progress`).
+    Advance(Box<AdvanceCmd>),
 }
 
 impl Cmd {
@@ -45,6 +47,7 @@ impl Cmd {
     pub(crate) fn new_streams(&self) -> Vec<String> {
         match self {
             Cmd::Apply(a) => a.new_streams(),
+            Cmd::Advance(a) => a.new_streams(),
             _ => vec![],
         }
     }
@@ -102,6 +105,8 @@ fn stream(id: &str) -> String {
 
 mod apply;
 pub use apply::*;
+mod progress;
+pub use progress::*;
 
 fn internal(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(e.to_string())
@@ -405,6 +410,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             pinned,
         } => act_cmd(ctx, bundle_id, action, pinned).await,
         Cmd::Apply(a) => apply_cmd(ctx, a).await,
+        Cmd::Advance(a) => advance_cmd(ctx, a).await,
     }
 }
 

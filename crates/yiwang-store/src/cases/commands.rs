@@ -159,10 +159,15 @@ pub(super) async fn add_task(ctx: &mut WriteCtx<'_>, row: &CaseRow, kind: core::
 
 /// A notification to the applicant (inserted at the end of the batch, `deferred`).
 pub(super) fn notify(ctx: &mut WriteCtx<'_>, row: &CaseRow, zh: String, en: String) {
+    notify_to(ctx, &row.applicant, &row.id, zh, en);
+}
+
+/// A notification to a recipient (`person:…` or `legal:…`) about a case or a bundle case.
+pub(crate) fn notify_to(ctx: &mut WriteCtx<'_>, recipient: &str, case_id: &str, zh: String, en: String) {
     let n = vec![
         Arg::Text(new_id()),
-        Arg::Text(row.applicant.clone()),
-        Arg::OptText(Some(row.id.clone())),
+        Arg::Text(recipient.to_string()),
+        Arg::OptText(Some(case_id.to_string())),
         Arg::Text(zh),
         Arg::Text(en),
         Arg::Int(ctx.now_ms),

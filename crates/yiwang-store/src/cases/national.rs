@@ -15,6 +15,10 @@ pub struct NationalRecord {
     pub special_procedures: Vec<Value>,
     pub result: Option<Value>,
     pub materials: Vec<Value>,
+    /// The 一件事 a sub-case belongs to (国办发〔2025〕24号: bundle cases are reported with
+    /// their members): the bundle case's number, the bundle, the member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<Value>,
 }
 
 /// The national records of the cases received in [from, to] (dates in the case's region).
@@ -29,6 +33,11 @@ pub async fn national(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<V
         .bind(to.to_string())
         .fetch_all(&store.read)
         .await?;
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<std::result::Result<_, _>>()?;
+    let bundles = bundle_membership(store, &ids).await?;
     let mut out = vec![];
     for r in rows {
         let c = read::<CaseRow, _>(&r)?;
@@ -119,7 +128,34 @@ pub async fn national(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<V
             special_procedures,
             result,
             materials,
+            bundle: bundles.get(&c.id).cloned(),
         });
+    }
+    Ok(out)
+}
+
+/// The bundle case and member of each of these cases that is a 一件事's sub-case.
+async fn bundle_membership(store: &Store, ids: &[String]) -> Result<std::collections::HashMap<String, Value>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut sql =
+            "SELECT m.case_id, m.member_key, b.id, b.bundle_code, b.bundle_version, b.name, b.lead_department_id
+             FROM bundle_case_members m JOIN bundle_cases b ON b.id = m.bundle_case_id WHERE m.case_id IN ("
+                .to_string();
+        crate::db::Marks::of(store.engine).push_list(&mut sql, chunk.len());
+        sql.push(')');
+        let mut q =
+            sqlx::query_as::<_, (String, String, String, String, i64, String, String)>(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for (case_id, member, bc, code, version, name, lead) in q.fetch_all(&store.read).await? {
+            out.insert(
+                case_id,
+                json!({ "bundle_case_number": bc, "bundle_code": code, "bundle_version": version,
+                        "bundle_name": name, "member_key": member, "lead_department_id": lead }),
+            );
+        }
     }
     Ok(out)
 }

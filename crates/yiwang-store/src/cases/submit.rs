@@ -170,6 +170,26 @@ pub async fn precheck(
             Some(_) => {}
         }
     }
+    // 国发〔2024〕3号: an earlier case's result stands in for a material only when that case
+    // is the applicant's own and was granted.
+    for (key, p) in &app.materials {
+        let (ProvisionKind::Result, Some(id)) = (p.kind, &p.case_id) else {
+            continue;
+        };
+        let granted: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT applicant, decision FROM cases WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&store.read)
+                .await?;
+        if !granted.is_some_and(|(who, d)| who == applicant.key() && d.as_deref() == Some("approve")) {
+            problems.push(FieldError::new(
+                format!("materials.{key}"),
+                "case.result_not_granted",
+                "所注明的前序办件不存在、不属于申请人或未获准予",
+                "the earlier case named does not exist, is not the applicant's or was not granted",
+            ));
+        }
+    }
     if !problems.is_empty() {
         return Err(DomainError::invalid(problems).into());
     }

@@ -22,6 +22,9 @@ use yiwang_core::bundles::{BundleDoc, Guide, MergedMaterial};
 use yiwang_core::catalog::{Action, Need};
 use yiwang_store::bundles::{self as store, Bundle, BundleVersion, GuideView};
 
+mod apply;
+mod cases;
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api_list))
@@ -36,7 +39,30 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_publish))
         .routes(routes!(api_return))
         .routes(routes!(api_apply))
-        .routes(routes!(api_bundle_case))
+        .routes(routes!(cases::api_bundle_case))
+        .routes(routes!(cases::api_deliver))
+        .routes(routes!(apply::api_window_apply))
+        .route(
+            "/bundles/{bundle_code}/apply",
+            axum::routing::get(apply::apply_page).post(apply::apply_form),
+        )
+        .route(
+            "/work/window/bundles/{bundle_code}",
+            axum::routing::get(apply::window_page).post(apply::window_form),
+        )
+        .route(
+            "/me/bundle-cases/{bundle_case_id}",
+            axum::routing::get(cases::my_case_page),
+        )
+        .route("/work/bundle-cases", axum::routing::get(cases::work_list_page))
+        .route(
+            "/work/bundle-cases/{bundle_case_id}",
+            axum::routing::get(cases::work_case_page),
+        )
+        .route(
+            "/work/bundle-cases/{bundle_case_id}/deliver",
+            axum::routing::post(cases::work_deliver),
+        )
         .route("/bundles", axum::routing::get(list_page))
         .route("/bundles/{bundle_code}", axum::routing::get(guide_page))
         .route("/catalog/bundles", axum::routing::get(manage_list_page))
@@ -321,37 +347,6 @@ pub async fn api_apply(
     Ok(crate::cases::created(w))
 }
 
-/// A bundle case with its members (their sub-cases, or what they wait for): for its
-/// applicant (or whoever acts for them), and for staff handling cases in the lead
-/// department's region.
-#[utoipa::path(get, path = "/api/v1/bundle-cases/{bundle_case_id}", tag = "bundles",
-    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn api_bundle_case(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let (c, members) = store::bundle_case(&s.store, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("bundle case"))?;
-    let own = ctx.principal().is_some_and(|p| p.key() == c.applicant);
-    let staff = || async {
-        let d = yiwang_store::refdata::department(&s.store, &c.lead_department_id).await?;
-        Ok::<bool, ApiError>(d.is_some_and(|d| {
-            let t = Target::Department {
-                id: d.id,
-                region_code: d.region_code,
-            };
-            crate::access::authorize_any(&ctx.actor, crate::access::CASE_STAFF, &t).is_ok()
-        }))
-    };
-    // Someone else's bundle case is not found rather than forbidden (no probing of numbers).
-    if !own && !staff().await? {
-        return Err(ApiError::not_found("bundle case"));
-    }
-    Ok(Json(serde_json::json!({ "case": c, "members": members })))
-}
-
 // ---------------------------------------------------------------------------------------
 // Pages
 // ---------------------------------------------------------------------------------------
@@ -380,6 +375,13 @@ struct GuidePage {
 crate::page!(GuidePage);
 
 impl GuidePage {
+    /// The application page, with the answers given so far.
+    fn apply_href(&self) -> String {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.answers.iter().map(|(k, v)| (format!("q.{k}"), v)))
+            .finish();
+        format!("/bundles/{}/apply?{q}", self.v.version.doc.code)
+    }
     fn g(&self) -> &Guide {
         &self.v.guide
     }
