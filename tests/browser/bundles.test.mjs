@@ -11,22 +11,8 @@
 // Environment: as cases.test.mjs (YIWANG_URL, YIWANG_SERVER_LOG, YIWANG_ARTIFACTS, CHROMIUM).
 // The steps run in order and share state (the bundle case made in step 1).
 
-import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DEMO_PASSWORD,
-  byTestId,
-  demoTotpSecret,
-  expectAccessible,
-  launchBrowser,
-  makeStepTest,
-  newSession as openSession,
-  open,
-  pageHelpers,
-  screenshot,
-  submit,
-  text,
-} from './helpers.mjs';
+import { byTestId, expectAccessible, journey, open, screenshot, submit, text } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 240_000;
 const CITIZEN = '13800138000'; // 王小明, agent of 海口椰风食品有限公司
@@ -35,64 +21,14 @@ const PDF = Buffer.from('%PDF-1.4\n% yiwang bundle test\n1 0 obj<<>>endobj\ntrai
 // The departments' back offices (demo logins) by bundle member.
 const OFFICE = { yyzz: 'hk.scjg', spjy: 'hk.scjg', xfjc: 'hk.xf', psxk: 'hk.sw', hwzp: 'hk.zf' };
 
-const shared = { bundleCase: null, citizen: null, staff: {} };
-
-let browser;
-const sessions = [];
-before(async () => {
-  browser = await launchBrowser();
+const shared = { bundleCase: null };
+const j = journey({
+  timeout: TEST_TIMEOUT_MS,
+  failedPrefix: 'failed-bundles-',
+  stateIds: ['bundle-state', 'case-state'],
 });
-after(async () => {
-  for (const s of sessions) await s.context.close().catch(() => {});
-  await browser?.close();
-});
-const newSession = () => openSession(browser, sessions);
-const stepTest = makeStepTest({ timeout: TEST_TIMEOUT_MS, failedPrefix: 'failed-bundles-' });
-
-async function describePage(page) {
-  try {
-    return await page.evaluate(() => {
-      const h1 = document.querySelector('main h1, h1');
-      const errors = [...document.querySelectorAll('[data-testid="errors"] li')].map(
-        (li) => `${li.getAttribute('data-field') || '?'} ${li.getAttribute('data-rule') || '?'}: ${li.textContent.trim()}`,
-      );
-      const state = document.querySelector('[data-testid="bundle-state"], [data-testid="case-state"]');
-      return JSON.stringify({
-        h1: h1 ? h1.textContent.trim() : null,
-        state: state ? state.getAttribute('data-state') : null,
-        errors,
-        body: (document.body?.innerText || '').slice(0, 600),
-      });
-    });
-  } catch (err) {
-    return `(page not readable: ${err.message})`;
-  }
-}
-
-const { expectPresent, loginWithPassword, answerTotp } = pageHelpers(describePage);
-
-async function citizen(use) {
-  if (shared.citizen) return use(shared.citizen);
-  const s = use(await newSession());
-  assert.equal(await loginWithPassword(s, CITIZEN, DEMO_PASSWORD), false, 'a citizen logs in with the password alone');
-  await open(s.page, '/account');
-  const form = byTestId(s.page, 'acting-form');
-  await expectPresent(s.page, form, 'the acting-for form');
-  await byTestId(form, 'acting-select').selectOption({ label: COMPANY });
-  await submit(form);
-  await expectPresent(s.page, byTestId(s.page, 'acting-for'), `acting for ${COMPANY}`);
-  shared.citizen = s;
-  return s;
-}
-
-async function staff(use, login, role) {
-  if (shared.staff[login]) return use(shared.staff[login]);
-  const s = use(await newSession());
-  assert.equal(await loginWithPassword(s, login, DEMO_PASSWORD), true, `the TOTP step for ${login}`);
-  await answerTotp(s, demoTotpSecret(login, role), null, login);
-  shared.staff[login] = s;
-  return s;
-}
+const { stepTest, expectPresent, staff } = j;
+const citizen = (use) => j.citizen(use, CITIZEN, COMPANY);
 
 // Fills every empty field of the one form with a value its kind accepts.
 async function fillForm(form) {
@@ -304,5 +240,11 @@ stepTest('4 a window clerk takes a 新生儿出生 bundle on paper (一窗受理
   const m = await members(page);
   assert.equal(m.csyxzm.state, 'started', 'the birth certificate starts at once');
   assert.equal(m.hkdj.state, 'waiting', 'the household registration waits for it');
+  // One receipt for the whole bundle, listing every sub-case, sealed by the lead department.
+  const receipt = byTestId(page, 'bundle-notices').locator('a[data-kind="receipt"]');
+  await expectPresent(page, receipt, 'the one receipt');
+  const pdf = await page.request.get(new URL(await receipt.getAttribute('href'), page.url()).href);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
   await screenshot(page, 'bundles-window-taken.png');
 });

@@ -19,88 +19,18 @@
 // cases, so their runs do not depend on one another; step 7 assigns the demo's overdue
 // migrated case, so it runs once per fresh `serve --demo`. No timing assertions.
 
-import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  BASE_URL,
-  DEMO_PASSWORD,
-  byTestId,
-  demoTotpSecret,
-  expectAccessible,
-  launchBrowser,
-  makeStepTest,
-  newSession as openSession,
-  open,
-  pageHelpers,
-  screenshot,
-  submit,
-  text,
-} from './helpers.mjs';
+import { BASE_URL, byTestId, expectAccessible, journey, open, screenshot, submit, text } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120_000;
 const CITIZEN = '13800138000'; // 王小明, agent of 海口椰风食品有限公司
 const COMPANY = '海口椰风食品有限公司';
 const PDF = Buffer.from('%PDF-1.4\n% yiwang browser test\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
 
-const shared = { code: null, caseId: null, citizen: null, staff: {} };
-
-let browser;
-const sessions = [];
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  for (const s of sessions) await s.context.close().catch(() => {});
-  await browser?.close();
-});
-const newSession = () => openSession(browser, sessions);
-const stepTest = makeStepTest({ timeout: TEST_TIMEOUT_MS, failedPrefix: 'failed-cases-' });
-
-async function describePage(page) {
-  try {
-    return await page.evaluate(() => {
-      const h1 = document.querySelector('main h1, h1');
-      const errors = [...document.querySelectorAll('[data-testid="errors"] li')].map(
-        (li) => `${li.getAttribute('data-field') || '?'} ${li.getAttribute('data-rule') || '?'}: ${li.textContent.trim()}`,
-      );
-      const state = document.querySelector('[data-testid="case-state"]');
-      return JSON.stringify({
-        h1: h1 ? h1.textContent.trim() : null,
-        state: state ? state.getAttribute('data-state') : null,
-        errors,
-        body: (document.body?.innerText || '').slice(0, 400),
-      });
-    });
-  } catch (err) {
-    return `(page not readable: ${err.message})`;
-  }
-}
-
-const { expectPresent, loginWithPassword, answerTotp } = pageHelpers(describePage);
-
-async function citizen(use) {
-  if (shared.citizen) return use(shared.citizen);
-  const s = use(await newSession());
-  assert.equal(await loginWithPassword(s, CITIZEN, DEMO_PASSWORD), false, 'a citizen logs in with the password alone');
-  // Act for the enterprise (the agent's mandate).
-  await open(s.page, '/account');
-  const form = byTestId(s.page, 'acting-form');
-  await expectPresent(s.page, form, 'the acting-for form');
-  await byTestId(form, 'acting-select').selectOption({ label: COMPANY });
-  await submit(form);
-  await expectPresent(s.page, byTestId(s.page, 'acting-for'), `acting for ${COMPANY}`);
-  shared.citizen = s;
-  return s;
-}
-
-async function staff(use, login, role) {
-  if (shared.staff[login]) return use(shared.staff[login]);
-  const s = use(await newSession());
-  assert.equal(await loginWithPassword(s, login, DEMO_PASSWORD), true, `the TOTP step for ${login}`);
-  await answerTotp(s, demoTotpSecret(login, role), null, login);
-  shared.staff[login] = s;
-  return s;
-}
+const shared = { code: null, caseId: null };
+const j = journey({ timeout: TEST_TIMEOUT_MS, failedPrefix: 'failed-cases-' });
+const { stepTest, expectPresent, staff } = j;
+const citizen = (use) => j.citizen(use, CITIZEN, COMPANY);
 
 async function caseState(page) {
   const st = byTestId(page, 'case-state');

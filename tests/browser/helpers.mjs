@@ -9,7 +9,7 @@
 //   YIWANG_ARTIFACTS   directory for full-page PNG screenshots (default: tests/browser/artifacts/)
 //   CHROMIUM           chromium executable (default: /usr/bin/chromium)
 
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
@@ -377,4 +377,81 @@ export function pageHelpers(describePage) {
   }
 
   return { expectPresent, loginWithPassword, answerTotp };
+}
+
+// ---------------------------------------------------------------------------
+// Journeys: a browser for the file, its sessions, and the demo's logins
+// ---------------------------------------------------------------------------
+
+// The set-up a journey file shares (cases, bundles): chromium launched before the steps and
+// closed after them; `stepTest` (see makeStepTest); page helpers whose failures describe the
+// page (its h1, the state shown by `[data-testid=<stateIds>]`, the errors, the text); and
+// the demo's logins, each made once and reused by later steps: `citizen(use, login,
+// actingFor)` logs a citizen in with the password alone and, given an enterprise's name,
+// acts for it; `staff(use, login, role)` answers the TOTP step with the demo secret.
+export function journey({ timeout, failedPrefix, stateIds = ['case-state'] }) {
+  let browser;
+  const sessions = [];
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const s of sessions) await s.context.close().catch(() => {});
+    await browser?.close();
+  });
+  const openSession = () => newSession(browser, sessions);
+  const stateSelector = stateIds.map((id) => `[data-testid="${id}"]`).join(', ');
+  async function describePage(page) {
+    try {
+      return await page.evaluate((sel) => {
+        const h1 = document.querySelector('main h1, h1');
+        const errors = [...document.querySelectorAll('[data-testid="errors"] li')].map(
+          (li) => `${li.getAttribute('data-field') || '?'} ${li.getAttribute('data-rule') || '?'}: ${li.textContent.trim()}`,
+        );
+        const state = document.querySelector(sel);
+        return JSON.stringify({
+          h1: h1 ? h1.textContent.trim() : null,
+          state: state ? state.getAttribute('data-state') : null,
+          errors,
+          body: (document.body?.innerText || '').slice(0, 400),
+        });
+      }, stateSelector);
+    } catch (err) {
+      return `(page not readable: ${err.message})`;
+    }
+  }
+  const helpers = pageHelpers(describePage);
+  const logins = {};
+  async function citizen(use, login, actingFor) {
+    const key = `${login}>${actingFor || ''}`;
+    if (logins[key]) return use(logins[key]);
+    const s = use(await openSession());
+    assert.equal(await helpers.loginWithPassword(s, login, DEMO_PASSWORD), false, 'a citizen logs in with the password alone');
+    if (actingFor) {
+      await open(s.page, '/account');
+      const form = byTestId(s.page, 'acting-form');
+      await helpers.expectPresent(s.page, form, 'the acting-for form');
+      await byTestId(form, 'acting-select').selectOption({ label: actingFor });
+      await submit(form);
+      await helpers.expectPresent(s.page, byTestId(s.page, 'acting-for'), `acting for ${actingFor}`);
+    }
+    logins[key] = s;
+    return s;
+  }
+  async function staff(use, login, role) {
+    if (logins[login]) return use(logins[login]);
+    const s = use(await openSession());
+    assert.equal(await helpers.loginWithPassword(s, login, DEMO_PASSWORD), true, `the TOTP step for ${login}`);
+    await helpers.answerTotp(s, demoTotpSecret(login, role), null, login);
+    logins[login] = s;
+    return s;
+  }
+  return {
+    ...helpers,
+    describePage,
+    newSession: openSession,
+    stepTest: makeStepTest({ timeout, failedPrefix }),
+    citizen,
+    staff,
+  };
 }

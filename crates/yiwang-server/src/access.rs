@@ -372,6 +372,16 @@ pub static RULES: &[Rule] = &[
         Perm(P::CaseAccept, Unbound),
     ),
     r("POST", "/work/window/bundles/{bundle_code}", Perm(P::CaseAccept, Body)),
+    r(
+        "GET",
+        "/me/bundle-cases/{bundle_case_id}/notices/{notice_id}/pdf",
+        Authenticated,
+    ),
+    r(
+        "GET",
+        "/work/bundle-cases/{bundle_case_id}/notices/{notice_id}/pdf",
+        AnyPerm(CASE_STAFF, Unbound),
+    ),
     r("GET", "/work/bundle-cases", AnyPerm(CASE_STAFF, Unbound)),
     r(
         "GET",

@@ -856,6 +856,16 @@ async fn a_granted_member_releases_its_successors_with_its_licence_and_one_deliv
         assert_eq!(bundles::advance(&s, &bc).await.unwrap(), Some(BundleState::Concluded));
         let (c, _) = bundles::bundle_case(&s, &bc).await.unwrap().unwrap();
         assert_eq!(c.state, "concluded");
+        // One receipt of the lead department lists every member with its sub-case.
+        let v = bundles::view(&s, &bc).await.unwrap().unwrap();
+        let receipt = &v.notices[0];
+        assert_eq!(receipt.kind, yiwang_core::cases::NoticeKind::Receipt);
+        assert_eq!(receipt.body["members"].as_array().unwrap().len(), 3);
+        assert_eq!(receipt.body["members"][0]["case_id"], cert.as_str());
+        assert!(
+            yiwang_store::cases::verify_notice(&s, receipt).await.unwrap(),
+            "sealed by the lead department"
+        );
         // The applicant was told of each step in one notification, about the bundle case.
         let notes = yiwang_store::cases::notifications(&s, &who).await.unwrap();
         let about: Vec<_> = notes

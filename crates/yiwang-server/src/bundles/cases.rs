@@ -119,6 +119,10 @@ impl CasePage {
             .collect::<Vec<_>>()
             .join(self.base.lang.sep())
     }
+    fn notice_url(&self, n: &yiwang_store::cases::Notice) -> String {
+        let area = if self.staff { "work" } else { "me" };
+        format!("/{area}/bundle-cases/{}/notices/{}/pdf", self.v.case.id, n.id)
+    }
     fn deliverable(&self) -> bool {
         self.staff && self.v.state == BundleState::Decided
     }
@@ -221,6 +225,26 @@ pub(super) async fn work_deliver(
         }
         Err(e) => render(&s, &ctx, base, &id, true, ApiError::from(e).into_field_errors(), None).await,
     }
+}
+
+/// The bundle case's own documents (its receipt) as PDF, for its applicant.
+pub(super) async fn my_notice_pdf(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((id, notice_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    visible(&s, &ctx, &id, false).await?;
+    crate::cases::notice_pdf(&s, &id, &notice_id).await
+}
+
+/// The same for the lead department's staff.
+pub(super) async fn work_notice_pdf(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((id, notice_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    visible(&s, &ctx, &id, true).await?;
+    crate::cases::notice_pdf(&s, &id, &notice_id).await
 }
 
 #[derive(Template, askama_web::WebTemplate)]

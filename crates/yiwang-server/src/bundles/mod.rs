@@ -54,6 +54,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
             "/me/bundle-cases/{bundle_case_id}",
             axum::routing::get(cases::my_case_page),
         )
+        .route(
+            "/me/bundle-cases/{bundle_case_id}/notices/{notice_id}/pdf",
+            axum::routing::get(cases::my_notice_pdf),
+        )
+        .route(
+            "/work/bundle-cases/{bundle_case_id}/notices/{notice_id}/pdf",
+            axum::routing::get(cases::work_notice_pdf),
+        )
         .route("/work/bundle-cases", axum::routing::get(cases::work_list_page))
         .route(
             "/work/bundle-cases/{bundle_case_id}",

@@ -95,7 +95,7 @@ pub(crate) use acting::*;
 mod api;
 pub use api::*;
 mod notices;
-use notices::*;
+pub(crate) use notices::*;
 mod apply;
 pub(crate) use apply::*;
 mod mine;

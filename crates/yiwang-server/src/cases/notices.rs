@@ -25,6 +25,34 @@ pub(super) fn notice_page(
     let mut items = vec![];
     let item = str_of("item_name");
     match n.kind {
+        // 一件事: one receipt for every member (国办发〔2025〕24号 一次收件、并联办理).
+        NoticeKind::Receipt if b["bundle"].as_bool() == Some(true) => {
+            paragraphs.push(format!(
+                "你（单位）申请办理「{item}」一件事的材料已于 {} 一次收到。以下各事项由主管部门并联办理，前序事项的结果自动作为后续事项的材料，承诺自收件之日起 {} 个工作日内全部办结。",
+                str_of("received_on"),
+                b["promised_days"].as_i64().unwrap_or_default()
+            ));
+            for m in b["members"].as_array().into_iter().flatten() {
+                let name = format!(
+                    "{}（{}）",
+                    m["item_name"].as_str().unwrap_or(""),
+                    m["department"].as_str().unwrap_or("")
+                );
+                let state = match m["case_id"].as_str() {
+                    Some(id) => format!("办件编号 {id}"),
+                    None => {
+                        let after: Vec<&str> = m["after"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|x| x.as_str())
+                            .collect();
+                        format!("待「{}」准予后自动启动", after.join("」「"))
+                    }
+                };
+                items.push((name, state));
+            }
+        }
         NoticeKind::Receipt => {
             paragraphs.push(format!(
                 "你（单位）申请办理「{item}」的材料已于 {} 收到。本机关将依照《中华人民共和国行政许可法》第三十二条在 5 个工作日内作出是否受理的决定，逾期未告知补正的，自收到申请材料之日起即为受理。",
@@ -140,7 +168,7 @@ pub(super) fn notice_page(
     }
 }
 
-pub(super) async fn notice_pdf(s: &AppState, case_id: &str, notice_id: &str) -> ApiResult<Response> {
+pub(crate) async fn notice_pdf(s: &AppState, case_id: &str, notice_id: &str) -> ApiResult<Response> {
     let n = cases::notice(&s.store, notice_id)
         .await?
         .filter(|n| n.case_id == case_id)

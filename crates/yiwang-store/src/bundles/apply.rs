@@ -74,6 +74,9 @@ pub struct ApplyCmd {
     /// The sub-cases that start now, by member key.
     pub starts: Vec<(BundleCaseMember, SubmitCmd)>,
     pub waiting: Vec<Waiting>,
+    /// One receipt for the whole bundle, listing every sub-case (一次收件), signed by the
+    /// lead department.
+    pub receipt: cases::Notice,
 }
 
 impl ApplyCmd {
@@ -193,6 +196,45 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
             });
         }
     }
+    // 一次收件: one receipt of the lead department naming every member and its sub-case.
+    let listed: Vec<Value> = starts
+        .iter()
+        .map(|(m, _)| m)
+        .chain(waiting.iter().map(|w| &w.member))
+        .map(|m| {
+            let dept = services
+                .get(&m.item_code)
+                .map(|s| s.department_name.clone())
+                .unwrap_or_default();
+            let after: Vec<String> = m
+                .after_members
+                .iter()
+                .filter_map(|k| doc.members.iter().find(|x| &x.key == k))
+                .filter_map(|x| services.get(&x.item_code).map(|s| s.elements.name.clone()))
+                .collect();
+            json!({ "member": m.member_key, "item_name": m.item_name, "department": dept,
+                    "case_id": m.case_id, "after": after })
+        })
+        .collect();
+    let lead = crate::refdata::department(store, &doc.lead_department_id)
+        .await?
+        .map(|d| d.name);
+    let receipt = cases::prepare_notice(
+        store,
+        &cases::NoticeFor {
+            id: &id,
+            item_code: &bundle.code,
+            item_name: &doc.name,
+            applicant_name: &sub.applicant.name,
+            department_id: &doc.lead_department_id,
+        },
+        lead.as_deref(),
+        yiwang_core::cases::NoticeKind::Receipt,
+        json!({ "bundle": true, "channel": sub.channel, "received_on": today,
+                "promised_days": doc.promised_days, "members": listed }),
+        now,
+    )
+    .await?;
     let case = BundleCase {
         id,
         bundle_id: bundle.id.clone(),
@@ -214,7 +256,12 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
     store
         .write(
             meta,
-            Command::Bundles(Box::new(Cmd::Apply(Box::new(ApplyCmd { case, starts, waiting })))),
+            Command::Bundles(Box::new(Cmd::Apply(Box::new(ApplyCmd {
+                case,
+                starts,
+                waiting,
+                receipt,
+            })))),
         )
         .await
 }
@@ -260,6 +307,7 @@ pub(super) async fn apply_cmd(ctx: &mut WriteCtx<'_>, a: &ApplyCmd) -> Result<Va
     .bind(c.updated_at)
     .execute(&mut *ctx.conn)
     .await?;
+    cases::store_prepared_notice(ctx, &a.receipt).await?;
     let members = a
         .starts
         .iter()

@@ -571,6 +571,8 @@ pub struct BundleCaseView {
     /// The bundle's promised date: its promised working days from receipt.
     pub due_on: chrono::NaiveDate,
     pub members: Vec<MemberProgress>,
+    /// Its own documents: the one receipt.
+    pub notices: Vec<cases::Notice>,
 }
 
 impl BundleCaseView {
@@ -627,7 +629,9 @@ pub async fn view(store: &Store, id: &str) -> Result<Option<BundleCaseView>> {
     let due_on = cal
         .add_working_days(received, u32::try_from(snap.case.promised_days).unwrap_or(0))
         .date;
+    let notices = cases::notices(store, &snap.case.id).await?;
     Ok(Some(BundleCaseView {
+        notices,
         state: BundleState::parse(&snap.case.state).unwrap_or(BundleState::Open),
         case: snap.case,
         due_on,

@@ -262,7 +262,7 @@ async fn prepare_action(
             }
             _ => continue,
         };
-        let notice = prepare_notice(store, row, dept_name, kind, extra.clone(), now).await?;
+        let notice = prepare_notice(store, &row.into(), dept_name, kind, extra.clone(), now).await?;
         notices.push(PreparedNotice { kind, extra, notice });
     }
     Ok((licence, notices))

@@ -110,7 +110,7 @@ pub(super) async fn add_notice(
     .fetch_one(&mut *ctx.conn)
     .await?;
     let mut n = notice_of(
-        row,
+        &row.into(),
         dept.as_ref().map(|d| d.name.as_str()),
         kind,
         extra,
@@ -126,11 +126,33 @@ pub(super) async fn add_notice(
     insert_notice(ctx, &n).await
 }
 
+/// What a notice is about: a case, or a bundle case (一件事: its number, the bundle's code
+/// and name, the lead department).
+pub(crate) struct NoticeFor<'a> {
+    pub id: &'a str,
+    pub item_code: &'a str,
+    pub item_name: &'a str,
+    pub applicant_name: &'a str,
+    pub department_id: &'a str,
+}
+
+impl<'a> From<&'a CaseRow> for NoticeFor<'a> {
+    fn from(r: &'a CaseRow) -> Self {
+        NoticeFor {
+            id: &r.id,
+            item_code: &r.item_code,
+            item_name: &r.item_name,
+            applicant_name: &r.applicant_name,
+            department_id: &r.department_id,
+        }
+    }
+}
+
 /// A notice as issued: case, kind, body with its document number (文号), the seal it is
 /// to be signed with (unsigned yet).
 #[allow(clippy::too_many_arguments)]
 fn notice_of(
-    row: &CaseRow,
+    row: &NoticeFor<'_>,
     dept_name: Option<&str>,
     kind: NoticeKind,
     extra: Value,
@@ -148,7 +170,7 @@ fn notice_of(
     body["doc_no"] = json!(core::doc_number(dept_name.unwrap_or(""), kind, year, seq));
     Notice {
         id: new_id(),
-        case_id: row.id.clone(),
+        case_id: row.id.to_string(),
         kind,
         body,
         seal_id: seal.map(|s| s.id.clone()),
@@ -161,20 +183,20 @@ fn notice_of(
 /// A notice prepared on the request task, before its command enters the writer (the
 /// receipt, DESIGN "The write path"): numbered from this process's block of document
 /// numbers and signed with the department's active seal, so the writer only stores it.
-pub(super) async fn prepare_notice(
+pub(crate) async fn prepare_notice(
     store: &Store,
-    row: &CaseRow,
+    row: &NoticeFor<'_>,
     dept_name: Option<&str>,
     kind: NoticeKind,
     extra: Value,
     at_ms: i64,
 ) -> Result<Notice> {
-    let seal = crate::refdata::signing_seal(store, &row.department_id).await?;
+    let seal = crate::refdata::signing_seal(store, row.department_id).await?;
     let today = date_of(at_ms);
     let seal = seal.filter(|s| yiwang_core::seals::may_sign(s, today).is_ok());
     let year = chrono::Datelike::year(&today);
     let counter = crate::numbers::Counter::DocNumber {
-        department_id: row.department_id.clone(),
+        department_id: row.department_id.to_string(),
         year,
         kind: kind.as_str(),
     };
@@ -191,7 +213,7 @@ pub(super) async fn prepare_notice(
 /// batch (a seal revoked between preparing and storing must not sign it): if it is no
 /// longer active, the notice keeps its number and is signed here with the department's
 /// seal as it now stands (or stored unsigned, saying so, like `add_notice`).
-pub(super) async fn store_prepared_notice(ctx: &mut WriteCtx<'_>, n: &Notice) -> Result<()> {
+pub(crate) async fn store_prepared_notice(ctx: &mut WriteCtx<'_>, n: &Notice) -> Result<()> {
     let Some(seal_id) = &n.seal_id else {
         return insert_notice(ctx, n).await;
     };

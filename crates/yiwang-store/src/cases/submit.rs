@@ -483,7 +483,7 @@ async fn prepare(store: &Store, actor: &str, s: &SubmitCmd) -> Result<Prepared> 
         .collect();
     let receipt = prepare_notice(
         store,
-        &row,
+        &(&row).into(),
         Some(svc.department_name.as_str()).filter(|n| !n.is_empty()),
         NoticeKind::Receipt,
         json!({ "channel": s.channel, "received_on": today, "materials": materials,
