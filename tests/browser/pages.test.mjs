@@ -173,6 +173,12 @@ for (const size of SIZES) {
     const card = await firstHref(page, 'a[href^="/wallet/"]');
     assert.ok(card, `a licence in the wallet of ${AGENT} (cases.test.mjs runs first)`);
     await check(s, size, 'wallet-licence', card);
+    // 一件事: the one application page and the bundle case bundles.test.mjs leaves behind.
+    await check(s, size, 'bundle-apply', '/bundles/460100YJS0001/apply?q.outdoor_sign=no');
+    await open(page, '/me/cases');
+    const bundleCase = await firstHref(page, 'a[href^="/me/bundle-cases/"]');
+    assert.ok(bundleCase, `a bundle case of ${COMPANY} on /me/cases (bundles.test.mjs runs first)`);
+    await check(s, size, 'my-bundle-case', bundleCase);
     await open(page, '/services?q=' + encodeURIComponent('食品经营许可'));
     const guide = await firstHref(page, 'a[href^="/services/"]');
     await open(page, guide);

@@ -489,9 +489,7 @@ async fn manage_list_page(State(s): State<AppState>, base: Base) -> ApiResult<Ma
     let mut rows = vec![];
     for b in store::bundles(&s.store).await? {
         let changed = match b.published_version {
-            Some(_) => store::guide(&s.store, &b.code, &BTreeMap::new())
-                .await?
-                .map_or(0, |g| g.changed_members.len()),
+            Some(_) => store::changed_members(&s.store, &b.code).await?.len(),
             None => 0,
         };
         let lead = department_name(&s, &b.lead_department_id).await?;

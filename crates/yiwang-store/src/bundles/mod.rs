@@ -148,8 +148,12 @@ fn member_items(services: &BTreeMap<String, Service>) -> BTreeMap<String, Member
 
 /// Checks a definition against the catalogue in force now and its lead department.
 pub async fn check(store: &Store, doc: &BundleDoc) -> Result<()> {
-    let services = member_services(store, doc, crate::now_ms()).await?;
-    let mut problems = match core::check(doc, &member_items(&services)) {
+    check_with(store, doc, &member_services(store, doc, crate::now_ms()).await?).await
+}
+
+/// [`check`] against the member items already read.
+async fn check_with(store: &Store, doc: &BundleDoc, services: &BTreeMap<String, Service>) -> Result<()> {
+    let mut problems = match core::check(doc, &member_items(services)) {
         Ok(()) => vec![],
         Err(e) => e.errors,
     };
@@ -204,12 +208,10 @@ pub async fn act(store: &Store, meta: Meta, bundle_id: &str, action: Action) -> 
         if let Some(v) = b.open_version
             && let Some(v) = version(store, bundle_id, v).await?
         {
-            check(store, &v.doc).await?;
-            pinned = member_services(store, &v.doc, crate::now_ms())
-                .await?
-                .into_iter()
-                .map(|(code, s)| (code, s.version))
-                .collect();
+            // Checked and pinned against the same reading of the items in force.
+            let services = member_services(store, &v.doc, crate::now_ms()).await?;
+            check_with(store, &v.doc, &services).await?;
+            pinned = services.into_iter().map(|(code, s)| (code, s.version)).collect();
         }
     }
     store
@@ -371,14 +373,10 @@ pub struct GuideView {
     pub changed_members: Vec<String>,
 }
 
-/// The merged guide of a published bundle for a set of answers.
-pub async fn guide(store: &Store, code: &str, answers: &BTreeMap<String, String>) -> Result<Option<GuideView>> {
-    let Some((bundle, version)) = published_of(store, code).await? else {
-        return Ok(None);
-    };
-    let services = member_services(store, &version.doc, crate::now_ms()).await?;
-    let guide = core::guide(&version.doc, &member_items(&services), answers)?;
-    let changed_members = version
+/// The members whose item took a new version after the bundle's publication, or is no
+/// longer in force (the managers review the bundle).
+fn changed_of(version: &BundleVersion, services: &BTreeMap<String, Service>) -> Vec<String> {
+    version
         .doc
         .members
         .iter()
@@ -388,7 +386,27 @@ pub async fn guide(store: &Store, code: &str, answers: &BTreeMap<String, String>
                 .is_none_or(|s| version.pinned.get(&m.item_code) != Some(&s.version))
         })
         .map(|m| m.key.clone())
-        .collect();
+        .collect()
+}
+
+/// The changed members of a published bundle, without building its guide (the managers'
+/// list).
+pub async fn changed_members(store: &Store, code: &str) -> Result<Vec<String>> {
+    let Some((_, version)) = published_of(store, code).await? else {
+        return Ok(vec![]);
+    };
+    let services = member_services(store, &version.doc, crate::now_ms()).await?;
+    Ok(changed_of(&version, &services))
+}
+
+/// The merged guide of a published bundle for a set of answers.
+pub async fn guide(store: &Store, code: &str, answers: &BTreeMap<String, String>) -> Result<Option<GuideView>> {
+    let Some((bundle, version)) = published_of(store, code).await? else {
+        return Ok(None);
+    };
+    let services = member_services(store, &version.doc, crate::now_ms()).await?;
+    let guide = core::guide(&version.doc, &member_items(&services), answers)?;
+    let changed_members = changed_of(&version, &services);
     Ok(Some(GuideView {
         bundle,
         version,
