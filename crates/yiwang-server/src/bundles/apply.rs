@@ -164,6 +164,19 @@ impl ApplyPage {
     }
 }
 
+/// The guide for the page's answers and its one form's fields. Answers the guide does not
+/// know are named by the pre-check on submission.
+async fn guide_and_fields(
+    s: &AppState,
+    code: &str,
+    values: &BTreeMap<String, String>,
+) -> ApiResult<(GuideView, Vec<FieldView>)> {
+    let (v, _) = guide_for(s, code, &crate::cases::answers_of(values)).await?;
+    let form: Vec<_> = v.guide.form.iter().map(|f| f.field.clone()).collect();
+    let fields = crate::cases::field_views(s, &form).await?;
+    Ok((v, fields))
+}
+
 async fn render(
     s: &AppState,
     ctx: &Ctx,
@@ -173,16 +186,7 @@ async fn render(
     errors: Vec<yiwang_core::FieldError>,
     window: Option<WindowApplicant>,
 ) -> ApiResult<Response> {
-    let answers = crate::cases::answers_of(&values);
-    // Answers the guide does not know are named by the pre-check on submission.
-    let v = match store::guide(&s.store, code, &answers).await {
-        Ok(v) => v,
-        Err(yiwang_store::StoreError::Domain(_)) => store::guide(&s.store, code, &BTreeMap::new()).await?,
-        Err(e) => return Err(e.into()),
-    }
-    .ok_or_else(|| ApiError::not_found("bundle"))?;
-    let form: Vec<_> = v.guide.form.iter().map(|f| f.field.clone()).collect();
-    let fields = crate::cases::field_views(s, &form).await?;
+    let (v, fields) = guide_and_fields(s, code, &values).await?;
     let holder = match &window {
         Some(w) => Some(w.subject.clone()),
         None => ctx.principal(),
@@ -310,15 +314,7 @@ async fn read_form(
     BundleApplication,
 )> {
     let (values, errors) = crate::cases::read_application_form(s, ctx, mp).await?;
-    let answers = crate::cases::answers_of(&values);
-    let v = match store::guide(&s.store, code, &answers).await {
-        Ok(v) => v,
-        Err(yiwang_store::StoreError::Domain(_)) => store::guide(&s.store, code, &BTreeMap::new()).await?,
-        Err(e) => return Err(e.into()),
-    }
-    .ok_or_else(|| ApiError::not_found("bundle"))?;
-    let form: Vec<_> = v.guide.form.iter().map(|f| f.field.clone()).collect();
-    let fields = crate::cases::field_views(s, &form).await?;
+    let (v, fields) = guide_and_fields(s, code, &values).await?;
     let app = application_of(&values, &fields, &v.guide);
     Ok((values, errors, app))
 }

@@ -437,19 +437,28 @@ impl GuidePage {
     }
 }
 
+/// The merged guide for these answers; if some answer is refused, the guide without
+/// answers and the problems (shown beside the questions). 404 for no such bundle.
+async fn guide_for(
+    s: &AppState,
+    code: &str,
+    answers: &BTreeMap<String, String>,
+) -> ApiResult<(GuideView, Vec<yiwang_core::FieldError>)> {
+    let (v, errors) = match store::guide(&s.store, code, answers).await {
+        Ok(v) => (v, vec![]),
+        Err(yiwang_store::StoreError::Domain(d)) => (store::guide(&s.store, code, &BTreeMap::new()).await?, d.errors),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((v.ok_or_else(|| ApiError::not_found("bundle"))?, errors))
+}
+
 async fn guide_page(
     State(s): State<AppState>,
     base: Base,
     Path(code): Path<String>,
     Query(answers): Query<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    // Unknown answers are shown beside the questions; the guide is shown without them.
-    let (v, errors) = match store::guide(&s.store, &code, &answers).await {
-        Ok(v) => (v, vec![]),
-        Err(yiwang_store::StoreError::Domain(d)) => (store::guide(&s.store, &code, &BTreeMap::new()).await?, d.errors),
-        Err(e) => return Err(e.into()),
-    };
-    let v = v.ok_or_else(|| ApiError::not_found("bundle"))?;
+    let (v, errors) = guide_for(&s, &code, &answers).await?;
     Ok(GuidePage {
         base,
         v,

@@ -139,6 +139,7 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
     let now = crate::now_ms();
     let today = crate::date_of(now);
     let id = cases::next_case_number(store, &bundle.region_code, today).await?;
+    let dict = cases::dictionary(store).await?;
     let mut starts = vec![];
     let mut waiting = vec![];
     for p in parts {
@@ -180,7 +181,6 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
             // item, less the materials its predecessors' results will provide.
             let mut e = svc.elements.clone();
             e.materials.retain(|m| !p.fed.contains_key(&m.key));
-            let dict = cases::dictionary(store).await?;
             yiwang_core::cases::precheck(&e, &|c| dict.get(c).cloned(), &p.application, true)
                 .map_err(|e| in_member(&p.key, e.into()))?;
             let bytes = serde_json::to_vec(&json!({ "application": p.application,
