@@ -455,3 +455,31 @@ export function journey({ timeout, failedPrefix, stateIds = ['case-state'] }) {
     staff,
   };
 }
+
+// Fills every empty field (`form.*`) of an application form with a value its kind accepts:
+// the first choice of a select, and for inputs `v.number`, `v.phone`, `v.address` or
+// `v.text` (a date, an e-mail and an ID number are fixed).
+export async function fillForm(form, v) {
+  for (const f of await form.locator('[name^="form."]').all()) {
+    const tag = await f.evaluate((e) => e.tagName);
+    if (tag === 'SELECT') {
+      if ((await f.inputValue()) === '') {
+        const opts = await f.locator('option').evaluateAll((os) => os.map((o) => o.value).filter((x) => x));
+        await f.selectOption(opts[0]);
+      }
+      continue;
+    }
+    if ((await f.inputValue()) !== '') continue;
+    const type = await f.getAttribute('type');
+    const name = await f.getAttribute('name');
+    const value =
+      type === 'number' ? v.number
+      : type === 'tel' || /phone/.test(name) ? v.phone
+      : type === 'date' ? '2026-12-01'
+      : type === 'email' ? 'wang@example.cn'
+      : /id_number/.test(name) ? '11010519491231002X'
+      : /address/.test(name) ? v.address
+      : v.text;
+    await f.fill(value);
+  }
+}

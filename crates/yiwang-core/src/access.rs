@@ -57,10 +57,16 @@ pub enum Permission {
     TrustManage,
     /// 作废 a mistaken case record, with a reason (administrators of the region).
     CaseVoid,
+    /// Follow up the bad ratings of one's department (国办发〔2019〕51号 谁办理谁负责: 回访,
+    /// 整改, 申诉).
+    RatingHandle,
+    /// Decide appeals of bad ratings and publish the rating options, within one's region
+    /// (申诉复核, 监督考评).
+    RatingManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 24] = [
         Permission::RegionManage,
         Permission::OrgManage,
         Permission::CalendarManage,
@@ -83,6 +89,8 @@ impl Permission {
         Permission::LicenceIssue,
         Permission::TrustManage,
         Permission::CaseVoid,
+        Permission::RatingHandle,
+        Permission::RatingManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +117,8 @@ impl Permission {
             Permission::LicenceIssue => "licence_issue",
             Permission::TrustManage => "trust_manage",
             Permission::CaseVoid => "case_void",
+            Permission::RatingHandle => "rating_handle",
+            Permission::RatingManage => "rating_manage",
         }
     }
 
@@ -123,6 +133,7 @@ impl Permission {
             | Permission::CaseReview
             | Permission::CaseDecide
             | Permission::LicenceIssue
+            | Permission::RatingHandle
             | Permission::HotlineHandle => Reach::Department,
             _ => Reach::Region,
         }
@@ -155,7 +166,14 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
             "approver",
             "审批决定人员",
             "Approver",
-            vec![PersonRead, CaseDecide, LicenceIssue],
+            vec![PersonRead, CaseDecide, LicenceIssue, RatingHandle],
+        ),
+        // 谁办理谁负责: each department names who calls back its bad ratings.
+        (
+            "rating_officer",
+            "好差评整改人员",
+            "Rating follow-up officer",
+            vec![PersonRead, RatingHandle],
         ),
         ("licence_officer", "证照管理人员", "Licence officer", vec![LicenceIssue]),
         (
@@ -180,7 +198,7 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
             "supervisor",
             "监督考评人员",
             "Supervisor",
-            vec![SuperviseRead, AuditRead],
+            vec![SuperviseRead, AuditRead, RatingManage],
         ),
         (
             "admin",

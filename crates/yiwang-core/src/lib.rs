@@ -16,6 +16,31 @@ macro_rules! from_text {
 }
 pub(crate) use from_text;
 
+/// A coded value with its stored (snake_case) name and its Chinese and English names.
+macro_rules! named_enum {
+    ($(#[$m:meta])* $name:ident { $($v:ident = $snake:literal, $zh:literal, $en:literal;)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        // The variants' JSON names are their snake_case names; said here too so the
+        // OpenAPI schema (which cannot read a macro's literal) names them right.
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $(#[serde(rename = $snake)] $v,)+ }
+        impl $crate::Named for $name {
+            fn zh(&self) -> &'static str { match self { $($name::$v => $zh),+ } }
+            fn en(&self) -> &'static str { match self { $($name::$v => $en),+ } }
+        }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v),+];
+            pub fn as_str(self) -> &'static str { match self { $($name::$v => $snake),+ } }
+            pub fn parse(s: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+        crate::from_text!($name);
+    };
+}
+
 pub mod access;
 pub mod accounts;
 pub mod audit;
@@ -31,6 +56,7 @@ pub mod ledger;
 pub mod licences;
 pub mod mandates;
 pub mod orgs;
+pub mod ratings;
 pub mod regions;
 pub mod seals;
 pub mod sms;

@@ -93,6 +93,9 @@ pub const FILE_UPLOADERS: &[Permission] = &[
 /// Who may read `/metrics`: auditors and ledger administrators (and their tokens).
 pub const METRICS_READERS: &[Permission] = &[P::AuditRead, P::LedgerAdmin];
 
+/// Who follows up bad ratings (the handling department) or decides their appeals.
+pub const RATING_STAFF: &[Permission] = &[P::RatingHandle, P::RatingManage];
+
 /// Catalogue editors and reviewers.
 pub const CATALOG: &[Permission] = &[P::CatalogManage, P::CatalogReview];
 
@@ -393,6 +396,29 @@ pub static RULES: &[Rule] = &[
         "/work/bundle-cases/{bundle_case_id}/deliver",
         AnyPerm(CASE_STAFF, Unbound),
     ),
+    // 好差评: the options for everyone; a case rated by its applicant (the handler finds the
+    // caller's own case, else 404); follow-up tasks by the handling department's officers and
+    // the region's supervisors (the handler checks the task's department, else 404).
+    r("GET", "/api/v1/ratings/options", Public),
+    r("PUT", "/api/v1/ratings/options", Perm(P::RatingManage, Home)),
+    r("POST", "/api/v1/me/cases/{case_id}/ratings", Person),
+    r("GET", "/api/v1/me/ratings", Person),
+    r("POST", "/api/v1/me/ratings/{rating_id}/feedback", Person),
+    r("GET", "/api/v1/ratings", AnyPerm(RATING_STAFF, Unbound)),
+    r("GET", "/api/v1/rating-tasks", AnyPerm(RATING_STAFF, Unbound)),
+    r("GET", "/api/v1/rating-tasks/{task_id}", AnyPerm(RATING_STAFF, Unbound)),
+    r(
+        "POST",
+        "/api/v1/rating-tasks/{task_id}/actions",
+        AnyPerm(RATING_STAFF, Unbound),
+    ),
+    r("GET", "/me/cases/{case_id}/rate", Person),
+    r("POST", "/me/cases/{case_id}/rate", Person),
+    r("GET", "/me/ratings", Person),
+    r("POST", "/me/ratings/{rating_id}/feedback", Person),
+    r("GET", "/work/rating-tasks", AnyPerm(RATING_STAFF, Unbound)),
+    r("GET", "/work/rating-tasks/{task_id}", AnyPerm(RATING_STAFF, Unbound)),
+    r("POST", "/work/rating-tasks/{task_id}", AnyPerm(RATING_STAFF, Unbound)),
     r("GET", "/catalog/bundles", AnyPerm(CATALOG, Unbound)),
     r("GET", "/catalog/bundles/{bundle_id}", AnyPerm(CATALOG, Body)),
     r("POST", "/catalog/bundles/{bundle_id}/act", AnyPerm(CATALOG, Body)),

@@ -23,6 +23,7 @@ pub mod mandates;
 pub mod openapi;
 pub mod orgs;
 pub mod pages;
+pub mod ratings;
 pub mod regions;
 pub mod seals;
 pub mod sms;

@@ -15,7 +15,8 @@ use utoipa::{Modify, OpenApi};
         (name = "bundles", description = "一件事: bundles of items across departments, their merged guide, definitions and review"),
         (name = "seals", description = "e-seals (电子印章) and the trust list (互认)"),
         (name = "licences", description = "e-licences (电子证照): types, issuing, wallet, presentation, use instead of materials, verification"),
-        (name = "cases", description = "办件: applying online and at a window, acceptance, review, special procedures, decisions, notices, delivery"))
+        (name = "cases", description = "办件: applying online and at a window, acceptance, review, special procedures, decisions, notices, delivery"),
+        (name = "ratings", description = "好差评: rating cases, the follow-up of bad ratings (回访, 整改, 申诉复核), the option sets"))
 )]
 pub struct ApiDoc;
 

@@ -78,6 +78,8 @@ pub struct Base {
     pub has_inbox: bool,
     /// Window clerks: taking applications at the window.
     pub can_take_applications: bool,
+    /// Staff who follow up bad ratings (好差评整改) or supervise them.
+    pub can_follow_ratings: bool,
 }
 
 /// Every page handler takes its layout context as an extractor: `base: Base`.
@@ -113,6 +115,7 @@ impl Base {
             has_inbox: crate::access::CASE_STAFF.iter().any(|p| ctx.has(*p)),
             can_take_applications: ctx.has(P::CaseAccept),
             has_wallet: ctx.person_id.is_some(),
+            can_follow_ratings: ctx.has(P::RatingHandle) || ctx.has(P::RatingManage),
         }
     }
     /// The CSRF header for htmx requests, as the `hx-headers` attribute value.

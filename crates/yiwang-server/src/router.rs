@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(seals::routes())
         .merge(licences::routes())
         .merge(cases::routes())
+        .merge(crate::ratings::routes())
         .merge(sms::routes())
         .merge(pages::routes())
 }

@@ -30,9 +30,10 @@ pub(crate) enum Table {
     Notifications,
     Notices,
     Idempotency,
+    RatingDue,
 }
 
-const TABLES: usize = 6;
+const TABLES: usize = 7;
 
 impl Table {
     /// In the order they are inserted (events first).
@@ -43,6 +44,7 @@ impl Table {
         Table::Notifications,
         Table::Notices,
         Table::Idempotency,
+        Table::RatingDue,
     ];
 
     /// The statement's head and its number of columns.
@@ -71,6 +73,7 @@ impl Table {
                 "INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES ",
                 4,
             ),
+            Table::RatingDue => ("INSERT INTO rating_due (case_id, ended_on) VALUES ", 2),
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod mandates;
 pub mod numbers;
 pub mod orgs;
 pub mod outbox;
+pub mod ratings;
 pub mod refdata;
 pub mod regions;
 pub mod rows;
@@ -91,6 +92,8 @@ pub struct StoreConfig {
     pub catalog: yiwang_core::catalog::CatalogPolicy,
     /// Traffic-light threshold and correction window (configurable per province).
     pub cases: yiwang_core::cases::CasePolicy,
+    /// 好差评 settings [M]: 一事多评, the default rating's delay, the call-back limit.
+    pub ratings: yiwang_core::ratings::RatingPolicy,
     /// Where uploaded files go: `s3://bucket/prefix`, `file:///dir`; default
     /// `<data_dir>/blobs` (see `files::open_store`).
     pub files_url: Option<String>,
@@ -116,6 +119,7 @@ impl StoreConfig {
             policy: Default::default(),
             catalog: Default::default(),
             cases: Default::default(),
+            ratings: Default::default(),
             files_url: None,
             sms: None,
             sms_policy: Default::default(),

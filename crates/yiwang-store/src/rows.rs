@@ -139,8 +139,16 @@ macro_rules! json_documents {
 json_documents!(
     serde_json::Value,
     std::collections::BTreeMap<String, i64>,
+    std::collections::BTreeMap<String, u8>,
     std::collections::BTreeMap<String, String>
 );
+
+impl TryFrom<JsonText> for yiwang_core::ratings::Task {
+    type Error = String;
+    fn try_from(t: JsonText) -> Result<Self, String> {
+        JsonText::parse(t.0.as_deref().ok_or("stored task is NULL")?)
+    }
+}
 
 impl TryFrom<JsonText> for yiwang_core::catalog::Elements {
     type Error = String;

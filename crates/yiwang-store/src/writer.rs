@@ -72,6 +72,7 @@ pub enum Command {
     Seals(seals::Cmd),
     Licences(Box<licences::Cmd>),
     Cases(Box<cases::Cmd>),
+    Ratings(Box<crate::ratings::Cmd>),
     DataUse(datause::Cmd),
     Sms(crate::sms::Cmd),
     /// Reserve a block of running numbers (bookkeeping: no ledger event).
@@ -605,6 +606,7 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         }
         Command::Licences(c) => licences::execute(ctx, c).await,
         Command::Cases(c) => cases::execute(ctx, c).await,
+        Command::Ratings(c) => crate::ratings::execute(ctx, c).await,
         Command::DataUse(c) => datause::execute(ctx, c).await,
         Command::Sms(c) => crate::sms::execute(ctx, c).await,
         Command::Numbers(r) => crate::numbers::execute(ctx, r).await,

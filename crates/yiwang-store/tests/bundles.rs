@@ -866,6 +866,18 @@ async fn a_granted_member_releases_its_successors_with_its_licence_and_one_deliv
             yiwang_store::cases::verify_notice(&s, receipt).await.unwrap(),
             "sealed by the lead department"
         );
+        // One acceptance once the members started at filing were accepted: the members that
+        // waited for the certificate are listed as waiting (their own departments accept them).
+        let acceptance = &v.notices[1];
+        assert_eq!(acceptance.kind, yiwang_core::cases::NoticeKind::Acceptance);
+        let statuses: Vec<_> = acceptance.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["accepted", "waiting", "waiting"]);
+        assert_eq!(v.notices.len(), 2);
         // The applicant was told of each step in one notification, about the bundle case.
         let notes = yiwang_store::cases::notifications(&s, &who).await.unwrap();
         let about: Vec<_> = notes
@@ -991,6 +1003,141 @@ async fn a_refused_member_goes_as_the_definition_says() {
                 assert_eq!(bundles::advance(&s, &bc).await.unwrap(), Some(BundleState::Decided));
             }
         }
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bundle_is_accepted_in_one_notice_listing_each_member_with_tolerance_where_allowed() {
+    use yiwang_core::bundles::{BundleApplication, BundleState};
+    use yiwang_core::cases::{Action as A, Channel, NoticeKind, Party, Provision, ProvisionKind};
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        results(&s, &w).await;
+        // 预防接种证: the vaccination record may follow after acceptance (容缺).
+        let mut record = material("jzjl", "首针接种记录");
+        record["necessity"] = json!("tolerated");
+        let vacc = elements(
+            "预防接种证办理",
+            json!([material("jhr", "监护人居民身份证"), record]),
+            &[],
+            json!([]),
+            None,
+        );
+        let (_, vacc) = item(&s, vacc, &w.lead, true).await;
+        let mut d = doc(&w);
+        d.code = "460100YJS0009".into();
+        d.questions.clear();
+        d.members = serde_json::from_value(json!([
+            {"key": "cert", "item_code": w.codes[0]},
+            {"key": "vacc", "item_code": vacc}
+        ]))
+        .unwrap();
+        let id = bundles::save(&s, m("editor"), d, None).await.unwrap().value["bundle"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        bundles::act(&s, m("editor"), &id, Action::Submit).await.unwrap();
+        bundles::act(&s, m("reviewer"), &id, Action::Publish).await.unwrap();
+        let who = mum(&s).await;
+        let scan = yiwang_store::files::put(
+            &s,
+            m("account:mum"),
+            "id.pdf",
+            SCAN,
+            yiwang_store::files::Visibility::Private,
+        )
+        .await
+        .unwrap()
+        .sm3;
+        let provision = |kind, files: Vec<String>| Provision {
+            kind,
+            files,
+            licence_id: None,
+            case_id: None,
+            originals_checked: None,
+        };
+        let app = BundleApplication {
+            answers: BTreeMap::new(),
+            form: [("newborn_name", json!("王小宝")), ("mother_name", json!("李梅"))]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            materials: [
+                (
+                    "cert.sfz".to_string(),
+                    provision(ProvisionKind::Files, vec![scan.clone()]),
+                ),
+                ("vacc.jhr".to_string(), provision(ProvisionKind::Files, vec![scan])),
+                ("vacc.jzjl".to_string(), provision(ProvisionKind::Tolerated, vec![])),
+            ]
+            .into(),
+            commitment: false,
+        };
+        let written = bundles::apply(
+            &s,
+            m("account:mum"),
+            bundles::BundleSubmission {
+                code: "460100YJS0009".into(),
+                applicant: yiwang_store::cases::Applicant {
+                    subject: who.clone(),
+                    name: "李梅".into(),
+                    code: mum_id(),
+                },
+                channel: Channel::Online,
+                assisted: false,
+                application: app,
+            },
+        )
+        .await
+        .unwrap();
+        let bc = written.value["id"].as_str().unwrap().to_string();
+        let cert = sub_case(&s, &bc, "cert").await.unwrap();
+        let vacc = sub_case(&s, &bc, "vacc").await.unwrap();
+        let accept = |id: String| {
+            let s = &s;
+            async move {
+                yiwang_store::cases::act(s, m("staff:clerk"), &id, Party::Clerk, A::Accept)
+                    .await
+                    .unwrap();
+            }
+        };
+        // One department has accepted, the other not yet: no bundle acceptance.
+        accept(cert.clone()).await;
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), None);
+        accept(vacc.clone()).await;
+        let row = yiwang_store::cases::case(&s, &vacc).await.unwrap().unwrap();
+        assert_eq!(
+            (row.route.as_str(), row.outstanding.clone()),
+            ("tolerance", vec!["jzjl".to_string()])
+        );
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), Some(BundleState::Open));
+        // Issued once.
+        assert_eq!(bundles::advance(&s, &bc).await.unwrap(), None);
+        let v = bundles::view(&s, &bc).await.unwrap().unwrap();
+        let kinds: Vec<_> = v.notices.iter().map(|n| n.kind).collect();
+        assert_eq!(kinds, [NoticeKind::Receipt, NoticeKind::Acceptance]);
+        let n = &v.notices[1];
+        let listed: Vec<(&str, &str)> = n.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["case_id"].as_str().unwrap(), x["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(listed, [(cert.as_str(), "accepted"), (vacc.as_str(), "tolerance")]);
+        assert_eq!(n.body["due_on"], v.due_on.to_string());
+        assert!(
+            yiwang_store::cases::verify_notice(&s, n).await.unwrap(),
+            "sealed by the lead department"
+        );
+        let notes = yiwang_store::cases::notifications(&s, &who).await.unwrap();
+        assert!(
+            notes
+                .iter()
+                .any(|x| x.case_id.as_deref() == Some(bc.as_str()) && x.text_zh.contains("受理通知书已出具")),
+            "{notes:?}"
+        );
         db.cleanup().await;
     }
 }

@@ -29,6 +29,11 @@ pub struct FileConfig {
     /// `correction_window_days` (《行政许可法》第三十二条, default 5).
     #[serde(default)]
     pub cases: Option<yiwang_core::cases::CasePolicy>,
+    /// 好差评: `multi_stage` (一事多评: rate at acceptance too, default false),
+    /// `default_after_days` (unrated → 基本满意, default 7 natural days), `call_back_days`
+    /// (a bad rating is called back within, default 3 working days).
+    #[serde(default)]
+    pub ratings: Option<yiwang_core::ratings::RatingPolicy>,
     /// Where uploaded files go: `s3://bucket/prefix` (an S3-compatible store; endpoint and
     /// keys from the `AWS_*` environment) or `file:///directory`. Default: `<data_dir>/blobs`.
     pub files_url: Option<String>,
@@ -145,6 +150,7 @@ pub struct Config {
     pub checkpoint_interval: i64,
     pub catalog: yiwang_core::catalog::CatalogPolicy,
     pub cases: yiwang_core::cases::CasePolicy,
+    pub ratings: yiwang_core::ratings::RatingPolicy,
     pub public_url: Option<String>,
     pub files_url: Option<String>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -232,6 +238,17 @@ impl Config {
                     .join("; ")
             );
         }
+        let ratings = file.ratings.unwrap_or_default();
+        if let Err(e) = ratings.validate() {
+            bail!(
+                "[ratings] settings: {}",
+                e.errors
+                    .iter()
+                    .map(|f| format!("{}: {} / {}", f.field, f.zh, f.en))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         let files_url = o.files_url.clone().or(file.files_url);
         let trusted_proxies = parse_proxies(&o.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default())?;
         let secure_cookies = o.secure_cookies.or(file.secure_cookies);
@@ -244,6 +261,7 @@ impl Config {
             secure_cookies,
             files_url,
             cases,
+            ratings,
             data_dir,
             database_url,
             listen: file.listen,
@@ -271,6 +289,7 @@ impl Config {
         c.checkpoint_interval = self.checkpoint_interval;
         c.catalog = self.catalog.clone();
         c.cases = self.cases;
+        c.ratings = self.ratings;
         c.files_url = self.files_url.clone();
         c.sms = self.sms.clone();
         c.sms_policy = self.sms_policy;

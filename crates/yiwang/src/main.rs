@@ -103,8 +103,9 @@ enum ExportCmd {
 enum CasesCmd {
     /// Runs the case scheduler once (a running server does this every 10 minutes):
     /// applications received more than 5 working days ago with no correction requested
-    /// are accepted from receipt (《行政许可法》第三十二条), and overdue materials to follow
-    /// (容缺) get a termination task.
+    /// are accepted from receipt (《行政许可法》第三十二条), overdue materials to follow
+    /// (容缺) get a termination task, and cases left unrated for `[ratings]
+    /// default_after_days` are rated 基本满意 by default (好差评).
     Tick,
 }
 
@@ -566,8 +567,22 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Cmd::Cases { cmd: CasesCmd::Tick } => {
             let store = open(&cfg).await?;
             let r = yiwang_store::cases::tick(&store, yiwang_store::today()).await;
+            let rated = match &r {
+                Ok(_) => yiwang_store::ratings::tick(&store, yiwang_store::today()).await,
+                Err(_) => Ok(vec![]),
+            };
             store.close().await;
             let t = r?;
+            let rated = rated?;
+            println!(
+                "rated fairly satisfied by default (not rated in time): {}{}",
+                rated.len(),
+                if rated.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", rated.join(", "))
+                },
+            );
             println!(
                 "deemed accepted (Licensing Law art. 32): {}{}\nmaterials to follow overdue: {}{}",
                 t.deemed_accepted.len(),

@@ -17,30 +17,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident { $($v:ident = $snake:literal, $zh:literal, $en:literal;)+ }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        // The variants' JSON names are their snake_case names; said here too so the
-        // OpenAPI schema (which cannot read a macro's literal) names them right.
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $(#[serde(rename = $snake)] $v,)+ }
-        impl Named for $name {
-            fn zh(&self) -> &'static str { match self { $($name::$v => $zh),+ } }
-            fn en(&self) -> &'static str { match self { $($name::$v => $en),+ } }
-        }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$v),+];
-            pub fn as_str(self) -> &'static str { match self { $($name::$v => $snake),+ } }
-            pub fn parse(s: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-        crate::from_text!($name);
-    };
-}
-
 named_enum!(
     /// Where a case stands.
     State {

@@ -91,6 +91,8 @@ struct MaterialRow {
     /// The members that ask for it (names).
     for_members: String,
     required: bool,
+    /// 容缺: every member asking for it may accept the case without it for now.
+    tolerable: bool,
     /// Valid licences of the type it names that the applicant holds: (id, label).
     licences: Vec<(String, String)>,
 }
@@ -114,6 +116,10 @@ crate::page!(ApplyPage);
 impl ApplyPage {
     fn val(&self, k: &str) -> &str {
         self.values.get(k).map_or("", String::as_str)
+    }
+    /// How a material was chosen to be provided (`how.K`).
+    fn how(&self, key: &str) -> &str {
+        self.val(&format!("how.{key}"))
     }
     fn chosen(&self, q: &str, c: &str) -> bool {
         self.values.get(&format!("q.{q}")).is_some_and(|a| a == c)
@@ -217,6 +223,8 @@ async fn render(
                 .collect::<Vec<_>>()
                 .join(base.lang.sep()),
             required: m.need == Need::Needed && m.material.necessity == yiwang_core::catalog::Necessity::Required,
+            // The merged necessity is the strictest of the members' (容缺 only where each allows it).
+            tolerable: m.material.necessity == yiwang_core::catalog::Necessity::Tolerated,
             licences: held
                 .iter()
                 .filter(|l| {

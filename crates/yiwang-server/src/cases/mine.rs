@@ -85,6 +85,10 @@ pub(super) struct CasePage {
     pub(super) steps: Vec<(usize, String)>,
     /// An action waiting for its confirmation.
     pub(super) confirm: Option<Confirm>,
+    /// 好差评: the applicant may rate the case now.
+    pub(super) can_rate: bool,
+    /// Its ratings (no rater shown).
+    pub(super) ratings: Vec<yiwang_store::ratings::Rating>,
 }
 
 crate::page!(CasePage);
@@ -210,6 +214,8 @@ pub(super) async fn render_case(
         vec![Party::Applicant]
     };
     let version = yiwang_store::catalog::version_of(&s.store, &row.entry_id, row.item_version).await?;
+    let can_rate = !staff && !yiwang_store::ratings::open_stages(&s.store, &row).await?.is_empty();
+    let ratings = yiwang_store::ratings::of_case(&s.store, &row.id).await?;
     let d = detail(s, row, true).await?;
     let mut materials = vec![];
     let mut form = vec![];
@@ -314,6 +320,8 @@ pub(super) async fn render_case(
             delivery_methods: DeliveryMethod::ALL.to_vec(),
             steps,
             confirm,
+            can_rate,
+            ratings,
         },
     )
         .into_response())

@@ -53,6 +53,47 @@ pub(super) fn notice_page(
                 items.push((name, state));
             }
         }
+        // 一件事: one acceptance notice once every started member is accepted (一窗受理).
+        NoticeKind::Acceptance if b["bundle"].as_bool() == Some(true) => {
+            paragraphs.push(format!(
+                "你（单位）申请办理「{item}」一件事，经各主管部门审查，下列事项已依照《中华人民共和国行政许可法》第三十二条予以受理，由各部门并联办理，承诺于 {} 前全部办结（{} 个工作日，自收件之日起算）。",
+                str_of("due_on"),
+                b["promised_days"].as_i64().unwrap_or_default()
+            ));
+            for m in b["members"].as_array().into_iter().flatten() {
+                let s = |k: &str| m[k].as_str().unwrap_or("");
+                let name = format!("{}（{}）", s("item_name"), s("department"));
+                let how = match s("status") {
+                    "accepted" => "已受理",
+                    "tolerance" => "容缺受理",
+                    "commitment" => "告知承诺受理",
+                    "cancelled" => "不再办理",
+                    "waiting" => "",
+                    other => yiwang_core::cases::State::parse(other).map_or(other, |x| x.zh()),
+                };
+                let state = match (s("status"), s("case_id")) {
+                    ("waiting", _) => {
+                        let after: Vec<&str> = m["after"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|x| x.as_str())
+                            .collect();
+                        format!("待「{}」准予后自动启动", after.join("」「"))
+                    }
+                    (_, id) if !s("due_on").is_empty() => {
+                        format!(
+                            "{how}，办件编号 {id}，受理日期 {}，承诺办结 {}",
+                            s("accepted_on"),
+                            s("due_on")
+                        )
+                    }
+                    (_, "") => how.to_string(),
+                    (_, id) => format!("{how}，办件编号 {id}"),
+                };
+                items.push((name, state));
+            }
+        }
         NoticeKind::Receipt => {
             paragraphs.push(format!(
                 "你（单位）申请办理「{item}」的材料已于 {} 收到。本机关将依照《中华人民共和国行政许可法》第三十二条在 5 个工作日内作出是否受理的决定，逾期未告知补正的，自收到申请材料之日起即为受理。",

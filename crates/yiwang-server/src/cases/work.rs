@@ -182,8 +182,8 @@ pub(super) async fn work_case_form(
     render_case(&s, &ctx, base, row, true, errors, done, confirm).await
 }
 
-/// The scheduler's loop while serving: 《行政许可法》第三十二条 deemed acceptance and
-/// overdue materials to follow, every `every`.
+/// The scheduler's loop while serving: 《行政许可法》第三十二条 deemed acceptance, overdue
+/// materials to follow and the default ratings of cases left unrated, every `every`.
 pub async fn scheduler(
     store: std::sync::Arc<yiwang_store::Store>,
     every: std::time::Duration,
@@ -200,6 +200,12 @@ pub async fn scheduler(
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "case scheduler"),
+        }
+        // 好差评: cases left unrated are rated 基本满意 by default after the province's days.
+        match yiwang_store::ratings::tick(&store, yiwang_store::today()).await {
+            Ok(r) if !r.is_empty() => tracing::info!(defaulted = r.len(), "rating scheduler"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "rating scheduler"),
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

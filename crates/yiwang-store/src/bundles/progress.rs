@@ -28,6 +28,9 @@ pub struct AdvanceCmd {
     pub state: (BundleState, BundleState),
     /// The one notification of this step (zh, en), if anything is to be told.
     pub notice: Option<(String, String)>,
+    /// The bundle's one acceptance notice, when this step completes its acceptance
+    /// (prepared and signed here; stored unless the bundle has one already).
+    pub acceptance: Option<cases::Notice>,
 }
 
 impl AdvanceCmd {
@@ -154,12 +157,17 @@ pub async fn advance(store: &Store, id: &str) -> Result<Option<BundleState>> {
             }
         }
     }
-    if starts.is_empty() && changes.is_empty() && new_state == read_state {
+    let acceptance = acceptance_notice(store, &snap, doc).await?;
+    if starts.is_empty() && changes.is_empty() && new_state == read_state && acceptance.is_none() {
         return stop_running(store, &snap, &p.stop).await.map(|_| None);
     }
     // The one notification of this step (一次告知).
     let mut zh = vec![];
     let mut en = vec![];
+    if acceptance.is_some() {
+        zh.push("各主管部门已受理，一件事受理通知书已出具".to_string());
+        en.push("accepted by every department; the bundle's acceptance notice is issued".to_string());
+    }
     if !refused_now.is_empty() {
         zh.push(format!(
             "{}未获准予；按该一件事的规定，{}",
@@ -232,6 +240,7 @@ pub async fn advance(store: &Store, id: &str) -> Result<Option<BundleState>> {
         changes,
         state: (read_state, new_state),
         notice,
+        acceptance,
     };
     store
         .write(
@@ -241,6 +250,96 @@ pub async fn advance(store: &Store, id: &str) -> Result<Option<BundleState>> {
         .await?;
     stop_running(store, &snap, &p.stop).await?;
     Ok(Some(new_state))
+}
+
+/// 一件事 一次受理 (国办发〔2025〕24号 一窗受理、并联办理): once every member that has a
+/// sub-case has been accepted by its department or has ended, and at least one was
+/// accepted, the lead department issues one acceptance notice listing every member — its
+/// sub-case, how it was accepted (容缺 / 告知承诺 as the item allows), its promised date —
+/// and the members still waiting for a predecessor. Issued once per bundle case; members
+/// that start later are accepted by their own departments' notices.
+async fn acceptance_notice(
+    store: &Store,
+    snap: &Snapshot,
+    doc: &yiwang_core::bundles::BundleDoc,
+) -> Result<Option<cases::Notice>> {
+    let rows: Vec<&CaseRow> = snap.members.iter().filter_map(|(_, r, ..)| r.as_ref()).collect();
+    let accepted_on = rows.iter().filter_map(|r| r.accepted_on).max();
+    let settled = rows.iter().all(|r| r.accepted_on.is_some() || r.state.is_final());
+    let (Some(accepted_on), true) = (accepted_on, settled) else {
+        return Ok(None);
+    };
+    let c = &snap.case;
+    if cases::notices(store, &c.id)
+        .await?
+        .iter()
+        .any(|n| n.kind == yiwang_core::cases::NoticeKind::Acceptance)
+    {
+        return Ok(None);
+    }
+    let at = |k: &str| doc.members.iter().position(|m| m.key == k).unwrap_or(usize::MAX);
+    let mut members: Vec<_> = snap.members.iter().collect();
+    members.sort_by_key(|(m, ..)| at(&m.member_key));
+    let mut listed = vec![];
+    for (m, row, s, _) in members {
+        let dept = crate::refdata::department(store, &m.department_id)
+            .await?
+            .map(|d| d.name);
+        let status = match (row, s) {
+            (None, MemberState::Cancelled) => "cancelled",
+            (None, _) => "waiting",
+            (Some(r), _) if r.accepted_on.is_none() => r.state.as_str(),
+            (Some(r), _) => match r.route.as_str() {
+                "tolerance" => "tolerance",
+                "commitment" => "commitment",
+                _ => "accepted",
+            },
+        };
+        let after: Vec<&str> = m
+            .after_members
+            .iter()
+            .filter_map(|k| snap.members.iter().find(|(x, ..)| &x.member_key == k))
+            .map(|(x, ..)| x.item_name.as_str())
+            .collect();
+        listed.push(
+            json!({ "member": m.member_key, "item_name": m.item_name, "department": dept,
+            "case_id": m.case_id, "status": status,
+            "accepted_on": row.as_ref().and_then(|r| r.accepted_on).map(|d| d.to_string()),
+            "due_on": row.as_ref().and_then(|r| r.due_on).map(|d| d.to_string()),
+            "after": after }),
+        );
+    }
+    let lead = crate::refdata::department(store, &c.lead_department_id)
+        .await?
+        .map(|d| d.name);
+    let n = cases::prepare_notice(
+        store,
+        &cases::NoticeFor {
+            id: &c.id,
+            item_code: &c.bundle_code,
+            item_name: &c.name,
+            applicant_name: &c.applicant_name,
+            department_id: &c.lead_department_id,
+        },
+        lead.as_deref(),
+        yiwang_core::cases::NoticeKind::Acceptance,
+        json!({ "bundle": true, "accepted_on": accepted_on.to_string(),
+                "promised_days": c.promised_days, "due_on": due_on(store, c).await?.to_string(),
+                "members": listed }),
+        crate::now_ms(),
+    )
+    .await?;
+    Ok(Some(n))
+}
+
+/// The bundle's promised date (国发〔2024〕3号: its promised limit, in working days from
+/// receipt).
+async fn due_on(store: &Store, c: &BundleCase) -> Result<chrono::NaiveDate> {
+    let cal = crate::calendar::calendar_for(store, Some(&c.region_code)).await?;
+    let received = chrono::NaiveDate::parse_from_str(&c.received_on, "%Y-%m-%d").map_err(internal)?;
+    Ok(cal
+        .add_working_days(received, u32::try_from(c.promised_days).unwrap_or(0))
+        .date)
 }
 
 /// Under `stop`: withdraws the running members on the applicant's behalf (the definition
@@ -386,7 +485,18 @@ pub(super) async fn advance_cmd(ctx: &mut WriteCtx<'_>, a: &AdvanceCmd) -> Resul
         .collect();
     let changes: Vec<_> = a.changes.iter().filter(|(k, from, _)| is(k, *from)).collect();
     let state_changes = state_now == a.state.0.as_str() && a.state.0 != a.state.1;
-    if starts.is_empty() && changes.is_empty() && !state_changes {
+    // One acceptance notice per bundle case, whatever was prepared twice.
+    let acceptance = match &a.acceptance {
+        Some(n) => sqlx::query_scalar::<_, i64>("SELECT 1 FROM case_notices WHERE case_id = $1 AND kind = $2")
+            .bind(&a.bundle_case_id)
+            .bind(n.kind.as_str())
+            .fetch_optional(&mut *ctx.conn)
+            .await?
+            .is_none()
+            .then_some(n),
+        None => None,
+    };
+    if starts.is_empty() && changes.is_empty() && !state_changes && acceptance.is_none() {
         return Ok(json!({ "id": a.bundle_case_id, "changed": false }));
     }
     ctx.append(
@@ -396,6 +506,7 @@ pub(super) async fn advance_cmd(ctx: &mut WriteCtx<'_>, a: &AdvanceCmd) -> Resul
         &json!({ "id": a.bundle_case_id,
                  "started": starts.iter().map(|(m, _)| json!({ "member": m.member_key, "case_id": m.case_id })).collect::<Vec<_>>(),
                  "changed": changes.iter().map(|(k, _, to)| json!({ "member": k, "state": to })).collect::<Vec<_>>(),
+                 "accepted": acceptance.is_some(),
                  "state": if state_changes { a.state.1 } else { BundleState::parse(&state_now).unwrap_or(BundleState::Open) } }),
     )
     .await?;
@@ -434,6 +545,9 @@ pub(super) async fn advance_cmd(ctx: &mut WriteCtx<'_>, a: &AdvanceCmd) -> Resul
         .bind(&a.bundle_case_id)
         .execute(&mut *ctx.conn)
         .await?;
+    if let Some(n) = acceptance {
+        cases::store_prepared_notice(ctx, n).await?;
+    }
     if let Some((zh, en)) = &a.notice {
         cases::notify_to(ctx, &a.applicant, &a.bundle_case_id, zh.clone(), en.clone());
     }
@@ -623,12 +737,7 @@ pub async fn view(store: &Store, id: &str) -> Result<Option<BundleCaseView>> {
             corrections,
         });
     }
-    let cal = crate::calendar::calendar_for(store, Some(&snap.case.region_code)).await?;
-    let received = chrono::NaiveDate::parse_from_str(&snap.case.received_on, "%Y-%m-%d").map_err(internal)?;
-    // 国发〔2024〕3号: the bundle's promised limit, in working days from receipt.
-    let due_on = cal
-        .add_working_days(received, u32::try_from(snap.case.promised_days).unwrap_or(0))
-        .date;
+    let due_on = due_on(store, &snap.case).await?;
     let notices = cases::notices(store, &snap.case.id).await?;
     Ok(Some(BundleCaseView {
         notices,

@@ -17,6 +17,10 @@ pub(super) async fn effects(
     ready: &Ready<'_>,
 ) -> Result<()> {
     let id = row.id.as_str();
+    // 好差评 (国办发〔2019〕51号 一事一评): a case that ends as served awaits its rating.
+    if matches!(ev, Event::Concluded | Event::Refused { .. } | Event::Terminated { .. }) {
+        crate::ratings::await_rating(ctx, id, today);
+    }
     match ev {
         Event::Corrected => {
             // A corrected application is received anew: the 5 working days of

@@ -1,0 +1,370 @@
+//! 好差评 over HTTP (国办发〔2019〕51号, GB/T 39734-2020; STANDARDS §7): the applicant rates a
+//! case that ended (API and the rating page), sees their ratings and answers a follow-up's
+//! outcome; the department that handled a badly rated case calls back and resolves it
+//! (谁办理谁负责), may appeal; the supervisor decides appeals and publishes the option set.
+//! Staff never see who rated. Every handler calls `yiwang_store::ratings`.
+
+use crate::AppState;
+use crate::auth::Ctx;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::ApiJson;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use yiwang_core::access::{Permission, Target};
+use yiwang_core::ratings::{self as core, Channel, RatingInput, RatingOption, Stage, TaskAction, TaskParty};
+use yiwang_store::ratings::{self as store, MyRating, Rating, TaskRow};
+
+mod pages;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_options, api_set_options))
+        .routes(routes!(api_rate))
+        .routes(routes!(api_my_ratings))
+        .routes(routes!(api_feedback))
+        .routes(routes!(api_department_ratings))
+        .routes(routes!(api_tasks))
+        .routes(routes!(api_task))
+        .routes(routes!(api_task_act))
+        .route(
+            "/me/cases/{case_id}/rate",
+            axum::routing::get(pages::rate_page).post(pages::rate_form),
+        )
+        .route("/me/ratings", axum::routing::get(pages::my_ratings_page))
+        .route(
+            "/me/ratings/{rating_id}/feedback",
+            axum::routing::post(pages::feedback_form),
+        )
+        .route("/work/rating-tasks", axum::routing::get(pages::tasks_page))
+        .route(
+            "/work/rating-tasks/{task_id}",
+            axum::routing::get(pages::task_page).post(pages::task_form),
+        )
+}
+
+// ---------------------------------------------------------------------------------------
+// The service functions the API and the pages share
+// ---------------------------------------------------------------------------------------
+
+/// The applicant (or an agent acting for them) rates their case.
+pub(crate) async fn rate(
+    s: &AppState,
+    ctx: &Ctx,
+    case_id: &str,
+    stage: Stage,
+    input: RatingInput,
+) -> ApiResult<yiwang_store::Written> {
+    let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    let req = store::RateRequest {
+        channel: Channel::Online,
+        stage,
+        input,
+        clerk: None,
+    };
+    Ok(store::rate(&s.store, ctx.meta(), case_id, &subject, req).await?)
+}
+
+/// The rater answers whether the outcome of their bad rating's follow-up satisfies them.
+pub(crate) async fn feedback(
+    s: &AppState,
+    ctx: &Ctx,
+    rating_id: &str,
+    satisfied: bool,
+) -> ApiResult<yiwang_store::Written> {
+    let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    match store::rating(&s.store, rating_id).await? {
+        Some((_, Some(rater), _)) if rater == subject.key() => {}
+        _ => return Err(ApiError::not_found("rating")),
+    }
+    Ok(store::act(
+        &s.store,
+        ctx.meta(),
+        rating_id,
+        TaskParty::Rater,
+        TaskAction::Feedback { satisfied },
+    )
+    .await?)
+}
+
+/// Does the caller follow up (or supervise) ratings of this department?
+async fn department_target(s: &AppState, department_id: &str) -> ApiResult<Target> {
+    let d = yiwang_store::refdata::department(&s.store, department_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("department"))?;
+    Ok(Target::Department {
+        id: d.id,
+        region_code: d.region_code,
+    })
+}
+
+fn may(ctx: &Ctx, p: Permission, t: &Target) -> bool {
+    ctx.actor.authorize(p, t).is_ok()
+}
+
+/// A follow-up task the caller may see: their department's (rating_handle) or of a
+/// department in their region (rating_manage); else not found. With its rating (no rater).
+pub(crate) async fn visible_task(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<(TaskRow, Rating)> {
+    let t = store::task(&s.store, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("follow-up task"))?;
+    let target = department_target(s, &t.department_id).await?;
+    if !may(ctx, Permission::RatingHandle, &target) && !may(ctx, Permission::RatingManage, &target) {
+        return Err(ApiError::not_found("follow-up task"));
+    }
+    let (r, ..) = store::rating(&s.store, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("rating"))?;
+    Ok((t, r))
+}
+
+/// A step on a follow-up task by staff: the supervisor decides appeals (rating_manage over
+/// the department), the department's officers do the rest (rating_handle).
+pub(crate) async fn act_on_task(
+    s: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    action: TaskAction,
+) -> ApiResult<yiwang_store::Written> {
+    let (t, _) = visible_task(s, ctx, id).await?;
+    let target = department_target(s, &t.department_id).await?;
+    let (party, perm) = match action {
+        TaskAction::DecideAppeal { .. } => (TaskParty::Supervisor, Permission::RatingManage),
+        TaskAction::Feedback { .. } => {
+            return Err(ApiError::from(yiwang_core::DomainError::invalid(vec![
+                yiwang_core::FieldError::new(
+                    "action",
+                    "rating_task.party",
+                    "评价人在“我的评价”中反馈",
+                    "the rater answers under their own ratings",
+                ),
+            ])));
+        }
+        _ => (TaskParty::Department, Permission::RatingHandle),
+    };
+    ctx.require(perm, &target)?;
+    Ok(store::act(&s.store, ctx.meta(), id, party, action).await?)
+}
+
+/// The departments whose follow-up tasks the caller sees: their own (rating_handle), every
+/// one of their region (rating_manage).
+pub(crate) async fn task_departments(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<String>> {
+    let all = yiwang_store::orgs::departments(&s.store.read, None).await?;
+    Ok(all
+        .into_iter()
+        .filter(|d| {
+            let t = Target::Department {
+                id: d.id.clone(),
+                region_code: d.region_code.clone(),
+            };
+            may(ctx, Permission::RatingHandle, &t) || may(ctx, Permission::RatingManage, &t)
+        })
+        .map(|d| d.id)
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// API
+// ---------------------------------------------------------------------------------------
+
+/// The option set in force, the levels and each channel's dimensions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OptionsView {
+    pub version: i64,
+    pub options: Vec<RatingOption>,
+    /// (level, zh, en), best first.
+    #[schema(value_type = Vec<Object>)]
+    pub levels: Vec<(u8, &'static str, &'static str)>,
+    #[schema(value_type = Object)]
+    pub dimensions: serde_json::Value,
+}
+
+/// What a rater may choose: the five levels, the dimensions of each channel and the
+/// options of the set in force (好差评, GB/T 39734-2020).
+#[utoipa::path(get, path = "/api/v1/ratings/options", tag = "ratings",
+    responses((status = 200, body = OptionsView)))]
+pub async fn api_options(State(s): State<AppState>) -> ApiResult<Json<OptionsView>> {
+    let (version, options) = store::options(&s.store).await?;
+    let dims = |c: Channel| serde_json::to_value(core::dimensions(c)).unwrap_or_default();
+    Ok(Json(OptionsView {
+        version,
+        options,
+        levels: core::LEVELS.to_vec(),
+        dimensions: serde_json::json!({ "online": dims(Channel::Online), "on_site": dims(Channel::OnSite) }),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptionsBody {
+    pub options: Vec<RatingOption>,
+}
+
+/// Publishes a new version of the option set (managed centrally by the province's
+/// supervisors); ratings keep the version they chose from.
+#[utoipa::path(put, path = "/api/v1/ratings/options", tag = "ratings", request_body = OptionsBody,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn api_set_options(State(s): State<AppState>, ctx: Ctx, body: ApiJson<OptionsBody>) -> ApiResult<Response> {
+    let w = store::set_options(&s.store, ctx.meta(), body.value.options).await?;
+    Ok(crate::cases::created(w))
+}
+
+/// A rating as the applicant gives it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateBody {
+    /// conclusion (default) or, where the province rates several times, acceptance.
+    #[serde(default)]
+    pub stage: Option<Stage>,
+    /// 1 非常不满意 … 5 非常满意.
+    pub level: u8,
+    /// Dimension key → level 1–5 (online: overall, efficiency, guide, convenience, usability).
+    #[serde(default)]
+    pub dimensions: std::collections::BTreeMap<String, u8>,
+    /// Option keys of the set in force that belong to the level.
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// Rates one's own case (一事一评): once it has ended (and, where configured, once it was
+/// accepted), once per stage. 1–2 is 差评: it names a reason and opens a follow-up by the
+/// department that handled the case.
+#[utoipa::path(post, path = "/api/v1/me/cases/{case_id}/ratings", tag = "ratings", request_body = RateBody,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn api_rate(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(case_id): Path<String>,
+    body: ApiJson<RateBody>,
+) -> ApiResult<Response> {
+    let b = body.value;
+    let input = RatingInput {
+        level: b.level,
+        dimensions: b.dimensions,
+        options: b.options,
+        text: b.text,
+    };
+    let w = rate(&s, &ctx, &case_id, b.stage.unwrap_or(Stage::Conclusion), input).await?;
+    Ok(crate::cases::created(w))
+}
+
+/// The ratings one gave (or the principal one acts for), newest first, each with its
+/// follow-up.
+#[utoipa::path(get, path = "/api/v1/me/ratings", tag = "ratings",
+    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem)))]
+pub async fn api_my_ratings(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec<MyRating>>> {
+    let subject = ctx.principal().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    Ok(Json(store::of_rater(&s.store, &subject, 100).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackBody {
+    pub satisfied: bool,
+}
+
+/// The rater answers the outcome of their bad rating's follow-up, once.
+#[utoipa::path(post, path = "/api/v1/me/ratings/{rating_id}/feedback", tag = "ratings", request_body = FeedbackBody,
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn api_feedback(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(rating_id): Path<String>,
+    body: ApiJson<FeedbackBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(feedback(&s, &ctx, &rating_id, body.value.satisfied).await?.value))
+}
+
+/// The ratings of the caller's department (rating_handle) or of every department of their
+/// region (rating_manage), newest first; never who rated.
+#[utoipa::path(get, path = "/api/v1/ratings", tag = "ratings",
+    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn api_department_ratings(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec<Rating>>> {
+    let depts = task_departments(&s, &ctx).await?;
+    Ok(Json(store::of_departments(&s.store, &depts, 200).await?))
+}
+
+/// A follow-up task with its rating, as staff see it (never who rated).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TaskView {
+    #[schema(value_type = Object)]
+    pub task: TaskRow,
+    #[schema(value_type = Object)]
+    pub rating: Rating,
+    /// call_back_overdue, fix_overdue.
+    pub warnings: Vec<core::Warning>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct TasksQuery {
+    /// Also the closed ones.
+    #[serde(default)]
+    pub all: Option<bool>,
+}
+
+/// The follow-up tasks of the caller's department (rating_handle) or region
+/// (rating_manage): open ones oldest first, with their warnings.
+#[utoipa::path(get, path = "/api/v1/rating-tasks", tag = "ratings", params(TasksQuery),
+    responses((status = 200, body = Vec<TaskView>), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+pub async fn api_tasks(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<TasksQuery>,
+) -> ApiResult<Json<Vec<TaskView>>> {
+    Ok(Json(task_views(&s, &ctx, !q.all.unwrap_or(false)).await?))
+}
+
+pub(crate) async fn task_views(s: &AppState, ctx: &Ctx, open_only: bool) -> ApiResult<Vec<TaskView>> {
+    let depts = task_departments(s, ctx).await?;
+    let today = yiwang_store::today();
+    let mut out = vec![];
+    for t in store::tasks_of(&s.store, &depts, open_only, 200).await? {
+        let Some((r, ..)) = store::rating(&s.store, &t.id).await? else {
+            continue;
+        };
+        out.push(TaskView {
+            warnings: t.warnings(today),
+            task: t,
+            rating: r,
+        });
+    }
+    Ok(out)
+}
+
+/// One follow-up task with its rating and history.
+#[utoipa::path(get, path = "/api/v1/rating-tasks/{task_id}", tag = "ratings",
+    responses((status = 200, body = TaskView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn api_task(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Json<TaskView>> {
+    let (t, r) = visible_task(&s, &ctx, &id).await?;
+    Ok(Json(TaskView {
+        warnings: t.warnings(yiwang_store::today()),
+        task: t,
+        rating: r,
+    }))
+}
+
+/// A step on a follow-up task: `call_back` (回访), `resolve` (立行立改 / 限期整改 with
+/// `due_on` / 解释说明), `fixed`, `appeal` (the department), `decide_appeal` (the supervisor:
+/// upheld leaves the rating out of the figures, never deleted).
+#[utoipa::path(post, path = "/api/v1/rating-tasks/{task_id}/actions", tag = "ratings", request_body = TaskAction,
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn api_task_act(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: ApiJson<TaskAction>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(act_on_task(&s, &ctx, &id, body.value).await?.value))
+}

@@ -1,0 +1,158 @@
+// Browser journey of 好差评 (ratings): a window clerk takes a paper application for 李四 for
+// an instant item (即办件: decided on acceptance) and delivers it; 李四 finds the invitation to
+// rate on the concluded case and rates it 2 stars (差评) with a reason; the handling
+// department's officer sees the bad rating (never who gave it), records the call-back and a
+// fix with a deadline, then the fix; 李四 sees the outcome under 我的评价 and answers that he
+// is satisfied. Screenshots of each page; new pages pass axe-core. Drives Debian's chromium
+// through playwright-core against a running `yiwang serve --demo`.
+//
+// Environment: as cases.test.mjs (YIWANG_URL, YIWANG_SERVER_LOG, YIWANG_ARTIFACTS, CHROMIUM).
+// The steps run in order and share state (the case made in step 1).
+
+import assert from 'node:assert/strict';
+import { byTestId, expectAccessible, fillForm as fill, journey, open, screenshot, submit, text } from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 120_000;
+const CITIZEN = '13900139000'; // 李四
+// 城乡居民基本医疗保险参保登记 of 海口市医疗保障局: a 即办件 whose approver follows up its ratings.
+const ITEM = '城乡居民基本医疗保险参保登记';
+const OFFICER = 'hk.yb.approver';
+
+const shared = { caseId: null };
+const j = journey({ timeout: TEST_TIMEOUT_MS, failedPrefix: 'failed-ratings-', stateIds: ['case-state', 'task-state'] });
+const { stepTest, expectPresent, staff } = j;
+const citizen = (use) => j.citizen(use, CITIZEN);
+
+// Clicks a button that submits a form and waits for the answer page.
+async function press(page, locator) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
+}
+
+async function caseState(page) {
+  const st = byTestId(page, 'case-state');
+  await expectPresent(page, st, 'the case state');
+  return st.getAttribute('data-state');
+}
+
+const fillForm = (form) => fill(form, { number: '1', phone: '13900139000', address: '海口市美兰区海甸岛 2 号', text: '李四' });
+
+stepTest('1 a window clerk takes and concludes an instant case for 李四', async (use) => {
+  const s = await staff(use, 'hk.clerk', 'window_clerk');
+  const { page } = s;
+  await open(page, '/work/window');
+  const lookup = byTestId(page, 'window-lookup');
+  await expectPresent(page, lookup, 'the window lookup form');
+  // 李四: 460100 + 19900101 + 123 + the GB 11643 check character.
+  const body = '46010019900101123';
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const id = body + '10X98765432'[[...body].reduce((a, c, i) => a + Number(c) * w[i], 0) % 11];
+  await lookup.locator('input[name="id_number"]').fill(id);
+  await lookup.locator('input[name="item"]').fill(ITEM);
+  await byTestId(lookup, 'window-start').click();
+  await expectPresent(page, byTestId(page, 'window-applicant').or(byTestId(page, 'item-choices')), 'the applicant or the items');
+  if ((await byTestId(page, 'item-choices').count()) > 0) {
+    await byTestId(page, 'item-choices').locator('a').first().click();
+  }
+  await expectPresent(page, byTestId(page, 'window-applicant'), 'the applicant at the window');
+  const situation = byTestId(page, 'situation');
+  if ((await situation.count()) > 0) {
+    for (const sel of await situation.locator('select[name^="q."]').all()) {
+      const opts = await sel.locator('option').evaluateAll((os) => os.map((o) => o.value).filter((v) => v));
+      await sel.selectOption(opts[0]);
+    }
+    await submit(situation);
+  }
+  const form = byTestId(page, 'apply-form');
+  await expectPresent(page, form, 'the window application form');
+  await fillForm(form);
+  for (const key of await form.locator('tr[data-material]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-material')))) {
+    await form.locator(`select[name="how.${key}"]`).selectOption('paper');
+    await form.locator(`input[name="originals.${key}"]`).check();
+  }
+  await press(page, byTestId(page, 'apply-submit'));
+  assert.equal(await caseState(page), 'submitted');
+  shared.caseId = (await text(byTestId(page, 'case-id'))).trim();
+  // 即办件: accepted and decided at once; then handed over, and the case ends.
+  await press(page, byTestId(page, 'act-accept'));
+  assert.equal(await caseState(page), 'decided');
+  await press(page, byTestId(page, 'act-deliver'));
+  assert.equal(await caseState(page), 'concluded');
+});
+
+stepTest('2 李四 rates the concluded case 2 stars with a reason', async (use) => {
+  assert.ok(shared.caseId, 'step 1 made a case');
+  const c = await citizen(use);
+  const { page } = c;
+  await open(page, `/me/cases/${shared.caseId}`);
+  await expectPresent(page, byTestId(page, 'rate-invite'), 'the invitation to rate');
+  await byTestId(page, 'rate-link').click();
+  const form = byTestId(page, 'rating-form');
+  await expectPresent(page, form, 'the rating form');
+  await expectAccessible(page, 'the rating page');
+  await screenshot(page, 'ratings-form.png');
+  // A bad rating without a reason is refused, the level kept.
+  await form.locator('input[name="level"][value="2"]').check();
+  c.allow(422, `/me/cases/${shared.caseId}/rate`);
+  await press(page, byTestId(form, 'rating-submit'));
+  await expectPresent(page, byTestId(page, 'errors').locator('[data-rule="rating.reason_required"]'), 'the reason asked for');
+  const again = byTestId(page, 'rating-form');
+  assert.equal(await again.locator('input[name="level"][value="2"]').isChecked(), true, 'the level kept');
+  await again.locator('input[name="option"][value="many_trips"]').check();
+  await again.locator('select[name="dim.efficiency"]').selectOption('2');
+  await again.locator('textarea[name="text"]').fill('材料要求没有说清楚，跑了两趟');
+  await press(page, byTestId(again, 'rating-submit'));
+  const mine = byTestId(page, 'my-rating').filter({ has: page.locator(`a[href="/me/cases/${shared.caseId}"]`) });
+  await expectPresent(page, mine, 'the rating among mine');
+  assert.equal(await byTestId(mine, 'my-rating-level').getAttribute('data-level'), '2');
+  assert.equal(await byTestId(mine, 'my-rating-task').getAttribute('data-state'), 'calling_back');
+  await expectAccessible(page, 'my ratings');
+  await screenshot(page, 'ratings-mine.png');
+  // Rated once: the case no longer invites a rating.
+  await open(page, `/me/cases/${shared.caseId}`);
+  assert.equal(await byTestId(page, 'rate-invite').count(), 0);
+});
+
+stepTest('3 the department calls back and fixes by a deadline; the rater is not named', async (use) => {
+  const s = await staff(use, OFFICER, 'approver');
+  const { page } = s;
+  await open(page, '/work/rating-tasks');
+  const row = byTestId(page, 'rating-tasks').locator('tr', { hasText: shared.caseId });
+  await expectPresent(page, row, 'the bad rating among the department\'s tasks');
+  await expectAccessible(page, 'the follow-up tasks');
+  await screenshot(page, 'ratings-tasks.png');
+  await row.locator('a').first().click();
+  await expectPresent(page, byTestId(page, 'task-facts'), 'the task');
+  assert.doesNotMatch(await text(byTestId(page, 'task-facts')), /李四/, 'staff never see who rated');
+  const cb = byTestId(page, 'call-back-form');
+  await cb.locator('textarea[name="note"]').fill('电话回访：申请人反映材料说明不清');
+  await press(page, byTestId(cb, 'call-back-submit'));
+  assert.equal(await byTestId(page, 'task-state').getAttribute('data-state'), 'resolving');
+  const rs = byTestId(page, 'resolve-form');
+  await rs.locator('input[name="outcome"][value="deadline"]').check();
+  const due = new Date(Date.now() + 10 * 86400_000).toISOString().slice(0, 10);
+  await rs.locator('input[name="due_on"]').fill(due);
+  await rs.locator('textarea[name="note"]').fill('将修订办事指南的材料说明');
+  await press(page, byTestId(rs, 'resolve-submit'));
+  assert.equal(await byTestId(page, 'task-state').getAttribute('data-state'), 'fixing');
+  await expectAccessible(page, 'a follow-up task');
+  await screenshot(page, 'ratings-task-fixing.png');
+  const fx = byTestId(page, 'fixed-form');
+  await fx.locator('textarea[name="note"]').fill('办事指南已修订发布');
+  await press(page, byTestId(fx, 'fixed-submit'));
+  assert.equal(await byTestId(page, 'task-state').getAttribute('data-state'), 'closed');
+  assert.equal(await byTestId(page, 'task-history').locator('li').count(), 3);
+});
+
+stepTest('4 李四 sees the outcome and answers that he is satisfied', async (use) => {
+  const { page } = await citizen(use);
+  await open(page, '/me/ratings');
+  const mine = byTestId(page, 'my-rating').filter({ has: page.locator(`a[href="/me/cases/${shared.caseId}"]`) });
+  await expectPresent(page, mine, 'the rating');
+  assert.equal(await byTestId(mine, 'my-rating-task').getAttribute('data-state'), 'closed');
+  assert.match(await text(mine), /办事指南已修订发布/);
+  await press(page, byTestId(mine, 'feedback-submit'));
+  const after = byTestId(page, 'my-rating').filter({ has: page.locator(`a[href="/me/cases/${shared.caseId}"]`) });
+  assert.equal(await byTestId(after, 'feedback-form').count(), 0, 'answered once');
+  assert.match(await text(after), /满意/);
+  await screenshot(page, 'ratings-answered.png');
+});
