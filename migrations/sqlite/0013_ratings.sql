@@ -39,6 +39,27 @@ CREATE TABLE ratings (
 CREATE UNIQUE INDEX ratings_case_channel_stage ON ratings (case_id, channel, stage);
 CREATE INDEX ratings_department ON ratings (department_id, created_at);
 CREATE INDEX ratings_rater ON ratings (rater, created_at);
+CREATE INDEX ratings_created ON ratings (created_on, id);
+
+-- The board's figures, kept by the writer as ratings and follow-ups happen (never counted
+-- from the ratings): per month, department, item and window clerk ('' for none).
+CREATE TABLE rating_stats (
+    month TEXT NOT NULL,
+    department_id TEXT NOT NULL,
+    item_code TEXT NOT NULL,
+    clerk TEXT NOT NULL,
+    item_name TEXT NOT NULL,
+    level1 BIGINT NOT NULL,
+    level2 BIGINT NOT NULL,
+    level3 BIGINT NOT NULL,
+    level4 BIGINT NOT NULL,
+    level5 BIGINT NOT NULL,
+    defaulted BIGINT NOT NULL,
+    bad BIGINT NOT NULL,
+    called_back BIGINT NOT NULL,
+    closed BIGINT NOT NULL,
+    PRIMARY KEY (month, department_id, item_code, clerk)
+);
 
 -- A case that ended and awaits its rating at conclusion: some days after it ended (the
 -- province's setting) it is rated 基本满意 by default.
@@ -63,3 +84,4 @@ CREATE TABLE rating_tasks (
 );
 
 CREATE INDEX rating_tasks_department ON rating_tasks (department_id, state, created_at);
+CREATE INDEX rating_tasks_state ON rating_tasks (state, updated_at);

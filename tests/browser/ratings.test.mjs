@@ -3,7 +3,8 @@
 // rate on the concluded case and rates it 2 stars (差评) with a reason; the handling
 // department's officer sees the bad rating (never who gave it), records the call-back and a
 // fix with a deadline, then the fix; 李四 sees the outcome under 我的评价 and answers that he
-// is satisfied. Screenshots of each page; new pages pass axe-core. Drives Debian's chromium
+// is satisfied; the public board shows the figures and the fix. Screenshots of each page;
+// new pages pass axe-core. Drives Debian's chromium
 // through playwright-core against a running `yiwang serve --demo`.
 //
 // Environment: as cases.test.mjs (YIWANG_URL, YIWANG_SERVER_LOG, YIWANG_ARTIFACTS, CHROMIUM).
@@ -155,4 +156,24 @@ stepTest('4 李四 sees the outcome and answers that he is satisfied', async (us
   assert.equal(await byTestId(after, 'feedback-form').count(), 0, 'answered once');
   assert.match(await text(after), /满意/);
   await screenshot(page, 'ratings-answered.png');
+});
+
+stepTest('5 the public board shows the department, its figures and the fix, never the rater', async (use) => {
+  const s = use(await j.newSession());
+  const { page } = s;
+  await open(page, '/ratings/board?region=460100');
+  const total = byTestId(page, 'board-total');
+  await expectPresent(page, total, 'the overall figures');
+  assert.ok(Number(await text(byTestId(page, 'board-count'))) >= 1, 'the rating is counted');
+  const row = byTestId(page, 'board-rows').locator('tr', { hasText: '海口市医疗保障局' });
+  await expectPresent(page, row, 'the department that served');
+  const fixes = byTestId(page, 'board-fixes');
+  await expectPresent(page, fixes, 'the recent fixes');
+  assert.match(await text(fixes), /办事指南已修订发布/);
+  assert.doesNotMatch(await page.locator('main').innerText(), /李四/, 'raters are never published');
+  await expectAccessible(page, 'the ratings board');
+  await screenshot(page, 'ratings-board.png');
+  // A department's items.
+  await row.locator('a').first().click();
+  await expectPresent(page, byTestId(page, 'board-rows').locator('tr', { hasText: '城乡居民基本医疗保险参保登记' }), 'the item');
 });

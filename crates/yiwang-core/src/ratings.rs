@@ -702,6 +702,19 @@ pub struct Counts {
     pub closed: u64,
 }
 
+impl Counts {
+    /// Adds another row's counts (a region's or department's total).
+    pub fn add(&mut self, o: &Counts) {
+        for (a, b) in self.by_level.iter_mut().zip(o.by_level) {
+            *a += b;
+        }
+        self.defaulted += o.defaulted;
+        self.bad += o.bad;
+        self.called_back += o.called_back;
+        self.closed += o.closed;
+    }
+}
+
 /// The board's figures (国办发〔2019〕51号: 好评率, 差评整改率; 100 % call-back of real-name
 /// bad ratings), as fractions 0–1; None where nothing is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -400,6 +400,8 @@ pub static RULES: &[Rule] = &[
     // caller's own case, else 404); follow-up tasks by the handling department's officers and
     // the region's supervisors (the handler checks the task's department, else 404).
     r("GET", "/api/v1/ratings/options", Public),
+    r("GET", "/api/v1/ratings/board", Public),
+    r("GET", "/ratings/board", Public),
     r("PUT", "/api/v1/ratings/options", Perm(P::RatingManage, Home)),
     r("POST", "/api/v1/me/cases/{case_id}/ratings", Person),
     r("GET", "/api/v1/me/ratings", Person),

@@ -141,6 +141,27 @@ async fn setup(s: &Arc<Store>) -> World {
     World { item_code, dept, scan }
 }
 
+/// The board's counters of this month, summed over its rows.
+async fn counts(s: &Store) -> yiwang_core::ratings::Counts {
+    counts_of(s, yiwang_store::today()).await
+}
+
+/// The board's counters of the month of `day`.
+async fn counts_of(s: &Store, day: chrono::NaiveDate) -> yiwang_core::ratings::Counts {
+    let month = day.format("%Y-%m").to_string();
+    let mut c = yiwang_core::ratings::Counts::default();
+    for r in ratings::stats(s, &month, &month).await.unwrap() {
+        for i in 0..5 {
+            c.by_level[i] += r.counts.by_level[i];
+        }
+        c.defaulted += r.counts.defaulted;
+        c.bad += r.counts.bad;
+        c.called_back += r.counts.called_back;
+        c.closed += r.counts.closed;
+    }
+    c
+}
+
 fn wang() -> Subject {
     Subject::Person("wang".into())
 }
@@ -305,6 +326,17 @@ async fn a_case_is_rated_by_its_applicant_once_after_it_ended() {
         assert!(ratings::open_stages(&s, &row).await.unwrap().is_empty());
         let mine = ratings::of_rater(&s, &wang(), 10).await.unwrap();
         assert_eq!(mine.len(), 1);
+        assert_eq!(counts(&s).await.by_level, [0, 0, 0, 0, 1]);
+        // The national record names the case, the item and its version, the department.
+        let today = yiwang_store::today();
+        let rec = ratings::national(&s, today, today).await.unwrap();
+        assert_eq!(rec.len(), 1);
+        assert_eq!(rec[0]["case_number"], done.as_str());
+        assert_eq!(rec[0]["item_version"], 1);
+        assert_eq!(rec[0]["department_name"], "海口市民政局");
+        assert_eq!(rec[0]["applicant_type"], "person");
+        assert_eq!(rec[0]["option_names"], json!(["办理时间短", "一次办成，不用跑腿"]));
+        assert_eq!(rec[0]["handling_state"], "concluded");
         // Rated: the scheduler has nothing to default for it, even long after.
         let later = yiwang_store::today() + chrono::Days::new(30);
         assert!(ratings::tick(&s, later).await.unwrap().is_empty());
@@ -334,6 +366,9 @@ async fn an_unrated_case_is_rated_fairly_satisfied_after_seven_days() {
         );
         let got = ratings::of_case(&s, &done).await.unwrap();
         assert_eq!((got.len(), got[0].level, got[0].defaulted), (1, 3, true));
+        // Counted in the month it was given by default.
+        let c = counts_of(&s, today + chrono::Days::new(7)).await;
+        assert_eq!((c.by_level, c.defaulted, c.bad), ([0, 0, 1, 0, 0], 1, 0));
         // Once only; and the applicant can no longer rate that stage.
         assert!(
             ratings::tick(&s, today + chrono::Days::new(8))
@@ -438,6 +473,19 @@ async fn a_bad_rating_is_called_back_fixed_and_answered_by_the_rater() {
                 .unwrap()
                 .is_empty()
         );
+        // The board: one bad rating, called back and closed (100 %); the fix is published
+        // with what the unit answered, without the rater.
+        let c = counts(&s).await;
+        assert_eq!((c.by_level[1], c.bad, c.called_back, c.closed), (1, 1, 1, 1));
+        let f = yiwang_core::ratings::figures(&c);
+        assert_eq!((f.call_back_rate, f.rectification_rate), (Some(1.0), Some(1.0)));
+        let fixes = ratings::recent_fixes(&s, 5).await.unwrap();
+        assert_eq!(fixes.len(), 1);
+        assert_eq!(fixes[0].answer, ["修订办事指南材料说明", "办事指南已修订并发布"]);
+        assert!(
+            !serde_json::to_string(&fixes).unwrap().contains("wang"),
+            "no rater on the board"
+        );
         let report = yiwang_store::ledger::verify_store(&s).await.unwrap();
         assert!(report.ok(), "{report:?}");
         db.cleanup().await;
@@ -479,6 +527,12 @@ async fn an_upheld_appeal_keeps_the_rating_but_leaves_it_uncounted() {
         .unwrap();
         let r = ratings::of_case(&s, &done).await.unwrap();
         assert_eq!((r.len(), r[0].excluded), (1, true));
+        let c = counts(&s).await;
+        assert_eq!(
+            (c.by_level, c.bad, c.called_back, c.closed),
+            ([0; 5], 0, 0, 0),
+            "not counted"
+        );
         let t = ratings::task(&s, &id).await.unwrap().unwrap();
         assert_eq!((t.state, t.task.excluded), (TaskState::Closed, true));
         assert!(!ratings::asks_feedback(&t));

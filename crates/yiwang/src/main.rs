@@ -97,6 +97,21 @@ enum ExportCmd {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// The national records of the ratings (好差评) given in a date range: one JSON object
+    /// per line with the case number, item code and version, department and its code,
+    /// applicant type, channel, level and options, the case's state, region, window staff.
+    Ratings {
+        /// Only `national` so far.
+        #[arg(long, default_value = "national")]
+        format: String,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -538,9 +553,11 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Cmd::Licence {
             cmd: LicenceCmd::Verify { what },
         } => return verify_licence(&cfg, &what).await,
-        Cmd::Export {
-            cmd: ExportCmd::Cases { format, from, to, out },
-        } => {
+        Cmd::Export { cmd } => {
+            let (what, format, from, to, out) = match cmd {
+                ExportCmd::Cases { format, from, to, out } => ("cases", format, from, to, out),
+                ExportCmd::Ratings { format, from, to, out } => ("ratings", format, from, to, out),
+            };
             if format != "national" {
                 bail!("--format: only `national` is supported (got `{format}`)");
             }
@@ -548,9 +565,16 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 bail!("--to ({to}) is before --from ({from})");
             }
             let store = open(&cfg).await?;
-            let r = yiwang_store::cases::national(&store, from, to).await;
+            let r = match what {
+                "cases" => yiwang_store::cases::national(&store, from, to).await.map(|v| {
+                    v.iter()
+                        .map(|x| serde_json::to_value(x).expect("serialisable"))
+                        .collect()
+                }),
+                _ => yiwang_store::ratings::national(&store, from, to).await,
+            };
             store.close().await;
-            let records = r?;
+            let records: Vec<serde_json::Value> = r?;
             let mut text = String::new();
             for rec in &records {
                 text.push_str(&serde_json::to_string(rec)?);
@@ -559,7 +583,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             match out {
                 Some(p) => {
                     std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
-                    eprintln!("{} cases written to {}", records.len(), p.display());
+                    eprintln!("{} {what} written to {}", records.len(), p.display());
                 }
                 None => print!("{text}"),
             }

@@ -27,6 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_my_ratings))
         .routes(routes!(api_feedback))
         .routes(routes!(api_department_ratings))
+        .routes(routes!(api_board))
+        .route("/ratings/board", axum::routing::get(pages::board_page))
         .routes(routes!(api_tasks))
         .routes(routes!(api_task))
         .routes(routes!(api_task_act))
@@ -308,6 +310,9 @@ pub struct TasksQuery {
     /// Also the closed ones.
     #[serde(default)]
     pub all: Option<bool>,
+    /// Only this department's (within the caller's scope).
+    #[serde(default)]
+    pub department: Option<String>,
 }
 
 /// The follow-up tasks of the caller's department (rating_handle) or region
@@ -320,11 +325,15 @@ pub async fn api_tasks(
     ctx: Ctx,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<TasksQuery>,
 ) -> ApiResult<Json<Vec<TaskView>>> {
-    Ok(Json(task_views(&s, &ctx, !q.all.unwrap_or(false)).await?))
+    Ok(Json(task_views(&s, &ctx, &q).await?))
 }
 
-pub(crate) async fn task_views(s: &AppState, ctx: &Ctx, open_only: bool) -> ApiResult<Vec<TaskView>> {
-    let depts = task_departments(s, ctx).await?;
+pub(crate) async fn task_views(s: &AppState, ctx: &Ctx, q: &TasksQuery) -> ApiResult<Vec<TaskView>> {
+    let open_only = !q.all.unwrap_or(false);
+    let mut depts = task_departments(s, ctx).await?;
+    if let Some(d) = q.department.as_ref().filter(|d| !d.is_empty()) {
+        depts.retain(|x| x == d);
+    }
     let today = yiwang_store::today();
     let mut out = vec![];
     for t in store::tasks_of(&s.store, &depts, open_only, 200).await? {
@@ -367,4 +376,164 @@ pub async fn api_task_act(
     body: ApiJson<TaskAction>,
 ) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(act_on_task(&s, &ctx, &id, body.value).await?.value))
+}
+
+// ---------------------------------------------------------------------------------------
+// The board (政务公开)
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct BoardQuery {
+    /// First month, YYYY-MM (default: this month).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Last month, YYYY-MM (default: `from`).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// A region code (default: the province); its departments and those below it.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// One department: its items instead of the departments.
+    #[serde(default)]
+    pub department: Option<String>,
+}
+
+/// One line of the board: a department (or an item of one) with its counts and figures.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BoardLine {
+    pub key: String,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub counts: core::Counts,
+    #[schema(value_type = Object)]
+    pub figures: core::Figures,
+}
+
+impl BoardLine {
+    fn new(key: String, name: String, counts: core::Counts) -> BoardLine {
+        BoardLine {
+            figures: core::figures(&counts),
+            key,
+            name,
+            counts,
+        }
+    }
+}
+
+/// A published fix (the rater never shown).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FixView {
+    pub department: String,
+    #[schema(value_type = Object)]
+    pub fix: store::Fix,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BoardView {
+    pub from: String,
+    pub to: String,
+    pub region: String,
+    pub department: Option<String>,
+    pub total: BoardLine,
+    pub rows: Vec<BoardLine>,
+    pub fixes: Vec<FixView>,
+}
+
+fn month_of(field: &str, v: Option<&str>, default: &str) -> ApiResult<String> {
+    let v = v.filter(|x| !x.is_empty()).unwrap_or(default);
+    match chrono::NaiveDate::parse_from_str(&format!("{v}-01"), "%Y-%m-%d") {
+        Ok(_) if v.len() == 7 => Ok(v.to_string()),
+        _ => Err(ApiError::from(yiwang_core::DomainError::invalid(vec![
+            yiwang_core::FieldError::new(field, "month", "月份格式应为 YYYY-MM", "a month is YYYY-MM"),
+        ]))),
+    }
+}
+
+/// The board's figures for months, a region and perhaps one department (shared by the API
+/// and the page).
+pub(crate) async fn board(s: &AppState, q: &BoardQuery) -> ApiResult<BoardView> {
+    let this = yiwang_store::today().format("%Y-%m").to_string();
+    let from = month_of("from", q.from.as_deref(), &this)?;
+    let to = month_of("to", q.to.as_deref(), &from)?;
+    let region = q
+        .region
+        .clone()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| s.home_region.clone());
+    let department = q.department.clone().filter(|d| !d.is_empty());
+    let mut depts = std::collections::BTreeMap::new();
+    let mut lines: std::collections::BTreeMap<String, BoardLine> = std::collections::BTreeMap::new();
+    let mut total = core::Counts::default();
+    for r in store::stats(&s.store, &from, &to).await? {
+        if !depts.contains_key(&r.department_id) {
+            let d = yiwang_store::refdata::department(&s.store, &r.department_id).await?;
+            depts.insert(r.department_id.clone(), d);
+        }
+        let Some(Some(d)) = depts.get(&r.department_id) else {
+            continue;
+        };
+        if !yiwang_core::access::region_within(&region, &d.region_code)
+            || department.as_ref().is_some_and(|x| x != &d.id)
+        {
+            continue;
+        }
+        total.add(&r.counts);
+        let (key, name) = match &department {
+            Some(_) => (r.item_code.clone(), r.item_name.clone()),
+            None => (d.id.clone(), d.name.clone()),
+        };
+        lines
+            .entry(key.clone())
+            .or_insert_with(|| BoardLine::new(key, name, core::Counts::default()))
+            .counts
+            .add(&r.counts);
+    }
+    let mut rows: Vec<BoardLine> = lines
+        .into_values()
+        .map(|l| BoardLine::new(l.key, l.name, l.counts))
+        .collect();
+    rows.sort_by(|a, b| {
+        b.counts
+            .by_level
+            .iter()
+            .sum::<u64>()
+            .cmp(&a.counts.by_level.iter().sum::<u64>())
+    });
+    let mut fixes = vec![];
+    for f in store::recent_fixes(&s.store, 20).await? {
+        let Some(d) = yiwang_store::refdata::department(&s.store, &f.department_id).await? else {
+            continue;
+        };
+        if yiwang_core::access::region_within(&region, &d.region_code) && department.as_ref().is_none_or(|x| x == &d.id)
+        {
+            fixes.push(FixView {
+                department: d.name,
+                fix: f,
+            });
+        }
+        if fixes.len() == 10 {
+            break;
+        }
+    }
+    Ok(BoardView {
+        total: BoardLine::new(region.clone(), region.clone(), total),
+        from,
+        to,
+        region,
+        department,
+        rows,
+        fixes,
+    })
+}
+
+/// The public ratings board (政务公开): per department of a region (or per item of one
+/// department), the counts by level, 好评率, 差评, the call-back and rectification rates of
+/// real-name bad ratings, and recent fixes — never who rated. Appeals upheld are not counted.
+#[utoipa::path(get, path = "/api/v1/ratings/board", tag = "ratings", params(BoardQuery),
+    responses((status = 200, body = BoardView), (status = 400, body = Problem), (status = 422, body = Problem)))]
+pub async fn api_board(
+    State(s): State<AppState>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<BoardQuery>,
+) -> ApiResult<Json<BoardView>> {
+    Ok(Json(board(&s, &q).await?))
 }

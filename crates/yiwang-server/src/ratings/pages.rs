@@ -180,12 +180,7 @@ impl MyRatingsPage {
         store::asks_feedback(t)
     }
     fn notes(&self, t: &TaskRow) -> Vec<String> {
-        // What the department said to the rater: outcomes and fixes (not internal call notes).
-        t.history
-            .iter()
-            .filter(|h| matches!(h["action"].as_str(), Some("resolve" | "fixed")))
-            .filter_map(|h| h["note"].as_str().map(str::to_string))
-            .collect()
+        t.answers()
     }
 }
 
@@ -264,8 +259,13 @@ impl TasksPage {
     }
 }
 
-pub(super) async fn tasks_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
-    let tasks = task_views(&s, &ctx, true).await?;
+pub(super) async fn tasks_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<TasksQuery>,
+) -> ApiResult<Response> {
+    let tasks = task_views(&s, &ctx, &q).await?;
     let (_, options) = store::options(&s.store).await?;
     Ok(TasksPage { base, tasks, options }.into_response())
 }
@@ -463,4 +463,71 @@ impl TaskPage {
     fn state_name(&self, s: &TaskState) -> &'static str {
         self.name(s)
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The board
+// ---------------------------------------------------------------------------------------
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "ratings_board.html")]
+struct BoardPage {
+    base: Base,
+    v: BoardView,
+    months: Vec<String>,
+    regions: Vec<(String, String)>,
+    /// Supervisors and the departments' officers drill down to the follow-ups.
+    drill: bool,
+}
+crate::page!(BoardPage);
+
+impl BoardPage {
+    fn pct(&self, x: &Option<f64>) -> String {
+        x.map_or_else(|| "—".to_string(), |v| format!("{:.1}%", v * 100.0))
+    }
+    fn total(&self, l: &BoardLine) -> u64 {
+        l.counts.by_level.iter().sum()
+    }
+    fn level(&self, l: &BoardLine, level: &usize) -> u64 {
+        l.counts.by_level[*level - 1]
+    }
+    fn levels(&self) -> Vec<(usize, &'static str)> {
+        core::LEVELS
+            .iter()
+            .map(|(l, zh, en)| (usize::from(*l), self.base.lang.pick(zh, en)))
+            .collect()
+    }
+    fn outcome(&self, o: &Option<Outcome>) -> &'static str {
+        o.as_ref().map_or("", |o| self.name(o))
+    }
+}
+
+pub(super) async fn board_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<BoardQuery>,
+) -> ApiResult<Response> {
+    let v = board(&s, &q).await?;
+    let today = yiwang_store::today();
+    let months = (0..12)
+        .filter_map(|i| today.checked_sub_months(chrono::Months::new(i)))
+        .map(|d| d.format("%Y-%m").to_string())
+        .collect();
+    let mut regions = vec![];
+    if let Some(p) = yiwang_store::regions::get(&s.store.read, &s.home_region).await? {
+        regions.push((p.code.clone(), p.name.clone()));
+        for c in yiwang_store::regions::children(&s.store.read, Some(&p.code)).await? {
+            regions.push((c.code, c.name));
+        }
+    }
+    let drill = ctx.has(Permission::RatingManage) || ctx.has(Permission::RatingHandle);
+    Ok(BoardPage {
+        base,
+        v,
+        months,
+        regions,
+        drill,
+    }
+    .into_response())
 }

@@ -27,6 +27,9 @@ use yiwang_core::ratings::{
     self as core, Channel, RatingInput, RatingOption, Stage, Task, TaskAction, TaskParty, TaskState,
 };
 
+mod board;
+pub use board::*;
+
 fn stream(id: &str) -> String {
     format!("rating:{id}")
 }
@@ -95,6 +98,15 @@ pub struct TaskRow {
 }
 
 impl TaskRow {
+    /// What the unit told the rater: the outcome's and the fix's notes (not its internal
+    /// call-back notes).
+    pub fn answers(&self) -> Vec<String> {
+        self.history
+            .iter()
+            .filter(|h| matches!(h["action"].as_str(), Some("resolve" | "fixed")))
+            .filter_map(|h| h["note"].as_str().map(str::to_string))
+            .collect()
+    }
     /// The warnings it raises today (overdue call-back or fix).
     pub fn warnings(&self, today: NaiveDate) -> Vec<core::Warning> {
         core::warnings(&self.task, self.call_back_due, today)
@@ -384,6 +396,11 @@ async fn rate_cmd(ctx: &mut WriteCtx<'_>, c: &RateCmd) -> Result<Value> {
     .bind(&c.rated_by)
     .execute(&mut *ctx.conn)
     .await?;
+    // The board: the level, a default, a real-name bad rating to follow up.
+    let mut d = Delta::level(r.level, 1);
+    d.defaulted = i64::from(r.defaulted);
+    d.bad = i64::from(c.task.is_some());
+    bump(ctx, &StatKey::of(r), &d).await?;
     if r.channel == Channel::Online && r.stage == Stage::Conclusion {
         sqlx::query("DELETE FROM rating_due WHERE case_id = $1")
             .bind(&r.case_id)
@@ -691,11 +708,13 @@ pub async fn act(store: &Store, meta: Meta, id: &str, party: TaskParty, action: 
 }
 
 async fn task_cmd(ctx: &mut WriteCtx<'_>, c: &TaskCmd) -> Result<Value> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT state, history FROM rating_tasks WHERE id = $1")
-        .bind(&c.id)
-        .fetch_optional(&mut *ctx.conn)
-        .await?;
-    let (state, history) = row.ok_or_else(|| internal("follow-up task missing"))?;
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT state, task, history FROM rating_tasks WHERE id = $1")
+            .bind(&c.id)
+            .fetch_optional(&mut *ctx.conn)
+            .await?;
+    let (state, before, history) = row.ok_or_else(|| internal("follow-up task missing"))?;
+    let before: Task = serde_json::from_str(&before).map_err(internal)?;
     if state != c.from.as_str() {
         return Err(DomainError::conflict(
             "action",
@@ -732,6 +751,27 @@ async fn task_cmd(ctx: &mut WriteCtx<'_>, c: &TaskCmd) -> Result<Value> {
             .bind(&c.id)
             .execute(&mut *ctx.conn)
             .await?;
+    }
+    // The board: a first call-back, a close; an upheld appeal takes the rating out.
+    let r: Rating = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {RATING_COLUMNS} FROM ratings WHERE id = $1"
+    )))
+    .bind(&c.id)
+    .fetch_one(&mut *ctx.conn)
+    .await
+    .map_err(StoreError::from)
+    .and_then(|row| read(&row))?;
+    let mut d = Delta::default();
+    if c.task.excluded && !before.excluded {
+        d = Delta::level(r.level, -1);
+        d.bad = -1;
+        d.called_back = -i64::from(before.called_back_on.is_some());
+    } else {
+        d.called_back = i64::from(before.called_back_on.is_none() && c.task.called_back_on.is_some());
+        d.closed = i64::from(before.state != TaskState::Closed && c.task.state == TaskState::Closed);
+    }
+    if d.levels != [0; 5] || d.bad != 0 || d.called_back != 0 || d.closed != 0 {
+        bump(ctx, &StatKey::of(&r), &d).await?;
     }
     if let Some((to, zh, en)) = &c.tell {
         let case_id: String = sqlx::query_scalar("SELECT case_id FROM ratings WHERE id = $1")
