@@ -243,8 +243,16 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
             .await
             .unwrap();
         assert_eq!(v["valid"], true, "{v}");
+        // 好差评: the applicant rates the concluded case once; another person cannot.
+        let rate = json!({"level": 5, "options": ["fast"], "dimensions": {"efficiency": 5}});
+        let r = agent.post(format!("{u}/api/v1/me/cases/{id}/ratings"), &rate).await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let r = agent.post(format!("{u}/api/v1/me/cases/{id}/ratings"), &rate).await;
+        assert_eq!(r.status(), 409, "once per stage");
         // Another person cannot see the case.
         let other = Session::login(&u, "13900139000", None).await;
+        let r = other.post(format!("{u}/api/v1/me/cases/{id}/ratings"), &rate).await;
+        assert_eq!(r.status(), 404, "only the applicant rates");
         assert_eq!(other.get(format!("{u}/api/v1/me/cases/{id}")).await.status(), 404);
         // A mandate for listed items only does not reach this item (代办授权范围).
         let body = "46010019900101123";
@@ -318,6 +326,24 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
                 .iter()
                 .any(|m| m["how_received"] == "licence")
         );
+        // The national records of the ratings.
+        let (code, out, err) = cli(
+            &db,
+            &[
+                "export", "ratings", "--format", "national", "--from", &from, "--to", &to,
+            ],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        let rec: Value = out
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["case_number"] == id.as_str())
+            .expect("the rating in the export");
+        assert_eq!(
+            (rec["level"].as_i64(), rec["applicant_type"].as_str()),
+            (Some(5), Some("legal"))
+        );
+        assert_eq!(rec["department_code"].as_str().map(str::len), Some(18));
         let (code, _, err) = cli(
             &db,
             &["export", "cases", "--format", "xml", "--from", &from, "--to", &to],
