@@ -85,3 +85,14 @@ CREATE TABLE rating_tasks (
 
 CREATE INDEX rating_tasks_department ON rating_tasks (department_id, state, created_at);
 CREATE INDEX rating_tasks_state ON rating_tasks (state, updated_at);
+
+-- 一次一评 at the counter: a rating the window clerk opens for the case just served, valid
+-- for a few minutes and once; only the SM3 of its token is kept.
+CREATE TABLE rating_pads (
+    token_hash TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    clerk TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    created_at BIGINT NOT NULL
+);

@@ -399,7 +399,7 @@ export function journey({ timeout, failedPrefix, stateIds = ['case-state'] }) {
     for (const s of sessions) await s.context.close().catch(() => {});
     await browser?.close();
   });
-  const openSession = () => newSession(browser, sessions);
+  const openSession = (options) => newSession(browser, sessions, options);
   const stateSelector = stateIds.map((id) => `[data-testid="${id}"]`).join(', ');
   async function describePage(page) {
     try {

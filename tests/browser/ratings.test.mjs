@@ -3,7 +3,8 @@
 // rate on the concluded case and rates it 2 stars (差评) with a reason; the handling
 // department's officer sees the bad rating (never who gave it), records the call-back and a
 // fix with a deadline, then the fix; 李四 sees the outcome under 我的评价 and answers that he
-// is satisfied; the public board shows the figures and the fix. Screenshots of each page;
+// is satisfied; the public board shows the figures and the fix; the clerk asks for a rating at
+// the counter (tablet and phone sizes, no login, once). Screenshots of each page;
 // new pages pass axe-core. Drives Debian's chromium
 // through playwright-core against a running `yiwang serve --demo`.
 //
@@ -11,7 +12,7 @@
 // The steps run in order and share state (the case made in step 1).
 
 import assert from 'node:assert/strict';
-import { byTestId, expectAccessible, fillForm as fill, journey, open, screenshot, submit, text } from './helpers.mjs';
+import { BASE_URL, byTestId, expectAccessible, fillForm as fill, journey, open, screenshot, submit, text } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120_000;
 const CITIZEN = '13900139000'; // 李四
@@ -176,4 +177,41 @@ stepTest('5 the public board shows the department, its figures and the fix, neve
   // A department's items.
   await row.locator('a').first().click();
   await expectPresent(page, byTestId(page, 'board-rows').locator('tr', { hasText: '城乡居民基本医疗保险参保登记' }), 'the item');
+});
+
+stepTest('6 the clerk asks for a rating at the counter: the tablet and the phone (一次一评)', async (use) => {
+  const s = await staff(use, 'hk.clerk', 'window_clerk');
+  await open(s.page, `/work/cases/${shared.caseId}`);
+  const form = byTestId(s.page, 'pad-open-form');
+  await expectPresent(s.page, form, 'the counter rating button');
+  // On the counter the form opens the rating in a window of its own; here, in the same page.
+  await form.evaluate((f) => f.removeAttribute('target'));
+  await press(s.page, byTestId(form, 'pad-open'));
+  await expectPresent(s.page, byTestId(s.page, 'pad-form'), 'the counter rating');
+  const padPath = new URL(s.page.url()).pathname;
+  // The person's phone and the counter tablet, neither logged in.
+  const phone = use(await j.newSession({ viewport: { width: 390, height: 844 }, isMobile: true }));
+  await open(phone.page, padPath);
+  await expectPresent(phone.page, byTestId(phone.page, 'pad-levels'), 'the levels on a phone');
+  await expectAccessible(phone.page, 'the counter rating on a phone');
+  await screenshot(phone.page, 'ratings-pad-phone.png');
+  const tablet = use(await j.newSession({ viewport: { width: 1024, height: 768 }, isMobile: true }));
+  await open(tablet.page, padPath);
+  const pf = byTestId(tablet.page, 'pad-form');
+  await expectPresent(tablet.page, pf, 'the counter rating on the tablet');
+  await expectAccessible(tablet.page, 'the counter rating on a tablet');
+  await screenshot(tablet.page, 'ratings-pad-tablet.png');
+  await pf.locator('input[name="level"][value="5"]').check();
+  await pf.locator('input[name="option"][value="friendly"]').check();
+  await pf.locator('select[name="dim.attitude"]').selectOption('5');
+  await press(tablet.page, byTestId(pf, 'pad-submit'));
+  await expectPresent(tablet.page, byTestId(tablet.page, 'pad-done'), 'thanks');
+  // Once: the phone's page now says so.
+  phone.allow(410, padPath);
+  assert.equal((await phone.page.goto(BASE_URL + padPath)).status(), 410, 'gone once used');
+  await expectPresent(phone.page, byTestId(phone.page, 'errors').locator('[data-rule="rating.pad_used"]'), 'rated already');
+  // The clerk's case page no longer offers it; the rating names the window.
+  await open(s.page, `/work/cases/${shared.caseId}`);
+  assert.equal(await byTestId(s.page, 'pad-open-form').count(), 0);
+  assert.match(await text(byTestId(s.page, 'case-ratings')), /5\/5/);
 });

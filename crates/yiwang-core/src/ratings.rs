@@ -50,6 +50,8 @@ pub struct RatingPolicy {
     pub default_after_days: u32,
     /// Working days within which a bad rating is called back (回访).
     pub call_back_days: u32,
+    /// Minutes a counter-tablet rating (一次一评) stays open after the clerk starts it.
+    pub pad_minutes: u32,
 }
 
 impl Default for RatingPolicy {
@@ -58,6 +60,7 @@ impl Default for RatingPolicy {
             multi_stage: false,
             default_after_days: 7,
             call_back_days: 3,
+            pad_minutes: 5,
         }
     }
 }
@@ -78,6 +81,7 @@ impl RatingPolicy {
         };
         range("default_after_days", self.default_after_days, 1, 90);
         range("call_back_days", self.call_back_days, 1, 30);
+        range("pad_minutes", self.pad_minutes, 1, 60);
         p.finish()
     }
 }
@@ -359,8 +363,8 @@ pub fn may_rate(
     multi_stage: bool,
     rated: &[(Channel, Stage)],
 ) -> Result<(), DomainError> {
-    match stage {
-        Stage::Conclusion => {
+    match (channel, stage) {
+        (_, Stage::Conclusion) => {
             if !matches!(
                 state,
                 CaseState::Concluded | CaseState::NotAccepted | CaseState::Terminated
@@ -373,7 +377,18 @@ pub fn may_rate(
                 ));
             }
         }
-        Stage::Acceptance => {
+        // 一次一评: a visit to the window while the case is open rates that visit.
+        (Channel::OnSite, Stage::Acceptance) => {
+            if state.is_final() {
+                return Err(conflict(
+                    "stage",
+                    "rating.not_yet",
+                    "已办结的办件按办结环节评价",
+                    "a case that has ended is rated at its conclusion",
+                ));
+            }
+        }
+        (Channel::Online, Stage::Acceptance) => {
             if !multi_stage {
                 return Err(conflict(
                     "stage",
@@ -409,6 +424,16 @@ pub fn may_rate(
         ));
     }
     Ok(())
+}
+
+/// The stage a rating at the window is about: the conclusion once the case has ended, else
+/// the visit during its handling (counted as its acceptance stage).
+pub fn on_site_stage(state: CaseState) -> Stage {
+    if state.is_final() {
+        Stage::Conclusion
+    } else {
+        Stage::Acceptance
+    }
 }
 
 /// The day an unrated case is given the default level: `days` natural days after it ended

@@ -257,6 +257,9 @@ pub struct NoticePage {
     /// The signature fingerprint, or a line saying the notice is unsigned.
     pub signature_line: String,
     pub verify_hint: String,
+    /// Where the person rates the case on their phone (好差评, a second QR code), if the
+    /// notice invites a rating (receipts and results).
+    pub rate_url: Option<String>,
 }
 
 const NOTICE_TEMPLATE: &str = include_str!("notice.typ");
@@ -265,14 +268,15 @@ const NOTICE_TEMPLATE: &str = include_str!("notice.typ");
 /// code pointing at the case's verification address.
 pub fn notice_pdf(page: &NoticePage, seal_svg: &str, qr_text: &str) -> Result<Vec<u8>, DocError> {
     let data = serde_json::to_vec(page).expect("serialisable");
-    compile_pdf(&DocWorld::new(
-        NOTICE_TEMPLATE,
-        vec![
-            ("/data.json", data),
-            ("/seal.svg", seal_svg.as_bytes().to_vec()),
-            ("/qr.svg", qr_svg(qr_text).into_bytes()),
-        ],
-    )?)
+    let mut files = vec![
+        ("/data.json", data),
+        ("/seal.svg", seal_svg.as_bytes().to_vec()),
+        ("/qr.svg", qr_svg(qr_text).into_bytes()),
+    ];
+    if let Some(u) = &page.rate_url {
+        files.push(("/rate.svg", qr_svg(u).into_bytes()));
+    }
+    compile_pdf(&DocWorld::new(NOTICE_TEMPLATE, files)?)
 }
 
 #[cfg(test)]
@@ -318,6 +322,7 @@ mod tests {
             sealed: true,
             signature_line: "SM2 签名 ab12".into(),
             verify_hint: "扫码查看办件".into(),
+            rate_url: Some("http://127.0.0.1/me/cases/46010000000020261125000001/rate".into()),
         };
         let pdf = notice_pdf(&page, SEAL, "http://127.0.0.1/verify/case").unwrap();
         assert!(pdf.starts_with(b"%PDF-"));

@@ -401,6 +401,21 @@ pub static RULES: &[Rule] = &[
     // the region's supervisors (the handler checks the task's department, else 404).
     r("GET", "/api/v1/ratings/options", Public),
     r("GET", "/api/v1/ratings/board", Public),
+    // 一次一评: the clerk who may handle the case opens it; the tablet or phone needs no login
+    // (the token binds the case and the clerk, expires and works once).
+    r(
+        "POST",
+        "/api/v1/cases/{case_id}/rating-pad",
+        Perm(P::CaseAccept, Case("case_id")),
+    ),
+    r(
+        "POST",
+        "/work/cases/{case_id}/rating-pad",
+        Perm(P::CaseAccept, Case("case_id")),
+    ),
+    r("POST", "/api/v1/rating-pads/{token}", Public),
+    r("GET", "/pad/{token}", Public),
+    r("POST", "/pad/{token}", Public),
     r("GET", "/ratings/board", Public),
     r("PUT", "/api/v1/ratings/options", Perm(P::RatingManage, Home)),
     r("POST", "/api/v1/me/cases/{case_id}/ratings", Person),

@@ -584,3 +584,75 @@ async fn option_sets_are_published_as_versions_and_acceptance_is_rated_where_con
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_counter_rating_works_once_for_the_case_and_clerk_and_expires() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        // At the window while the case is open: the visit is rated (一次一评), the clerk named.
+        let open = case(&s, &w, false).await;
+        let (token, expires_at) = ratings::open_pad(&s, m("account:clerk1"), &open, "account:clerk1")
+            .await
+            .unwrap();
+        assert!(expires_at > yiwang_store::now_ms());
+        let p = ratings::pad(&s, &token).await.unwrap();
+        assert_eq!(
+            (p.case_id.as_str(), p.stage, p.clerk.as_str()),
+            (open.as_str(), Stage::Acceptance, "account:clerk1")
+        );
+        // The channel's own dimensions: 服务态度 on site, not 平台操作性.
+        let mut bad = input(5, &[]);
+        bad.dimensions.insert("usability".into(), 5);
+        let e = ratings::rate_pad(&s, &token, bad).await.unwrap_err();
+        assert_eq!(
+            rules(e),
+            [(
+                "dimensions.usability".to_string(),
+                "rating.dimension_unknown".to_string()
+            )]
+        );
+        let mut good = input(4, &["friendly"]);
+        good.dimensions.insert("attitude".into(), 5);
+        ratings::rate_pad(&s, &token, good.clone()).await.unwrap();
+        let r = ratings::of_case(&s, &open).await.unwrap();
+        assert_eq!(
+            (r[0].channel, r[0].stage, r[0].clerk.as_deref()),
+            (Channel::OnSite, Stage::Acceptance, Some("account:clerk1"))
+        );
+        // Once: a replay, a forged token; and the visit cannot be opened again.
+        let e = ratings::rate_pad(&s, &token, good.clone()).await.unwrap_err();
+        assert_eq!(rules(e), [("token".to_string(), "rating.pad_used".to_string())]);
+        let e = ratings::rate_pad(&s, "00112233445566778899aabbccddeeff", good.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e), [("token".to_string(), "rating.pad_unknown".to_string())]);
+        let e = ratings::open_pad(&s, m("account:clerk1"), &open, "account:clerk1")
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e), [("stage".to_string(), "rating.already_rated".to_string())]);
+        // The applicant still rates the case online once it ends; the board counts the clerk.
+        let done = case(&s, &w, true).await;
+        let (token, _) = ratings::open_pad(&s, m("account:clerk2"), &done, "account:clerk2")
+            .await
+            .unwrap();
+        // Minutes later the token has expired.
+        sqlx::query("UPDATE rating_pads SET expires_at = 0")
+            .execute(&s.read)
+            .await
+            .unwrap();
+        let e = ratings::rate_pad(&s, &token, good).await.unwrap_err();
+        assert_eq!(rules(e), [("token".to_string(), "rating.pad_expired".to_string())]);
+        let month = yiwang_store::today().format("%Y-%m").to_string();
+        let stats = ratings::stats(&s, &month, &month).await.unwrap();
+        assert!(
+            stats
+                .iter()
+                .any(|r| r.clerk == "account:clerk1" && r.counts.by_level[3] == 1),
+            "{stats:?}"
+        );
+        let report = yiwang_store::ledger::verify_store(&s).await.unwrap();
+        assert!(report.ok(), "{report:?}");
+        db.cleanup().await;
+    }
+}

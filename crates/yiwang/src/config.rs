@@ -31,7 +31,8 @@ pub struct FileConfig {
     pub cases: Option<yiwang_core::cases::CasePolicy>,
     /// 好差评: `multi_stage` (一事多评: rate at acceptance too, default false),
     /// `default_after_days` (unrated → 基本满意, default 7 natural days), `call_back_days`
-    /// (a bad rating is called back within, default 3 working days).
+    /// (a bad rating is called back within, default 3 working days), `pad_minutes` (a
+    /// counter-tablet rating stays open, default 5).
     #[serde(default)]
     pub ratings: Option<yiwang_core::ratings::RatingPolicy>,
     /// Where uploaded files go: `s3://bucket/prefix` (an S3-compatible store; endpoint and

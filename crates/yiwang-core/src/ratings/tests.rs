@@ -179,6 +179,33 @@ fn a_case_is_rated_once_per_stage_when_the_moment_has_come() {
     );
     // One per channel: on site is another rating.
     may_rate(Channel::OnSite, Stage::Conclusion, S::Concluded, on, false, &rated).unwrap();
+    // 一次一评: a visit while the case is open, whatever the province's 一事多评.
+    assert_eq!(on_site_stage(S::Submitted), Stage::Acceptance);
+    assert_eq!(on_site_stage(S::Concluded), Stage::Conclusion);
+    may_rate(Channel::OnSite, Stage::Acceptance, S::Submitted, None, false, &[]).unwrap();
+    assert_eq!(
+        rule(may_rate(
+            Channel::OnSite,
+            Stage::Acceptance,
+            S::Concluded,
+            on,
+            false,
+            &[]
+        )),
+        "rating.not_yet"
+    );
+    let visited = [(Channel::OnSite, Stage::Acceptance)];
+    assert_eq!(
+        rule(may_rate(
+            Channel::OnSite,
+            Stage::Acceptance,
+            S::Accepted,
+            on,
+            false,
+            &visited
+        )),
+        "rating.already_rated"
+    );
     assert_eq!(default_on(d("2026-12-28"), 7), d("2027-01-04"));
 }
 

@@ -87,6 +87,8 @@ pub(super) struct CasePage {
     pub(super) confirm: Option<Confirm>,
     /// 好差评: the applicant may rate the case now.
     pub(super) can_rate: bool,
+    /// 一次一评: the window clerk may open a counter rating of it now.
+    pub(super) can_pad: bool,
     /// Its ratings (no rater shown).
     pub(super) ratings: Vec<yiwang_store::ratings::Rating>,
 }
@@ -216,6 +218,8 @@ pub(super) async fn render_case(
     let version = yiwang_store::catalog::version_of(&s.store, &row.entry_id, row.item_version).await?;
     let can_rate = !staff && !yiwang_store::ratings::open_stages(&s.store, &row).await?.is_empty();
     let ratings = yiwang_store::ratings::of_case(&s.store, &row.id).await?;
+    let can_pad =
+        staff && parties.contains(&Party::Clerk) && yiwang_store::ratings::pad_possible(&s.store, &row).await?;
     let d = detail(s, row, true).await?;
     let mut materials = vec![];
     let mut form = vec![];
@@ -321,6 +325,7 @@ pub(super) async fn render_case(
             steps,
             confirm,
             can_rate,
+            can_pad,
             ratings,
         },
     )

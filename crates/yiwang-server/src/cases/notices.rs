@@ -206,6 +206,7 @@ pub(super) fn notice_page(
             None => "本部门尚无电子印章：本文书未签章".into(),
         },
         verify_hint: "扫码核验本文书".into(),
+        rate_url: None,
     }
 }
 
@@ -222,7 +223,16 @@ pub(crate) async fn notice_pdf(s: &AppState, case_id: &str, notice_id: &str) -> 
         Some(id) => yiwang_store::licences::summary(&s.store, id).await?,
         None => None,
     };
-    let page = notice_page(&n, licence.as_ref());
+    let mut page = notice_page(&n, licence.as_ref());
+    // 好差评: a receipt and a result invite the person to rate the case on their phone
+    // (国办发〔2019〕51号: every service can be rated; a bundle's sub-cases are rated one by one).
+    let invites = matches!(
+        n.kind,
+        NoticeKind::Receipt | NoticeKind::Approval | NoticeKind::Denial | NoticeKind::NonAcceptance
+    );
+    if invites && n.body["bundle"].as_bool() != Some(true) {
+        page.rate_url = Some(format!("{}/me/cases/{}/rate", s.public_url, n.case_id));
+    }
     // The QR code opens the public check of this document (no login).
     let url = format!("{}/verify/notices/{}", s.public_url, n.id);
     let pdf = tokio::task::spawn_blocking(move || yiwang_docs::notice_pdf(&page, &seal_svg, &url))

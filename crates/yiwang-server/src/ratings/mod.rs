@@ -28,6 +28,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_feedback))
         .routes(routes!(api_department_ratings))
         .routes(routes!(api_board))
+        .routes(routes!(api_open_pad))
+        .routes(routes!(api_pad_rate))
+        .route(
+            "/work/cases/{case_id}/rating-pad",
+            axum::routing::post(pages::pad_open_form),
+        )
+        .route(
+            "/pad/{token}",
+            axum::routing::get(pages::pad_page).post(pages::pad_form),
+        )
         .route("/ratings/board", axum::routing::get(pages::board_page))
         .routes(routes!(api_tasks))
         .routes(routes!(api_task))
@@ -536,4 +546,71 @@ pub async fn api_board(
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<BoardQuery>,
 ) -> ApiResult<Json<BoardView>> {
     Ok(Json(board(&s, &q).await?))
+}
+
+// ---------------------------------------------------------------------------------------
+// 一次一评 at the counter
+// ---------------------------------------------------------------------------------------
+
+/// The window clerk (case_accept over the case's department, checked by the access table)
+/// opens a counter rating of the case just served; returns its token and expiry.
+pub(crate) async fn open_pad(s: &AppState, ctx: &Ctx, case_id: &str) -> ApiResult<(String, i64)> {
+    let clerk = ctx
+        .account_id
+        .as_ref()
+        .filter(|_| ctx.is_staff())
+        .map(|a| format!("account:{a}"))
+        .ok_or_else(|| {
+            crate::error::forbidden_error(
+                "rating.pad_clerk",
+                "评价器由为办事人服务的窗口工作人员开启".into(),
+                "the clerk who served opens the counter rating".into(),
+            )
+        })?;
+    Ok(store::open_pad(&s.store, ctx.meta(), case_id, &clerk).await?)
+}
+
+/// A counter rating opened: its address for the tablet (and the phone's QR code).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PadOpened {
+    pub token: String,
+    pub url: String,
+    pub expires_at: i64,
+}
+
+/// Opens a rating of this case at the counter (一次一评) by the clerk who served it: valid
+/// for `[ratings] pad_minutes`, usable once, no login needed on the tablet or phone.
+#[utoipa::path(post, path = "/api/v1/cases/{case_id}/rating-pad", tag = "ratings",
+    responses((status = 201, body = PadOpened), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn api_open_pad(State(s): State<AppState>, ctx: Ctx, Path(case_id): Path<String>) -> ApiResult<Response> {
+    let (token, expires_at) = open_pad(&s, &ctx, &case_id).await?;
+    let url = format!("/pad/{token}");
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(PadOpened { token, url, expires_at }),
+    )
+        .into_response())
+}
+
+/// Rates the visit a counter token opens (channel 现场: 整体满意度, 服务效率, 服务水平, 服务态度;
+/// the clerk is rated with the department). A forged token is not found; a used or expired
+/// one is refused with its rule.
+#[utoipa::path(post, path = "/api/v1/rating-pads/{token}", tag = "ratings", request_body = RateBody,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn api_pad_rate(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    body: ApiJson<RateBody>,
+) -> ApiResult<Response> {
+    let b = body.value;
+    let input = RatingInput {
+        level: b.level,
+        dimensions: b.dimensions,
+        options: b.options,
+        text: b.text,
+    };
+    let w = store::rate_pad(&s.store, &token, input).await?;
+    Ok(crate::cases::created(w))
 }

@@ -531,3 +531,134 @@ pub(super) async fn board_page(
     }
     .into_response())
 }
+
+// ---------------------------------------------------------------------------------------
+// 一次一评 at the counter
+// ---------------------------------------------------------------------------------------
+
+/// The clerk's button on the case page: opens the counter rating and shows it (on the
+/// tablet facing the person, or its QR code for their phone).
+pub(super) async fn pad_open_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(case_id): Path<String>,
+) -> ApiResult<Response> {
+    let (token, _) = open_pad(&s, &ctx, &case_id).await?;
+    Ok(Redirect::to(&format!("/pad/{token}")).into_response())
+}
+
+#[derive(Template, askama_web::WebTemplate)]
+#[template(path = "rating_pad.html")]
+struct PadPage {
+    base: Base,
+    token: String,
+    /// The open rating, or why there is none (used, expired, unknown).
+    pad: Option<store::Pad>,
+    clerk_name: String,
+    options: Vec<RatingOption>,
+    values: Fields,
+    errors: Vec<FieldError>,
+    done: bool,
+    /// The page's address as a QR code (SVG) for the person's phone.
+    qr: String,
+}
+crate::page!(PadPage);
+
+impl PadPage {
+    fn levels(&self) -> Vec<u8> {
+        core::LEVELS.iter().map(|(l, ..)| *l).collect()
+    }
+    fn level_name(&self, l: &u8) -> &'static str {
+        core::level_name(*l).map_or("", |(zh, en)| self.base.lang.pick(zh, en))
+    }
+    fn dimensions(&self) -> &'static [Dimension] {
+        core::dimensions(Channel::OnSite)
+    }
+    fn dim_name(&self, d: &Dimension) -> &'static str {
+        self.base.lang.pick(d.zh, d.en)
+    }
+    fn val(&self, k: &str) -> &str {
+        field(&self.values, k)
+    }
+    fn picked(&self, key: &str) -> bool {
+        self.values.iter().any(|(k, v)| k == "option" && v == key)
+    }
+    fn option_name(&self, o: &RatingOption) -> String {
+        self.base.lang.pick(&o.zh, &o.en).to_string()
+    }
+}
+
+async fn render_pad(
+    s: &AppState,
+    ctx: &Ctx,
+    mut base: Base,
+    token: &str,
+    values: Fields,
+    mut errors: Vec<FieldError>,
+    done: bool,
+) -> ApiResult<Response> {
+    // A tablet or phone without a login still posts with its session's form token.
+    base.csrf = ctx.csrf().await;
+    let pad = match store::pad(&s.store, token).await {
+        Ok(p) => Some(p),
+        Err(e) if done => {
+            let _ = e;
+            None
+        }
+        Err(e) => {
+            errors.extend(ApiError::from(e).into_field_errors());
+            None
+        }
+    };
+    let clerk_name = match pad.as_ref().and_then(|p| p.clerk.strip_prefix("account:")) {
+        Some(acc) => yiwang_store::accounts::staff(&s.store.read, acc)
+            .await?
+            .map(|st| st.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let (_, options) = store::options(&s.store).await?;
+    let status = if pad.is_none() && !done && values.is_empty() {
+        axum::http::StatusCode::GONE
+    } else {
+        crate::pages::form_status(&errors)
+    };
+    let public = s.public_url.trim_end_matches('/');
+    Ok((
+        status,
+        PadPage {
+            qr: yiwang_docs::qr_svg(&format!("{public}/pad/{token}")),
+            base,
+            token: token.to_string(),
+            pad,
+            clerk_name,
+            options,
+            values,
+            errors,
+            done,
+        },
+    )
+        .into_response())
+}
+
+pub(super) async fn pad_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    Path(token): Path<String>,
+) -> ApiResult<Response> {
+    render_pad(&s, &ctx, base, &token, vec![], vec![], false).await
+}
+
+pub(super) async fn pad_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    Path(token): Path<String>,
+    Form(f): Form<Fields>,
+) -> ApiResult<Response> {
+    match store::rate_pad(&s.store, &token, input_of(&f)).await {
+        Ok(_) => render_pad(&s, &ctx, base, &token, vec![], vec![], true).await,
+        Err(e) => render_pad(&s, &ctx, base, &token, f, ApiError::from(e).into_field_errors(), false).await,
+    }
+}

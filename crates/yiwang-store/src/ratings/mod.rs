@@ -29,6 +29,8 @@ use yiwang_core::ratings::{
 
 mod board;
 pub use board::*;
+mod pad;
+pub use pad::*;
 
 fn stream(id: &str) -> String {
     format!("rating:{id}")
@@ -123,6 +125,13 @@ pub enum Cmd {
     Task(Box<TaskCmd>),
     /// A case no longer awaits its default rating (rated meanwhile, or gone).
     ClearDue(String),
+    /// A counter rating opened by the window clerk (`open_pad`).
+    OpenPad {
+        token_hash: String,
+        case_id: String,
+        clerk: String,
+        expires_at: i64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +140,8 @@ pub struct RateCmd {
     pub rater: Option<String>,
     pub rated_by: Option<String>,
     pub task: Option<TaskRow>,
+    /// A counter rating: its token's hash (still unused and valid in the writer, then used).
+    pub pad: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +161,12 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
         Cmd::SetOptions(o) => set_options_cmd(ctx, o).await,
         Cmd::Rate(r) => rate_cmd(ctx, r).await,
         Cmd::Task(t) => task_cmd(ctx, t).await,
+        Cmd::OpenPad {
+            token_hash,
+            case_id,
+            clerk,
+            expires_at,
+        } => open_pad_cmd(ctx, token_hash, case_id, clerk, *expires_at).await,
         Cmd::ClearDue(case_id) => {
             // Bookkeeping of the scheduler: no event (the case's rating, if any, has one).
             ctx.begin_write().await?;
@@ -307,6 +324,7 @@ pub async fn rate(store: &Store, meta: Meta, case_id: &str, rater: &Subject, req
                 rater: Some(rater.key()),
                 rated_by: Some(meta.actor.clone()),
                 task,
+                pad: None,
             })))),
         )
         .await
@@ -356,6 +374,9 @@ async fn rate_cmd(ctx: &mut WriteCtx<'_>, c: &RateCmd) -> Result<Value> {
         )
         .into());
     }
+    if let Some(h) = &c.pad {
+        take_pad(ctx, h).await?;
+    }
     ctx.append(
         &stream(&r.id),
         Expect::New,
@@ -396,6 +417,9 @@ async fn rate_cmd(ctx: &mut WriteCtx<'_>, c: &RateCmd) -> Result<Value> {
     .bind(&c.rated_by)
     .execute(&mut *ctx.conn)
     .await?;
+    if let Some(h) = &c.pad {
+        use_pad(ctx, h).await?;
+    }
     // The board: the level, a default, a real-name bad rating to follow up.
     let mut d = Delta::level(r.level, 1);
     d.defaulted = i64::from(r.defaulted);
@@ -523,6 +547,7 @@ async fn default_one(store: &Store, case_id: &str, today: NaiveDate) -> Result<b
                 rater: None,
                 rated_by: None,
                 task: None,
+                pad: None,
             })))),
         )
         .await
