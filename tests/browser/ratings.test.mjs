@@ -125,6 +125,9 @@ stepTest('3 the department calls back and fixes by a deadline; the rater is not 
   await row.locator('a').first().click();
   await expectPresent(page, byTestId(page, 'task-facts'), 'the task');
   assert.doesNotMatch(await text(byTestId(page, 'task-facts')), /李四/, 'staff never see who rated');
+  // For the call-back the officer asks how to reach the rater (recorded in 李四's data-use log).
+  await press(page, byTestId(page, 'contact-show'));
+  assert.match(await text(byTestId(page, 'contact-shown')), /李四.*13900139000/);
   const cb = byTestId(page, 'call-back-form');
   await cb.locator('textarea[name="note"]').fill('电话回访：申请人反映材料说明不清');
   await press(page, byTestId(cb, 'call-back-submit'));

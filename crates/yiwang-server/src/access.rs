@@ -435,6 +435,16 @@ pub static RULES: &[Rule] = &[
     r("POST", "/me/ratings/{rating_id}/feedback", Person),
     r("GET", "/work/rating-tasks", AnyPerm(RATING_STAFF, Unbound)),
     r("GET", "/work/rating-tasks/{task_id}", AnyPerm(RATING_STAFF, Unbound)),
+    r(
+        "POST",
+        "/work/rating-tasks/{task_id}/contact",
+        AnyPerm(RATING_STAFF, Unbound),
+    ),
+    r(
+        "POST",
+        "/api/v1/rating-tasks/{task_id}/contact",
+        AnyPerm(RATING_STAFF, Unbound),
+    ),
     r("POST", "/work/rating-tasks/{task_id}", AnyPerm(RATING_STAFF, Unbound)),
     r("GET", "/catalog/bundles", AnyPerm(CATALOG, Unbound)),
     r("GET", "/catalog/bundles/{bundle_id}", AnyPerm(CATALOG, Body)),

@@ -169,6 +169,11 @@ fn wang() -> Subject {
 /// A case of 王小明's, taken through its department to the end (`conclude`) or left
 /// accepted.
 async fn case(s: &Store, w: &World, conclude: bool) -> String {
+    case_for(s, w, conclude, wang()).await
+}
+
+/// The same for another applicant.
+async fn case_for(s: &Store, w: &World, conclude: bool, who: Subject) -> String {
     let id_number = {
         let body = "46010019900101002";
         format!("{body}{}", yiwang_core::ids::resident_id_check_char(body).unwrap())
@@ -196,7 +201,7 @@ async fn case(s: &Store, w: &World, conclude: bool) -> String {
         yiwang_store::cases::Submission {
             item_code: w.item_code.clone(),
             applicant: yiwang_store::cases::Applicant {
-                subject: wang(),
+                subject: who,
                 name: "王小明".into(),
                 code: id_number,
             },
@@ -653,6 +658,57 @@ async fn a_counter_rating_works_once_for_the_case_and_clerk_and_expires() {
         );
         let report = yiwang_store::ledger::verify_store(&s).await.unwrap();
         assert!(report.ok(), "{report:?}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_officer_calling_back_sees_how_to_reach_the_rater_and_it_is_logged() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let body = "46010019900101002";
+        let input = yiwang_core::accounts::PersonInput {
+            name: "李梅".into(),
+            id_number: format!("{body}{}", yiwang_core::ids::resident_id_check_char(body).unwrap()),
+            phone: "13900139001".into(),
+            address: None,
+            password: "Demo#2026yw-mum".into(),
+            sms_code: None,
+        };
+        let p = yiwang_store::accounts::register_person(&s, m("system:test"), &input, None)
+            .await
+            .unwrap();
+        let li = Subject::Person(p.person_id.clone());
+        let done = case_for(&s, &w, true, li.clone()).await;
+        let v = ratings::rate(&s, m("account:li"), &done, &li, online(1, &["attitude"]))
+            .await
+            .unwrap();
+        let id = v.value["task_id"].as_str().unwrap().to_string();
+        let reader = yiwang_store::datause::Reader {
+            kind: "staff".into(),
+            id: "officer".into(),
+            name: "回访员".into(),
+            department: Some("海口市民政局".into()),
+        };
+        let c = ratings::contact(&s, m("staff:officer"), &reader, &id).await.unwrap();
+        assert_eq!((c.name.as_str(), c.phone.as_str()), ("李梅", "13900139001"));
+        let log = yiwang_store::datause::of_person(&s, &p.person_id, 10).await.unwrap();
+        assert!(
+            log.iter()
+                .any(|u| u.purpose.contains("回访") && u.case_id.as_deref() == Some(done.as_str())),
+            "{log:?}"
+        );
+        // A rating by default has no one to call.
+        let other = case(&s, &w, true).await;
+        ratings::tick(&s, yiwang_store::today() + chrono::Days::new(7))
+            .await
+            .unwrap();
+        let r = ratings::of_case(&s, &other).await.unwrap();
+        let e = ratings::contact(&s, m("staff:officer"), &reader, &r[0].id)
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e), [("task_id".to_string(), "rating.no_contact".to_string())]);
         db.cleanup().await;
     }
 }

@@ -42,6 +42,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_tasks))
         .routes(routes!(api_task))
         .routes(routes!(api_task_act))
+        .routes(routes!(api_contact))
+        .route(
+            "/work/rating-tasks/{task_id}/contact",
+            axum::routing::post(pages::contact_form),
+        )
         .route(
             "/me/cases/{case_id}/rate",
             axum::routing::get(pages::rate_page).post(pages::rate_form),
@@ -187,11 +192,19 @@ pub(crate) async fn task_departments(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<S
 pub struct OptionsView {
     pub version: i64,
     pub options: Vec<RatingOption>,
-    /// (level, zh, en), best first.
-    #[schema(value_type = Vec<Object>)]
-    pub levels: Vec<(u8, &'static str, &'static str)>,
+    /// Best first.
+    pub levels: Vec<LevelView>,
     #[schema(value_type = Object)]
     pub dimensions: serde_json::Value,
+}
+
+/// A level with its names.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LevelView {
+    /// 1 非常不满意 … 5 非常满意.
+    pub level: u8,
+    pub zh: &'static str,
+    pub en: &'static str,
 }
 
 /// What a rater may choose: the five levels, the dimensions of each channel and the
@@ -204,7 +217,10 @@ pub async fn api_options(State(s): State<AppState>) -> ApiResult<Json<OptionsVie
     Ok(Json(OptionsView {
         version,
         options,
-        levels: core::LEVELS.to_vec(),
+        levels: core::LEVELS
+            .iter()
+            .map(|(level, zh, en)| LevelView { level: *level, zh, en })
+            .collect(),
         dimensions: serde_json::json!({ "online": dims(Channel::Online), "on_site": dims(Channel::OnSite) }),
     }))
 }
@@ -613,4 +629,27 @@ pub async fn api_pad_rate(
     };
     let w = store::rate_pad(&s.store, &token, input).await?;
     Ok(crate::cases::created(w))
+}
+
+/// The rater's name and phone for the call-back, to the handling department's officer
+/// (rating_handle) only; recorded first in the rater's data-use log.
+pub(crate) async fn contact(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<yiwang_store::accounts::PersonView> {
+    let (t, _) = visible_task(s, ctx, id).await?;
+    let target = department_target(s, &t.department_id).await?;
+    ctx.require(Permission::RatingHandle, &target)?;
+    Ok(store::contact(&s.store, ctx.meta(), &ctx.reader(), id).await?)
+}
+
+/// How to reach the rater for the call-back (回访): name and phone, recorded in their
+/// data-use log with the purpose and the case before it is shown.
+#[utoipa::path(post, path = "/api/v1/rating-tasks/{task_id}/contact", tag = "ratings",
+    responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn api_contact(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let p = contact(&s, &ctx, &id).await?;
+    Ok(Json(serde_json::json!({ "name": p.name, "phone": p.phone })))
 }

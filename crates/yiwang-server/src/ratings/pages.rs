@@ -282,6 +282,8 @@ struct TaskPage {
     values: Fields,
     errors: Vec<FieldError>,
     done: Option<String>,
+    /// The rater's name and phone, once asked for (recorded in their data-use log).
+    contact: Option<(String, String)>,
 }
 crate::page!(TaskPage);
 
@@ -353,6 +355,7 @@ impl TaskPage {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_task(
     s: &AppState,
     ctx: &Ctx,
@@ -361,6 +364,7 @@ async fn render_task(
     values: Fields,
     errors: Vec<FieldError>,
     done: Option<String>,
+    contact: Option<(String, String)>,
 ) -> ApiResult<Response> {
     let (t, r) = visible_task(s, ctx, id).await?;
     let target = department_target(s, &t.department_id).await?;
@@ -381,6 +385,7 @@ async fn render_task(
             values,
             errors,
             done,
+            contact,
         },
     )
         .into_response())
@@ -392,7 +397,20 @@ pub(super) async fn task_page(
     base: Base,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    render_task(&s, &ctx, base, &id, vec![], vec![], None).await
+    render_task(&s, &ctx, base, &id, vec![], vec![], None, None).await
+}
+
+/// The officer asks how to reach the rater (recorded in the rater's data-use log).
+pub(super) async fn contact_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    match contact(&s, &ctx, &id).await {
+        Ok(p) => render_task(&s, &ctx, base, &id, vec![], vec![], None, Some((p.name, p.phone))).await,
+        Err(e) => render_task(&s, &ctx, base, &id, vec![], e.into_field_errors(), None, None).await,
+    }
 }
 
 /// The step a task form asks for, from its fields; a form that names no known step is
@@ -442,9 +460,9 @@ pub(super) async fn task_form(
     match result {
         Ok(_) => {
             let intent = field(&f, "intent").to_string();
-            render_task(&s, &ctx, base, &id, vec![], vec![], Some(intent)).await
+            render_task(&s, &ctx, base, &id, vec![], vec![], Some(intent), None).await
         }
-        Err(errors) => render_task(&s, &ctx, base, &id, f, errors, None).await,
+        Err(errors) => render_task(&s, &ctx, base, &id, f, errors, None, None).await,
     }
 }
 

@@ -812,3 +812,57 @@ async fn task_cmd(ctx: &mut WriteCtx<'_>, c: &TaskCmd) -> Result<Value> {
 pub fn asks_feedback(t: &TaskRow) -> bool {
     t.state == TaskState::Closed && !t.task.excluded && t.task.satisfied.is_none()
 }
+
+/// How to reach the rater of a bad rating for its call-back (回访): their name and phone in
+/// full, disclosed only to the officer calling back and recorded first in the rater's
+/// data-use log with its purpose and case (国办发〔2019〕51号: the rater is protected; staff
+/// otherwise never see who rated). A person rates as themselves; an enterprise through the
+/// person whose account rated. A rating by default has no one to call.
+pub async fn contact(
+    store: &Store,
+    meta: Meta,
+    reader: &crate::datause::Reader,
+    task_id: &str,
+) -> Result<crate::accounts::PersonView> {
+    let (r, rater, rated_by) = rating(store, task_id).await?.ok_or_else(|| {
+        StoreError::from(DomainError::not_found(
+            "task_id",
+            "差评整改任务",
+            "follow-up task",
+            task_id,
+        ))
+    })?;
+    let person_id = match (rater.as_deref().and_then(Subject::parse), rated_by.as_deref()) {
+        (Some(Subject::Person(p)), _) => Some(p),
+        (_, Some(by)) => match by.strip_prefix("account:") {
+            Some(acc) => crate::accounts::account(&store.read, acc)
+                .await?
+                .and_then(|a| a.person_id),
+            None => None,
+        },
+        _ => None,
+    };
+    let person = match person_id {
+        Some(p) => crate::accounts::person(&store.read, &p).await?,
+        None => None,
+    };
+    let Some(person) = person else {
+        return Err(DomainError::conflict(
+            "task_id",
+            "rating.no_contact",
+            "该评价没有可回访的评价人（默认评价或企业评价器评价）".into(),
+            "this rating has no one to call back (a default or a counter rating of an enterprise)".into(),
+        )
+        .into());
+    };
+    crate::datause::read_person(
+        store,
+        meta,
+        reader,
+        &person,
+        &[yiwang_core::datause::PersonalField::Phone],
+        Some("好差评差评回访核实"),
+        Some(&r.case_id),
+    )
+    .await
+}
