@@ -243,12 +243,38 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
             .await
             .unwrap();
         assert_eq!(v["valid"], true, "{v}");
-        // 好差评: the applicant rates the concluded case once; another person cannot.
-        let rate = json!({"level": 5, "options": ["fast"], "dimensions": {"efficiency": 5}});
+        // 好差评: the applicant rates the concluded case once; another person cannot. A bad
+        // rating is followed up by the department that handled it, and by no other.
+        let rate = json!({"level": 2, "options": ["many_trips"], "dimensions": {"efficiency": 2}});
         let r = agent.post(format!("{u}/api/v1/me/cases/{id}/ratings"), &rate).await;
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let task = r.json::<Value>().await.unwrap()["task_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let r = agent.post(format!("{u}/api/v1/me/cases/{id}/ratings"), &rate).await;
         assert_eq!(r.status(), 409, "once per stage");
+        let tasks: Value = dec.get(format!("{u}/api/v1/rating-tasks")).await.json().await.unwrap();
+        assert!(
+            tasks
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["task"]["id"] == task.as_str()),
+            "{tasks}"
+        );
+        let foreign = Session::login(&u, "hk.yb.approver", Some(srv.demo_secret("hk.yb.approver"))).await;
+        assert_eq!(
+            foreign.get(format!("{u}/api/v1/rating-tasks/{task}")).await.status(),
+            404
+        );
+        let step = json!({"action": "call_back", "reached": true, "note": "电话回访"});
+        let r = foreign
+            .post(format!("{u}/api/v1/rating-tasks/{task}/actions"), &step)
+            .await;
+        assert_eq!(r.status(), 404, "another department's officer cannot act");
+        let r = dec.post(format!("{u}/api/v1/rating-tasks/{task}/actions"), &step).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
         // Another person cannot see the case.
         let other = Session::login(&u, "13900139000", None).await;
         let r = other.post(format!("{u}/api/v1/me/cases/{id}/ratings"), &rate).await;
@@ -341,7 +367,7 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
             .expect("the rating in the export");
         assert_eq!(
             (rec["level"].as_i64(), rec["applicant_type"].as_str()),
-            (Some(5), Some("legal"))
+            (Some(2), Some("legal"))
         );
         assert_eq!(rec["department_code"].as_str().map(str::len), Some(18));
         let (code, _, err) = cli(
