@@ -216,10 +216,11 @@ pub(super) async fn render_case(
         vec![Party::Applicant]
     };
     let version = yiwang_store::catalog::version_of(&s.store, &row.entry_id, row.item_version).await?;
-    let can_rate = !staff && !yiwang_store::ratings::open_stages(&s.store, &row).await?.is_empty();
+    // 好差评: its ratings read once; what may still be rated follows from them.
     let ratings = yiwang_store::ratings::of_case(&s.store, &row.id).await?;
-    let can_pad =
-        staff && parties.contains(&Party::Clerk) && yiwang_store::ratings::pad_possible(&s.store, &row).await?;
+    let rated = yiwang_store::ratings::rated_at(&ratings);
+    let can_rate = !staff && !yiwang_store::ratings::stages_open(&s.store, &row, &rated).is_empty();
+    let can_pad = staff && parties.contains(&Party::Clerk) && yiwang_store::ratings::pad_possible(&row, &rated);
     let d = detail(s, row, true).await?;
     let mut materials = vec![];
     let mut form = vec![];

@@ -260,6 +260,17 @@ pub struct RateBody {
     pub text: Option<String>,
 }
 
+impl RateBody {
+    fn input(self) -> RatingInput {
+        RatingInput {
+            level: self.level,
+            dimensions: self.dimensions,
+            options: self.options,
+            text: self.text,
+        }
+    }
+}
+
 /// Rates one's own case (一事一评): once it has ended (and, where configured, once it was
 /// accepted), once per stage. 1–2 is 差评: it names a reason and opens a follow-up by the
 /// department that handled the case.
@@ -273,13 +284,8 @@ pub async fn api_rate(
     body: ApiJson<RateBody>,
 ) -> ApiResult<Response> {
     let b = body.value;
-    let input = RatingInput {
-        level: b.level,
-        dimensions: b.dimensions,
-        options: b.options,
-        text: b.text,
-    };
-    let w = rate(&s, &ctx, &case_id, b.stage.unwrap_or(Stage::Conclusion), input).await?;
+    let stage = b.stage.unwrap_or(Stage::Conclusion);
+    let w = rate(&s, &ctx, &case_id, stage, b.input()).await?;
     Ok(crate::cases::created(w))
 }
 
@@ -620,14 +626,7 @@ pub async fn api_pad_rate(
     Path(token): Path<String>,
     body: ApiJson<RateBody>,
 ) -> ApiResult<Response> {
-    let b = body.value;
-    let input = RatingInput {
-        level: b.level,
-        dimensions: b.dimensions,
-        options: b.options,
-        text: b.text,
-    };
-    let w = store::rate_pad(&s.store, &token, input).await?;
+    let w = store::rate_pad(&s.store, &token, body.value.input()).await?;
     Ok(crate::cases::created(w))
 }
 

@@ -617,12 +617,10 @@ async fn render_pad(
 ) -> ApiResult<Response> {
     // A tablet or phone without a login still posts with its session's form token.
     base.csrf = ctx.csrf().await;
+    // Once rated, the token is used: the thanks are shown, not the refusal.
     let pad = match store::pad(&s.store, token).await {
         Ok(p) => Some(p),
-        Err(e) if done => {
-            let _ = e;
-            None
-        }
+        Err(_) if done => None,
         Err(e) => {
             errors.extend(ApiError::from(e).into_field_errors());
             None

@@ -260,13 +260,22 @@ async fn rated(store: &Store, case_id: &str) -> Result<Vec<(Channel, Stage)>> {
 
 /// What may be rated of a case now by its applicant: the stages open (empty if none).
 pub async fn open_stages(store: &Store, row: &CaseRow) -> Result<Vec<Stage>> {
-    let done = rated(store, &row.id).await?;
+    Ok(stages_open(store, row, &rated(store, &row.id).await?))
+}
+
+/// The same, given the channels and stages the case was rated at (`rated_at` of its ratings).
+pub fn stages_open(store: &Store, row: &CaseRow, done: &[(Channel, Stage)]) -> Vec<Stage> {
     let multi = store.config.ratings.multi_stage;
-    Ok(Stage::ALL
+    Stage::ALL
         .iter()
         .copied()
-        .filter(|s| core::may_rate(Channel::Online, *s, row.state, row.accepted_on, multi, &done).is_ok())
-        .collect())
+        .filter(|s| core::may_rate(Channel::Online, *s, row.state, row.accepted_on, multi, done).is_ok())
+        .collect()
+}
+
+/// The channels and stages these ratings were given at.
+pub fn rated_at(ratings: &[Rating]) -> Vec<(Channel, Stage)> {
+    ratings.iter().map(|r| (r.channel, r.stage)).collect()
 }
 
 /// The applicant (or an agent acting for them: `meta.actor`) rates a case. Only the case's
@@ -288,43 +297,80 @@ pub async fn rate(store: &Store, meta: Meta, case_id: &str, rater: &Subject, req
         store.config.ratings.multi_stage,
         &done,
     )?;
-    let now = crate::now_ms();
-    let today = crate::date_of(now);
-    let rating = Rating {
+    let rating = rating_of(
+        &row,
+        req.channel,
+        req.stage,
+        req.input,
+        version,
+        rater_type(rater),
+        req.clerk,
+        crate::today(),
+    );
+    let rated_by = meta.actor.clone();
+    store_rating(store, meta, rating, rater, rated_by, None).await
+}
+
+/// A rating of a case given now (not yet stored) and counted on `on`: the case's item,
+/// department and region.
+#[allow(clippy::too_many_arguments)]
+fn rating_of(
+    row: &CaseRow,
+    channel: Channel,
+    stage: Stage,
+    input: RatingInput,
+    option_set: i64,
+    rater_type: &str,
+    clerk: Option<String>,
+    on: NaiveDate,
+) -> Rating {
+    Rating {
         id: new_id(),
         case_id: row.id.clone(),
-        channel: req.channel,
-        stage: req.stage,
-        level: i64::from(req.input.level),
-        dimensions: req.input.dimensions,
-        options: req.input.options,
-        option_set: version,
-        text: req.input.text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
-        rater_type: rater_type(rater).into(),
+        channel,
+        stage,
+        level: i64::from(input.level),
+        dimensions: input.dimensions,
+        options: input.options,
+        option_set,
+        text: input.text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+        rater_type: rater_type.into(),
         defaulted: false,
         excluded: false,
         item_code: row.item_code.clone(),
         item_name: row.item_name.clone(),
         department_id: row.department_id.clone(),
         region_code: row.region_code.clone(),
-        clerk: req.clerk,
-        created_on: today.to_string(),
-        created_at: now,
-    };
-    let task = if core::is_bad(req.input.level) {
-        Some(new_task(store, &rating, today).await?)
+        clerk,
+        created_on: on.to_string(),
+        created_at: crate::now_ms(),
+    }
+}
+
+/// Stores a rating its rater gave (online, or at the counter by `pad`), with the follow-up
+/// task of a bad one.
+async fn store_rating(
+    store: &Store,
+    meta: Meta,
+    rating: Rating,
+    rater: &Subject,
+    rated_by: String,
+    pad: Option<String>,
+) -> Result<Written> {
+    let task = if u8::try_from(rating.level).is_ok_and(core::is_bad) {
+        Some(new_task(store, &rating, crate::date_of(rating.created_at)).await?)
     } else {
         None
     };
     store
         .write(
-            meta.clone(),
+            meta,
             Command::Ratings(Box::new(Cmd::Rate(Box::new(RateCmd {
                 rating,
                 rater: Some(rater.key()),
-                rated_by: Some(meta.actor.clone()),
+                rated_by: Some(rated_by),
                 task,
-                pad: None,
+                pad,
             })))),
         )
         .await
@@ -515,30 +561,22 @@ async fn default_one(store: &Store, case_id: &str, today: NaiveDate) -> Result<b
         return Ok(false);
     };
     let (version, _) = options(store).await?;
-    let now = crate::now_ms();
-    let rating = Rating {
-        id: new_id(),
-        case_id: row.id.clone(),
-        channel: Channel::Online,
-        stage: Stage::Conclusion,
-        level: i64::from(core::DEFAULT_LEVEL),
-        dimensions: BTreeMap::new(),
-        options: vec![],
-        option_set: version,
-        text: None,
-        rater_type: Subject::parse(&row.applicant)
-            .map_or("person", |s| rater_type(&s))
-            .into(),
-        defaulted: true,
-        excluded: false,
-        item_code: row.item_code.clone(),
-        item_name: row.item_name.clone(),
-        department_id: row.department_id.clone(),
-        region_code: row.region_code.clone(),
-        clerk: None,
-        created_on: today.to_string(),
-        created_at: now,
+    let level = RatingInput {
+        level: core::DEFAULT_LEVEL,
+        ..Default::default()
     };
+    let kind = Subject::parse(&row.applicant).map_or("person", |s| rater_type(&s));
+    let mut rating = rating_of(
+        &row,
+        Channel::Online,
+        Stage::Conclusion,
+        level,
+        version,
+        kind,
+        None,
+        today,
+    );
+    rating.defaulted = true;
     match store
         .write(
             Meta::actor("system:ratings"),

@@ -147,47 +147,28 @@ pub async fn rate_pad(store: &Store, token: &str, input: RatingInput) -> Result<
     core::check_rating(Channel::OnSite, &input, &options)?;
     let done = rated(store, &row.id).await?;
     core::may_rate(Channel::OnSite, p.stage, row.state, row.accepted_on, false, &done)?;
-    let now = crate::now_ms();
-    let today = crate::date_of(now);
     let rater = Subject::parse(&row.applicant).ok_or_else(|| internal("a case without its applicant"))?;
-    let rating = Rating {
-        id: new_id(),
-        case_id: row.id.clone(),
-        channel: Channel::OnSite,
-        stage: p.stage,
-        level: i64::from(input.level),
-        dimensions: input.dimensions,
-        options: input.options,
-        option_set: version,
-        text: input.text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
-        rater_type: rater_type(&rater).into(),
-        defaulted: false,
-        excluded: false,
-        item_code: row.item_code.clone(),
-        item_name: row.item_name.clone(),
-        department_id: row.department_id.clone(),
-        region_code: row.region_code.clone(),
-        clerk: Some(p.clerk.clone()),
-        created_on: today.to_string(),
-        created_at: now,
-    };
-    let task = if core::is_bad(input.level) {
-        Some(new_task(store, &rating, today).await?)
-    } else {
-        None
-    };
-    store
-        .write(
-            Meta::actor(format!("pad:{}", p.clerk)),
-            Command::Ratings(Box::new(Cmd::Rate(Box::new(RateCmd {
-                rating,
-                rater: Some(rater.key()),
-                rated_by: Some(format!("pad:{}", p.clerk)),
-                task,
-                pad: Some(token_hash(token)),
-            })))),
-        )
-        .await
+    let kind = rater_type(&rater);
+    let rating = rating_of(
+        &row,
+        Channel::OnSite,
+        p.stage,
+        input,
+        version,
+        kind,
+        Some(p.clerk.clone()),
+        crate::today(),
+    );
+    let by = format!("pad:{}", p.clerk);
+    store_rating(
+        store,
+        Meta::actor(by.clone()),
+        rating,
+        &rater,
+        by,
+        Some(token_hash(token)),
+    )
+    .await
 }
 
 /// Inside the writer, before the rating is stored: the token is still unused and valid.
@@ -216,8 +197,8 @@ pub(super) async fn use_pad(ctx: &mut WriteCtx<'_>, hash: &str) -> Result<()> {
 }
 
 /// May the clerk open a counter rating for this case now?
-pub async fn pad_possible(store: &Store, row: &CaseRow) -> Result<bool> {
-    let done = rated(store, &row.id).await?;
+/// `done`: the channels and stages the case was rated at (`rated_at`).
+pub fn pad_possible(row: &CaseRow, done: &[(Channel, Stage)]) -> bool {
     let stage = core::on_site_stage(row.state);
-    Ok(core::may_rate(Channel::OnSite, stage, row.state, row.accepted_on, false, &done).is_ok())
+    core::may_rate(Channel::OnSite, stage, row.state, row.accepted_on, false, done).is_ok()
 }
