@@ -117,6 +117,7 @@ for (const size of SIZES) {
       ['register', '/register'],
       ['recover', '/recover'],
       ['verify', '/verify'],
+      ['ratings-board', '/ratings/board'],
     ]) {
       await check(s, size, name, path);
     }
@@ -173,6 +174,9 @@ for (const size of SIZES) {
     const card = await firstHref(page, 'a[href^="/wallet/"]');
     assert.ok(card, `a licence in the wallet of ${AGENT} (cases.test.mjs runs first)`);
     await check(s, size, 'wallet-licence', card);
+    // 好差评: the rating page of a case (a form, or why there is nothing to rate) and mine.
+    await check(s, size, 'rate', `${mine}/rate`);
+    await check(s, size, 'my-ratings', '/me/ratings');
     // 一件事: the one application page and the bundle case bundles.test.mjs leaves behind.
     await check(s, size, 'bundle-apply', '/bundles/460100YJS0001/apply?q.outdoor_sign=no');
     await open(page, '/me/cases');
