@@ -734,7 +734,7 @@ async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<T
         Obj::Region(n) => Target::Region { code: get(n)? },
         Obj::Department(n) => {
             let id = get(n)?;
-            let d = yiwang_store::orgs::department(&s.store.read, &id)
+            let d = yiwang_store::refdata::department(&s.store, &id)
                 .await?
                 .ok_or_else(|| missing("id", "部门", "department", &id))?;
             Target::Department {
@@ -788,10 +788,10 @@ async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<T
         }
         Obj::Case(n) => {
             let id = get(n)?;
-            let c = yiwang_store::cases::case(&s.store, &id)
+            let department_id = yiwang_store::cases::department_of(&s.store, &id)
                 .await?
                 .ok_or_else(|| missing("case_id", "办件", "case", &id))?;
-            department_target(s, &c.department_id).await?
+            department_target(s, &department_id).await?
         }
         Obj::Token(n) => {
             let id = get(n)?;
@@ -811,16 +811,14 @@ async fn target(s: &AppState, from: Obj, template: &str, path: &str) -> Result<T
 
 /// The department an object belongs to, as a target.
 async fn department_target(s: &AppState, id: &str) -> Result<Target, ApiError> {
-    let d = yiwang_store::orgs::department(&s.store.read, id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::from(yiwang_store::StoreError::from(yiwang_core::DomainError::not_found(
-                "department_id",
-                "部门",
-                "department",
-                id,
-            )))
-        })?;
+    let d = yiwang_store::refdata::department(&s.store, id).await?.ok_or_else(|| {
+        ApiError::from(yiwang_store::StoreError::from(yiwang_core::DomainError::not_found(
+            "department_id",
+            "部门",
+            "department",
+            id,
+        )))
+    })?;
     Ok(Target::Department {
         id: d.id,
         region_code: d.region_code,

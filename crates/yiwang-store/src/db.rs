@@ -193,6 +193,19 @@ impl Marks {
     }
 }
 
+/// A statement returning the rows of `select` (whose columns are `cols`) as one row of one
+/// JSON text: an array of rows in `order`, each an array of its columns (`[]` for none;
+/// read with `rows::read_json`). A page of many rows then crosses from the database to
+/// the request as one value: SQLite's connection runs on its own thread and hands over
+/// every row separately, a thread wake-up each (issue 16, reads).
+pub(crate) fn json_rows(engine: Engine, cols: &str, select: &str, order: &str) -> String {
+    let (agg, row) = match engine {
+        Engine::Sqlite => ("json_group_array", "json_array"),
+        Engine::Postgres => ("json_agg", "json_build_array"),
+    };
+    format!("SELECT COALESCE(CAST({agg}({row}({cols}) ORDER BY {order}) AS TEXT), '[]') FROM ({select}) AS j")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

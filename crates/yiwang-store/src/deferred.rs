@@ -26,6 +26,7 @@ pub(crate) enum Arg {
 pub(crate) enum Table {
     Events,
     Cases,
+    Applications,
     Timeline,
     Notifications,
     Notices,
@@ -33,13 +34,14 @@ pub(crate) enum Table {
     RatingDue,
 }
 
-const TABLES: usize = 7;
+const TABLES: usize = 8;
 
 impl Table {
     /// In the order they are inserted (events first).
     const ALL: [Table; TABLES] = [
         Table::Events,
         Table::Cases,
+        Table::Applications,
         Table::Timeline,
         Table::Notifications,
         Table::Notices,
@@ -56,7 +58,11 @@ impl Table {
                 "INSERT INTO events (seq, stream_id, version, kind, body, actor, at_ms, prev_hash, hash) VALUES ",
                 9,
             ),
-            Table::Cases => (&CASES_HEAD, 28),
+            Table::Cases => (&CASES_HEAD, 26),
+            Table::Applications => (
+                "INSERT INTO case_applications (case_id, application_enc, application_sm3) VALUES ",
+                3,
+            ),
             Table::Timeline => (
                 "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at) VALUES ",
                 7,
@@ -78,7 +84,7 @@ impl Table {
     }
 }
 
-/// How many rows a statement inserts at most (28 columns of a case: 8,400 parameters, well
+/// How many rows a statement inserts at most (26 columns of a case: 7,800 parameters, well
 /// under SQLite's 32,766 and PostgreSQL's 65,535).
 const ROWS: usize = 300;
 

@@ -21,7 +21,39 @@ pub fn read<T: for<'r> FromRow<'r, AnyRow>, R: std::borrow::Borrow<AnyRow>>(r: R
     Ok(T::from_row(r.borrow())?)
 }
 
+/// Rows of `T` from one JSON text holding an array of rows, each an array of its columns
+/// in `T`'s order (what `db::json_rows` selects), with a decode failure as a store error.
+pub fn read_json<T: DeserializeOwned>(text: &str) -> crate::Result<Vec<T>> {
+    serde_json::from_str(text).map_err(|e| crate::StoreError::Internal(format!("rows as JSON: {e}")))
+}
+
+/// A row type read through its stored form `S` (a tuple of the columns as stored, in
+/// the order its statements select them) and the one conversion `TryFrom<S>`: so a row
+/// and a page of rows read as JSON text (`read_json_as`) decode alike.
+macro_rules! row_from_stored {
+    ($t:ty, $s:ty) => {
+        impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for $t {
+            fn from_row(r: &'r sqlx::any::AnyRow) -> sqlx::Result<$t> {
+                <$s as sqlx::FromRow<'r, sqlx::any::AnyRow>>::from_row(r)?
+                    .try_into()
+                    .map_err(|e: String| sqlx::Error::Decode(e.into()))
+            }
+        }
+    };
+}
+pub(crate) use row_from_stored;
+
+/// Rows of `T` from one JSON text of rows in their stored form `S` (`db::json_rows`).
+pub fn read_json_as<S: DeserializeOwned, T: TryFrom<S, Error = String>>(text: &str) -> crate::Result<Vec<T>> {
+    read_json::<S>(text)?
+        .into_iter()
+        .map(|s| T::try_from(s).map_err(crate::StoreError::Internal))
+        .collect()
+}
+
 /// An INTEGER 0/1 flag.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
 pub struct Flag(i64);
 
 impl Type<Any> for Flag {
@@ -76,8 +108,22 @@ macro_rules! text_column {
 }
 
 /// A date stored as ISO 8601 text (`2026-12-05`), possibly NULL.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
 pub struct DateText(Option<String>);
 text_column!(DateText);
+
+impl From<Option<String>> for DateText {
+    fn from(s: Option<String>) -> DateText {
+        DateText(s)
+    }
+}
+
+impl From<String> for DateText {
+    fn from(s: String) -> DateText {
+        DateText(Some(s))
+    }
+}
 
 fn date(s: &str) -> Result<NaiveDate, String> {
     s.parse().map_err(|_| format!("stored date {s:?}"))
@@ -100,6 +146,24 @@ impl TryFrom<DateText> for Option<NaiveDate> {
 /// A JSON document stored as text, possibly NULL: NULL is an empty list, `None`, or (for
 /// a document) JSON `null`.
 pub struct JsonText(Option<String>);
+
+impl From<Option<String>> for JsonText {
+    fn from(s: Option<String>) -> JsonText {
+        JsonText(s)
+    }
+}
+
+impl From<String> for JsonText {
+    fn from(s: String) -> JsonText {
+        JsonText(Some(s))
+    }
+}
+
+/// A [`JsonText`] column from rows read as JSON (`#[serde(deserialize_with = …)]`: the
+/// type itself cannot be `Deserialize`, or it would be a `T` of its own conversions).
+pub fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<JsonText, D::Error> {
+    <Option<String> as serde::Deserialize>::deserialize(d).map(JsonText)
+}
 text_column!(JsonText);
 
 impl JsonText {

@@ -277,6 +277,19 @@ async fn act(s: &Store, id: &str, p: Party, a: Action) -> Result<Value, StoreErr
     cases::act(s, m(&format!("staff:{}", p.as_str())), id, p, a).await
 }
 
+/// A case's page reads its lists and application in one statement (each list as one JSON
+/// text): the same as each read on its own.
+async fn same_parts(s: &Store, id: &str) {
+    let p = cases::parts(s, id, true).await.unwrap();
+    assert_eq!(p.suspensions, cases::suspensions(s, id).await.unwrap());
+    assert_eq!(p.timeline, cases::timeline(s, id).await.unwrap());
+    assert_eq!(p.notices, cases::notices(s, id).await.unwrap());
+    assert_eq!(p.tasks, cases::tasks_of_case(s, id).await.unwrap());
+    assert_eq!(p.application, cases::application(s, id).await.unwrap());
+    assert!(p.application.is_some() && !p.timeline.is_empty());
+    assert!(cases::parts(s, id, false).await.unwrap().application.is_none());
+}
+
 /// The reviewer starts a site survey (特别程序): the case is suspended, its clock stopped.
 async fn site_survey(s: &Store, id: &str) {
     act(
@@ -494,6 +507,7 @@ async fn a_case_from_submission_to_licence_and_conclusion() {
         let mut forged = notices[2].clone();
         forged.body["due_on"] = json!("2099-01-01");
         assert!(!cases::verify_notice(&s, &forged).await.unwrap());
+        same_parts(&s, &id).await;
         let t = cases::timeline(&s, &id).await.unwrap();
         let events: Vec<&str> = t.iter().map(|e| e.event.as_str()).collect();
         assert_eq!(
@@ -636,6 +650,7 @@ async fn tolerance_commitment_deemed_acceptance_and_suspensions() {
             licences::summary(&s, &lid).await.unwrap().unwrap().status,
             yiwang_core::licences::Status::Revoked
         );
+        same_parts(&s, &pid).await;
         assert!(cases::serious_default(&s, &w.company.subject).await.unwrap());
         let mut again = app.clone();
         again.materials.insert(

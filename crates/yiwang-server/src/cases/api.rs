@@ -254,19 +254,15 @@ pub struct CaseDetail {
 
 pub(super) async fn detail(s: &AppState, row: CaseRow, with_application: bool) -> ApiResult<CaseDetail> {
     let today = yiwang_store::today();
-    let suspensions = cases::suspensions(&s.store, &row.id).await?;
+    let p = cases::parts(&s.store, &row.id, with_application).await?;
     Ok(CaseDetail {
         waiting_on: row.waiting_on(),
-        clocks: cases::clocks_given(&s.store, &row, today, &suspensions).await?,
-        timeline: cases::timeline(&s.store, &row.id).await?,
-        notices: cases::notices(&s.store, &row.id).await?,
-        suspensions,
-        tasks: cases::tasks_of_case(&s.store, &row.id).await?,
-        application: if with_application {
-            cases::application(&s.store, &row.id).await?.map(|(a, _)| a)
-        } else {
-            None
-        },
+        clocks: cases::clocks_given(&s.store, &row, today, &p.suspensions).await?,
+        timeline: p.timeline,
+        notices: p.notices,
+        suspensions: p.suspensions,
+        tasks: p.tasks,
+        application: p.application.map(|(a, _)| a),
         case: row,
     })
 }

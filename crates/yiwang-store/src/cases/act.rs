@@ -407,18 +407,15 @@ pub(super) async fn replace_application(
     // materials accepted as missing may be handed in, so the set of outstanding ones
     // shrinks by the Supplemented event, not here.
     let outstanding: Vec<&String> = pre.tolerated.iter().collect();
+    sqlx::query("UPDATE case_applications SET application_enc = $1, application_sm3 = $2 WHERE case_id = $3")
+        .bind(&enc)
+        .bind(&digest)
+        .bind(&row.id)
+        .execute(&mut *ctx.conn)
+        .await?;
     if row.state == State::Correcting {
-        sqlx::query("UPDATE cases SET application_enc = $1, application_sm3 = $2, outstanding = $3 WHERE id = $4")
-            .bind(&enc)
-            .bind(&digest)
+        sqlx::query("UPDATE cases SET outstanding = $1 WHERE id = $2")
             .bind(serde_json::to_string(&outstanding).expect("serialisable"))
-            .bind(&row.id)
-            .execute(&mut *ctx.conn)
-            .await?;
-    } else {
-        sqlx::query("UPDATE cases SET application_enc = $1, application_sm3 = $2 WHERE id = $3")
-            .bind(&enc)
-            .bind(&digest)
             .bind(&row.id)
             .execute(&mut *ctx.conn)
             .await?;

@@ -333,7 +333,7 @@ pub(super) fn licence_type_of(elements: Option<&yiwang_core::catalog::Elements>)
 
 /// The case's sealed application, read and opened through the writer's connection.
 pub(super) async fn sealed_on(ctx: &mut WriteCtx<'_>, id: &str) -> Result<Sealed> {
-    let enc: String = sqlx::query_scalar("SELECT application_enc FROM cases WHERE id = $1")
+    let enc: String = sqlx::query_scalar("SELECT application_enc FROM case_applications WHERE case_id = $1")
         .bind(id)
         .fetch_one(&mut *ctx.conn)
         .await?;

@@ -145,7 +145,7 @@ impl Migration {
 }
 
 /// A case as stored (without the sealed application).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRow {
     pub id: String,
     pub entry_id: String,
@@ -157,38 +157,25 @@ pub struct CaseRow {
     pub applicant: String,
     pub applicant_name: String,
     pub submitted_by: String,
-    #[sqlx(try_from = "String")]
     pub channel: Channel,
-    #[sqlx(try_from = "Flag")]
     pub assisted: bool,
     /// normal, tolerance (容缺受理) or commitment (告知承诺).
     pub route: String,
-    #[sqlx(try_from = "String")]
     pub state: State,
-    #[sqlx(try_from = "JsonText")]
     pub steps: Vec<StepRole>,
     pub step: i64,
     pub handler: Option<String>,
-    #[sqlx(try_from = "Flag")]
     pub instant: bool,
-    #[sqlx(try_from = "JsonText")]
     pub outstanding: Vec<String>,
-    #[sqlx(try_from = "JsonText")]
     pub statutory_limit: Option<TimeLimit>,
-    #[sqlx(try_from = "JsonText")]
     pub promised_limit: Option<TimeLimit>,
-    #[sqlx(try_from = "DateText")]
     pub received_on: NaiveDate,
-    #[sqlx(try_from = "DateText")]
     pub accepted_on: Option<NaiveDate>,
-    #[sqlx(try_from = "DateText")]
     pub due_on: Option<NaiveDate>,
-    #[sqlx(try_from = "DateText")]
     pub statutory_due_on: Option<NaiveDate>,
     pub decision: Option<String>,
     pub decided_at: Option<i64>,
     pub licence_id: Option<String>,
-    #[sqlx(try_from = "JsonText")]
     pub delivery: Option<Value>,
     pub concluded_at: Option<i64>,
     /// Fields of the item's form, and how many were submitted as prefilled (一表申请).
@@ -196,6 +183,111 @@ pub struct CaseRow {
     pub prefilled_fields: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A case row as stored, column by column in the order of `COLS`: what a read decodes,
+/// from a row or from a page of rows as one JSON text (`db::json_rows`), before it
+/// becomes a [`CaseRow`] by the one conversion below.
+#[derive(sqlx::FromRow, Deserialize)]
+struct StoredCase {
+    id: String,
+    entry_id: String,
+    item_code: String,
+    item_version: i64,
+    item_name: String,
+    department_id: String,
+    region_code: String,
+    applicant: String,
+    applicant_name: String,
+    submitted_by: String,
+    channel: String,
+    assisted: Flag,
+    route: String,
+    state: String,
+    #[serde(deserialize_with = "crate::rows::json_text")]
+    steps: JsonText,
+    step: i64,
+    handler: Option<String>,
+    instant: Flag,
+    #[serde(deserialize_with = "crate::rows::json_text")]
+    outstanding: JsonText,
+    #[serde(deserialize_with = "crate::rows::json_text")]
+    statutory_limit: JsonText,
+    #[serde(deserialize_with = "crate::rows::json_text")]
+    promised_limit: JsonText,
+    received_on: DateText,
+    accepted_on: DateText,
+    due_on: DateText,
+    statutory_due_on: DateText,
+    decision: Option<String>,
+    decided_at: Option<i64>,
+    licence_id: Option<String>,
+    #[serde(deserialize_with = "crate::rows::json_text")]
+    delivery: JsonText,
+    concluded_at: Option<i64>,
+    form_fields: i64,
+    prefilled_fields: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<StoredCase> for CaseRow {
+    type Error = String;
+    fn try_from(s: StoredCase) -> std::result::Result<CaseRow, String> {
+        let at = |column: &str, e: String| format!("case {}: {column}: {e}", s.id);
+        Ok(CaseRow {
+            channel: s.channel.clone().try_into().map_err(|e| at("channel", e))?,
+            state: s.state.clone().try_into().map_err(|e| at("state", e))?,
+            steps: s.steps.try_into().map_err(|e| at("steps", e))?,
+            outstanding: s.outstanding.try_into().map_err(|e| at("outstanding", e))?,
+            statutory_limit: s.statutory_limit.try_into().map_err(|e| at("statutory_limit", e))?,
+            promised_limit: s.promised_limit.try_into().map_err(|e| at("promised_limit", e))?,
+            received_on: s.received_on.try_into().map_err(|e| at("received_on", e))?,
+            accepted_on: s.accepted_on.try_into().map_err(|e| at("accepted_on", e))?,
+            due_on: s.due_on.try_into().map_err(|e| at("due_on", e))?,
+            statutory_due_on: s.statutory_due_on.try_into().map_err(|e| at("statutory_due_on", e))?,
+            delivery: s.delivery.try_into().map_err(|e| at("delivery", e))?,
+            assisted: s.assisted.into(),
+            instant: s.instant.into(),
+            entry_id: s.entry_id,
+            item_code: s.item_code,
+            item_version: s.item_version,
+            item_name: s.item_name,
+            department_id: s.department_id,
+            region_code: s.region_code,
+            applicant: s.applicant,
+            applicant_name: s.applicant_name,
+            submitted_by: s.submitted_by,
+            route: s.route,
+            step: s.step,
+            handler: s.handler,
+            decision: s.decision,
+            decided_at: s.decided_at,
+            licence_id: s.licence_id,
+            concluded_at: s.concluded_at,
+            form_fields: s.form_fields,
+            prefilled_fields: s.prefilled_fields,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            id: s.id,
+        })
+    }
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for CaseRow {
+    fn from_row(r: &'r sqlx::any::AnyRow) -> sqlx::Result<CaseRow> {
+        StoredCase::from_row(r)?
+            .try_into()
+            .map_err(|e: String| sqlx::Error::Decode(e.into()))
+    }
+}
+
+/// The cases of a page read as one JSON text (`db::json_rows` over `COLS`).
+fn cases_of_json(text: &str) -> Result<Vec<CaseRow>> {
+    crate::rows::read_json::<StoredCase>(text)?
+        .into_iter()
+        .map(|s| CaseRow::try_from(s).map_err(StoreError::Internal))
+        .collect()
 }
 
 impl CaseRow {
@@ -223,10 +315,11 @@ impl CaseRow {
 }
 
 /// The columns a new case is inserted with, in the order of its row (`deferred`); what a
-/// copy of a case (the benches' bulk path) names.
+/// copy of a case (the benches' bulk path) names. Its sealed application is a row of
+/// `case_applications` (`deferred::Table::Applications`).
 pub const NEW_CASE_COLUMNS: &str = "id, entry_id, item_code, item_version, item_name, department_id, region_code, \
     applicant, applicant_name, submitted_by, channel, assisted, route, state, steps, step, handler, instant, \
-    outstanding, application_enc, application_sm3, statutory_limit, promised_limit, received_on, created_at, \
+    outstanding, statutory_limit, promised_limit, received_on, created_at, \
     updated_at, form_fields, prefilled_fields";
 
 const COLS: &str = "id, entry_id, item_code, item_version, item_name, department_id, region_code, applicant, \

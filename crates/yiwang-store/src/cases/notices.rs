@@ -2,13 +2,11 @@
 
 use super::*;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notice {
     pub id: String,
     pub case_id: String,
-    #[sqlx(try_from = "String")]
     pub kind: NoticeKind,
-    #[sqlx(try_from = "JsonText")]
     pub body: Value,
     pub seal_id: Option<String>,
     pub key_id: Option<String>,
@@ -16,8 +14,41 @@ pub struct Notice {
     pub created_at: i64,
 }
 
+/// A notice as stored: `NOTICE_COLS`.
+pub(super) type StoredNotice = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+pub(super) const NOTICE_COLS: &str = "id, case_id, kind, body, seal_id, key_id, signature, created_at";
+
+impl TryFrom<StoredNotice> for Notice {
+    type Error = String;
+    fn try_from(
+        (id, case_id, kind, body, seal_id, key_id, signature, created_at): StoredNotice,
+    ) -> std::result::Result<Self, String> {
+        Ok(Notice {
+            kind: kind.try_into()?,
+            body: Value::try_from(JsonText::from(body))?,
+            id,
+            case_id,
+            seal_id,
+            key_id,
+            signature,
+            created_at,
+        })
+    }
+}
+crate::rows::row_from_stored!(Notice, StoredNotice);
+
 pub async fn notices(store: &Store, case_id: &str) -> Result<Vec<Notice>> {
-    sqlx::query("SELECT * FROM case_notices WHERE case_id = $1 ORDER BY created_at, id")
+    let sql = format!("SELECT {NOTICE_COLS} FROM case_notices WHERE case_id = $1 ORDER BY created_at, id");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(case_id)
         .fetch_all(&store.read)
         .await?
@@ -27,7 +58,8 @@ pub async fn notices(store: &Store, case_id: &str) -> Result<Vec<Notice>> {
 }
 
 pub async fn notice(store: &Store, id: &str) -> Result<Option<Notice>> {
-    sqlx::query("SELECT * FROM case_notices WHERE id = $1")
+    let sql = format!("SELECT {NOTICE_COLS} FROM case_notices WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(&store.read)
         .await?

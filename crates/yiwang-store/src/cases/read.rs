@@ -17,16 +17,21 @@ pub async fn case(store: &Store, id: &str) -> Result<Option<CaseRow>> {
         .transpose()
 }
 
+/// The department that handles a case (what access to it is decided by).
+pub async fn department_of(store: &Store, id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT department_id FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.read)
+        .await?)
+}
+
 /// The application as submitted (decrypted). Staff reads are the caller's to log.
 pub async fn application(store: &Store, id: &str) -> Result<Option<(Application, String)>> {
-    let enc: Option<String> = sqlx::query_scalar("SELECT application_enc FROM cases WHERE id = $1")
+    let enc: Option<String> = sqlx::query_scalar("SELECT application_enc FROM case_applications WHERE case_id = $1")
         .bind(id)
         .fetch_optional(&store.read)
         .await?;
-    let Some(enc) = enc else { return Ok(None) };
-    let bytes = store.pii.open_bytes(&format!("cases.application:{id}"), &enc)?;
-    let s: Sealed = serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))?;
-    Ok(Some((s.application, s.applicant_code)))
+    enc.map(|enc| open_application(store, id, &enc)).transpose()
 }
 
 /// One page of a list read in key order (keyset paging: every page is an index range,
@@ -104,20 +109,17 @@ pub async fn of_applicant(
     } else {
         ""
     };
-    let sql = format!(
-        "SELECT {COLS} FROM cases WHERE applicant = $1 {cond} ORDER BY updated_at DESC, id DESC LIMIT {}",
+    let order = "updated_at DESC, id DESC";
+    let select = format!(
+        "SELECT {COLS} FROM cases WHERE applicant = $1 {cond} ORDER BY {order} LIMIT {}",
         limit + 1
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(subject.key());
+    let sql = crate::db::json_rows(store.engine, COLS, &select, order);
+    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(subject.key());
     if let Some(k) = after {
         q = q.bind(k.updated_at).bind(k.id.clone());
     }
-    let mut rows = q
-        .fetch_all(&store.read)
-        .await?
-        .iter()
-        .map(read)
-        .collect::<Result<Vec<CaseRow>>>()?;
+    let mut rows = cases_of_json(&q.fetch_one(&store.read).await?)?;
     let next = (rows.len() as i64 > limit).then(|| {
         rows.truncate(limit as usize);
         ListKey::of(rows.last().expect("a full page")).cursor()
@@ -339,16 +341,16 @@ pub async fn inbox_cases(
     // The page's rows, in key order: one read by primary key.
     let mut rows: std::collections::HashMap<String, CaseRow> = std::collections::HashMap::with_capacity(keys.len());
     if !keys.is_empty() {
-        let sql = format!(
+        let select = format!(
             "SELECT {COLS} FROM cases WHERE id IN ({})",
             crate::db::Marks::of(store.engine).list(keys.len())
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let sql = crate::db::json_rows(store.engine, COLS, &select, "id");
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
         for k in &keys {
             q = q.bind(k.id.as_str());
         }
-        for r in q.fetch_all(&store.read).await? {
-            let c: CaseRow = read(&r)?;
+        for c in cases_of_json(&q.fetch_one(&store.read).await?)? {
             rows.insert(c.id.clone(), c);
         }
     }
@@ -410,65 +412,136 @@ pub struct TimelineEntry {
     pub en: String,
 }
 
+/// A timeline entry as stored: `TIMELINE_COLS`.
+type StoredEntry = (i64, String, String, String, String, i64);
+const TIMELINE_COLS: &str = "n, event, body, party, actor, at";
+
+impl TryFrom<StoredEntry> for TimelineEntry {
+    type Error = String;
+    fn try_from((n, event, body, party, actor, at_ms): StoredEntry) -> std::result::Result<Self, String> {
+        let body: Value = serde_json::from_str(&body).map_err(|e| format!("timeline entry {n}: {e}"))?;
+        let ev: Option<Event> = serde_json::from_value(body.clone()).ok();
+        let mut zh = ev.as_ref().map(|e| e.zh()).unwrap_or_default();
+        let mut en = ev.as_ref().map(|e| e.en()).unwrap_or_default();
+        if let Ok(m) = serde_json::from_value::<Migration>(body["migrated"].clone()) {
+            zh = format!(
+                "{zh}（历史办件迁移：原系统「{}」编号 {}，{} 收件）",
+                m.source, m.legacy_no, m.received_on
+            );
+            en = format!(
+                "{en} (migrated from {}: number {}, received {})",
+                m.source, m.legacy_no, m.received_on
+            );
+        }
+        Ok(TimelineEntry {
+            n,
+            event,
+            zh,
+            en,
+            body,
+            party,
+            actor,
+            at_ms,
+        })
+    }
+}
+crate::rows::row_from_stored!(TimelineEntry, StoredEntry);
+
 pub async fn timeline(store: &Store, id: &str) -> Result<Vec<TimelineEntry>> {
-    let rows = sqlx::query("SELECT n, event, body, party, actor, at FROM case_timeline WHERE case_id = $1 ORDER BY n")
+    let sql = format!("SELECT {TIMELINE_COLS} FROM case_timeline WHERE case_id = $1 ORDER BY n");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_all(&store.read)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let body: String = r.try_get("body")?;
-            let body: Value = serde_json::from_str(&body).map_err(|e| sql_err(&e.to_string()))?;
-            let ev: Option<Event> = serde_json::from_value(body.clone()).ok();
-            let mut zh = ev.as_ref().map(|e| e.zh()).unwrap_or_default();
-            let mut en = ev.as_ref().map(|e| e.en()).unwrap_or_default();
-            if let Ok(m) = serde_json::from_value::<Migration>(body["migrated"].clone()) {
-                zh = format!(
-                    "{zh}（历史办件迁移：原系统「{}」编号 {}，{} 收件）",
-                    m.source, m.legacy_no, m.received_on
-                );
-                en = format!(
-                    "{en} (migrated from {}: number {}, received {})",
-                    m.source, m.legacy_no, m.received_on
-                );
-            }
-            Ok(TimelineEntry {
-                n: r.try_get("n")?,
-                event: r.try_get("event")?,
-                zh,
-                en,
-                body,
-                party: r.try_get("party")?,
-                actor: r.try_get("actor")?,
-                at_ms: r.try_get("at")?,
-            })
-        })
+        .await?
+        .iter()
+        .map(read)
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+/// What a case's page shows besides its row, read in one statement (each list as one
+/// JSON text, `db::json_rows`): its suspensions, timeline, notices and tasks, and its
+/// application when asked for (decrypted; a staff read is the caller's to log).
+#[derive(Debug, Clone)]
+pub struct CaseParts {
+    pub suspensions: Vec<SuspensionRow>,
+    pub timeline: Vec<TimelineEntry>,
+    pub notices: Vec<Notice>,
+    pub tasks: Vec<Task>,
+    pub application: Option<(Application, String)>,
+}
+
+pub async fn parts(store: &Store, id: &str, with_application: bool) -> Result<CaseParts> {
+    let json = |cols: &str, table: &str, order: &str| {
+        let select = format!("SELECT * FROM {table} WHERE case_id = $1");
+        format!("({})", crate::db::json_rows(store.engine, cols, &select, order))
+    };
+    let application = if with_application {
+        "(SELECT application_enc FROM case_applications WHERE case_id = $1)"
+    } else {
+        "NULL"
+    };
+    let sql = format!(
+        "SELECT {}, {}, {}, {}, {application}",
+        json(SUSPENSION_COLS, "case_suspensions", "n"),
+        json(TIMELINE_COLS, "case_timeline", "n"),
+        json(NOTICE_COLS, "case_notices", "created_at, id"),
+        json(TASK_COLS, "case_tasks", "created_at, id"),
+    );
+    let (suspensions, timeline, notices, tasks, enc): (String, String, String, String, Option<String>) =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&store.read)
+            .await?;
+    Ok(CaseParts {
+        suspensions: crate::rows::read_json_as::<StoredSuspension, _>(&suspensions)?,
+        timeline: crate::rows::read_json_as::<StoredEntry, _>(&timeline)?,
+        notices: crate::rows::read_json_as::<StoredNotice, _>(&notices)?,
+        tasks: crate::rows::read_json_as::<StoredTask, _>(&tasks)?,
+        application: enc.map(|enc| open_application(store, id, &enc)).transpose()?,
+    })
+}
+
+fn open_application(store: &Store, id: &str, enc: &str) -> Result<(Application, String)> {
+    let bytes = store.pii.open_bytes(&format!("cases.application:{id}"), enc)?;
+    let s: Sealed = serde_json::from_slice(&bytes).map_err(|e| sql_err(&e.to_string()))?;
+    Ok((s.application, s.applicant_code))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuspensionRow {
     pub n: i64,
-    #[sqlx(try_from = "String")]
     pub kind: yiwang_core::catalog::SpecialKind,
     pub reason: String,
-    #[sqlx(try_from = "DateText")]
     pub from_on: NaiveDate,
-    #[sqlx(try_from = "DateText")]
     pub to_on: Option<NaiveDate>,
     pub result: Option<String>,
 }
+
+/// A suspension as stored: `SUSPENSION_COLS`.
+type StoredSuspension = (i64, String, String, String, Option<String>, Option<String>);
+const SUSPENSION_COLS: &str = "n, kind, reason, from_on, to_on, result";
+
+impl TryFrom<StoredSuspension> for SuspensionRow {
+    type Error = String;
+    fn try_from((n, kind, reason, from_on, to_on, result): StoredSuspension) -> std::result::Result<Self, String> {
+        Ok(SuspensionRow {
+            n,
+            kind: kind.try_into()?,
+            reason,
+            from_on: DateText::from(from_on).try_into()?,
+            to_on: DateText::from(to_on).try_into()?,
+            result,
+        })
+    }
+}
+crate::rows::row_from_stored!(SuspensionRow, StoredSuspension);
 
 pub(super) async fn suspensions_on<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     e: E,
     id: &str,
 ) -> Result<Vec<SuspensionRow>> {
-    let rows = sqlx::query(
-        "SELECT n, kind, reason, from_on, to_on, result FROM case_suspensions WHERE case_id = $1 ORDER BY n",
-    )
-    .bind(id)
-    .fetch_all(e)
-    .await?;
+    let sql = format!("SELECT {SUSPENSION_COLS} FROM case_suspensions WHERE case_id = $1 ORDER BY n");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(e).await?;
     rows.iter().map(read).collect()
 }
 
@@ -536,8 +609,7 @@ pub async fn clocks_many(store: &Store, cases: &[&CaseRow], today: NaiveDate) ->
     let mut susp: BTreeMap<String, Vec<SuspensionRow>> = BTreeMap::new();
     for chunk in running.chunks(500) {
         let sql = format!(
-            "SELECT case_id, n, kind, reason, from_on, to_on, result FROM case_suspensions \
-             WHERE case_id IN ({}) ORDER BY case_id, n",
+            "SELECT {SUSPENSION_COLS}, case_id FROM case_suspensions WHERE case_id IN ({}) ORDER BY case_id, n",
             crate::db::Marks::of(store.engine).list(chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -585,41 +657,58 @@ fn clocks_with(store: &Store, c: &CaseRow, today: NaiveDate, cal: &Calendar, sus
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
     pub id: String,
     pub case_id: String,
     pub department_id: String,
-    #[sqlx(try_from = "String")]
     pub kind: core::TaskKind,
-    #[sqlx(try_from = "DateText")]
     pub due_on: NaiveDate,
     pub state: String,
     pub outcome: Option<String>,
 }
 
+/// A task as stored: `TASK_COLS`.
+type StoredTask = (String, String, String, String, String, String, Option<String>);
+const TASK_COLS: &str = "id, case_id, department_id, kind, due_on, state, outcome";
+
+impl TryFrom<StoredTask> for Task {
+    type Error = String;
+    fn try_from(
+        (id, case_id, department_id, kind, due_on, state, outcome): StoredTask,
+    ) -> std::result::Result<Self, String> {
+        Ok(Task {
+            id,
+            case_id,
+            department_id,
+            kind: kind.try_into()?,
+            due_on: DateText::from(due_on).try_into()?,
+            state,
+            outcome,
+        })
+    }
+}
+crate::rows::row_from_stored!(Task, StoredTask);
+
 pub async fn tasks_of_case(store: &Store, case_id: &str) -> Result<Vec<Task>> {
-    sqlx::query(
-        "SELECT id, case_id, department_id, kind, due_on, state, outcome FROM case_tasks WHERE case_id = $1 ORDER BY created_at",
-    )
-    .bind(case_id)
-    .fetch_all(&store.read)
-    .await?
-    .iter()
-    .map(read)
-    .collect()
+    let sql = format!("SELECT {TASK_COLS} FROM case_tasks WHERE case_id = $1 ORDER BY created_at, id");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(read)
+        .collect()
 }
 
 pub async fn open_tasks(store: &Store, department_ids: &[String]) -> Result<Vec<Task>> {
     let mut out = vec![];
     for d in department_ids {
-        let rows = sqlx::query(
-            "SELECT id, case_id, department_id, kind, due_on, state, outcome FROM case_tasks \
-             WHERE department_id = $1 AND state = 'open'",
-        )
-        .bind(d)
-        .fetch_all(&store.read)
-        .await?;
+        let sql = format!("SELECT {TASK_COLS} FROM case_tasks WHERE department_id = $1 AND state = 'open'");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(d)
+            .fetch_all(&store.read)
+            .await?;
         for r in rows {
             out.push(read::<Task, _>(&r)?);
         }
@@ -629,7 +718,8 @@ pub async fn open_tasks(store: &Store, department_ids: &[String]) -> Result<Vec<
 }
 
 pub async fn task(store: &Store, id: &str) -> Result<Option<Task>> {
-    sqlx::query("SELECT id, case_id, department_id, kind, due_on, state, outcome FROM case_tasks WHERE id = $1")
+    let sql = format!("SELECT {TASK_COLS} FROM case_tasks WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(&store.read)
         .await?

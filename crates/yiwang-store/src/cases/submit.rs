@@ -546,8 +546,6 @@ pub(crate) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
         Arg::OptText(None),
         Arg::Flag(row.instant),
         Arg::Text(json_text(&row.outstanding)),
-        Arg::Text(p.application_enc.clone()),
-        Arg::Text(p.application_sm3.clone()),
         Arg::OptText(row.statutory_limit.as_ref().map(json_text)),
         Arg::OptText(row.promised_limit.as_ref().map(json_text)),
         Arg::Text(today.to_string()),
@@ -558,10 +556,17 @@ pub(crate) async fn submit_cmd(ctx: &mut WriteCtx<'_>, s: &SubmitCmd) -> Result<
     ];
     // A migrated case is acted on in this same command (its acceptance reads the row):
     // it goes in now; any other waits for the end of the batch.
+    let application = vec![
+        Arg::Text(id.clone()),
+        Arg::Text(p.application_enc.clone()),
+        Arg::Text(p.application_sm3.clone()),
+    ];
     if s.migrated.is_some() {
         crate::deferred::insert_now(&mut *ctx.conn, Table::Cases, case).await?;
+        crate::deferred::insert_now(&mut *ctx.conn, Table::Applications, application).await?;
     } else {
         ctx.batch.deferred.push(Table::Cases, case);
+        ctx.batch.deferred.push(Table::Applications, application);
     }
     if let Some(d) = &s.draft_id {
         sqlx::query("DELETE FROM case_drafts WHERE id = $1 AND applicant = $2")

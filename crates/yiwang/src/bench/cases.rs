@@ -304,7 +304,7 @@ pub async fn cases(url: &str, token: &str, ceiling_store: &Store, o: &CaseOption
     let template = format!("bench-{run_id}-0-0");
     let same = same_rows_ceiling(ceiling_store, &template, ceiling_n, o.ceiling_batch).await?;
     println!(
-        "same rows:   the rows one submission writes (event, stream head, case, timeline entry, signed receipt, notification, idempotency record), copied from a real submission by a tight batched loop ({} per transaction, same durability) = {same:.0} submissions/s",
+        "same rows:   the rows one submission writes (event, stream head, case, sealed application, timeline entry, signed receipt, notification, idempotency record), copied from a real submission by a tight batched loop ({} per transaction, same durability) = {same:.0} submissions/s",
         o.ceiling_batch
     );
     println!("same-rows ratio {:.3}", submit_rate / same);
@@ -382,6 +382,11 @@ async fn same_rows_ceiling(store: &Store, template: &str, n: usize, batch: usize
             for (sql, from) in [
                 (copy_case.as_str(), &case_id),
                 (
+                    "INSERT INTO case_applications (case_id, application_enc, application_sm3)
+                 SELECT $1, application_enc, application_sm3 FROM case_applications WHERE case_id = $2",
+                    &case_id,
+                ),
+                (
                     "INSERT INTO case_timeline (case_id, n, event, body, party, actor, at)
                  SELECT $1, n, event, body, party, actor, at FROM case_timeline WHERE case_id = $2 AND n = 1",
                     &case_id,
@@ -428,6 +433,7 @@ async fn same_rows_ceiling(store: &Store, template: &str, n: usize, batch: usize
     for sql in [
         "DELETE FROM streams WHERE stream_id LIKE 'case:' || $1",
         "DELETE FROM cases WHERE id LIKE $1",
+        "DELETE FROM case_applications WHERE case_id LIKE $1",
         "DELETE FROM case_timeline WHERE case_id LIKE $1",
         "DELETE FROM case_notices WHERE id LIKE $1",
         "DELETE FROM notifications WHERE id LIKE $1",

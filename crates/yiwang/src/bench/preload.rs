@@ -79,7 +79,7 @@ pub(super) async fn preload(store: &Store, template: &str, n: usize) -> Result<f
     let mut conn = store.read.acquire().await?;
     let (_, from) = template_case(&mut conn, template).await?;
     let (kind, body, actor) = first_event(&mut conn, &from).await?;
-    let enc: String = sqlx::query_scalar("SELECT application_enc FROM cases WHERE id = $1")
+    let enc: String = sqlx::query_scalar("SELECT application_enc FROM case_applications WHERE case_id = $1")
         .bind(&from)
         .fetch_one(&mut *conn)
         .await?;
@@ -124,12 +124,20 @@ pub(super) async fn preload(store: &Store, template: &str, n: usize) -> Result<f
                 .await?;
             let sealed = store.pii.seal_bytes(&format!("cases.application:{id}"), &plain);
             sqlx::query(sqlx::AssertSqlSafe(copy_case_sql(
-                &[("id", "$1"), ("application_enc", "$2"), ("updated_at", "$3")],
-                "$4",
+                &[("id", "$1"), ("updated_at", "$2")],
+                "$3",
             )))
             .bind(id)
-            .bind(&sealed)
             .bind(ev.at_ms)
+            .bind(&from)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO case_applications (case_id, application_enc, application_sm3)
+                 SELECT $1, $2, application_sm3 FROM case_applications WHERE case_id = $3",
+            )
+            .bind(id)
+            .bind(&sealed)
             .bind(&from)
             .execute(&mut *tx)
             .await?;
