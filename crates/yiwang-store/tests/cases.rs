@@ -589,6 +589,14 @@ async fn tolerance_commitment_deemed_acceptance_and_suspensions() {
         let tasks = cases::tasks_of_case(&s, &id).await.unwrap();
         assert_eq!(tasks.len(), 1);
         assert_eq!(tasks[0].kind, yiwang_core::cases::TaskKind::ToleranceDue);
+        // A department's open tasks (the inbox's), read for several departments at once.
+        let dept = tasks[0].department_id.clone();
+        let open = cases::open_tasks(&s, &[dept.clone(), "no-such-department".into()])
+            .await
+            .unwrap();
+        assert!(open.contains(&tasks[0]), "{open:?}");
+        assert!(open.iter().all(|t| t.state == "open" && t.department_id == dept));
+        assert!(cases::open_tasks(&s, &[]).await.unwrap().is_empty());
         act(
             &s,
             &id,

@@ -315,20 +315,26 @@ pub async fn inbox_cases(
     }
     let mut keys: Vec<InboxKey> = vec![];
     if !selects.is_empty() {
-        let sql = selects.join(" UNION ALL ");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        // All the parts' keys as one JSON text (`db::json_rows`).
+        let sql = crate::db::json_rows(
+            store.engine,
+            "id, due_on, received_on",
+            &selects.join(" UNION ALL "),
+            "id",
+        );
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
         for b in all_binds {
             q = q.bind(b);
         }
         // The parts ask for different states or departments, so no case comes twice.
-        for r in q.fetch_all(&store.read).await?.iter() {
-            let (id, due, received): (String, DateText, DateText) = sqlx::FromRow::from_row(r)?;
+        let text = q.fetch_one(&store.read).await?;
+        for (id, due, received) in crate::rows::read_json::<(String, Option<String>, String)>(&text)? {
             let bad = |e: String| StoreError::Internal(format!("case {id}: {e}"));
             keys.push(InboxKey {
-                due: Option::<NaiveDate>::try_from(due)
+                due: Option::<NaiveDate>::try_from(DateText::from(due))
                     .map_err(bad)?
                     .map_or(DueKey::None, DueKey::On),
-                received: NaiveDate::try_from(received).map_err(bad)?,
+                received: NaiveDate::try_from(DateText::from(received)).map_err(bad)?,
                 id,
             });
         }
@@ -702,19 +708,21 @@ pub async fn tasks_of_case(store: &Store, case_id: &str) -> Result<Vec<Task>> {
 }
 
 pub async fn open_tasks(store: &Store, department_ids: &[String]) -> Result<Vec<Task>> {
-    let mut out = vec![];
-    for d in department_ids {
-        let sql = format!("SELECT {TASK_COLS} FROM case_tasks WHERE department_id = $1 AND state = 'open'");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(d)
-            .fetch_all(&store.read)
-            .await?;
-        for r in rows {
-            out.push(read::<Task, _>(&r)?);
-        }
+    if department_ids.is_empty() {
+        return Ok(vec![]);
     }
-    out.sort_by(|a, b| (a.due_on, &a.id).cmp(&(b.due_on, &b.id)));
-    Ok(out)
+    // One statement for every department (the open tasks, by the (state, due_on) index),
+    // as one JSON text.
+    let select = format!(
+        "SELECT {TASK_COLS} FROM case_tasks WHERE state = 'open' AND department_id IN ({})",
+        crate::db::Marks::of(store.engine).list(department_ids.len())
+    );
+    let sql = crate::db::json_rows(store.engine, TASK_COLS, &select, "due_on, id");
+    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    for d in department_ids {
+        q = q.bind(d);
+    }
+    crate::rows::read_json_as::<StoredTask, _>(&q.fetch_one(&store.read).await?)
 }
 
 pub async fn task(store: &Store, id: &str) -> Result<Option<Task>> {
