@@ -159,6 +159,10 @@ pub(super) async fn preload(store: &Store, template: &str, n: usize) -> Result<f
         tx.commit().await?;
         done += k;
     }
+    // The planner's statistics brought up to date, as after any bulk load (PostgreSQL's
+    // autovacuum would only get to it later, and until then plans for the few cases it
+    // last counted: an index walk becomes a sort of every case of the applicant).
+    sqlx::query("ANALYZE").execute(&mut *conn).await?;
     // The copies signed over by one checkpoint, as after a bulk migration (`yiwang ledger
     // checkpoint`), so the next batch of the writer does not sign a thousand of them.
     store
