@@ -104,6 +104,16 @@ macro_rules! text_column {
                 Ok($name(Text::decode(v)?.0))
             }
         }
+        impl From<Option<String>> for $name {
+            fn from(s: Option<String>) -> $name {
+                $name(s)
+            }
+        }
+        impl From<String> for $name {
+            fn from(s: String) -> $name {
+                $name(Some(s))
+            }
+        }
     };
 }
 
@@ -112,18 +122,6 @@ macro_rules! text_column {
 #[serde(transparent)]
 pub struct DateText(Option<String>);
 text_column!(DateText);
-
-impl From<Option<String>> for DateText {
-    fn from(s: Option<String>) -> DateText {
-        DateText(s)
-    }
-}
-
-impl From<String> for DateText {
-    fn from(s: String) -> DateText {
-        DateText(Some(s))
-    }
-}
 
 fn date(s: &str) -> Result<NaiveDate, String> {
     s.parse().map_err(|_| format!("stored date {s:?}"))
@@ -147,23 +145,6 @@ impl TryFrom<DateText> for Option<NaiveDate> {
 /// a document) JSON `null`.
 pub struct JsonText(Option<String>);
 
-impl From<Option<String>> for JsonText {
-    fn from(s: Option<String>) -> JsonText {
-        JsonText(s)
-    }
-}
-
-impl From<String> for JsonText {
-    fn from(s: String) -> JsonText {
-        JsonText(Some(s))
-    }
-}
-
-/// A [`JsonText`] column from rows read as JSON (`#[serde(deserialize_with = …)]`: the
-/// type itself cannot be `Deserialize`, or it would be a `T` of its own conversions).
-pub fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<JsonText, D::Error> {
-    <Option<String> as serde::Deserialize>::deserialize(d).map(JsonText)
-}
 text_column!(JsonText);
 
 impl JsonText {

@@ -204,17 +204,13 @@ struct StoredCase {
     assisted: Flag,
     route: String,
     state: String,
-    #[serde(deserialize_with = "crate::rows::json_text")]
-    steps: JsonText,
+    steps: Option<String>,
     step: i64,
     handler: Option<String>,
     instant: Flag,
-    #[serde(deserialize_with = "crate::rows::json_text")]
-    outstanding: JsonText,
-    #[serde(deserialize_with = "crate::rows::json_text")]
-    statutory_limit: JsonText,
-    #[serde(deserialize_with = "crate::rows::json_text")]
-    promised_limit: JsonText,
+    outstanding: Option<String>,
+    statutory_limit: Option<String>,
+    promised_limit: Option<String>,
     received_on: DateText,
     accepted_on: DateText,
     due_on: DateText,
@@ -222,8 +218,7 @@ struct StoredCase {
     decision: Option<String>,
     decided_at: Option<i64>,
     licence_id: Option<String>,
-    #[serde(deserialize_with = "crate::rows::json_text")]
-    delivery: JsonText,
+    delivery: Option<String>,
     concluded_at: Option<i64>,
     form_fields: i64,
     prefilled_fields: i64,
@@ -238,15 +233,21 @@ impl TryFrom<StoredCase> for CaseRow {
         Ok(CaseRow {
             channel: s.channel.clone().try_into().map_err(|e| at("channel", e))?,
             state: s.state.clone().try_into().map_err(|e| at("state", e))?,
-            steps: s.steps.try_into().map_err(|e| at("steps", e))?,
-            outstanding: s.outstanding.try_into().map_err(|e| at("outstanding", e))?,
-            statutory_limit: s.statutory_limit.try_into().map_err(|e| at("statutory_limit", e))?,
-            promised_limit: s.promised_limit.try_into().map_err(|e| at("promised_limit", e))?,
+            steps: JsonText::from(s.steps).try_into().map_err(|e| at("steps", e))?,
+            outstanding: JsonText::from(s.outstanding)
+                .try_into()
+                .map_err(|e| at("outstanding", e))?,
+            statutory_limit: JsonText::from(s.statutory_limit)
+                .try_into()
+                .map_err(|e| at("statutory_limit", e))?,
+            promised_limit: JsonText::from(s.promised_limit)
+                .try_into()
+                .map_err(|e| at("promised_limit", e))?,
             received_on: s.received_on.try_into().map_err(|e| at("received_on", e))?,
             accepted_on: s.accepted_on.try_into().map_err(|e| at("accepted_on", e))?,
             due_on: s.due_on.try_into().map_err(|e| at("due_on", e))?,
             statutory_due_on: s.statutory_due_on.try_into().map_err(|e| at("statutory_due_on", e))?,
-            delivery: s.delivery.try_into().map_err(|e| at("delivery", e))?,
+            delivery: JsonText::from(s.delivery).try_into().map_err(|e| at("delivery", e))?,
             assisted: s.assisted.into(),
             instant: s.instant.into(),
             entry_id: s.entry_id,
