@@ -20,7 +20,7 @@ const CITIZEN = '13900139000'; // 李四
 const ITEM = '城乡居民基本医疗保险参保登记';
 const OFFICER = 'hk.yb.approver';
 
-const shared = { caseId: null };
+const shared = { caseId: null, hall: null };
 const j = journey({ timeout: TEST_TIMEOUT_MS, failedPrefix: 'failed-ratings-', stateIds: ['case-state', 'task-state'] });
 const { stepTest, expectPresent, staff } = j;
 const citizen = (use) => j.citizen(use, CITIZEN);
@@ -189,6 +189,14 @@ stepTest('6 the clerk asks for a rating at the counter: the tablet and the phone
   await expectPresent(s.page, form, 'the counter rating button');
   // On the counter the form opens the rating in a window of its own; here, in the same page.
   await form.evaluate((f) => f.removeAttribute('target'));
+  // The clerk names the window they serve at: the hall and the window are rated with them.
+  const win = byTestId(form, 'pad-window');
+  await expectPresent(s.page, win, 'the window choice');
+  const windows = await win.locator('option').evaluateAll((os) => os.map((o) => ({ v: o.value, t: o.textContent })));
+  const a01 = windows.find((o) => o.v && /海口市政务服务中心/.test(o.t) && /A01/.test(o.t)) || windows.find((o) => o.v);
+  assert.ok(a01, `a window to choose: ${JSON.stringify(windows)}`);
+  shared.hall = a01.t.split(' ')[0];
+  await win.selectOption(a01.v);
   await press(s.page, byTestId(form, 'pad-open'));
   await expectPresent(s.page, byTestId(s.page, 'pad-form'), 'the counter rating');
   const padPath = new URL(s.page.url()).pathname;
@@ -217,4 +225,60 @@ stepTest('6 the clerk asks for a rating at the counter: the tablet and the phone
   await open(s.page, `/work/cases/${shared.caseId}`);
   assert.equal(await byTestId(s.page, 'pad-open-form').count(), 0);
   assert.match(await text(byTestId(s.page, 'case-ratings')), /5\/5/);
+});
+
+stepTest('7 the board by hall and by window clerk shows the counter rating', async (use) => {
+  const s = use(await j.newSession());
+  const { page } = s;
+  await open(page, '/ratings/board?region=460100&by=hall');
+  const row = byTestId(page, 'board-rows').locator('tr', { hasText: shared.hall });
+  await expectPresent(page, row, 'the hall the rating was given at');
+  await expectAccessible(page, 'the ratings board by hall');
+  await screenshot(page, 'ratings-board-hall.png');
+  await byTestId(page, 'board-by').selectOption('clerk');
+  await press(page, byTestId(page, 'board-filters').locator('button[type="submit"]'));
+  // hk.clerk, 陈小窗, served 李四 at the counter.
+  const clerk = byTestId(page, 'board-rows').locator('tr', { hasText: '陈小窗' });
+  await expectPresent(page, clerk, 'the window clerk who served');
+  assert.doesNotMatch(await page.locator('main').innerText(), /李四/, 'raters are never published');
+  await screenshot(page, 'ratings-board-clerk.png');
+  // A grouping that does not exist is refused on its field.
+  s.allow(422, '/ratings/board');
+  assert.equal((await page.goto(BASE_URL + '/ratings/board?by=weather')).status(), 422);
+});
+
+stepTest('8 the province supervisor publishes a new option set and sees the overdue follow-ups', async (use) => {
+  const s = await staff(use, 'hn.supervisor', 'supervisor');
+  const { page } = s;
+  await open(page, '/work/rating-tasks');
+  await press(page, byTestId(page, 'manage-options'));
+  const form = byTestId(page, 'options-form');
+  await expectPresent(page, form, 'the option set');
+  const before = Number(await text(byTestId(page, 'options-version')));
+  await expectAccessible(page, 'the option set page');
+  await screenshot(page, 'ratings-options.png');
+  // A new row without levels is refused on its row; nothing is published.
+  const blank = await form.locator('tr[data-row]').evaluateAll((rows) =>
+    rows.filter((r) => !r.querySelector('input[name^="key."]').value).map((r) => r.getAttribute('data-row')));
+  const i = blank[0];
+  await form.locator(`input[name="key.${i}"]`).fill('queue_long');
+  await form.locator(`input[name="zh.${i}"]`).fill('排队时间长');
+  await form.locator(`input[name="en.${i}"]`).fill('long queue');
+  s.allow(422, '/admin/rating-options');
+  await press(page, byTestId(form, 'options-publish'));
+  await expectPresent(page, byTestId(page, 'errors').locator('[data-rule="rating.level"]'), 'levels required');
+  assert.equal(Number(await text(byTestId(page, 'options-version'))), before);
+  await expectAccessible(page, 'the option set page with its errors');
+  await screenshot(page, 'ratings-options-error.png');
+  await byTestId(page, 'options-form').locator(`input[name="level.${i}"][value="2"]`).check();
+  await byTestId(page, 'options-form').locator(`input[name="level.${i}"][value="1"]`).check();
+  await press(page, byTestId(page, 'options-publish'));
+  await expectPresent(page, byTestId(page, 'done'), 'published');
+  assert.equal(Number(await text(byTestId(page, 'options-version'))), before + 1);
+  assert.equal(await byTestId(page, 'options-form').locator(`input[name="zh.${i}"]`).inputValue(), '排队时间长');
+  // The overdue follow-ups of the province (督办): a list of its own.
+  await open(page, '/work/rating-tasks?overdue=true');
+  await expectPresent(page, byTestId(page, 'task-lists'), 'the lists');
+  await expectAccessible(page, 'the overdue follow-ups');
+  await screenshot(page, 'ratings-overdue.png');
 });

@@ -97,11 +97,50 @@ pub fn public_key_pem(sec1: &[u8]) -> Result<String, CryptoError> {
 }
 
 /// Verifies a DER-encoded SM2/SM3 signature against a SEC1 public key.
+///
+/// A verification that succeeded is remembered by the SM3 of its three inputs (each
+/// length-prefixed), so checking the same signature of the same bytes by the same key again
+/// — a licence verified at every scan of its QR code — costs a hash instead of the SM2
+/// arithmetic; the answer cannot differ, since it depends on those bytes only. Failures are
+/// never remembered. At most [`VERIFIED_MAX`] are kept; past that the memory starts again.
 pub fn verify(public_key: &[u8], msg: &[u8], sig_der: &[u8]) -> Result<(), CryptoError> {
+    let key = verified_key(public_key, msg, sig_der);
+    if verified().lock().map(|v| v.contains(&key)).unwrap_or(false) {
+        return Ok(());
+    }
+    verify_uncached(public_key, msg, sig_der)?;
+    if let Ok(mut v) = verified().lock() {
+        if v.len() >= VERIFIED_MAX {
+            v.clear();
+        }
+        v.insert(key);
+    }
+    Ok(())
+}
+
+/// Verifies without the memory of earlier verifications (always the SM2 arithmetic).
+pub fn verify_uncached(public_key: &[u8], msg: &[u8], sig_der: &[u8]) -> Result<(), CryptoError> {
     let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(DEFAULT_DISTID, public_key)
         .map_err(|_| CryptoError::Key("not a valid SM2 public key"))?;
     let sig = sm2::dsa::Signature::from_der(sig_der).map_err(|_| CryptoError::BadSignature)?;
     vk.verify(msg, &sig).map_err(|_| CryptoError::BadSignature)
+}
+
+/// How many successful verifications are remembered (32 bytes each).
+pub const VERIFIED_MAX: usize = 65_536;
+
+fn verified() -> &'static std::sync::Mutex<std::collections::HashSet<[u8; 32]>> {
+    static V: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<[u8; 32]>>> = std::sync::OnceLock::new();
+    V.get_or_init(Default::default)
+}
+
+fn verified_key(public_key: &[u8], msg: &[u8], sig_der: &[u8]) -> [u8; 32] {
+    let mut h = sm3::Sm3::new();
+    for part in [public_key, msg, sig_der] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
 }
 
 type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
@@ -187,6 +226,38 @@ mod tests {
         );
         let again = SoftKey::from_secret_bytes(&k.secret_bytes()).unwrap();
         assert_eq!(again.public_key(), k.public_key());
+    }
+
+    #[test]
+    fn a_remembered_verification_answers_only_for_the_same_bytes() {
+        let k = SoftKey::generate();
+        let sig = k.sign(b"licence");
+        // Verified once (and remembered), then again from memory.
+        verify(&k.public_key(), b"licence", &sig).unwrap();
+        verify(&k.public_key(), b"licence", &sig).unwrap();
+        // Any other message, key or signature is verified afresh and fails.
+        assert_eq!(
+            verify(&k.public_key(), b"licencf", &sig),
+            Err(CryptoError::BadSignature)
+        );
+        let other = SoftKey::generate();
+        assert_eq!(
+            verify(&other.public_key(), b"licence", &sig),
+            Err(CryptoError::BadSignature)
+        );
+        let mut forged = sig.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(verify(&k.public_key(), b"licence", &forged).is_err());
+        // The inputs are length-prefixed: moving bytes between them is not the same entry.
+        let mut joined = k.public_key();
+        joined.extend_from_slice(b"l");
+        assert!(verify(&joined, b"icence", &sig).is_err());
+        // Failures are not remembered: the failing triple fails again.
+        assert_eq!(
+            verify(&k.public_key(), b"licencf", &sig),
+            Err(CryptoError::BadSignature)
+        );
     }
 
     #[test]

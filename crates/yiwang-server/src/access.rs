@@ -418,6 +418,8 @@ pub static RULES: &[Rule] = &[
     r("POST", "/pad/{token}", Public),
     r("GET", "/ratings/board", Public),
     r("PUT", "/api/v1/ratings/options", Perm(P::RatingManage, Home)),
+    r("GET", "/admin/rating-options", Perm(P::RatingManage, Home)),
+    r("POST", "/admin/rating-options", Perm(P::RatingManage, Home)),
     r("POST", "/api/v1/me/cases/{case_id}/ratings", Person),
     r("GET", "/api/v1/me/ratings", Person),
     r("POST", "/api/v1/me/ratings/{rating_id}/feedback", Person),

@@ -44,7 +44,7 @@ const MAX_ITEMS: usize = 2_000;
 
 /// The kinds of event that change reference data, as prefixes (a region's place in the
 /// tree decides whose local days its calendar inherits).
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 9] = [
     "catalog.",
     "bundle.",
     "licence_type.",
@@ -53,6 +53,7 @@ const KINDS: [&str; 8] = [
     "seal.",
     "calendar.",
     "region.",
+    "rating.options",
 ];
 
 /// Does an event of this kind change reference data?
@@ -74,7 +75,12 @@ pub struct RefCache {
     licence_types: RwLock<HashMap<String, Option<yiwang_core::licences::LicenceType>>>,
     /// The published 一件事 definitions (every search page matches against them).
     bundles: RwLock<Option<Arc<Vec<crate::bundles::BundleVersion>>>>,
+    /// The 好差评 option set in force: its version and options.
+    rating_options: RwLock<Option<RatingOptions>>,
 }
+
+/// The 好差评 option set in force: its version and options.
+pub type RatingOptions = Arc<(i64, Vec<yiwang_core::ratings::RatingOption>)>;
 
 impl RefCache {
     /// Forgets everything (a change was committed).
@@ -86,6 +92,7 @@ impl RefCache {
         self.departments.write().expect("refdata").clear();
         self.licence_types.write().expect("refdata").clear();
         *self.bundles.write().expect("refdata") = None;
+        *self.rating_options.write().expect("refdata") = None;
     }
 
     /// Bumped at every clearing: a value read in an earlier generation is stale.
@@ -96,38 +103,48 @@ impl RefCache {
 
 /// The dictionary, from memory or read once.
 pub async fn dictionary(store: &Store) -> Result<Arc<Dictionary>> {
-    let cache = &store.refdata;
-    if let Some(d) = cache.dictionary.read().expect("refdata").clone() {
-        return Ok(d);
-    }
-    let generation = cache.generation();
-    let d: Arc<Dictionary> = Arc::new(
-        crate::catalog::data_elements(store)
+    single(&store.refdata, &store.refdata.dictionary, async {
+        Ok(crate::catalog::data_elements(store)
             .await?
             .into_iter()
             .map(|d| (d.code.clone(), d))
-            .collect(),
-    );
-    let mut slot = cache.dictionary.write().expect("refdata");
-    if cache.generation() == generation {
-        *slot = Some(d.clone());
-    }
-    Ok(d)
+            .collect())
+    })
+    .await
 }
 
 /// The published 一件事 definitions, from memory or read once.
 pub async fn published_bundles(store: &Store) -> Result<Arc<Vec<crate::bundles::BundleVersion>>> {
-    let cache = &store.refdata;
-    if let Some(b) = cache.bundles.read().expect("refdata").clone() {
-        return Ok(b);
+    single(&store.refdata, &store.refdata.bundles, crate::bundles::published(store)).await
+}
+
+/// The 好差评 option set in force, from memory or read once.
+pub async fn rating_options(store: &Store) -> Result<RatingOptions> {
+    single(
+        &store.refdata,
+        &store.refdata.rating_options,
+        crate::ratings::options_stored(store),
+    )
+    .await
+}
+
+/// A value kept whole (not by key): from memory, or loaded and kept unless the cache was
+/// cleared meanwhile.
+async fn single<T>(
+    cache: &RefCache,
+    slot: &RwLock<Option<Arc<T>>>,
+    load: impl std::future::Future<Output = Result<T>>,
+) -> Result<Arc<T>> {
+    if let Some(v) = slot.read().expect("refdata").clone() {
+        return Ok(v);
     }
     let generation = cache.generation();
-    let b = Arc::new(crate::bundles::published(store).await?);
-    let mut slot = cache.bundles.write().expect("refdata");
+    let v = Arc::new(load.await?);
+    let mut kept = slot.write().expect("refdata");
     if cache.generation() == generation {
-        *slot = Some(b.clone());
+        *kept = Some(v.clone());
     }
-    Ok(b)
+    Ok(v)
 }
 
 /// The published versions of an item code, from memory or read once.

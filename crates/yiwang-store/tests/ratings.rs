@@ -406,9 +406,16 @@ async fn a_bad_rating_is_called_back_fixed_and_answered_by_the_rater() {
             .await
             .unwrap();
         let id = v.value["task_id"].as_str().unwrap().to_string();
-        let open = ratings::tasks_of(&s, std::slice::from_ref(&w.dept), true, 50)
-            .await
-            .unwrap();
+        let open: Vec<_> =
+            ratings::tasks_with_ratings(&s, std::slice::from_ref(&w.dept), ratings::TaskFilter::Open, 50)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(t, r)| {
+                    assert_eq!(r.id, t.id);
+                    t
+                })
+                .collect();
         assert_eq!(open.len(), 1);
         assert_eq!(
             (open[0].state, open[0].case_id.as_str()),
@@ -473,7 +480,7 @@ async fn a_bad_rating_is_called_back_fixed_and_answered_by_the_rater() {
         let mine = ratings::of_rater(&s, &wang(), 10).await.unwrap();
         assert_eq!(mine[0].task.as_ref().unwrap().task.satisfied, Some(true));
         assert!(
-            ratings::tasks_of(&s, std::slice::from_ref(&w.dept), true, 50)
+            ratings::tasks_with_ratings(&s, std::slice::from_ref(&w.dept), ratings::TaskFilter::Open, 50)
                 .await
                 .unwrap()
                 .is_empty()
@@ -597,7 +604,7 @@ async fn a_counter_rating_works_once_for_the_case_and_clerk_and_expires() {
         let w = setup(&s).await;
         // At the window while the case is open: the visit is rated (一次一评), the clerk named.
         let open = case(&s, &w, false).await;
-        let (token, expires_at) = ratings::open_pad(&s, m("account:clerk1"), &open, "account:clerk1")
+        let (token, expires_at) = ratings::open_pad(&s, m("account:clerk1"), &open, "account:clerk1", None)
             .await
             .unwrap();
         assert!(expires_at > yiwang_store::now_ms());
@@ -632,13 +639,13 @@ async fn a_counter_rating_works_once_for_the_case_and_clerk_and_expires() {
             .await
             .unwrap_err();
         assert_eq!(rules(e), [("token".to_string(), "rating.pad_unknown".to_string())]);
-        let e = ratings::open_pad(&s, m("account:clerk1"), &open, "account:clerk1")
+        let e = ratings::open_pad(&s, m("account:clerk1"), &open, "account:clerk1", None)
             .await
             .unwrap_err();
         assert_eq!(rules(e), [("stage".to_string(), "rating.already_rated".to_string())]);
         // The applicant still rates the case online once it ends; the board counts the clerk.
         let done = case(&s, &w, true).await;
-        let (token, _) = ratings::open_pad(&s, m("account:clerk2"), &done, "account:clerk2")
+        let (token, _) = ratings::open_pad(&s, m("account:clerk2"), &done, "account:clerk2", None)
             .await
             .unwrap();
         // Minutes later the token has expired.
@@ -709,6 +716,227 @@ async fn the_officer_calling_back_sees_how_to_reach_the_rater_and_it_is_logged()
             .await
             .unwrap_err();
         assert_eq!(rules(e), [("task_id".to_string(), "rating.no_contact".to_string())]);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_counter_rating_at_a_window_counts_for_its_hall_and_clerk() {
+    use yiwang_core::orgs::{HallInput, WindowInput, WindowKind};
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let hall = s
+            .write(
+                m("admin"),
+                Command::Orgs(orgs::Cmd::CreateHall(HallInput {
+                    name: "海口市政务服务中心".into(),
+                    region_code: "460100".into(),
+                    address: "海口市美兰区".into(),
+                    hours: "周一至周五 9:00-17:00".into(),
+                    phone: None,
+                })),
+            )
+            .await
+            .unwrap()
+            .value["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let window = |number: &str, dept: Option<String>| WindowInput {
+            number: number.into(),
+            name: "综合受理窗口".into(),
+            kind: if dept.is_some() {
+                WindowKind::Dedicated
+            } else {
+                WindowKind::Comprehensive
+            },
+            department_id: dept,
+        };
+        let mut ids = vec![];
+        for (n, d) in [("A01", None), ("D01", Some("another-department".to_string()))] {
+            let v = s
+                .write(
+                    m("admin"),
+                    Command::Orgs(orgs::Cmd::CreateWindow {
+                        hall_id: hall.clone(),
+                        input: window(n, d),
+                    }),
+                )
+                .await;
+            ids.push(v.ok().and_then(|v| v.value["id"].as_str().map(str::to_string)));
+        }
+        let a01 = ids[0].clone().unwrap();
+        // The windows a clerk of this department may name: the hall's 综合窗口 only.
+        let offered = ratings::pad_windows(&s, &w.dept).await.unwrap();
+        assert_eq!(offered.iter().map(|x| x.number.as_str()).collect::<Vec<_>>(), ["A01"]);
+        let open = case(&s, &w, false).await;
+        let e = ratings::open_pad(&s, m("account:clerk1"), &open, "account:clerk1", Some("no-such-window"))
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e), [("window_id".to_string(), "rating.pad_window".to_string())]);
+        let (token, _) = ratings::open_pad(&s, m("account:clerk1"), &open, "account:clerk1", Some(&a01))
+            .await
+            .unwrap();
+        let p = ratings::pad(&s, &token).await.unwrap();
+        assert_eq!(
+            (p.hall_id.as_deref(), p.window_id.as_deref()),
+            (Some(hall.as_str()), Some(a01.as_str()))
+        );
+        let mut bad = input(2, &["attitude"]);
+        bad.dimensions.insert("attitude".into(), 2);
+        ratings::rate_pad(&s, &token, bad).await.unwrap();
+        let r = ratings::of_case(&s, &open).await.unwrap();
+        assert_eq!(
+            (
+                r[0].hall_id.as_deref(),
+                r[0].window_id.as_deref(),
+                r[0].clerk.as_deref()
+            ),
+            (Some(hall.as_str()), Some(a01.as_str()), Some("account:clerk1"))
+        );
+        // An online rating of another case counts with no hall and no clerk.
+        let done = case(&s, &w, true).await;
+        ratings::rate(&s, m("account:wang"), &done, &wang(), online(5, &[]))
+            .await
+            .unwrap();
+        let month = yiwang_store::today().format("%Y-%m").to_string();
+        let stats = ratings::stats(&s, &month, &month).await.unwrap();
+        let at_hall: Vec<_> = stats.iter().filter(|x| x.hall_id == hall).collect();
+        assert_eq!(at_hall.len(), 1, "{stats:?}");
+        assert_eq!(
+            (
+                at_hall[0].clerk.as_str(),
+                at_hall[0].counts.by_level[1],
+                at_hall[0].counts.bad
+            ),
+            ("account:clerk1", 1, 1)
+        );
+        assert!(
+            stats
+                .iter()
+                .any(|x| x.hall_id.is_empty() && x.clerk.is_empty() && x.counts.by_level[4] == 1),
+            "{stats:?}"
+        );
+        // The follow-up of the bad counter rating counts in the hall's row too.
+        let id = r[0].id.clone();
+        ratings::act(
+            &s,
+            m("staff:officer"),
+            &id,
+            TaskParty::Department,
+            TaskAction::CallBack {
+                reached: true,
+                note: "已回访".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let stats = ratings::stats(&s, &month, &month).await.unwrap();
+        let row = stats.iter().find(|x| x.hall_id == hall).unwrap();
+        assert_eq!(row.counts.called_back, 1);
+        let national = ratings::national(&s, yiwang_store::today(), yiwang_store::today())
+            .await
+            .unwrap();
+        assert!(national.iter().any(|n| n["window_id"] == json!(a01)), "{national:?}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn overdue_call_backs_and_fixes_are_escalated_once() {
+    use yiwang_core::ratings::Warning;
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let done = case(&s, &w, true).await;
+        let v = ratings::rate(&s, m("account:wang"), &done, &wang(), online(1, &["attitude"]))
+            .await
+            .unwrap();
+        let id = v.value["task_id"].as_str().unwrap().to_string();
+        let t = ratings::task(&s, &id).await.unwrap().unwrap();
+        let depts = std::slice::from_ref(&w.dept);
+        // On its last day the call-back is not late.
+        assert!(ratings::escalate(&s, t.call_back_due).await.unwrap().is_empty());
+        let late = t.call_back_due + chrono::Days::new(1);
+        assert_eq!(
+            ratings::escalate(&s, late).await.unwrap(),
+            [(id.clone(), Warning::CallBackOverdue)]
+        );
+        // Once.
+        assert!(ratings::escalate(&s, late).await.unwrap().is_empty());
+        let t = ratings::task(&s, &id).await.unwrap().unwrap();
+        assert_eq!(t.call_back_escalated_on, Some(late.to_string()));
+        assert_eq!(t.history.last().unwrap()["action"], "overdue");
+        assert_eq!(t.state, TaskState::CallingBack, "escalation is not a step of the task");
+        let overdue = ratings::tasks_with_ratings(&s, depts, ratings::TaskFilter::Overdue(late), 50)
+            .await
+            .unwrap();
+        assert_eq!(overdue.len(), 1);
+        assert!(
+            ratings::tasks_with_ratings(&s, depts, ratings::TaskFilter::Overdue(t.call_back_due), 50)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Called back late, then a fix with a deadline that passes.
+        let fix_by = yiwang_store::today() + chrono::Days::new(3);
+        for a in [
+            TaskAction::CallBack {
+                reached: true,
+                note: "已回访".into(),
+            },
+            TaskAction::Resolve {
+                outcome: Outcome::Deadline,
+                note: "整改窗口服务流程".into(),
+                due_on: Some(fix_by),
+            },
+        ] {
+            ratings::act(&s, m("staff:officer"), &id, TaskParty::Department, a)
+                .await
+                .unwrap();
+        }
+        assert!(
+            ratings::tasks_with_ratings(&s, depts, ratings::TaskFilter::Overdue(fix_by), 50)
+                .await
+                .unwrap()
+                .is_empty(),
+            "no longer overdue once called back, fix not yet late"
+        );
+        assert!(ratings::escalate(&s, fix_by).await.unwrap().is_empty());
+        let after = fix_by + chrono::Days::new(1);
+        assert_eq!(
+            ratings::escalate(&s, after).await.unwrap(),
+            [(id.clone(), Warning::FixOverdue)]
+        );
+        assert!(ratings::escalate(&s, after).await.unwrap().is_empty());
+        let listed = ratings::tasks_with_ratings(&s, depts, ratings::TaskFilter::Overdue(after), 50)
+            .await
+            .unwrap();
+        assert_eq!(listed[0].0.fix_escalated_on, Some(after.to_string()));
+        // The fix done: nothing overdue remains; the steps after the escalation still work.
+        ratings::act(
+            &s,
+            m("staff:officer"),
+            &id,
+            TaskParty::Department,
+            TaskAction::Fixed {
+                note: "已整改".into()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            ratings::tasks_with_ratings(&s, depts, ratings::TaskFilter::Overdue(after), 50)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let t = ratings::task(&s, &id).await.unwrap().unwrap();
+        let actions: Vec<&str> = t.history.iter().filter_map(|h| h["action"].as_str()).collect();
+        assert_eq!(actions, ["overdue", "call_back", "resolve", "overdue", "fixed"]);
+        let report = yiwang_store::ledger::verify_store(&s).await.unwrap();
+        assert!(report.ok(), "{report:?}");
         db.cleanup().await;
     }
 }

@@ -595,9 +595,24 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 Ok(_) => yiwang_store::ratings::tick(&store, yiwang_store::today()).await,
                 Err(_) => Ok(vec![]),
             };
+            let escalated = match &rated {
+                Ok(_) => yiwang_store::ratings::escalate(&store, yiwang_store::today()).await,
+                Err(_) => Ok(vec![]),
+            };
             store.close().await;
             let t = r?;
             let rated = rated?;
+            let escalated = escalated?;
+            println!(
+                "bad-rating follow-ups overdue, escalated: {}{}",
+                escalated.len(),
+                if escalated.is_empty() {
+                    String::new()
+                } else {
+                    let v: Vec<String> = escalated.iter().map(|(id, w)| format!("{id} {}", w.as_str())).collect();
+                    format!(" ({})", v.join(", "))
+                },
+            );
             println!(
                 "rated fairly satisfied by default (not rated in time): {}{}",
                 rated.len(),

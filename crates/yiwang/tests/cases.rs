@@ -275,6 +275,38 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
         assert_eq!(r.status(), 404, "another department's officer cannot act");
         let r = dec.post(format!("{u}/api/v1/rating-tasks/{task}/actions"), &step).await;
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        // Called back in time: not on the overdue list (督办).
+        let overdue: Value = dec
+            .get(format!("{u}/api/v1/rating-tasks?overdue=true"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            overdue
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["task"]["id"] != task.as_str()),
+            "{overdue}"
+        );
+        // The board by hall and by clerk; a grouping it does not know is refused on its field.
+        for by in ["hall", "clerk", "department"] {
+            let r = client()
+                .get(format!("{u}/api/v1/ratings/board?by={by}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{by}");
+            assert_eq!(r.json::<Value>().await.unwrap()["by"], by);
+        }
+        let r = client()
+            .get(format!("{u}/api/v1/ratings/board?by=weather"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert_eq!(fields(&r.json().await.unwrap()), ["by"]);
         // Another person cannot see the case.
         let other = Session::login(&u, "13900139000", None).await;
         let r = other.post(format!("{u}/api/v1/me/cases/{id}/ratings"), &rate).await;
@@ -313,6 +345,7 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
         let (code, out, err) = cli(&db, &["cases", "tick"]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("第三十二条") || out.contains("art. 32"), "{out}");
+        assert!(out.contains("escalated: 0"), "{out}");
         // The national aggregation export of the day's cases.
         let day = yiwang_store::today();
         let (from, to) = (

@@ -87,8 +87,9 @@ pub(super) struct CasePage {
     pub(super) confirm: Option<Confirm>,
     /// 好差评: the applicant may rate the case now.
     pub(super) can_rate: bool,
-    /// 一次一评: the window clerk may open a counter rating of it now.
+    /// 一次一评: the window clerk may open a counter rating of it now, naming the window.
     pub(super) can_pad: bool,
+    pub(super) pad_windows: Vec<yiwang_store::ratings::PadWindow>,
     /// Its ratings (no rater shown).
     pub(super) ratings: Vec<yiwang_store::ratings::Rating>,
 }
@@ -221,6 +222,11 @@ pub(super) async fn render_case(
     let rated = yiwang_store::ratings::rated_at(&ratings);
     let can_rate = !staff && !yiwang_store::ratings::stages_open(&s.store, &row, &rated).is_empty();
     let can_pad = staff && parties.contains(&Party::Clerk) && yiwang_store::ratings::pad_possible(&row, &rated);
+    let pad_windows = if can_pad {
+        yiwang_store::ratings::pad_windows(&s.store, &row.department_id).await?
+    } else {
+        vec![]
+    };
     let d = detail(s, row, true).await?;
     let mut materials = vec![];
     let mut form = vec![];
@@ -327,6 +333,7 @@ pub(super) async fn render_case(
             confirm,
             can_rate,
             can_pad,
+            pad_windows,
             ratings,
         },
     )

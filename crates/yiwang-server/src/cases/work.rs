@@ -207,6 +207,12 @@ pub async fn scheduler(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "rating scheduler"),
         }
+        // 好差评: call-backs and fixes past their limits are escalated (督办), once each.
+        match yiwang_store::ratings::escalate(&store, yiwang_store::today()).await {
+            Ok(r) if !r.is_empty() => tracing::info!(escalated = r.len(), "rating scheduler"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "rating scheduler"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,

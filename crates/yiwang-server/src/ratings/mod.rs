@@ -18,6 +18,7 @@ use yiwang_core::access::{Permission, Target};
 use yiwang_core::ratings::{self as core, Channel, RatingInput, RatingOption, Stage, TaskAction, TaskParty};
 use yiwang_store::ratings::{self as store, MyRating, Rating, TaskRow};
 
+mod manage;
 mod pages;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -39,6 +40,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
             axum::routing::get(pages::pad_page).post(pages::pad_form),
         )
         .route("/ratings/board", axum::routing::get(pages::board_page))
+        .route(
+            "/admin/rating-options",
+            axum::routing::get(manage::options_page).post(manage::options_form),
+        )
         .routes(routes!(api_tasks))
         .routes(routes!(api_task))
         .routes(routes!(api_task_act))
@@ -345,6 +350,9 @@ pub struct TasksQuery {
     /// Only this department's (within the caller's scope).
     #[serde(default)]
     pub department: Option<String>,
+    /// Only the overdue ones (call-back or fix late: 督办).
+    #[serde(default)]
+    pub overdue: Option<bool>,
 }
 
 /// The follow-up tasks of the caller's department (rating_handle) or region
@@ -361,24 +369,25 @@ pub async fn api_tasks(
 }
 
 pub(crate) async fn task_views(s: &AppState, ctx: &Ctx, q: &TasksQuery) -> ApiResult<Vec<TaskView>> {
-    let open_only = !q.all.unwrap_or(false);
     let mut depts = task_departments(s, ctx).await?;
     if let Some(d) = q.department.as_ref().filter(|d| !d.is_empty()) {
         depts.retain(|x| x == d);
     }
     let today = yiwang_store::today();
-    let mut out = vec![];
-    for t in store::tasks_of(&s.store, &depts, open_only, 200).await? {
-        let Some((r, ..)) = store::rating(&s.store, &t.id).await? else {
-            continue;
-        };
-        out.push(TaskView {
+    let filter = match (q.overdue.unwrap_or(false), q.all.unwrap_or(false)) {
+        (true, _) => store::TaskFilter::Overdue(today),
+        (false, true) => store::TaskFilter::All,
+        (false, false) => store::TaskFilter::Open,
+    };
+    Ok(store::tasks_with_ratings(&s.store, &depts, filter, 200)
+        .await?
+        .into_iter()
+        .map(|(t, r)| TaskView {
             warnings: t.warnings(today),
             task: t,
             rating: r,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// One follow-up task with its rating and history.
@@ -428,6 +437,57 @@ pub struct BoardQuery {
     /// One department: its items instead of the departments.
     #[serde(default)]
     pub department: Option<String>,
+    /// What a line is: `department` (default), `item` (default with `department`), `hall`
+    /// (ratings given at a hall's windows) or `clerk` (the window clerks rated on site).
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// What a line of the board stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BoardBy {
+    Department,
+    Item,
+    Hall,
+    Clerk,
+}
+
+impl BoardBy {
+    pub const ALL: [BoardBy; 4] = [BoardBy::Department, BoardBy::Item, BoardBy::Hall, BoardBy::Clerk];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BoardBy::Department => "department",
+            BoardBy::Item => "item",
+            BoardBy::Hall => "hall",
+            BoardBy::Clerk => "clerk",
+        }
+    }
+
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            BoardBy::Department => ("部门", "department"),
+            BoardBy::Item => ("事项", "item"),
+            BoardBy::Hall => ("政务服务大厅", "service hall"),
+            BoardBy::Clerk => ("窗口工作人员", "window clerk"),
+        }
+    }
+
+    fn of(q: &BoardQuery) -> ApiResult<BoardBy> {
+        match q.by.as_deref().filter(|b| !b.is_empty()) {
+            None if q.department.as_ref().is_some_and(|d| !d.is_empty()) => Ok(BoardBy::Item),
+            None => Ok(BoardBy::Department),
+            Some(b) => BoardBy::ALL.into_iter().find(|x| x.as_str() == b).ok_or_else(|| {
+                ApiError::from(yiwang_core::DomainError::invalid(vec![yiwang_core::FieldError::new(
+                    "by",
+                    "rating.board_by",
+                    "分组方式应为 department、item、hall 或 clerk",
+                    "by is department, item, hall or clerk",
+                )]))
+            }),
+        }
+    }
 }
 
 /// One line of the board: a department (or an item of one) with its counts and figures.
@@ -466,6 +526,7 @@ pub struct BoardView {
     pub to: String,
     pub region: String,
     pub department: Option<String>,
+    pub by: BoardBy,
     pub total: BoardLine,
     pub rows: Vec<BoardLine>,
     pub fixes: Vec<FixView>,
@@ -493,6 +554,8 @@ pub(crate) async fn board(s: &AppState, q: &BoardQuery) -> ApiResult<BoardView> 
         .filter(|r| !r.is_empty())
         .unwrap_or_else(|| s.home_region.clone());
     let department = q.department.clone().filter(|d| !d.is_empty());
+    let by = BoardBy::of(q)?;
+    let mut names = Names::default();
     let mut depts = std::collections::BTreeMap::new();
     let mut lines: std::collections::BTreeMap<String, BoardLine> = std::collections::BTreeMap::new();
     let mut total = core::Counts::default();
@@ -510,9 +573,14 @@ pub(crate) async fn board(s: &AppState, q: &BoardQuery) -> ApiResult<BoardView> 
             continue;
         }
         total.add(&r.counts);
-        let (key, name) = match &department {
-            Some(_) => (r.item_code.clone(), r.item_name.clone()),
-            None => (d.id.clone(), d.name.clone()),
+        let (key, name) = match by {
+            BoardBy::Item => (r.item_code.clone(), r.item_name.clone()),
+            BoardBy::Department => (d.id.clone(), d.name.clone()),
+            // Online ratings have no hall and no clerk: they count in the total only.
+            BoardBy::Hall if r.hall_id.is_empty() => continue,
+            BoardBy::Clerk if r.clerk.is_empty() => continue,
+            BoardBy::Hall => (r.hall_id.clone(), names.hall(s, &r.hall_id).await?),
+            BoardBy::Clerk => (r.clerk.clone(), names.clerk(s, &r.clerk).await?),
         };
         lines
             .entry(key.clone())
@@ -553,9 +621,47 @@ pub(crate) async fn board(s: &AppState, q: &BoardQuery) -> ApiResult<BoardView> 
         to,
         region,
         department,
+        by,
         rows,
         fixes,
     })
+}
+
+/// The names the board shows for halls and clerks, each read once per board.
+#[derive(Default)]
+struct Names {
+    halls: Option<std::collections::HashMap<String, String>>,
+    clerks: std::collections::HashMap<String, String>,
+}
+
+impl Names {
+    async fn hall(&mut self, s: &AppState, id: &str) -> ApiResult<String> {
+        if self.halls.is_none() {
+            let all = yiwang_store::orgs::halls(&s.store.read).await?;
+            self.halls = Some(all.into_iter().map(|h| (h.id, h.name)).collect());
+        }
+        Ok(self
+            .halls
+            .as_ref()
+            .and_then(|h| h.get(id).cloned())
+            .unwrap_or_else(|| id.to_string()))
+    }
+
+    /// A clerk as the public sees them at the window: their name (staff names are shown on
+    /// every window's sign; no other detail).
+    async fn clerk(&mut self, s: &AppState, key: &str) -> ApiResult<String> {
+        if let Some(n) = self.clerks.get(key) {
+            return Ok(n.clone());
+        }
+        let name = match key.strip_prefix("account:") {
+            Some(acc) => yiwang_store::accounts::staff(&s.store.read, acc)
+                .await?
+                .map_or_else(|| acc.to_string(), |st| st.name),
+            None => key.to_string(),
+        };
+        self.clerks.insert(key.to_string(), name.clone());
+        Ok(name)
+    }
 }
 
 /// The public ratings board (政务公开): per department of a region (or per item of one
@@ -576,7 +682,12 @@ pub async fn api_board(
 
 /// The window clerk (case_accept over the case's department, checked by the access table)
 /// opens a counter rating of the case just served; returns its token and expiry.
-pub(crate) async fn open_pad(s: &AppState, ctx: &Ctx, case_id: &str) -> ApiResult<(String, i64)> {
+pub(crate) async fn open_pad(
+    s: &AppState,
+    ctx: &Ctx,
+    case_id: &str,
+    window_id: Option<&str>,
+) -> ApiResult<(String, i64)> {
     let clerk = ctx
         .account_id
         .as_ref()
@@ -589,7 +700,15 @@ pub(crate) async fn open_pad(s: &AppState, ctx: &Ctx, case_id: &str) -> ApiResul
                 "the clerk who served opens the counter rating".into(),
             )
         })?;
-    Ok(store::open_pad(&s.store, ctx.meta(), case_id, &clerk).await?)
+    Ok(store::open_pad(&s.store, ctx.meta(), case_id, &clerk, window_id).await?)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct PadQuery {
+    /// The window the clerk serves at (its hall and window are rated with them); one of
+    /// the windows of the case's department's halls.
+    #[serde(default)]
+    pub window_id: Option<String>,
 }
 
 /// A counter rating opened: its address for the tablet (and the phone's QR code).
@@ -602,11 +721,17 @@ pub struct PadOpened {
 
 /// Opens a rating of this case at the counter (一次一评) by the clerk who served it: valid
 /// for `[ratings] pad_minutes`, usable once, no login needed on the tablet or phone.
-#[utoipa::path(post, path = "/api/v1/cases/{case_id}/rating-pad", tag = "ratings",
-    responses((status = 201, body = PadOpened), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn api_open_pad(State(s): State<AppState>, ctx: Ctx, Path(case_id): Path<String>) -> ApiResult<Response> {
-    let (token, expires_at) = open_pad(&s, &ctx, &case_id).await?;
+#[utoipa::path(post, path = "/api/v1/cases/{case_id}/rating-pad", tag = "ratings", params(PadQuery),
+    responses((status = 201, body = PadOpened), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn api_open_pad(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(case_id): Path<String>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<PadQuery>,
+) -> ApiResult<Response> {
+    let (token, expires_at) = open_pad(&s, &ctx, &case_id, q.window_id.as_deref()).await?;
     let url = format!("/pad/{token}");
     Ok((
         axum::http::StatusCode::CREATED,

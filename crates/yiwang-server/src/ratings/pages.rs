@@ -250,6 +250,11 @@ struct TasksPage {
     base: Base,
     tasks: Vec<TaskView>,
     options: Vec<RatingOption>,
+    /// Which list: the overdue ones (督办), all, or the open ones.
+    overdue: bool,
+    all: bool,
+    /// A supervisor of the province: manages the option set.
+    manages_options: bool,
 }
 crate::page!(TasksPage);
 
@@ -267,7 +272,21 @@ pub(super) async fn tasks_page(
 ) -> ApiResult<Response> {
     let tasks = task_views(&s, &ctx, &q).await?;
     let (_, options) = store::options(&s.store).await?;
-    Ok(TasksPage { base, tasks, options }.into_response())
+    let overdue = q.overdue.unwrap_or(false);
+    let all = q.all.unwrap_or(false);
+    let home = yiwang_core::access::Target::Region {
+        code: s.home_region.clone(),
+    };
+    let manages_options = ctx.actor.authorize(Permission::RatingManage, &home).is_ok();
+    Ok(TasksPage {
+        base,
+        tasks,
+        options,
+        overdue,
+        all,
+        manages_options,
+    }
+    .into_response())
 }
 
 #[derive(Template, askama_web::WebTemplate)]
@@ -319,6 +338,7 @@ impl TaskPage {
             "appeal" => l.pick("申诉", "Appealed"),
             "decide_appeal" => l.pick("申诉复核", "Appeal decided"),
             "feedback" => l.pick("评价人反馈", "Rater's answer"),
+            "overdue" => l.pick("逾期督办", "Overdue, escalated"),
             other => return other.to_string(),
         };
         let detail = [
@@ -345,6 +365,11 @@ impl TaskPage {
                 .as_bool()
                 .filter(|r| !r)
                 .map(|_| l.pick("未联系上", "not reached").to_string()),
+            h["warning"]
+                .as_str()
+                .and_then(core::Warning::parse)
+                .map(|w| self.name(&w).to_string()),
+            h["due"].as_str().map(|d| format!("{}{d}", l.pick("期限 ", "due "))),
             h["note"].as_str().or(h["reason"].as_str()).map(str::to_string),
         ];
         let detail: Vec<String> = detail.into_iter().flatten().collect();
@@ -518,6 +543,20 @@ impl BoardPage {
     fn outcome(&self, o: &Option<Outcome>) -> &'static str {
         o.as_ref().map_or("", |o| self.name(o))
     }
+    /// The groupings offered: by item only within one department.
+    fn bys(&self) -> Vec<BoardBy> {
+        BoardBy::ALL
+            .into_iter()
+            .filter(|b| *b != BoardBy::Item || self.v.department.is_some())
+            .collect()
+    }
+    fn by_name(&self, b: &BoardBy) -> &'static str {
+        let (zh, en) = b.names();
+        self.base.lang.pick(zh, en)
+    }
+    fn is_by(&self, b: &str) -> bool {
+        self.v.by.as_str() == b
+    }
 }
 
 pub(super) async fn board_page(
@@ -560,8 +599,10 @@ pub(super) async fn pad_open_form(
     State(s): State<AppState>,
     ctx: Ctx,
     Path(case_id): Path<String>,
+    Form(f): Form<Fields>,
 ) -> ApiResult<Response> {
-    let (token, _) = open_pad(&s, &ctx, &case_id).await?;
+    let window = field(&f, "window_id");
+    let (token, _) = open_pad(&s, &ctx, &case_id, Some(window).filter(|w| !w.is_empty())).await?;
     Ok(Redirect::to(&format!("/pad/{token}")).into_response())
 }
 

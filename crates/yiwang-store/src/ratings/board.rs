@@ -13,6 +13,8 @@ pub(super) struct StatKey<'a> {
     pub item_code: &'a str,
     pub item_name: &'a str,
     pub clerk: &'a str,
+    /// '' for a rating not given at a hall.
+    pub hall_id: &'a str,
 }
 
 impl<'a> StatKey<'a> {
@@ -23,6 +25,7 @@ impl<'a> StatKey<'a> {
             item_code: &r.item_code,
             item_name: &r.item_name,
             clerk: r.clerk.as_deref().unwrap_or(""),
+            hall_id: r.hall_id.as_deref().unwrap_or(""),
         }
     }
 }
@@ -51,10 +54,10 @@ impl Delta {
 /// Adds a delta to a row of the board (creating it), in one statement.
 pub(super) async fn bump(ctx: &mut WriteCtx<'_>, k: &StatKey<'_>, d: &Delta) -> Result<()> {
     sqlx::query(
-        "INSERT INTO rating_stats (month, department_id, item_code, clerk, item_name, level1, level2, level3, level4,
-             level5, defaulted, bad, called_back, closed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         ON CONFLICT (month, department_id, item_code, clerk) DO UPDATE SET
+        "INSERT INTO rating_stats (month, department_id, item_code, clerk, hall_id, item_name, level1, level2, level3,
+             level4, level5, defaulted, bad, called_back, closed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         ON CONFLICT (month, department_id, item_code, clerk, hall_id) DO UPDATE SET
              level1 = rating_stats.level1 + excluded.level1, level2 = rating_stats.level2 + excluded.level2,
              level3 = rating_stats.level3 + excluded.level3, level4 = rating_stats.level4 + excluded.level4,
              level5 = rating_stats.level5 + excluded.level5, defaulted = rating_stats.defaulted + excluded.defaulted,
@@ -65,6 +68,7 @@ pub(super) async fn bump(ctx: &mut WriteCtx<'_>, k: &StatKey<'_>, d: &Delta) -> 
     .bind(k.department_id)
     .bind(k.item_code)
     .bind(k.clerk)
+    .bind(k.hall_id)
     .bind(k.item_name)
     .bind(d.levels[0])
     .bind(d.levels[1])
@@ -87,12 +91,16 @@ pub struct StatRow {
     pub item_code: String,
     pub item_name: String,
     pub clerk: String,
+    /// '' for ratings not given at a hall.
+    pub hall_id: String,
     pub counts: Counts,
 }
 
-/// The counters of the months `from`..=`to` (YYYY-MM), summed per department, item and clerk.
+/// The counters of the months `from`..=`to` (YYYY-MM), summed per department, item, clerk
+/// and hall.
 pub async fn stats(store: &Store, from: &str, to: &str) -> Result<Vec<StatRow>> {
     type Row = (
+        String,
         String,
         String,
         String,
@@ -108,10 +116,10 @@ pub async fn stats(store: &Store, from: &str, to: &str) -> Result<Vec<StatRow>> 
         i64,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT department_id, item_code, clerk, MIN(item_name), CAST(SUM(level1) AS BIGINT), CAST(SUM(level2) AS BIGINT), CAST(SUM(level3) AS BIGINT), CAST(SUM(level4) AS BIGINT),
+        "SELECT department_id, item_code, clerk, hall_id, MIN(item_name), CAST(SUM(level1) AS BIGINT), CAST(SUM(level2) AS BIGINT), CAST(SUM(level3) AS BIGINT), CAST(SUM(level4) AS BIGINT),
                 CAST(SUM(level5) AS BIGINT), CAST(SUM(defaulted) AS BIGINT), CAST(SUM(bad) AS BIGINT), CAST(SUM(called_back) AS BIGINT), CAST(SUM(closed) AS BIGINT)
          FROM rating_stats WHERE month >= $1 AND month <= $2
-         GROUP BY department_id, item_code, clerk ORDER BY department_id, item_code, clerk",
+         GROUP BY department_id, item_code, clerk, hall_id ORDER BY department_id, item_code, clerk, hall_id",
     )
     .bind(from)
     .bind(to)
@@ -120,11 +128,12 @@ pub async fn stats(store: &Store, from: &str, to: &str) -> Result<Vec<StatRow>> 
     let n = |x: i64| u64::try_from(x).unwrap_or(0);
     Ok(rows
         .into_iter()
-        .map(|(d, i, c, name, l1, l2, l3, l4, l5, def, bad, cb, closed)| StatRow {
+        .map(|(d, i, c, h, name, l1, l2, l3, l4, l5, def, bad, cb, closed)| StatRow {
             department_id: d,
             item_code: i,
             item_name: name,
             clerk: c,
+            hall_id: h,
             counts: Counts {
                 by_level: [n(l1), n(l2), n(l3), n(l4), n(l5)],
                 defaulted: n(def),
@@ -160,9 +169,11 @@ pub async fn recent_fixes(store: &Store, limit: i64) -> Result<Vec<Fix>> {
             .iter()
             .map(read)
             .collect::<Result<_>>()?;
+    let tasks: Vec<TaskRow> = tasks.into_iter().filter(|t| !t.task.excluded).collect();
+    let mut ratings = ratings_by_id(store, tasks.iter().map(|t| t.id.as_str())).await?;
     let mut out = vec![];
-    for t in tasks.into_iter().filter(|t| !t.task.excluded) {
-        let Some((r, ..)) = rating(store, &t.id).await? else {
+    for t in tasks {
+        let Some(r) = ratings.remove(&t.id) else {
             continue;
         };
         out.push(Fix {
@@ -232,6 +243,8 @@ pub async fn national(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<V
             "handling_state": case.as_ref().map(|c| c.state.as_str()),
             "region_code": r.region_code,
             "window_staff": r.clerk,
+            "hall_id": r.hall_id,
+            "window_id": r.window_id,
             "rated_at_ms": r.created_at,
         }));
     }

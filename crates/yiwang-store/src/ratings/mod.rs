@@ -31,6 +31,8 @@ mod board;
 pub use board::*;
 mod pad;
 pub use pad::*;
+mod overdue;
+pub use overdue::*;
 
 fn stream(id: &str) -> String {
     format!("rating:{id}")
@@ -70,12 +72,15 @@ pub struct Rating {
     pub region_code: String,
     /// The window clerk served (on site).
     pub clerk: Option<String>,
+    /// The hall and window it was given at (on site, as the clerk opened it).
+    pub hall_id: Option<String>,
+    pub window_id: Option<String>,
     pub created_on: String,
     pub created_at: i64,
 }
 
 const RATING_COLUMNS: &str = "id, case_id, channel, stage, level, dimensions, options, option_set, text, rater_type,
-    defaulted, excluded, item_code, item_name, department_id, region_code, clerk, created_on, created_at";
+    defaulted, excluded, item_code, item_name, department_id, region_code, clerk, hall_id, window_id, created_on, created_at";
 
 /// The follow-up of a bad rating.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
@@ -97,6 +102,9 @@ pub struct TaskRow {
     pub history: Vec<Value>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When an overdue call-back, and an overdue fix, was escalated (督办), if it was.
+    pub call_back_escalated_on: Option<String>,
+    pub fix_escalated_on: Option<String>,
 }
 
 impl TaskRow {
@@ -126,12 +134,19 @@ pub enum Cmd {
     /// A case no longer awaits its default rating (rated meanwhile, or gone).
     ClearDue(String),
     /// A counter rating opened by the window clerk (`open_pad`).
-    OpenPad {
-        token_hash: String,
-        case_id: String,
-        clerk: String,
-        expires_at: i64,
-    },
+    OpenPad(OpenPad),
+    /// An overdue call-back or fix escalated (督办) by the scheduler (`escalate`).
+    Escalate(Escalation),
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenPad {
+    pub token_hash: String,
+    pub case_id: String,
+    pub clerk: String,
+    pub hall_id: Option<String>,
+    pub window_id: Option<String>,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -161,12 +176,8 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
         Cmd::SetOptions(o) => set_options_cmd(ctx, o).await,
         Cmd::Rate(r) => rate_cmd(ctx, r).await,
         Cmd::Task(t) => task_cmd(ctx, t).await,
-        Cmd::OpenPad {
-            token_hash,
-            case_id,
-            clerk,
-            expires_at,
-        } => open_pad_cmd(ctx, token_hash, case_id, clerk, *expires_at).await,
+        Cmd::OpenPad(p) => open_pad_cmd(ctx, p).await,
+        Cmd::Escalate(e) => escalate_cmd(ctx, e).await,
         Cmd::ClearDue(case_id) => {
             // Bookkeeping of the scheduler: no event (the case's rating, if any, has one).
             ctx.begin_write().await?;
@@ -185,7 +196,14 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
 
 /// The option set in force: its version and options (version 1 is the shipped set until a
 /// province publishes its own).
+/// Kept in memory (`refdata::rating_options`), cleared when a version is published.
 pub async fn options(store: &Store) -> Result<(i64, Vec<RatingOption>)> {
+    let o = crate::refdata::rating_options(store).await?;
+    Ok((o.0, o.1.clone()))
+}
+
+/// The option set in force, read from the database.
+pub(crate) async fn options_stored(store: &Store) -> Result<(i64, Vec<RatingOption>)> {
     let row: Option<(i64, String)> =
         sqlx::query_as("SELECT version, options FROM rating_option_sets ORDER BY version DESC LIMIT 1")
             .fetch_optional(&store.read)
@@ -194,6 +212,35 @@ pub async fn options(store: &Store) -> Result<(i64, Vec<RatingOption>)> {
         Some((v, o)) => Ok((v, serde_json::from_str(&o).map_err(internal)?)),
         None => Ok((1, core::default_options())),
     }
+}
+
+/// A published version of the option set (version 1, the shipped set, is not stored).
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionVersion {
+    pub version: i64,
+    pub count: usize,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// The published versions, newest first (at most 50).
+pub async fn option_versions(store: &Store) -> Result<Vec<OptionVersion>> {
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT version, options, created_by, created_at FROM rating_option_sets ORDER BY version DESC LIMIT 50",
+    )
+    .fetch_all(&store.read)
+    .await?;
+    rows.into_iter()
+        .map(|(version, o, created_by, created_at)| {
+            let o: Vec<RatingOption> = serde_json::from_str(&o).map_err(internal)?;
+            Ok(OptionVersion {
+                version,
+                count: o.len(),
+                created_by,
+                created_at,
+            })
+        })
+        .collect()
 }
 
 /// Publishes a new version of the option set (managed centrally); ratings keep the version
@@ -342,6 +389,8 @@ fn rating_of(
         department_id: row.department_id.clone(),
         region_code: row.region_code.clone(),
         clerk,
+        hall_id: None,
+        window_id: None,
         created_on: on.to_string(),
         created_at: crate::now_ms(),
     }
@@ -398,6 +447,8 @@ async fn new_task(store: &Store, r: &Rating, today: NaiveDate) -> Result<TaskRow
         history: vec![],
         created_at: r.created_at,
         updated_at: r.created_at,
+        call_back_escalated_on: None,
+        fix_escalated_on: None,
     })
 }
 
@@ -433,12 +484,13 @@ async fn rate_cmd(ctx: &mut WriteCtx<'_>, c: &RateCmd) -> Result<Value> {
         },
         &json!({ "id": r.id, "case_id": r.case_id, "channel": r.channel, "stage": r.stage, "level": r.level,
                  "dimensions": r.dimensions, "options": r.options, "option_set": r.option_set,
-                 "department_id": r.department_id, "item_code": r.item_code, "clerk": r.clerk }),
+                 "department_id": r.department_id, "item_code": r.item_code, "clerk": r.clerk,
+                 "hall_id": r.hall_id, "window_id": r.window_id }),
     )
     .await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO ratings ({RATING_COLUMNS}, rater, rated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
     )))
     .bind(&r.id)
     .bind(&r.case_id)
@@ -457,6 +509,8 @@ async fn rate_cmd(ctx: &mut WriteCtx<'_>, c: &RateCmd) -> Result<Value> {
     .bind(&r.department_id)
     .bind(&r.region_code)
     .bind(&r.clerk)
+    .bind(&r.hall_id)
+    .bind(&r.window_id)
     .bind(&r.created_on)
     .bind(r.created_at)
     .bind(&c.rater)
@@ -689,30 +743,6 @@ pub async fn task(store: &Store, id: &str) -> Result<Option<TaskRow>> {
         .transpose()
 }
 
-/// The follow-up tasks of departments: the open ones (every state but closed) or all,
-/// oldest first.
-pub async fn tasks_of(store: &Store, departments: &[String], open_only: bool, limit: i64) -> Result<Vec<TaskRow>> {
-    let mut out = vec![];
-    for d in departments {
-        let sql = if open_only {
-            "SELECT * FROM rating_tasks WHERE department_id = $1 AND state <> 'closed' ORDER BY created_at LIMIT $2"
-        } else {
-            "SELECT * FROM rating_tasks WHERE department_id = $1 ORDER BY created_at DESC LIMIT $2"
-        };
-        let rows: Vec<TaskRow> = sqlx::query(sql)
-            .bind(d)
-            .bind(limit)
-            .fetch_all(&store.read)
-            .await?
-            .iter()
-            .map(read)
-            .collect::<Result<_>>()?;
-        out.extend(rows);
-    }
-    out.sort_by_key(|t| t.created_at);
-    Ok(out)
-}
-
 // ---------------------------------------------------------------------------------------
 // The follow-up of a bad rating
 // ---------------------------------------------------------------------------------------
@@ -798,14 +828,15 @@ async fn task_cmd(ctx: &mut WriteCtx<'_>, c: &TaskCmd) -> Result<Value> {
     )
     .await?;
     sqlx::query(
-        "UPDATE rating_tasks SET state = $1, task = $2, history = $3, officer = COALESCE(officer, $4), updated_at = $5
-         WHERE id = $6",
+        "UPDATE rating_tasks SET state = $1, task = $2, history = $3, officer = COALESCE(officer, $4), updated_at = $5,
+             fix_due = $6 WHERE id = $7",
     )
     .bind(c.task.state.as_str())
     .bind(serde_json::to_string(&c.task).map_err(internal)?)
     .bind(serde_json::to_string(&history).map_err(internal)?)
     .bind(&c.officer)
     .bind(ctx.now_ms)
+    .bind(c.task.fix_due_on.map(|d| d.to_string()))
     .bind(&c.id)
     .execute(&mut *ctx.conn)
     .await?;

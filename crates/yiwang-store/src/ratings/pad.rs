@@ -13,8 +13,49 @@ pub struct Pad {
     pub item_name: String,
     /// The clerk's account (`account:…`).
     pub clerk: String,
+    /// The hall and window the clerk serves at, if they named it.
+    pub hall_id: Option<String>,
+    pub window_id: Option<String>,
     pub stage: Stage,
     pub expires_at: i64,
+}
+
+/// A window a clerk may name when opening a counter rating, with its hall.
+#[derive(Debug, Clone, Serialize)]
+pub struct PadWindow {
+    pub id: String,
+    pub number: String,
+    pub name: String,
+    pub hall_id: String,
+    pub hall_name: String,
+}
+
+/// The windows where a case of this department can be served: 综合窗口 (no department) and
+/// the department's own, in the halls of its region, of the regions above it or below it
+/// (a province's department is served in every city's hall). Ordered by hall and number.
+pub async fn pad_windows(store: &Store, department_id: &str) -> Result<Vec<PadWindow>> {
+    let Some(d) = crate::refdata::department(store, department_id).await? else {
+        return Ok(vec![]);
+    };
+    let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT w.id, w.number, w.name, h.id, h.name, h.region_code FROM windows w JOIN halls h ON h.id = w.hall_id
+         WHERE w.department_id IS NULL OR w.department_id = $1 ORDER BY h.name, h.id, w.number",
+    )
+    .bind(department_id)
+    .fetch_all(&store.read)
+    .await?;
+    use yiwang_core::access::region_within;
+    Ok(rows
+        .into_iter()
+        .filter(|(.., region)| region_within(region, &d.region_code) || region_within(&d.region_code, region))
+        .map(|(id, number, name, hall_id, hall_name, _)| PadWindow {
+            id,
+            number,
+            name,
+            hall_id,
+            hall_name,
+        })
+        .collect())
 }
 
 fn token_hash(token: &str) -> String {
@@ -57,10 +98,38 @@ fn pad_error(rule: &str, zh: &str, en: &str) -> StoreError {
 /// The clerk opens a counter rating for a case they may handle (the server checked it);
 /// returns the token for the tablet's address and when it expires. Refused if the case may
 /// not be rated on site now.
-pub async fn open_pad(store: &Store, meta: Meta, case_id: &str, clerk: &str) -> Result<(String, i64)> {
+/// `window_id`, if given, is where the clerk serves: one of [`pad_windows`] of the case's
+/// department, or the request is refused on that field.
+pub async fn open_pad(
+    store: &Store,
+    meta: Meta,
+    case_id: &str,
+    clerk: &str,
+    window_id: Option<&str>,
+) -> Result<(String, i64)> {
     let row = crate::cases::case(store, case_id)
         .await?
         .ok_or_else(|| not_found(case_id))?;
+    let window = match window_id.filter(|w| !w.is_empty()) {
+        None => None,
+        Some(w) => Some(
+            pad_windows(store, &row.department_id)
+                .await?
+                .into_iter()
+                .find(|x| x.id == w)
+                .ok_or_else(|| {
+                    StoreError::from(DomainError::one(
+                        ErrorKind::Invalid,
+                        yiwang_core::FieldError::new(
+                            "window_id",
+                            "rating.pad_window",
+                            "窗口不存在，或不办理该部门的事项",
+                            "no such window, or it does not serve this department",
+                        ),
+                    ))
+                })?,
+        ),
+    };
     let stage = core::on_site_stage(row.state);
     let done = rated(store, case_id).await?;
     core::may_rate(Channel::OnSite, stage, row.state, row.accepted_on, false, &done)?;
@@ -69,38 +138,45 @@ pub async fn open_pad(store: &Store, meta: Meta, case_id: &str, clerk: &str) -> 
     store
         .write(
             meta,
-            Command::Ratings(Box::new(Cmd::OpenPad {
+            Command::Ratings(Box::new(Cmd::OpenPad(OpenPad {
                 token_hash: token_hash(&token),
                 case_id: case_id.to_string(),
                 clerk: clerk.to_string(),
+                hall_id: window.as_ref().map(|w| w.hall_id.clone()),
+                window_id: window.map(|w| w.id),
                 expires_at,
-            })),
+            }))),
         )
         .await?;
     Ok((token, expires_at))
 }
 
-pub(super) async fn open_pad_cmd(
-    ctx: &mut WriteCtx<'_>,
-    token_hash: &str,
-    case_id: &str,
-    clerk: &str,
-    expires_at: i64,
-) -> Result<Value> {
+pub(super) async fn open_pad_cmd(ctx: &mut WriteCtx<'_>, p: &OpenPad) -> Result<Value> {
+    let OpenPad {
+        token_hash,
+        case_id,
+        clerk,
+        hall_id,
+        window_id,
+        expires_at,
+    } = p;
     ctx.append(
         &format!("rating_pad:{case_id}"),
         Expect::Any,
         "rating.pad_opened",
-        &json!({ "case_id": case_id, "clerk": clerk, "expires_at": expires_at }),
+        &json!({ "case_id": case_id, "clerk": clerk, "hall_id": hall_id, "window_id": window_id,
+                 "expires_at": expires_at }),
     )
     .await?;
     sqlx::query(
-        "INSERT INTO rating_pads (token_hash, case_id, clerk, expires_at, used_at, created_at)
-         VALUES ($1, $2, $3, $4, NULL, $5)",
+        "INSERT INTO rating_pads (token_hash, case_id, clerk, hall_id, window_id, expires_at, used_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
     )
     .bind(token_hash)
     .bind(case_id)
     .bind(clerk)
+    .bind(hall_id)
+    .bind(window_id)
     .bind(expires_at)
     .bind(ctx.now_ms)
     .execute(&mut *ctx.conn)
@@ -111,12 +187,14 @@ pub(super) async fn open_pad_cmd(
 /// The counter rating a token opens: unknown (forged) → not found; used or expired →
 /// conflict, each with its rule.
 pub async fn pad(store: &Store, token: &str) -> Result<Pad> {
-    let row: Option<(String, String, i64, Option<i64>)> =
-        sqlx::query_as("SELECT case_id, clerk, expires_at, used_at FROM rating_pads WHERE token_hash = $1")
-            .bind(token_hash(token))
-            .fetch_optional(&store.read)
-            .await?;
-    let Some((case_id, clerk, expires_at, used_at)) = row else {
+    type Row = (String, String, Option<String>, Option<String>, i64, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT case_id, clerk, hall_id, window_id, expires_at, used_at FROM rating_pads WHERE token_hash = $1",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(&store.read)
+    .await?;
+    let Some((case_id, clerk, hall_id, window_id, expires_at, used_at)) = row else {
         return Err(unknown());
     };
     if used_at.is_some() {
@@ -133,6 +211,8 @@ pub async fn pad(store: &Store, token: &str) -> Result<Pad> {
         item_name: case.item_name,
         case_id,
         clerk,
+        hall_id,
+        window_id,
         expires_at,
     })
 }
@@ -149,7 +229,7 @@ pub async fn rate_pad(store: &Store, token: &str, input: RatingInput) -> Result<
     core::may_rate(Channel::OnSite, p.stage, row.state, row.accepted_on, false, &done)?;
     let rater = Subject::parse(&row.applicant).ok_or_else(|| internal("a case without its applicant"))?;
     let kind = rater_type(&rater);
-    let rating = rating_of(
+    let mut rating = rating_of(
         &row,
         Channel::OnSite,
         p.stage,
@@ -159,6 +239,8 @@ pub async fn rate_pad(store: &Store, token: &str, input: RatingInput) -> Result<
         Some(p.clerk.clone()),
         crate::today(),
     );
+    rating.hall_id = p.hall_id.clone();
+    rating.window_id = p.window_id.clone();
     let by = format!("pad:{}", p.clerk);
     store_rating(
         store,
