@@ -45,8 +45,11 @@ pub enum Permission {
     CaseReview,
     /// Decide cases (issue 6).
     CaseDecide,
-    /// Take and handle 12345 tickets.
+    /// Handle the 12345 tickets dispatched to one's department (承办: reply, send back).
     HotlineHandle,
+    /// The 12345 centre: receive, dispatch, answer, call back and reopen tickets of one's
+    /// region, and keep its dispatch catalogue.
+    HotlineDispatch,
     /// Supervision dashboards and drill-down.
     SuperviseRead,
     /// Make, rotate and revoke the e-seals of departments in one's region.
@@ -66,7 +69,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 24] = [
+    pub const ALL: [Permission; 25] = [
         Permission::RegionManage,
         Permission::OrgManage,
         Permission::CalendarManage,
@@ -84,6 +87,7 @@ impl Permission {
         Permission::CaseReview,
         Permission::CaseDecide,
         Permission::HotlineHandle,
+        Permission::HotlineDispatch,
         Permission::SuperviseRead,
         Permission::SealManage,
         Permission::LicenceIssue,
@@ -112,6 +116,7 @@ impl Permission {
             Permission::CaseReview => "case_review",
             Permission::CaseDecide => "case_decide",
             Permission::HotlineHandle => "hotline_handle",
+            Permission::HotlineDispatch => "hotline_dispatch",
             Permission::SuperviseRead => "supervise_read",
             Permission::SealManage => "seal_manage",
             Permission::LicenceIssue => "licence_issue",
@@ -192,7 +197,14 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
             "hotline_agent",
             "12345 热线座席",
             "Hotline agent",
-            vec![PersonRead, HotlineHandle],
+            vec![PersonRead, HotlineDispatch],
+        ),
+        // 谁主管谁负责: each unit names who handles the tickets sent to it.
+        (
+            "hotline_officer",
+            "12345 承办人员",
+            "Hotline handling officer",
+            vec![HotlineHandle],
         ),
         (
             "supervisor",

@@ -95,6 +95,8 @@ pub const METRICS_READERS: &[Permission] = &[P::AuditRead, P::LedgerAdmin];
 
 /// Who follows up bad ratings (the handling department) or decides their appeals.
 pub const RATING_STAFF: &[Permission] = &[P::RatingHandle, P::RatingManage];
+/// The 12345 centre and the units that handle its tickets.
+pub const HOTLINE_STAFF: &[Permission] = &[P::HotlineDispatch, P::HotlineHandle];
 
 /// Catalogue editors and reviewers.
 pub const CATALOG: &[Permission] = &[P::CatalogManage, P::CatalogReview];
@@ -448,6 +450,43 @@ pub static RULES: &[Rule] = &[
         AnyPerm(RATING_STAFF, Unbound),
     ),
     r("POST", "/work/rating-tasks/{task_id}", AnyPerm(RATING_STAFF, Unbound)),
+    // 12345: anyone may send a request and follow it by number and phone; the centre's
+    // agents receive (the region in the body is checked by the handler), dispatch and call
+    // back; a ticket's page and steps are the centre's of its region or its units' (the
+    // handler checks which, else 404).
+    r("POST", "/api/v1/hotline/tickets", Public),
+    r("GET", "/api/v1/hotline/follow", Public),
+    r("GET", "/hotline", Public),
+    r("POST", "/hotline", Public),
+    r("GET", "/hotline/follow", Public),
+    r("POST", "/api/v1/hotline/centre/tickets", Perm(P::HotlineDispatch, Body)),
+    r("GET", "/api/v1/hotline/board", Perm(P::HotlineDispatch, Unbound)),
+    r("GET", "/work/hotline", Perm(P::HotlineDispatch, Unbound)),
+    r("POST", "/work/hotline", Perm(P::HotlineDispatch, Body)),
+    r("GET", "/api/v1/hotline/inbox", Perm(P::HotlineHandle, Unbound)),
+    r("GET", "/work/hotline/inbox", Perm(P::HotlineHandle, Unbound)),
+    r(
+        "GET",
+        "/api/v1/hotline/tickets/{ticket_id}",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
+    r(
+        "POST",
+        "/api/v1/hotline/tickets/{ticket_id}/actions",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
+    r(
+        "GET",
+        "/work/hotline/tickets/{ticket_id}",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
+    r(
+        "POST",
+        "/work/hotline/tickets/{ticket_id}",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
+    r("GET", "/api/v1/hotline/catalog", AnyPerm(HOTLINE_STAFF, Unbound)),
+    r("PUT", "/api/v1/hotline/catalog", Perm(P::HotlineDispatch, Home)),
     r("GET", "/catalog/bundles", AnyPerm(CATALOG, Unbound)),
     r("GET", "/catalog/bundles/{bundle_id}", AnyPerm(CATALOG, Body)),
     r("POST", "/catalog/bundles/{bundle_id}/act", AnyPerm(CATALOG, Body)),

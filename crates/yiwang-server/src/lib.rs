@@ -16,6 +16,7 @@ pub mod datause;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod hotline;
 pub mod i18n;
 pub mod ledger;
 pub mod licences;

@@ -16,7 +16,8 @@ use utoipa::{Modify, OpenApi};
         (name = "seals", description = "e-seals (电子印章) and the trust list (互认)"),
         (name = "licences", description = "e-licences (电子证照): types, issuing, wallet, presentation, use instead of materials, verification"),
         (name = "cases", description = "办件: applying online and at a window, acceptance, review, special procedures, decisions, notices, delivery"),
-        (name = "ratings", description = "好差评: rating cases, the follow-up of bad ratings (回访, 整改, 申诉复核), the option sets"))
+        (name = "ratings", description = "好差评: rating cases, the follow-up of bad ratings (回访, 整改, 申诉复核), the option sets"),
+        (name = "hotline", description = "12345 接诉即办: requests received and followed, dispatched by the dispatch catalogue, sent back and reassigned, answered, called back, reopened"))
 )]
 pub struct ApiDoc;
 

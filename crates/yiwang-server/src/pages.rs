@@ -80,6 +80,9 @@ pub struct Base {
     pub can_take_applications: bool,
     /// Staff who follow up bad ratings (好差评整改) or supervise them.
     pub can_follow_ratings: bool,
+    /// 12345: the centre's agents (the console) and the units' handling officers (inbox).
+    pub hotline_centre: bool,
+    pub hotline_unit: bool,
 }
 
 /// Every page handler takes its layout context as an extractor: `base: Base`.
@@ -116,6 +119,8 @@ impl Base {
             can_take_applications: ctx.has(P::CaseAccept),
             has_wallet: ctx.person_id.is_some(),
             can_follow_ratings: ctx.has(P::RatingHandle) || ctx.has(P::RatingManage),
+            hotline_centre: ctx.has(P::HotlineDispatch),
+            hotline_unit: ctx.has(P::HotlineHandle),
         }
     }
     /// The CSRF header for htmx requests, as the `hx-headers` attribute value.

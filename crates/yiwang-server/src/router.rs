@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(licences::routes())
         .merge(cases::routes())
         .merge(crate::ratings::routes())
+        .merge(crate::hotline::routes())
         .merge(sms::routes())
         .merge(pages::routes())
 }

@@ -18,6 +18,7 @@ pub mod db;
 mod deferred;
 pub mod files;
 pub mod fuzzing;
+pub mod hotline;
 pub mod keys;
 pub mod ledger;
 pub mod licences;
@@ -32,6 +33,7 @@ pub mod rows;
 pub mod seals;
 pub mod sms;
 pub mod testing;
+mod versioned;
 pub mod writer;
 
 use std::path::PathBuf;
@@ -94,6 +96,8 @@ pub struct StoreConfig {
     pub cases: yiwang_core::cases::CasePolicy,
     /// 好差评 settings [M]: 一事多评, the default rating's delay, the call-back limit.
     pub ratings: yiwang_core::ratings::RatingPolicy,
+    /// 12345 settings [M]: handling limits per category, urgent hours, the dispute limit.
+    pub hotline: yiwang_core::hotline::HotlinePolicy,
     /// Where uploaded files go: `s3://bucket/prefix`, `file:///dir`; default
     /// `<data_dir>/blobs` (see `files::open_store`).
     pub files_url: Option<String>,
@@ -120,6 +124,7 @@ impl StoreConfig {
             catalog: Default::default(),
             cases: Default::default(),
             ratings: Default::default(),
+            hotline: Default::default(),
             files_url: None,
             sms: None,
             sms_policy: Default::default(),

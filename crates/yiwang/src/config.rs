@@ -35,6 +35,7 @@ pub struct FileConfig {
     /// counter-tablet rating stays open, default 5).
     #[serde(default)]
     pub ratings: Option<yiwang_core::ratings::RatingPolicy>,
+    pub hotline: Option<yiwang_core::hotline::HotlinePolicy>,
     /// Where uploaded files go: `s3://bucket/prefix` (an S3-compatible store; endpoint and
     /// keys from the `AWS_*` environment) or `file:///directory`. Default: `<data_dir>/blobs`.
     pub files_url: Option<String>,
@@ -152,6 +153,7 @@ pub struct Config {
     pub catalog: yiwang_core::catalog::CatalogPolicy,
     pub cases: yiwang_core::cases::CasePolicy,
     pub ratings: yiwang_core::ratings::RatingPolicy,
+    pub hotline: yiwang_core::hotline::HotlinePolicy,
     pub public_url: Option<String>,
     pub files_url: Option<String>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -250,6 +252,17 @@ impl Config {
                     .join("; ")
             );
         }
+        let hotline = file.hotline.unwrap_or_default();
+        if let Err(e) = hotline.validate() {
+            bail!(
+                "[hotline] settings: {}",
+                e.errors
+                    .iter()
+                    .map(|f| format!("{}: {} / {}", f.field, f.zh, f.en))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         let files_url = o.files_url.clone().or(file.files_url);
         let trusted_proxies = parse_proxies(&o.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default())?;
         let secure_cookies = o.secure_cookies.or(file.secure_cookies);
@@ -263,6 +276,7 @@ impl Config {
             files_url,
             cases,
             ratings,
+            hotline,
             data_dir,
             database_url,
             listen: file.listen,
@@ -291,6 +305,7 @@ impl Config {
         c.catalog = self.catalog.clone();
         c.cases = self.cases;
         c.ratings = self.ratings;
+        c.hotline = self.hotline;
         c.files_url = self.files_url.clone();
         c.sms = self.sms.clone();
         c.sms_policy = self.sms_policy;

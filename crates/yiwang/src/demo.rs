@@ -299,7 +299,63 @@ pub async fn seed(store: &Store) -> Result<usize> {
     }
     seed_catalog(store).await?;
     seed_bundles(store).await?;
+    seed_hotline(store).await?;
     Ok((store.head().await? - before) as usize)
+}
+
+/// The demo 12345 dispatch catalogue (派单目录): matters of 海口 by the duty of its units.
+pub async fn seed_hotline(store: &Store) -> Result<()> {
+    use yiwang_store::hotline;
+    if hotline::catalog(store).await?.0 > 0 {
+        return Ok(());
+    }
+    let depts = orgs::departments(&store.read, None).await?;
+    let id = |name: &str| depts.iter().find(|d| d.name == name).map(|d| d.id.clone());
+    let lines: [(&str, &str, &str, &[&str]); 5] = [
+        (
+            "water_supply",
+            "供水排水",
+            "海口市水务局",
+            &["停水", "自来水", "水压", "漏水", "排水", "积水"],
+        ),
+        (
+            "city_management",
+            "市容、噪音与违法建设",
+            "海口市综合行政执法局",
+            &["噪音", "施工", "占道", "违建", "违章搭建", "扰民"],
+        ),
+        (
+            "wages_social_security",
+            "欠薪与社保",
+            "海口市人力资源和社会保障局",
+            &["欠薪", "工资", "社保", "劳动合同"],
+        ),
+        (
+            "market_order",
+            "价格、食品与消费",
+            "海口市市场监督管理局",
+            &["价格", "食品", "过期", "假冒", "消费"],
+        ),
+        (
+            "medical_insurance",
+            "医保",
+            "海口市医疗保障局",
+            &["医保", "报销", "参保"],
+        ),
+    ];
+    let mut entries = vec![];
+    for (matter, name, dept, words) in lines {
+        let Some(d) = id(dept) else { continue };
+        entries.push(yiwang_core::hotline::DispatchEntry {
+            matter: matter.into(),
+            name: name.into(),
+            region_code: "460100".into(),
+            department_id: d,
+            keywords: words.iter().map(|w| w.to_string()).collect(),
+        });
+    }
+    hotline::set_catalog(store, Meta::actor("system:demo"), entries).await?;
+    Ok(())
 }
 
 /// The demo province's 一件事 (STANDARDS §5): 开办餐饮店, 新生儿出生 and 残疾人服务 of 海口,
@@ -445,6 +501,15 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
         ("海口市民政局", "mz", "民政"),
     ] {
         let Some(id) = dept(dept_name) else { continue };
+        // 12345: the units the demo dispatch catalogue names get a handling officer each.
+        if matches!(short, "sw" | "zf" | "rs") {
+            staff.push((
+                "hotline_officer".into(),
+                format!("hk.{short}.hotline"),
+                format!("{label}热线承办员"),
+                id.clone(),
+            ));
+        }
         for (role, what) in [("reviewer", "审查员"), ("approver", "审批员")] {
             staff.push((
                 role.into(),

@@ -699,3 +699,126 @@ async fn sigkill_during_submissions_loses_and_duplicates_no_case() {
         db.cleanup().await;
     }
 }
+
+/// 12345 over HTTP: a person sends a request and follows it by number and phone; the agent
+/// dispatches it by the catalogue's suggestion; another unit cannot see it; the unit answers;
+/// the agent calls back and closes it; the person sees the answer. Bad input is refused by field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hotline_request_is_dispatched_answered_and_called_back() {
+    for db in TestDb::both().await {
+        let mut srv = Server::start(&db, &["--demo"]);
+        let u = srv.url.clone();
+        let body = json!({"category": "complaint", "region_code": "460105", "content": "小区连续三天停水，水压很低",
+                          "caller_name": "张先生", "caller_phone": "13800138000"});
+        let r = client()
+            .post(format!("{u}/api/v1/hotline/tickets"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+        let bad = json!({"category": "gossip", "region_code": "110000", "content": "", "caller_name": "x",
+                         "caller_phone": "1"});
+        let r = client()
+            .post(format!("{u}/api/v1/hotline/tickets"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert_eq!(
+            fields(&r.json().await.unwrap()),
+            ["category", "region_code", "content", "caller_phone"]
+        );
+        let follow = |phone: &'static str| {
+            let (u, id) = (u.clone(), id.clone());
+            async move {
+                client()
+                    .get(format!("{u}/api/v1/hotline/follow?id={id}&phone={phone}"))
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(follow("13800138000").await.status(), 200);
+        assert_eq!(follow("13900139000").await.status(), 404, "a wrong phone finds nothing");
+        let agent = Session::login(&u, "hk.hotline", Some(srv.demo_secret("hk.hotline"))).await;
+        let board: Value = agent
+            .get(format!("{u}/api/v1/hotline/board"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            board["received"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["id"] == id.as_str()),
+            "{board}"
+        );
+        let v: Value = agent
+            .get(format!("{u}/api/v1/hotline/tickets/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["caller_name"], "张先生");
+        let unit = v["suggestions"][0]["department_id"]
+            .as_str()
+            .expect("a suggestion")
+            .to_string();
+        let r = agent
+            .post(
+                format!("{u}/api/v1/hotline/tickets/{id}/actions"),
+                &json!({"action": "dispatch", "department_id": unit}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        // The water bureau's officer has it; the city management officer does not.
+        let water = Session::login(&u, "hk.sw.hotline", Some(srv.demo_secret("hk.sw.hotline"))).await;
+        let other = Session::login(&u, "hk.zf.hotline", Some(srv.demo_secret("hk.zf.hotline"))).await;
+        let inbox: Value = water
+            .get(format!("{u}/api/v1/hotline/inbox"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            inbox.as_array().unwrap().iter().any(|t| t["id"] == id.as_str()),
+            "{inbox}"
+        );
+        assert_eq!(
+            other.get(format!("{u}/api/v1/hotline/tickets/{id}")).await.status(),
+            404
+        );
+        let reply = json!({"action": "reply", "reply": "已排查管网，水压已恢复"});
+        let r = other
+            .post(format!("{u}/api/v1/hotline/tickets/{id}/actions"), &reply)
+            .await;
+        assert_eq!(r.status(), 404, "another unit cannot answer");
+        let r = agent
+            .post(format!("{u}/api/v1/hotline/tickets/{id}/actions"), &reply)
+            .await;
+        assert_eq!(r.status(), 403, "the centre is not the unit");
+        let r = water
+            .post(format!("{u}/api/v1/hotline/tickets/{id}/actions"), &reply)
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let r = agent
+            .post(
+                format!("{u}/api/v1/hotline/tickets/{id}/actions"),
+                &json!({"action": "call_back", "reached": true, "resolved": true, "satisfaction": "satisfied"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let p: Value = follow("13800138000").await.json().await.unwrap();
+        assert_eq!(
+            (p["state"].as_str(), p["reply"].as_str()),
+            (Some("closed"), Some("已排查管网，水压已恢复"))
+        );
+        srv.stop();
+        db.cleanup().await;
+    }
+}

@@ -204,15 +204,20 @@ pub async fn options(store: &Store) -> Result<(i64, Vec<RatingOption>)> {
 
 /// The option set in force, read from the database.
 pub(crate) async fn options_stored(store: &Store) -> Result<(i64, Vec<RatingOption>)> {
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT version, options FROM rating_option_sets ORDER BY version DESC LIMIT 1")
-            .fetch_optional(&store.read)
-            .await?;
-    match row {
-        Some((v, o)) => Ok((v, serde_json::from_str(&o).map_err(internal)?)),
-        None => Ok((1, core::default_options())),
-    }
+    Ok(OPTION_SETS
+        .latest(store)
+        .await?
+        .unwrap_or_else(|| (1, core::default_options())))
 }
+
+/// The option sets as published versions (version 1, the shipped set, is not stored).
+const OPTION_SETS: crate::versioned::Doc = crate::versioned::Doc {
+    table: "rating_option_sets",
+    column: "options",
+    stream: "rating_options",
+    kind: "rating.options_published",
+    base: 1,
+};
 
 /// A published version of the option set (version 1, the shipped set, is not stored).
 #[derive(Debug, Clone, Serialize)]
@@ -253,26 +258,7 @@ pub async fn set_options(store: &Store, meta: Meta, options: Vec<RatingOption>) 
 }
 
 async fn set_options_cmd(ctx: &mut WriteCtx<'_>, options: &[RatingOption]) -> Result<Value> {
-    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM rating_option_sets")
-        .fetch_one(&mut *ctx.conn)
-        .await?;
-    // The shipped set is version 1.
-    let version = last.unwrap_or(1) + 1;
-    ctx.append(
-        "rating_options",
-        Expect::Any,
-        "rating.options_published",
-        &json!({ "version": version, "options": options }),
-    )
-    .await?;
-    sqlx::query("INSERT INTO rating_option_sets (version, options, created_by, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(version)
-        .bind(serde_json::to_string(options).map_err(internal)?)
-        .bind(&ctx.actor)
-        .bind(ctx.now_ms)
-        .execute(&mut *ctx.conn)
-        .await?;
-    Ok(json!({ "version": version }))
+    OPTION_SETS.publish(ctx, &options).await
 }
 
 // ---------------------------------------------------------------------------------------

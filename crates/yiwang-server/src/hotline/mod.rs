@@ -1,0 +1,333 @@
+//! 12345 over HTTP (国办发〔2020〕53号, GB/T 33358-2016; STANDARDS §8): the public form and
+//! follow page, the agent console and the centre's board, the unit's inbox, a ticket's page
+//! with its steps, the dispatch catalogue. Every handler calls `yiwang_store::hotline`; the
+//! centre (hotline_dispatch over the ticket's region) and the unit (hotline_handle over its
+//! department) are told apart here.
+
+use crate::AppState;
+use crate::auth::Ctx;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, ApiQuery};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use yiwang_core::access::{Permission, Target};
+use yiwang_core::hotline::{self as core, Action, DispatchEntry, Party, TicketInput};
+use yiwang_store::hotline::{self as store, Progress, Ticket};
+
+mod pages;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api_submit))
+        .routes(routes!(api_receive))
+        .routes(routes!(api_follow))
+        .routes(routes!(api_board))
+        .routes(routes!(api_inbox))
+        .routes(routes!(api_ticket))
+        .routes(routes!(api_act))
+        .routes(routes!(api_catalog, api_set_catalog))
+        .route(
+            "/hotline",
+            axum::routing::get(pages::public_page).post(pages::public_form),
+        )
+        .route("/hotline/follow", axum::routing::get(pages::follow_page))
+        .route(
+            "/work/hotline",
+            axum::routing::get(pages::console_page).post(pages::console_form),
+        )
+        .route("/work/hotline/inbox", axum::routing::get(pages::inbox_page))
+        .route(
+            "/work/hotline/tickets/{ticket_id}",
+            axum::routing::get(pages::ticket_page).post(pages::ticket_form),
+        )
+}
+
+// ---------------------------------------------------------------------------------------
+// The service functions the API and the pages share
+// ---------------------------------------------------------------------------------------
+
+/// A request from the public form (channel 网站), no login needed.
+pub(crate) async fn submit(s: &AppState, ctx: &Ctx, input: &TicketInput) -> ApiResult<yiwang_store::Written> {
+    let how = store::Received {
+        channel: core::Channel::Web,
+        channel_from_input: false,
+        by: ctx.ledger_actor(),
+        centre_region: s.home_region.clone(),
+    };
+    Ok(store::receive(&s.store, ctx.meta(), input, how).await?)
+}
+
+/// A request an agent takes (a call, a letter from the mailbox, a form typed in).
+pub(crate) async fn receive(s: &AppState, ctx: &Ctx, input: &TicketInput) -> ApiResult<yiwang_store::Written> {
+    // The agent's region must hold the matter's (checked against the body's region).
+    ctx.require(
+        Permission::HotlineDispatch,
+        &Target::Region {
+            code: input.region_code.clone(),
+        },
+    )
+    .or_else(|e| {
+        // An unknown region is the input's problem, reported on its field by the store.
+        if input.region_code.is_empty() || !input.region_code.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    let how = store::Received {
+        channel: core::Channel::Phone,
+        channel_from_input: true,
+        by: ctx.ledger_actor(),
+        centre_region: s.home_region.clone(),
+    };
+    Ok(store::receive(&s.store, ctx.meta(), input, how).await?)
+}
+
+fn may(ctx: &Ctx, p: Permission, t: &Target) -> bool {
+    ctx.actor.authorize(p, t).is_ok()
+}
+
+fn region(t: &Ticket) -> Target {
+    Target::Region {
+        code: t.region_code.clone(),
+    }
+}
+
+async fn department(s: &AppState, id: &str) -> ApiResult<Option<Target>> {
+    Ok(yiwang_store::refdata::department(&s.store, id)
+        .await?
+        .map(|d| Target::Department {
+            id: d.id,
+            region_code: d.region_code,
+        }))
+}
+
+/// Is the caller a handling officer of one of the ticket's units (main or assisting)?
+async fn is_unit(s: &AppState, ctx: &Ctx, t: &Ticket) -> ApiResult<bool> {
+    for d in t.department_id.iter().chain(&t.assisting) {
+        if let Some(target) = department(s, d).await?
+            && may(ctx, Permission::HotlineHandle, &target)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A ticket the caller may see: the centre of its region, or one of its units; else not found.
+pub(crate) async fn visible(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<(Ticket, Party)> {
+    let t = store::ticket(&s.store, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    if may(ctx, Permission::HotlineDispatch, &region(&t)) {
+        return Ok((t, Party::Centre));
+    }
+    if is_unit(s, ctx, &t).await? {
+        return Ok((t, Party::Unit));
+    }
+    Err(ApiError::not_found("ticket"))
+}
+
+/// A step on a ticket: the unit's steps (退单, 回复) by the main unit's officer, the others by
+/// the centre of the ticket's region.
+pub(crate) async fn act(s: &AppState, ctx: &Ctx, id: &str, action: Action) -> ApiResult<yiwang_store::Written> {
+    let (t, _) = visible(s, ctx, id).await?;
+    let party = match action {
+        Action::Dispute { .. } | Action::Reply { .. } => {
+            let main = match t.department_id.as_deref() {
+                Some(d) => department(s, d).await?,
+                None => None,
+            };
+            match main {
+                Some(target) => ctx.require(Permission::HotlineHandle, &target)?,
+                None => return Err(ApiError::not_found("ticket")),
+            }
+            Party::Unit
+        }
+        _ => {
+            ctx.require(Permission::HotlineDispatch, &region(&t))?;
+            Party::Centre
+        }
+    };
+    Ok(store::act(&s.store, ctx.meta(), id, party, action).await?)
+}
+
+/// The centre's board: to dispatch, sent back, to call back, in the caller's region.
+pub(crate) async fn board(s: &AppState, ctx: &Ctx) -> ApiResult<BoardView> {
+    let region = ctx
+        .staff
+        .as_ref()
+        .map(|st| st.region_code.clone())
+        .unwrap_or_else(|| s.home_region.clone());
+    let list = |states: &'static [core::State]| {
+        let region = region.clone();
+        async move { store::centre_tickets(&s.store, states, &region, 200).await }
+    };
+    Ok(BoardView {
+        received: list(&[core::State::Received]).await?,
+        disputed: list(&[core::State::Disputed]).await?,
+        replied: list(&[core::State::Replied]).await?,
+    })
+}
+
+/// The unit's inbox: the tickets of the caller's department being handled.
+pub(crate) async fn inbox(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<Ticket>> {
+    let d = ctx
+        .staff
+        .as_ref()
+        .map(|st| st.department_id.clone())
+        .ok_or_else(|| ApiError::not_found("department"))?;
+    Ok(store::unit_tickets(&s.store, &d, 200).await?)
+}
+
+// ---------------------------------------------------------------------------------------
+// The API
+// ---------------------------------------------------------------------------------------
+
+/// A request from the public (网站): the ticket number comes back at once; follow it with
+/// the number and the phone given. Not for emergencies (110/119/120/122).
+#[utoipa::path(post, path = "/api/v1/hotline/tickets", tag = "hotline", request_body = TicketInput,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 422, body = Problem)))]
+pub async fn api_submit(State(s): State<AppState>, ctx: Ctx, body: ApiJson<TicketInput>) -> ApiResult<Response> {
+    Ok(crate::cases::created(submit(&s, &ctx, &body.value).await?))
+}
+
+/// An agent receives a request (受理): a call, a letter, a form typed in; or records where a
+/// request outside 12345 was directed (`redirect`). Repeating a `request_id` returns the
+/// ticket it made.
+#[utoipa::path(post, path = "/api/v1/hotline/centre/tickets", tag = "hotline", request_body = TicketInput,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn api_receive(State(s): State<AppState>, ctx: Ctx, body: ApiJson<TicketInput>) -> ApiResult<Response> {
+    Ok(crate::cases::created(receive(&s, &ctx, &body.value).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct FollowQuery {
+    /// The ticket number.
+    pub id: String,
+    /// The phone number given with the request.
+    pub phone: String,
+}
+
+/// A ticket's progress by its number and the caller's phone (a wrong phone is not found).
+#[utoipa::path(get, path = "/api/v1/hotline/follow", tag = "hotline", params(FollowQuery),
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn api_follow(State(s): State<AppState>, ApiQuery(q): ApiQuery<FollowQuery>) -> ApiResult<Json<Progress>> {
+    store::follow(&s.store, q.id.trim(), &q.phone)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("ticket"))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BoardView {
+    #[schema(value_type = Vec<Object>)]
+    pub received: Vec<Ticket>,
+    #[schema(value_type = Vec<Object>)]
+    pub disputed: Vec<Ticket>,
+    #[schema(value_type = Vec<Object>)]
+    pub replied: Vec<Ticket>,
+}
+
+/// The centre's board: tickets to dispatch, sent back by their units, answered and to be
+/// called back — of the caller's region, oldest first.
+#[utoipa::path(get, path = "/api/v1/hotline/board", tag = "hotline",
+    responses((status = 200, body = BoardView), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn api_board(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<BoardView>> {
+    Ok(Json(board(&s, &ctx).await?))
+}
+
+/// The unit's inbox: tickets dispatched to the caller's department, earliest deadline first.
+#[utoipa::path(get, path = "/api/v1/hotline/inbox", tag = "hotline",
+    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn api_inbox(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec<Ticket>>> {
+    Ok(Json(inbox(&s, &ctx).await?))
+}
+
+/// A ticket as staff see it, with the catalogue's suggested units; the caller's name and
+/// phone for the centre, and for the unit unless the caller asked for confidentiality.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TicketView {
+    #[schema(value_type = Object)]
+    pub ticket: Ticket,
+    /// centre or unit: who is looking.
+    #[schema(value_type = String)]
+    pub party: Party,
+    pub caller_name: Option<String>,
+    pub caller_phone: Option<String>,
+    pub overdue: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub suggestions: Vec<DispatchEntry>,
+}
+
+pub(crate) async fn view(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<TicketView> {
+    let (t, party) = visible(s, ctx, id).await?;
+    let caller = store::caller(&s.store, id, party).await?;
+    let suggestions = if party == Party::Centre {
+        store::suggestions(&s.store, &t).await?
+    } else {
+        vec![]
+    };
+    Ok(TicketView {
+        overdue: t.overdue(yiwang_store::now_ms()),
+        caller_name: caller.as_ref().map(|c| c.0.clone()),
+        caller_phone: caller.map(|c| c.1),
+        ticket: t,
+        party,
+        suggestions,
+    })
+}
+
+/// One ticket with its steps.
+#[utoipa::path(get, path = "/api/v1/hotline/tickets/{ticket_id}", tag = "hotline",
+    responses((status = 200, body = TicketView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+pub async fn api_ticket(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Json<TicketView>> {
+    Ok(Json(view(&s, &ctx, &id).await?))
+}
+
+/// A step: `dispatch` (派单, or 改派 after a dispute), `answer` (a consultation answered at
+/// once), `dispute` (退单, the unit, within its limit), `reject_dispute`, `reply` (the unit),
+/// `call_back` (回访 with resolved and satisfaction), `reopen` (重办).
+#[utoipa::path(post, path = "/api/v1/hotline/tickets/{ticket_id}/actions", tag = "hotline", request_body = Action,
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn api_act(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: ApiJson<Action>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(act(&s, &ctx, &id, body.value).await?.value))
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CatalogBody {
+    #[serde(default)]
+    pub version: i64,
+    pub entries: Vec<DispatchEntry>,
+}
+
+/// The dispatch catalogue in force (派单目录): matter × region → the unit whose duty it is.
+#[utoipa::path(get, path = "/api/v1/hotline/catalog", tag = "hotline",
+    responses((status = 200, body = CatalogBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn api_catalog(State(s): State<AppState>) -> ApiResult<Json<CatalogBody>> {
+    let (version, entries) = store::catalog(&s.store).await?;
+    Ok(Json(CatalogBody { version, entries }))
+}
+
+/// Publishes a new version of the dispatch catalogue (the province's centre).
+#[utoipa::path(put, path = "/api/v1/hotline/catalog", tag = "hotline", request_body = CatalogBody,
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn api_set_catalog(State(s): State<AppState>, ctx: Ctx, body: ApiJson<CatalogBody>) -> ApiResult<Response> {
+    let w = store::set_catalog(&s.store, ctx.meta(), body.value.entries).await?;
+    Ok(crate::cases::created(w))
+}
