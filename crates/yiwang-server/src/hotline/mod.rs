@@ -157,7 +157,7 @@ pub(crate) async fn act(s: &AppState, ctx: &Ctx, id: &str, action: Action) -> Ap
 }
 
 /// The centre's board: to dispatch, sent back, to call back, in the caller's region.
-pub(crate) async fn board(s: &AppState, ctx: &Ctx) -> ApiResult<BoardView> {
+pub(crate) async fn board(s: &AppState, ctx: &Ctx) -> ApiResult<HotlineBoard> {
     let region = ctx
         .staff
         .as_ref()
@@ -167,7 +167,7 @@ pub(crate) async fn board(s: &AppState, ctx: &Ctx) -> ApiResult<BoardView> {
         let region = region.clone();
         async move { store::centre_tickets(&s.store, states, &region, 200).await }
     };
-    Ok(BoardView {
+    Ok(HotlineBoard {
         received: list(&[core::State::Received]).await?,
         disputed: list(&[core::State::Disputed]).await?,
         replied: list(&[core::State::Replied]).await?,
@@ -225,7 +225,7 @@ pub async fn api_follow(State(s): State<AppState>, ApiQuery(q): ApiQuery<FollowQ
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct BoardView {
+pub struct HotlineBoard {
     #[schema(value_type = Vec<Object>)]
     pub received: Vec<Ticket>,
     #[schema(value_type = Vec<Object>)]
@@ -237,8 +237,8 @@ pub struct BoardView {
 /// The centre's board: tickets to dispatch, sent back by their units, answered and to be
 /// called back — of the caller's region, oldest first.
 #[utoipa::path(get, path = "/api/v1/hotline/board", tag = "hotline",
-    responses((status = 200, body = BoardView), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn api_board(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<BoardView>> {
+    responses((status = 200, body = HotlineBoard), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn api_board(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<HotlineBoard>> {
     Ok(Json(board(&s, &ctx).await?))
 }
 
@@ -309,7 +309,7 @@ pub async fn api_act(
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CatalogBody {
+pub struct DispatchCatalog {
     #[serde(default)]
     pub version: i64,
     pub entries: Vec<DispatchEntry>,
@@ -317,17 +317,21 @@ pub struct CatalogBody {
 
 /// The dispatch catalogue in force (派单目录): matter × region → the unit whose duty it is.
 #[utoipa::path(get, path = "/api/v1/hotline/catalog", tag = "hotline",
-    responses((status = 200, body = CatalogBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn api_catalog(State(s): State<AppState>) -> ApiResult<Json<CatalogBody>> {
+    responses((status = 200, body = DispatchCatalog), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn api_catalog(State(s): State<AppState>) -> ApiResult<Json<DispatchCatalog>> {
     let (version, entries) = store::catalog(&s.store).await?;
-    Ok(Json(CatalogBody { version, entries }))
+    Ok(Json(DispatchCatalog { version, entries }))
 }
 
 /// Publishes a new version of the dispatch catalogue (the province's centre).
-#[utoipa::path(put, path = "/api/v1/hotline/catalog", tag = "hotline", request_body = CatalogBody,
+#[utoipa::path(put, path = "/api/v1/hotline/catalog", tag = "hotline", request_body = DispatchCatalog,
     responses((status = 201, body = Object), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn api_set_catalog(State(s): State<AppState>, ctx: Ctx, body: ApiJson<CatalogBody>) -> ApiResult<Response> {
+pub async fn api_set_catalog(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    body: ApiJson<DispatchCatalog>,
+) -> ApiResult<Response> {
     let w = store::set_catalog(&s.store, ctx.meta(), body.value.entries).await?;
     Ok(crate::cases::created(w))
 }

@@ -202,7 +202,7 @@ pub(super) async fn follow_page(
 struct ConsolePage {
     base: Base,
     choices: Choices,
-    board: BoardView,
+    board: HotlineBoard,
     values: Fields,
     errors: Vec<FieldError>,
 }
