@@ -220,6 +220,14 @@ pub fn china_time(ms: i64) -> String {
 }
 
 /// The status of a page that shows a form again: 422 when it lists problems, else 200.
+/// A posted form's fields in order, repeated names kept (checkboxes).
+pub type Fields = Vec<(String, String)>;
+
+/// The first value of a form field, or "".
+pub fn field<'a>(f: &'a Fields, k: &str) -> &'a str {
+    f.iter().find(|(x, _)| x == k).map_or("", |(_, v)| v.as_str())
+}
+
 pub fn form_status<T>(errors: &[T]) -> StatusCode {
     if errors.is_empty() {
         StatusCode::OK

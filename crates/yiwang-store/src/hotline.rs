@@ -25,9 +25,7 @@ fn stream(id: &str) -> String {
     format!("ticket:{id}")
 }
 
-fn internal(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(e.to_string())
-}
+use crate::internal;
 
 /// A ticket as staff see it (the caller is sealed: [`caller`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]

@@ -252,6 +252,12 @@ pub fn today() -> chrono::NaiveDate {
     date_of(now_ms())
 }
 
+/// An internal error (a stored value that does not decode, a broken invariant) with its
+/// message.
+pub(crate) fn internal(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(e.to_string())
+}
+
 /// A new time-ordered identifier (UUID v7, text).
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

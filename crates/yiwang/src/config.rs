@@ -231,38 +231,11 @@ impl Config {
             );
         }
         let cases = file.cases.unwrap_or_default();
-        if let Err(e) = cases.validate() {
-            bail!(
-                "[cases] settings: {}",
-                e.errors
-                    .iter()
-                    .map(|f| format!("{}: {} / {}", f.field, f.zh, f.en))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            );
-        }
+        settings("cases", cases.validate())?;
         let ratings = file.ratings.unwrap_or_default();
-        if let Err(e) = ratings.validate() {
-            bail!(
-                "[ratings] settings: {}",
-                e.errors
-                    .iter()
-                    .map(|f| format!("{}: {} / {}", f.field, f.zh, f.en))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            );
-        }
+        settings("ratings", ratings.validate())?;
         let hotline = file.hotline.unwrap_or_default();
-        if let Err(e) = hotline.validate() {
-            bail!(
-                "[hotline] settings: {}",
-                e.errors
-                    .iter()
-                    .map(|f| format!("{}: {} / {}", f.field, f.zh, f.en))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            );
-        }
+        settings("hotline", hotline.validate())?;
         let files_url = o.files_url.clone().or(file.files_url);
         let trusted_proxies = parse_proxies(&o.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default())?;
         let secure_cookies = o.secure_cookies.or(file.secure_cookies);
@@ -351,4 +324,19 @@ fn key_file<T>(path: &Path, make: impl FnOnce() -> String, parse: impl FnOnce(&s
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(text.trim()).with_context(|| format!("{} is not valid", path.display()))
+}
+
+/// Refuses a section's settings with every problem named by field (zh / en).
+fn settings(section: &str, checked: Result<(), yiwang_core::DomainError>) -> Result<()> {
+    if let Err(e) = checked {
+        bail!(
+            "[{section}] settings: {}",
+            e.errors
+                .iter()
+                .map(|f| format!("{}: {} / {}", f.field, f.zh, f.en))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    Ok(())
 }

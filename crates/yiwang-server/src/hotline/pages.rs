@@ -3,20 +3,13 @@
 //! steps the looker may take. They call the same functions as the API.
 
 use super::*;
-use crate::pages::{Base, Page};
+use crate::pages::{Base, Fields, Page, field};
 use askama::Template;
 use axum::Form;
 use axum::response::{IntoResponse, Redirect};
 use yiwang_core::FieldError;
 use yiwang_core::Named;
 use yiwang_core::hotline::{Category, Redirect as Elsewhere, Satisfaction, State as TicketState};
-
-/// A form's fields in order.
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(f: &'a Fields, k: &str) -> &'a str {
-    f.iter().find(|(x, _)| x == k).map_or("", |(_, v)| v.as_str())
-}
 
 fn opt(f: &Fields, k: &str) -> Option<String> {
     Some(field(f, k).trim().to_string()).filter(|v| !v.is_empty())

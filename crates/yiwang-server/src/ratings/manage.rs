@@ -4,14 +4,11 @@
 //! function as `PUT /api/v1/ratings/options`.
 
 use super::*;
-use crate::pages::{Base, Page};
+use crate::pages::{Base, Fields, Page};
 use askama::Template;
 use axum::Form;
 use axum::response::Redirect;
 use yiwang_core::FieldError;
-
-/// The form's fields in order, repeated names kept (the levels are boxes).
-type Fields = Vec<(String, String)>;
 
 /// Empty rows offered for new options.
 const NEW_ROWS: usize = 3;

@@ -3,19 +3,12 @@
 //! steps. They call the same functions as the API.
 
 use super::*;
-use crate::pages::{Base, Page};
+use crate::pages::{Base, Fields, Page, field};
 use askama::Template;
 use axum::Form;
 use axum::response::Redirect;
 use yiwang_core::FieldError;
 use yiwang_core::ratings::{Dimension, Outcome, TaskState};
-
-/// A form's fields in order, repeated names kept (the options are checkboxes).
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(f: &'a Fields, k: &str) -> &'a str {
-    f.iter().find(|(x, _)| x == k).map_or("", |(_, v)| v.as_str())
-}
 
 // ---------------------------------------------------------------------------------------
 // Rating a case

@@ -108,9 +108,7 @@ pub use apply::*;
 mod progress;
 pub use progress::*;
 
-fn internal(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(e.to_string())
-}
+use crate::internal;
 
 // ---------------------------------------------------------------------------------------
 // Services (API, pages, CLI and the demo call these)

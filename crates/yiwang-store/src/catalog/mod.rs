@@ -145,9 +145,7 @@ impl Version {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(e.to_string())
-}
+use crate::internal;
 
 const ENTRY_COLS: &str = "id, kind, code, basic_code, department_id, region_code, level, name, latest_version, \
      open_version, open_state, published_version, created_at, updated_at";

@@ -38,9 +38,7 @@ fn stream(id: &str) -> String {
     format!("rating:{id}")
 }
 
-fn internal(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(e.to_string())
-}
+use crate::internal;
 
 /// A rating as staff and the board see it (the rater is not part of it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
