@@ -62,6 +62,7 @@ named_enum!(
         Replied = "replied", "已回复，待回访", "answered, to be called back";
         Closed = "closed", "已办结", "closed";
         Redirected = "redirected", "已告知其他渠道", "directed to another channel";
+        Merged = "merged", "已并单", "merged into another ticket";
     }
 );
 
@@ -70,6 +71,7 @@ named_enum!(
     Party {
         Centre = "centre", "12345 中心", "the 12345 centre";
         Unit = "unit", "承办单位", "the handling unit";
+        Assisting = "assisting", "协办单位", "an assisting unit";
     }
 );
 
@@ -250,6 +252,16 @@ pub struct HotlinePolicy {
     pub suggestion_days: u32,
     pub urgent_hours: u32,
     pub dispute_days: u32,
+    /// The most working days one extension (延期) may add.
+    pub extension_max_days: u32,
+    /// Working days past the deadline before a 督办 goes up to the unit's superior.
+    pub escalate_days: u32,
+    /// Working days a unit has to add to the knowledge base what a consultation it
+    /// answered showed missing (实时更新).
+    pub kb_update_days: u32,
+    /// How alike (per cent, of the matter's words, an address in common adding 30) an open
+    /// ticket must be to be offered for merging (重复诉求并单).
+    pub duplicate_min_percent: u32,
 }
 
 impl Default for HotlinePolicy {
@@ -262,6 +274,10 @@ impl Default for HotlinePolicy {
             suggestion_days: 15,
             urgent_hours: 24,
             dispute_days: 1,
+            extension_max_days: 10,
+            escalate_days: 2,
+            kb_update_days: 5,
+            duplicate_min_percent: 45,
         }
     }
 }
@@ -302,6 +318,10 @@ impl HotlinePolicy {
         }
         range("urgent_hours", self.urgent_hours, 1, 168);
         range("dispute_days", self.dispute_days, 1, 10);
+        range("extension_max_days", self.extension_max_days, 1, 60);
+        range("escalate_days", self.escalate_days, 0, 30);
+        range("kb_update_days", self.kb_update_days, 1, 60);
+        range("duplicate_min_percent", self.duplicate_min_percent, 10, 100);
         p.finish()
     }
 }
@@ -420,8 +440,24 @@ pub enum Action {
         #[serde(default)]
         note: Option<String>,
     },
-    /// The centre answers a consultation at once (直接办结), e.g. from the knowledge base.
-    Answer { answer: String },
+    /// The centre answers a consultation at once (直接办结), citing the knowledge-base
+    /// article it answered from (the article must be published and in force).
+    Answer {
+        answer: String,
+        #[serde(default)]
+        article_id: Option<String>,
+    },
+    /// The centre merges a new ticket into an open one on the same matter (重复诉求并单): it
+    /// is handled once and the person gets that ticket's answer.
+    Merge { into: String },
+    /// The main unit asks for more working days (延期), with its reasons.
+    Extend { days: u32, reason: String },
+    /// The centre approves or refuses the extension asked for.
+    DecideExtension { approve: bool, reason: String },
+    /// An assisting unit (协办) gives its part to the main unit.
+    Assist { note: String },
+    /// The centre's 督办 notice to the unit (late, or an answer of poor quality).
+    Supervise { note: String },
     /// The unit sends it back as not its duty (退单), with its reasons, within the limit.
     Dispute { reason: String },
     /// The centre keeps it with the unit: the dispute does not hold.
@@ -445,6 +481,11 @@ impl Action {
         match self {
             Action::Dispatch { .. } => "dispatch",
             Action::Answer { .. } => "answer",
+            Action::Merge { .. } => "merge",
+            Action::Extend { .. } => "extend",
+            Action::DecideExtension { .. } => "decide_extension",
+            Action::Assist { .. } => "assist",
+            Action::Supervise { .. } => "supervise",
             Action::Dispute { .. } => "dispute",
             Action::RejectDispute { .. } => "reject_dispute",
             Action::Reply { .. } => "reply",
@@ -463,6 +504,8 @@ pub struct Facts {
     pub unresolved: bool,
     /// The unit is still within its days to send it back.
     pub may_dispute: bool,
+    /// The unit asked for an extension the centre has not decided.
+    pub extension_pending: bool,
 }
 
 fn refuse(rule: &str, zh: &str, en: &str) -> DomainError {
@@ -511,7 +554,7 @@ pub fn decide(f: Facts, party: Party, a: &Action) -> Result<State, DomainError> 
                 )),
             }
         }
-        Action::Answer { answer } => {
+        Action::Answer { answer, .. } => {
             if party != Party::Centre {
                 return Err(wrong_party());
             }
@@ -606,6 +649,91 @@ pub fn decide(f: Facts, party: Party, a: &Action) -> Result<State, DomainError> 
             }
             Ok(S::Dispatched)
         }
+        Action::Merge { into } => {
+            if party != Party::Centre {
+                return Err(wrong_party());
+            }
+            required("into", into, 40)?;
+            if f.state != S::Received {
+                return Err(refuse(
+                    "hotline.not_mergeable",
+                    "只有待派单的工单可以并入其他工单",
+                    "only a ticket not yet dispatched can be merged into another",
+                ));
+            }
+            Ok(S::Merged)
+        }
+        Action::Extend { days, reason } => {
+            if party != Party::Unit {
+                return Err(wrong_party());
+            }
+            required("reason", reason, 1_000)?;
+            if *days == 0 {
+                return Err(DomainError::invalid(vec![FieldError::new(
+                    "days",
+                    "hotline.extension_days",
+                    "延期天数至少 1 个工作日",
+                    "an extension is at least one working day",
+                )]));
+            }
+            if f.state != S::Dispatched {
+                return Err(refuse(
+                    "hotline.not_extendable",
+                    "只有办理中的工单可以申请延期",
+                    "only a ticket being handled can be extended",
+                ));
+            }
+            if f.extension_pending {
+                return Err(refuse(
+                    "hotline.extension_pending",
+                    "已有待审核的延期申请",
+                    "an extension asked for is still to be decided",
+                ));
+            }
+            Ok(S::Dispatched)
+        }
+        Action::DecideExtension { reason, .. } => {
+            if party != Party::Centre {
+                return Err(wrong_party());
+            }
+            required("reason", reason, 1_000)?;
+            if f.state != S::Dispatched || !f.extension_pending {
+                return Err(refuse(
+                    "hotline.no_extension",
+                    "该工单没有待审核的延期申请",
+                    "no extension to decide",
+                ));
+            }
+            Ok(S::Dispatched)
+        }
+        Action::Assist { note } => {
+            if party != Party::Assisting {
+                return Err(wrong_party());
+            }
+            required("note", note, CONTENT_MAX)?;
+            if f.state != S::Dispatched {
+                return Err(refuse(
+                    "hotline.not_assistable",
+                    "只有办理中的工单可以提交协办意见",
+                    "assistance is given while the ticket is being handled",
+                ));
+            }
+            Ok(S::Dispatched)
+        }
+        Action::Supervise { note } => {
+            if party != Party::Centre {
+                return Err(wrong_party());
+            }
+            required("note", note, 1_000)?;
+            if !matches!(f.state, S::Dispatched | S::Disputed) {
+                return Err(refuse(
+                    "hotline.not_supervisable",
+                    "只有办理中的工单可以督办",
+                    "only a ticket being handled can be supervised",
+                ));
+            }
+            Ok(f.state)
+        }
     }
 }
 
@@ -613,6 +741,39 @@ pub fn decide(f: Facts, party: Party, a: &Action) -> Result<State, DomainError> 
 pub fn unresolved(resolved: bool, satisfaction: Satisfaction) -> bool {
     !resolved || satisfaction == Satisfaction::Unsatisfied
 }
+
+/// How alike two tickets are, in per cent: the share of their words in common (of the
+/// smaller set, so a short call about the same matter still matches a long one), plus 30
+/// when they name the same address (重复诉求并单, 国办函〔2025〕66号).
+pub fn likeness(a: &[String], b: &[String], same_address: bool) -> u32 {
+    use std::collections::HashSet;
+    let a: HashSet<&str> = a.iter().map(String::as_str).collect();
+    let b: HashSet<&str> = b.iter().map(String::as_str).collect();
+    let small = a.len().min(b.len());
+    let words = (a.intersection(&b).count() * 100).checked_div(small).unwrap_or(0) as u32;
+    (words + if same_address { 30 } else { 0 }).min(100)
+}
+
+/// The words of a matter that tell it apart (what [`likeness`] compares and the hotspots
+/// count): segmented by the caller (the search's jieba), here single characters, digits
+/// and the stop words of a call dropped, each word once, at most 64.
+pub fn matter_terms(tokens: impl IntoIterator<Item = String>) -> Vec<String> {
+    const STOP: &[&str] = &[
+        "我们", "你们", "他们", "这个", "那个", "一个", "没有", "什么", "怎么", "现在", "已经", "还是", "但是", "因为",
+        "所以", "如果", "希望", "反映", "请问", "市民", "来电", "问题", "情况", "相关", "进行", "要求", "处理", "一下",
+        "可以", "是否", "目前", "表示",
+    ];
+    let mut seen = std::collections::HashSet::new();
+    tokens
+        .into_iter()
+        .filter(|t| t.chars().count() > 1 && !t.chars().all(|c| c.is_ascii_digit()) && !STOP.contains(&t.as_str()))
+        .filter(|t| seen.insert(t.clone()))
+        .take(64)
+        .collect()
+}
+
+mod knowledge;
+pub use knowledge::*;
 
 #[cfg(test)]
 mod tests;

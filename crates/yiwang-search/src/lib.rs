@@ -10,6 +10,7 @@
 
 mod follow;
 mod highlight;
+mod hotline;
 mod index;
 mod pinyin_terms;
 pub mod synonyms;
@@ -36,6 +37,7 @@ use yiwang_store::catalog::Service;
 
 pub use follow::*;
 pub use highlight::*;
+pub use hotline::*;
 pub use synonyms::Synonyms;
 
 /// Bumped when the schema changes: an index of another version is rebuilt.

@@ -487,6 +487,49 @@ pub static RULES: &[Rule] = &[
     ),
     r("GET", "/api/v1/hotline/catalog", AnyPerm(HOTLINE_STAFF, Unbound)),
     r("PUT", "/api/v1/hotline/catalog", Perm(P::HotlineDispatch, Home)),
+    // The knowledge base: its search (published articles in force, and the service guides)
+    // is public, as the FAQ page; departments' officers and the centre write articles (the
+    // handler checks the department or its region), the centre reviews them.
+    r("GET", "/api/v1/hotline/knowledge", Public),
+    r("GET", "/hotline/faq", Public),
+    r(
+        "GET",
+        "/api/v1/hotline/knowledge/articles",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
+    r(
+        "POST",
+        "/api/v1/hotline/knowledge/articles",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
+    r(
+        "GET",
+        "/api/v1/hotline/knowledge/articles/{article_id}",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
+    r(
+        "PUT",
+        "/api/v1/hotline/knowledge/articles/{article_id}",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
+    r(
+        "POST",
+        "/api/v1/hotline/knowledge/articles/{article_id}/review",
+        Perm(P::HotlineDispatch, Unbound),
+    ),
+    r("GET", "/api/v1/hotline/knowledge/gaps", AnyPerm(HOTLINE_STAFF, Unbound)),
+    r("GET", "/work/hotline/knowledge", AnyPerm(HOTLINE_STAFF, Unbound)),
+    r("POST", "/work/hotline/knowledge", AnyPerm(HOTLINE_STAFF, Unbound)),
+    r(
+        "GET",
+        "/work/hotline/knowledge/{article_id}",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
+    r(
+        "POST",
+        "/work/hotline/knowledge/{article_id}",
+        AnyPerm(HOTLINE_STAFF, Unbound),
+    ),
     r("GET", "/catalog/bundles", AnyPerm(CATALOG, Unbound)),
     r("GET", "/catalog/bundles/{bundle_id}", AnyPerm(CATALOG, Body)),
     r("POST", "/catalog/bundles/{bundle_id}/act", AnyPerm(CATALOG, Body)),

@@ -53,6 +53,19 @@ pub async fn serve(
         Duration::from_millis(500),
         stop_rx.clone(),
     );
+    // The knowledge base's index: built now, then following every process's reviews.
+    if let Err(e) = state.knowledge.ensure_built(&store).await {
+        tracing::error!(error = %e, "building the knowledge index failed");
+    }
+    let knowledge = yiwang_store::outbox::spawn(
+        store.clone(),
+        Arc::new(yiwang_search::KnowledgeFollower {
+            index: state.knowledge.clone(),
+            store: store.clone(),
+        }),
+        Duration::from_secs(1),
+        stop_rx.clone(),
+    );
     // The search index: built from the store when new, then following every commit.
     let search = state.search.clone();
     let follower = if search.is_writable() {
@@ -87,6 +100,7 @@ pub async fn serve(
     let _ = checkpointer.await;
     let _ = sub.await;
     let _ = bundles.await;
+    let _ = knowledge.await;
     let _ = scheduler.await;
     if let Some(f) = follower {
         let _ = f.await;

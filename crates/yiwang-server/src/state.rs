@@ -25,6 +25,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The full-text index of the published catalogue (kept in step by `serve`).
     pub search: Arc<yiwang_search::SearchIndex>,
+    /// The 12345 knowledge base's index (in memory: built from the store when first used,
+    /// kept by `serve`'s follower and by this process's own reviews).
+    pub knowledge: Arc<yiwang_search::KnowledgeIndex>,
     /// The address citizens reach this node at (QR codes on licences point here).
     pub public_url: String,
     /// Reverse proxies whose `X-Forwarded-For` names the client (login limits, audit).
@@ -43,6 +46,7 @@ impl AppState {
         );
         AppState {
             search,
+            knowledge: Arc::new(yiwang_search::KnowledgeIndex::in_ram().expect("an index in memory")),
             store,
             admin_token,
             home_region,

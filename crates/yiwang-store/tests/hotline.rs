@@ -2,7 +2,9 @@
 //! number and phone (a retry makes no second ticket; bad input refused field by field); the
 //! dispatch catalogue and its grassroots rule; the loop — dispatch, send back, reassign,
 //! reply, call-back found unsatisfied, reopen, reply, call-back, closed — with its limits; a
-//! consultation answered at once; a request directed elsewhere; confidentiality.
+//! consultation answered at once; a request directed elsewhere; confidentiality; duplicates
+//! offered and merged (并单), every caller given the one answer; assisting units, extensions
+//! and 督办 escalating to the superior; the knowledge base's review, citations and gaps.
 
 use std::sync::Arc;
 use yiwang_core::hotline::{Action, DispatchEntry, Party, Satisfaction, State, TicketInput};
@@ -123,6 +125,23 @@ fn agent() -> Received {
         channel_from_input: true,
         by: "staff:agent".into(),
         centre_region: "460000".into(),
+        terms: vec![],
+    }
+}
+
+/// Received with the matter's words as the server's segmentation would give them.
+async fn receive_words(s: &Store, input: &TicketInput, words: &[&str]) -> String {
+    let mut how = agent();
+    how.terms = words.iter().map(|w| w.to_string()).collect();
+    let w = hotline::receive(s, m("staff:agent"), input, how).await.unwrap();
+    w.value["id"].as_str().unwrap().to_string()
+}
+
+fn dispatch(d: &str, assisting: &[&str]) -> Action {
+    Action::Dispatch {
+        department_id: d.into(),
+        assisting: assisting.iter().map(|x| x.to_string()).collect(),
+        note: None,
     }
 }
 
@@ -422,7 +441,8 @@ async fn an_enquiry_is_answered_at_once_and_a_confidential_caller_is_hidden_from
                 &id,
                 Party::Centre,
                 Action::Answer {
-                    answer: "携带身份证和房产证明到营业厅办理".into()
+                    answer: "携带身份证和房产证明到营业厅办理".into(),
+                    article_id: None,
                 }
             )
             .await
@@ -434,9 +454,17 @@ async fn an_enquiry_is_answered_at_once_and_a_confidential_caller_is_hidden_from
         let mut secret = request("report", "某餐馆使用过期食材", "q-2");
         secret.confidential = true;
         let sid = receive(&s, &secret).await;
-        let e = step(&s, &sid, Party::Centre, Action::Answer { answer: "x".into() })
-            .await
-            .unwrap_err();
+        let e = step(
+            &s,
+            &sid,
+            Party::Centre,
+            Action::Answer {
+                answer: "x".into(),
+                article_id: None,
+            },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(rules(e)[0].1, "hotline.not_answerable");
         step(
             &s,
@@ -472,5 +500,360 @@ async fn an_enquiry_is_answered_at_once_and_a_confidential_caller_is_hidden_from
         );
         assert_eq!(hotline::catalog(&s).await.unwrap().0, 1);
         db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn repeats_are_offered_and_merged_tickets_get_the_one_answer() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let a = receive_words(
+            &s,
+            &request("complaint", "小区连续三天停水", "d-1"),
+            &["小区", "连续", "三天", "停水"],
+        )
+        .await;
+        let mut other = request("complaint", "停水了，小区没水", "d-2");
+        other.caller_phone = "13900139000".into();
+        let b = receive_words(&s, &other, &["停水", "小区", "没水"]).await;
+        let mut far = request("complaint", "工地夜间施工噪音", "d-3");
+        far.address = Some("秀英区另一条街".into());
+        let c = receive_words(&s, &far, &["工地", "夜间", "施工", "噪音"]).await;
+        let tb = hotline::ticket(&s, &b).await.unwrap().unwrap();
+        let d = hotline::duplicates(&s, &tb).await.unwrap();
+        let ids: Vec<&str> = d.iter().map(|x| x.ticket.id.as_str()).collect();
+        assert_eq!(ids, [a.as_str()], "the other complaint is not offered");
+        assert!(d[0].likeness >= 45);
+        assert_eq!(
+            step(&s, &b, Party::Centre, Action::Merge { into: a.clone() })
+                .await
+                .unwrap(),
+            State::Merged
+        );
+        // Nothing is merged into a merged ticket, nor into itself.
+        let e = step(&s, &c, Party::Centre, Action::Merge { into: b.clone() })
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e)[0].1, "hotline.merge_target");
+        let e = step(&s, &c, Party::Centre, Action::Merge { into: c.clone() })
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e)[0].1, "hotline.merge_target");
+        assert_eq!(hotline::merged_from(&s, &a).await.unwrap().len(), 1);
+        // Handled once: the merged caller follows the main ticket's progress and answer.
+        step(&s, &a, Party::Centre, dispatch(&w.water, &[])).await.unwrap();
+        let p = hotline::follow(&s, &b, "13900139000").await.unwrap().unwrap();
+        assert_eq!(
+            (p.state, p.merged_into.as_deref()),
+            (State::Dispatched, Some(a.as_str()))
+        );
+        step(
+            &s,
+            &a,
+            Party::Unit,
+            Action::Reply {
+                reply: "已抢修管道，今日恢复供水".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let p = hotline::follow(&s, &b, "13900139000").await.unwrap().unwrap();
+        assert_eq!(p.reply.as_deref(), Some("已抢修管道，今日恢复供水"));
+        assert_eq!(p.state, State::Replied);
+        // The merged ticket is not in anyone's inbox; the main one is in its unit's.
+        let inbox: Vec<String> = hotline::unit_tickets(&s, &w.water, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(inbox, [a.as_str()]);
+    }
+}
+
+#[tokio::test]
+async fn assisting_units_extensions_and_supervision_escalating_to_the_superior() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        // A unit with a superior (the city government's office above the water bureau).
+        let mut ids: Vec<String> = vec![];
+        for (i, parent) in [(7, None), (8, Some(0usize))] {
+            let body = format!("1146010000000000{i}");
+            let r = s
+                .write(
+                    m("admin"),
+                    Command::Orgs(orgs::Cmd::CreateDepartment(DepartmentInput {
+                        name: if parent.is_none() {
+                            "海口市人民政府办公室".into()
+                        } else {
+                            "海口市供排水管理中心".into()
+                        },
+                        uscc: format!("{body}{}", yiwang_core::ids::uscc_check_char(&body).unwrap()),
+                        region_code: "460100".into(),
+                        nature: DepartmentNature::StatutoryAuthority,
+                        parent_id: parent.map(|p: usize| ids[p].clone()),
+                        phone: None,
+                        address: None,
+                    })),
+                )
+                .await
+                .unwrap();
+            ids.push(r.value["id"].as_str().unwrap().to_string());
+        }
+        let (superior, unit): (String, String) = (ids[0].clone(), ids[1].clone());
+        let id = receive(&s, &request("help", "水压太低，高层住户用不上水", "x-1")).await;
+        let e = step(&s, &id, Party::Centre, dispatch(&unit, &[&unit]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            rules(e)[0],
+            ("assisting[0]".to_string(), "hotline.assisting_main".to_string())
+        );
+        step(&s, &id, Party::Centre, dispatch(&unit, &[&w.water]))
+            .await
+            .unwrap();
+        // The assisting unit sees it and gives its part; only it may.
+        let inbox: Vec<String> = hotline::unit_tickets(&s, &w.water, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(inbox, [id.as_str()]);
+        let e = step(&s, &id, Party::Unit, Action::Assist { note: "x".into() })
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e)[0].1, "hotline.party");
+        step(
+            &s,
+            &id,
+            Party::Assisting,
+            Action::Assist {
+                note: "二次供水设备由我局督促物业检修".into(),
+            },
+        )
+        .await
+        .unwrap();
+        // An extension: asked once, within the most allowed, granted by the centre.
+        let due = hotline::ticket(&s, &id).await.unwrap().unwrap().due_at.unwrap();
+        let e = step(
+            &s,
+            &id,
+            Party::Unit,
+            Action::Extend {
+                days: 99,
+                reason: "r".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(rules(e)[0], ("days".to_string(), "hotline.extension_days".to_string()));
+        step(
+            &s,
+            &id,
+            Party::Unit,
+            Action::Extend {
+                days: 3,
+                reason: "需更换加压泵".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let e = step(
+            &s,
+            &id,
+            Party::Unit,
+            Action::Extend {
+                days: 2,
+                reason: "r".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(rules(e)[0].1, "hotline.extension_pending");
+        step(
+            &s,
+            &id,
+            Party::Centre,
+            Action::DecideExtension {
+                approve: true,
+                reason: "同意".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let t = hotline::ticket(&s, &id).await.unwrap().unwrap();
+        assert!(t.extension_days.is_none());
+        // Three working days later: at least three calendar days.
+        assert!(
+            t.due_at.unwrap() >= due + 3 * 86_400_000,
+            "{} {}",
+            t.due_at.unwrap(),
+            due
+        );
+        // 督办: nothing before the limit; once past it, the unit is told once; later, it goes
+        // up to the superior, who then sees it.
+        let now = yiwang_store::now_ms();
+        assert_eq!(hotline::supervise(&s, now).await.unwrap(), Default::default());
+        let late = t.due_at.unwrap() + 1;
+        let r = hotline::supervise(&s, late).await.unwrap();
+        assert_eq!((r.told, r.escalated), (1, 0));
+        assert_eq!(hotline::supervise(&s, late).await.unwrap(), Default::default());
+        assert_eq!(hotline::ticket(&s, &id).await.unwrap().unwrap().supervised_level, 1);
+        assert!(hotline::unit_tickets(&s, &superior, 50).await.unwrap().is_empty());
+        let much_later = t.due_at.unwrap() + 30 * 86_400_000;
+        let r = hotline::supervise(&s, much_later).await.unwrap();
+        assert_eq!((r.told, r.escalated), (0, 1));
+        let up: Vec<String> = hotline::unit_tickets(&s, &superior, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(up, [id.as_str()]);
+        assert!(
+            hotline::ticket_units(&s, &id)
+                .await
+                .unwrap()
+                .contains(&(superior.clone(), "superior".to_string()))
+        );
+        // Replied: no longer in the inboxes' open rows once closed.
+        step(
+            &s,
+            &id,
+            Party::Unit,
+            Action::Reply {
+                reply: "已更换加压泵".into(),
+            },
+        )
+        .await
+        .unwrap();
+        step(
+            &s,
+            &id,
+            Party::Centre,
+            Action::CallBack {
+                reached: true,
+                resolved: true,
+                satisfaction: Satisfaction::Satisfied,
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(hotline::unit_tickets(&s, &superior, 50).await.unwrap().is_empty());
+        assert!(hotline::unit_tickets(&s, &w.water, 50).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_knowledge_base_is_reviewed_cited_and_filled_where_it_fell_short() {
+    use yiwang_core::hotline::{ArticleInput, VersionState};
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        // A consultation the base could not answer goes to its unit: a gap to fill.
+        let q = receive(&s, &request("consult", "自来水过户需要什么材料", "k-1")).await;
+        step(&s, &q, Party::Centre, dispatch(&w.water, &[])).await.unwrap();
+        let gaps = hotline::gaps(&s, Some(&w.water), 50).await.unwrap();
+        assert_eq!(
+            gaps.iter().map(|g| g.ticket_id.as_str()).collect::<Vec<_>>(),
+            [q.as_str()]
+        );
+        let article = ArticleInput {
+            title: "自来水过户需要什么材料？".into(),
+            body: "携带新旧户主身份证、房屋产权证明到供水营业厅办理。".into(),
+            department_id: w.water.clone(),
+            region_code: "460100".into(),
+            keywords: vec!["过户".into(), "自来水".into()],
+            answers_tickets: vec![q.clone()],
+            ..Default::default()
+        };
+        // Bad input: every field named, nothing stored.
+        let mut bad = article.clone();
+        bad.title = " ".into();
+        bad.region_code = "460000".into();
+        bad.answers_tickets = vec!["19990101000001".into()];
+        let e = hotline::save_article(&s, m("staff:water"), None, &bad)
+            .await
+            .unwrap_err();
+        let fields: Vec<String> = rules(e).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["title"]);
+        bad.title = "x".into();
+        let e = hotline::save_article(&s, m("staff:water"), None, &bad)
+            .await
+            .unwrap_err();
+        let fields: Vec<String> = rules(e).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["region_code", "answers_tickets[0]"]);
+        let w1 = hotline::save_article(&s, m("staff:water"), None, &article)
+            .await
+            .unwrap();
+        let aid = w1.value["article_id"].as_str().unwrap().to_string();
+        assert!(hotline::published_article(&s, &aid).await.unwrap().is_none());
+        // Four eyes: not by its author.
+        let e = hotline::review_article(&s, m("staff:water"), &aid, 1, true, None)
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e)[0].1, "hotline.article_four_eyes");
+        hotline::review_article(&s, m("staff:centre"), &aid, 1, true, None)
+            .await
+            .unwrap();
+        let v = hotline::published_article(&s, &aid).await.unwrap().unwrap();
+        assert_eq!((v.version, v.state), (1, VersionState::Published));
+        assert!(
+            hotline::gaps(&s, Some(&w.water), 50).await.unwrap().is_empty(),
+            "the gap is filled"
+        );
+        // A change waits for review; the published version stays until then; sent back
+        // only with a reason.
+        let mut v2 = article.clone();
+        v2.body = "网上也可办理：登录供水公司公众号提交新旧户主身份证。".into();
+        v2.answers_tickets = vec![];
+        hotline::save_article(&s, m("staff:water"), Some(&aid), &v2)
+            .await
+            .unwrap();
+        assert_eq!(hotline::published_article(&s, &aid).await.unwrap().unwrap().version, 1);
+        let e = hotline::review_article(&s, m("staff:centre"), &aid, 2, false, None)
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e)[0].0, "note");
+        hotline::review_article(&s, m("staff:centre"), &aid, 2, false, Some("请写明办理时限".into()))
+            .await
+            .unwrap();
+        let vs = hotline::article_versions(&s, &aid).await.unwrap();
+        assert_eq!(
+            vs.iter().map(|v| (v.version, v.state)).collect::<Vec<_>>(),
+            [(2, VersionState::Rejected), (1, VersionState::Published)]
+        );
+        let e = hotline::review_article(&s, m("staff:centre"), &aid, 2, true, None)
+            .await
+            .unwrap_err();
+        assert_eq!(rules(e)[0].1, "hotline.article_not_submitted");
+        // 直接办结 citing the article; an unknown or lapsed article cannot be cited.
+        let q2 = receive(&s, &request("consult", "自来水过户怎么办", "k-2")).await;
+        let cite = |a: &str| Action::Answer {
+            answer: "携带新旧户主身份证办理".into(),
+            article_id: Some(a.into()),
+        };
+        let e = step(&s, &q2, Party::Centre, cite("kb-none")).await.unwrap_err();
+        assert_eq!(rules(e)[0].1, "hotline.article_not_in_force");
+        let mut old = article.clone();
+        old.answers_tickets = vec![];
+        old.valid_until = chrono::NaiveDate::from_ymd_opt(2020, 1, 1);
+        let lapsed = hotline::save_article(&s, m("staff:water"), None, &old).await.unwrap();
+        let lapsed = lapsed.value["article_id"].as_str().unwrap().to_string();
+        hotline::review_article(&s, m("staff:centre"), &lapsed, 1, true, None)
+            .await
+            .unwrap();
+        let e = step(&s, &q2, Party::Centre, cite(&lapsed)).await.unwrap_err();
+        assert_eq!(rules(e)[0].1, "hotline.article_not_in_force");
+        assert_eq!(step(&s, &q2, Party::Centre, cite(&aid)).await.unwrap(), State::Closed);
+        let t = hotline::ticket(&s, &q2).await.unwrap().unwrap();
+        assert_eq!(t.article_id.as_deref(), Some(aid.as_str()));
+        assert_eq!(t.history.last().unwrap()["article_version"], 1);
+        assert_eq!(hotline::published_articles(&s).await.unwrap().len(), 2);
+        assert_eq!(hotline::review_queue(&s, 10).await.unwrap().len(), 0);
     }
 }

@@ -355,6 +355,88 @@ pub async fn seed_hotline(store: &Store) -> Result<()> {
         });
     }
     hotline::set_catalog(store, Meta::actor("system:demo"), entries).await?;
+    seed_knowledge(store).await
+}
+
+/// The demo 12345 knowledge base: answers the Haikou departments give to common questions,
+/// written by a demo editor and published by a demo reviewer (four eyes). The service
+/// guides are searched beside them.
+async fn seed_knowledge(store: &Store) -> Result<()> {
+    use yiwang_store::hotline;
+    if !hotline::articles(store, None, 1).await?.is_empty() {
+        return Ok(());
+    }
+    let depts = orgs::departments(&store.read, None).await?;
+    let id = |name: &str| depts.iter().find(|d| d.name == name).map(|d| d.id.clone());
+    let articles: [(&str, &str, &str, &[&str]); 8] = [
+        (
+            "海口市水务局",
+            "自来水过户需要什么材料？",
+            "携带新旧户主身份证原件、房屋产权证明（不动产权证或购房合同）到供水营业厅办理，当场办结；也可在供水公司公众号上传材料网上办理，1 个工作日内完成。",
+            &["过户", "更名", "自来水"],
+        ),
+        (
+            "海口市水务局",
+            "计划停水在哪里查询？",
+            "计划停水提前 24 小时在供水公司网站、公众号和受影响小区公告栏发布；突发停水可拨打供水服务热线询问抢修进度。",
+            &["停水", "停水通知", "供水"],
+        ),
+        (
+            "海口市人力资源和社会保障局",
+            "社保卡丢失怎么补办？",
+            "先拨打社保卡服务热线或在海南社保 App 挂失，再携带身份证到任一合作银行网点或社保服务大厅补办，即时制卡的网点当场领卡。",
+            &["社保卡", "补卡", "挂失"],
+        ),
+        (
+            "海口市人力资源和社会保障局",
+            "被拖欠工资怎么办？",
+            "可向用人单位所在地的劳动保障监察机构投诉，提供劳动合同、考勤、工资条等证据；也可向劳动人事争议仲裁委员会申请仲裁。",
+            &["欠薪", "工资", "拖欠"],
+        ),
+        (
+            "海口市医疗保障局",
+            "异地就医怎么备案？",
+            "通过国家医保服务平台 App 或海南医保公众号办理异地就医备案，备案后在就医地定点医院直接结算；急诊可先就医后补备案。",
+            &["异地就医", "备案", "报销"],
+        ),
+        (
+            "海口市市场监督管理局",
+            "买到过期食品怎么投诉？",
+            "保留购物凭证和商品，向经营者所在地市场监管部门投诉或拨打 12315；经营者销售过期食品的，消费者可要求退一赔十。",
+            &["过期", "食品", "投诉", "赔偿"],
+        ),
+        (
+            "海口市综合行政执法局",
+            "夜间施工几点以后禁止？",
+            "噪声敏感建筑物集中区域内，夜间（22 时至次日 6 时）禁止产生噪声的建筑施工，因生产工艺要求等必须连续施工的须取得证明并公告附近居民。",
+            &["噪音", "施工", "夜间", "扰民"],
+        ),
+        (
+            "海口市市场监督管理局",
+            "个体工商户营业执照怎么办？",
+            "登录海南政务服务网或到政务服务中心市场监管窗口申请，提交经营者身份证明和经营场所信息，材料齐全的当场或 1 个工作日内发照，不收费。",
+            &["营业执照", "个体户", "开店"],
+        ),
+    ];
+    for (dept, title, body, words) in articles {
+        let Some(d) = id(dept) else { continue };
+        let w = hotline::save_article(
+            store,
+            Meta::actor("system:demo-editor"),
+            None,
+            &yiwang_core::hotline::ArticleInput {
+                title: title.into(),
+                body: body.into(),
+                department_id: d,
+                region_code: "460100".into(),
+                keywords: words.iter().map(|w| w.to_string()).collect(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let article = w.value["article_id"].as_str().unwrap_or_default().to_string();
+        hotline::review_article(store, Meta::actor("system:demo-reviewer"), &article, 1, true, None).await?;
+    }
     Ok(())
 }
 

@@ -599,10 +599,19 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 Ok(_) => yiwang_store::ratings::escalate(&store, yiwang_store::today()).await,
                 Err(_) => Ok(vec![]),
             };
+            let supervised = match &escalated {
+                Ok(_) => yiwang_store::hotline::supervise(&store, yiwang_store::now_ms()).await,
+                Err(_) => Ok(Default::default()),
+            };
             store.close().await;
             let t = r?;
             let rated = rated?;
             let escalated = escalated?;
+            let supervised = supervised?;
+            println!(
+                "12345 tickets past their limit: units told (督办) {}, escalated to their superior {}",
+                supervised.told, supervised.escalated
+            );
             println!(
                 "bad-rating follow-ups overdue, escalated: {}{}",
                 escalated.len(),

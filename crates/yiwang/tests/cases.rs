@@ -822,3 +822,127 @@ async fn a_hotline_request_is_dispatched_answered_and_called_back() {
         db.cleanup().await;
     }
 }
+#[tokio::test]
+async fn the_knowledge_base_answers_an_enquiry_and_a_repeat_is_merged() {
+    for db in TestDb::both().await {
+        let mut srv = Server::start(&db, &["--demo"]);
+        let u = srv.url.clone();
+        // The public search finds a demo article by the words people use, and the guides.
+        let r: Value = client()
+            .get(format!(
+                "{u}/api/v1/hotline/knowledge?q=%E7%A4%BE%E4%BF%9D%E5%8D%A1%E4%B8%A2%E4%BA%86"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(r["articles"][0]["title"], "社保卡丢失怎么补办？", "{r}");
+        let agent = Session::login(&u, "hk.hotline", Some(srv.demo_secret("hk.hotline"))).await;
+        let water = Session::login(&u, "hk.sw.hotline", Some(srv.demo_secret("hk.sw.hotline"))).await;
+        // The water bureau writes an article; the centre reviews it (the bureau may not).
+        let catalog: Value = agent
+            .get(format!("{u}/api/v1/hotline/catalog"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let bureau = catalog["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["matter"] == "water_supply")
+            .unwrap()["department_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let article = json!({"title": "水表坏了找谁换？", "body": "拨打供水服务热线报修，供水公司 2 个工作日内免费更换水表。",
+                             "department_id": bureau, "region_code": "460100", "keywords": ["水表", "报修"]});
+        let r = water
+            .post(format!("{u}/api/v1/hotline/knowledge/articles"), &article)
+            .await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let aid = r.json::<Value>().await.unwrap()["article_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut bad = article.clone();
+        bad["title"] = json!("");
+        bad["department_id"] = json!("nope");
+        let r = water.post(format!("{u}/api/v1/hotline/knowledge/articles"), &bad).await;
+        assert_eq!(r.status(), 422);
+        assert_eq!(fields(&r.json().await.unwrap()), ["title"]);
+        let review = json!({"version": 1, "approve": true});
+        let r = water
+            .post(format!("{u}/api/v1/hotline/knowledge/articles/{aid}/review"), &review)
+            .await;
+        assert_eq!(r.status(), 403);
+        let r = agent
+            .post(format!("{u}/api/v1/hotline/knowledge/articles/{aid}/review"), &review)
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        // An enquiry: the ticket page offers the article; the agent answers from it at once.
+        let call = json!({"category": "consult", "region_code": "460105", "content": "家里水表坏了，找谁换水表",
+                          "caller_name": "李女士", "caller_phone": "13700137000"});
+        let r = agent.post(format!("{u}/api/v1/hotline/centre/tickets"), &call).await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let q = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+        let v: Value = agent
+            .get(format!("{u}/api/v1/hotline/tickets/{q}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["articles"][0]["article_id"], aid.as_str(), "{v}");
+        let r = agent
+            .post(
+                format!("{u}/api/v1/hotline/tickets/{q}/actions"),
+                &json!({"action": "answer", "answer": v["articles"][0]["body"], "article_id": aid}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        // A complaint and its repeat: offered, merged, and the repeat's caller gets the answer.
+        let first = json!({"category": "complaint", "region_code": "460105", "address": "秀英区海秀西路 8 号",
+                           "content": "小区连续三天停水，没有任何通知", "caller_name": "王先生", "caller_phone": "13600136000"});
+        let a = agent.post(format!("{u}/api/v1/hotline/centre/tickets"), &first).await;
+        let a = a.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+        let mut again = first.clone();
+        again["content"] = json!("我们小区停水三天了，也没通知");
+        again["caller_phone"] = json!("13500135000");
+        let b = agent.post(format!("{u}/api/v1/hotline/centre/tickets"), &again).await;
+        let b = b.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+        let v: Value = agent
+            .get(format!("{u}/api/v1/hotline/tickets/{b}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["duplicates"][0]["ticket"]["id"], a.as_str(), "{v}");
+        let act = |id: &str| format!("{u}/api/v1/hotline/tickets/{id}/actions");
+        let r = agent.post(act(&b), &json!({"action": "merge", "into": a})).await;
+        assert_eq!(r.status(), 200);
+        let r = agent
+            .post(act(&a), &json!({"action": "dispatch", "department_id": bureau}))
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = water
+            .post(act(&a), &json!({"action": "reply", "reply": "已抢修，当晚恢复供水"}))
+            .await;
+        assert_eq!(r.status(), 200);
+        let p: Value = client()
+            .get(format!("{u}/api/v1/hotline/follow?id={b}&phone=13500135000"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (p["reply"].as_str(), p["merged_into"].as_str()),
+            (Some("已抢修，当晚恢复供水"), Some(a.as_str()))
+        );
+        srv.stop();
+        db.cleanup().await;
+    }
+}

@@ -75,6 +75,7 @@ fn facts(state: State) -> Facts {
         category: Category::Consult,
         unresolved: true,
         may_dispute: true,
+        extension_pending: false,
     }
 }
 
@@ -85,7 +86,10 @@ fn actions() -> Vec<Action> {
             assisting: vec![],
             note: None,
         },
-        Action::Answer { answer: "a".into() },
+        Action::Answer {
+            answer: "a".into(),
+            article_id: None,
+        },
         Action::Dispute { reason: "r".into() },
         Action::RejectDispute { reason: "r".into() },
         Action::Reply { reply: "r".into() },
@@ -96,6 +100,17 @@ fn actions() -> Vec<Action> {
             note: None,
         },
         Action::Reopen { reason: "r".into() },
+        Action::Merge { into: "t".into() },
+        Action::Extend {
+            days: 3,
+            reason: "r".into(),
+        },
+        Action::DecideExtension {
+            approve: true,
+            reason: "r".into(),
+        },
+        Action::Assist { note: "n".into() },
+        Action::Supervise { note: "n".into() },
     ]
 }
 
@@ -111,6 +126,11 @@ fn every_state_party_and_action_has_one_answer() {
         (S::Dispatched, Party::Unit, "reply", S::Replied),
         (S::Replied, Party::Centre, "call_back", S::Closed),
         (S::Closed, Party::Centre, "reopen", S::Dispatched),
+        (S::Received, Party::Centre, "merge", S::Merged),
+        (S::Dispatched, Party::Unit, "extend", S::Dispatched),
+        (S::Dispatched, Party::Assisting, "assist", S::Dispatched),
+        (S::Dispatched, Party::Centre, "supervise", S::Dispatched),
+        (S::Disputed, Party::Centre, "supervise", S::Disputed),
     ];
     let states = [
         S::Received,
@@ -119,9 +139,10 @@ fn every_state_party_and_action_has_one_answer() {
         S::Replied,
         S::Closed,
         S::Redirected,
+        S::Merged,
     ];
     for s in states {
-        for party in [Party::Centre, Party::Unit] {
+        for party in [Party::Centre, Party::Unit, Party::Assisting] {
             for a in actions() {
                 let want = allowed
                     .iter()
@@ -139,7 +160,18 @@ fn the_limits_of_the_loop_hold() {
     let mut f = facts(State::Received);
     f.category = Category::Complaint;
     assert_eq!(
-        fields(decide(f, Party::Centre, &Action::Answer { answer: "x".into() }).unwrap_err())[0].1,
+        fields(
+            decide(
+                f,
+                Party::Centre,
+                &Action::Answer {
+                    answer: "x".into(),
+                    article_id: None
+                }
+            )
+            .unwrap_err()
+        )[0]
+        .1,
         "hotline.not_answerable"
     );
     let mut f = facts(State::Dispatched);
@@ -230,4 +262,49 @@ fn the_settings_are_checked() {
     };
     assert_eq!(fields(p.validate().unwrap_err())[0].0, "hotline.urgent_hours");
     assert_eq!(HotlinePolicy::default().days(Category::Complaint), 10);
+}
+
+#[test]
+fn an_extension_is_asked_once_and_decided_by_the_centre() {
+    let mut f = facts(State::Dispatched);
+    let ask = Action::Extend {
+        days: 5,
+        reason: "需协调供水公司检修".into(),
+    };
+    let decide_it = Action::DecideExtension {
+        approve: true,
+        reason: "同意".into(),
+    };
+    assert_eq!(
+        fields(decide(f, Party::Centre, &decide_it).unwrap_err())[0].1,
+        "hotline.no_extension"
+    );
+    f.extension_pending = true;
+    assert_eq!(
+        fields(decide(f, Party::Unit, &ask).unwrap_err())[0].1,
+        "hotline.extension_pending"
+    );
+    assert_eq!(decide(f, Party::Centre, &decide_it).unwrap(), State::Dispatched);
+    f.extension_pending = false;
+    let zero = Action::Extend {
+        days: 0,
+        reason: "r".into(),
+    };
+    assert_eq!(fields(decide(f, Party::Unit, &zero).unwrap_err())[0].0, "days");
+}
+
+#[test]
+fn likeness_counts_shared_words_and_the_address() {
+    let w = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let a = w(&["小区", "停水", "三天", "通知"]);
+    let b = w(&["停水", "小区", "自来水"]);
+    // two of the smaller set's three words
+    assert_eq!(likeness(&a, &b, false), 66);
+    assert_eq!(likeness(&a, &b, true), 96);
+    assert_eq!(likeness(&a, &w(&["噪音", "施工"]), false), 0);
+    assert_eq!(likeness(&a, &[], true), 30);
+    assert_eq!(
+        matter_terms(w(&["我们", "小区", "停", "2024", "停水", "小区"])),
+        w(&["小区", "停水"])
+    );
 }

@@ -213,6 +213,14 @@ pub async fn scheduler(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "rating scheduler"),
         }
+        // 12345: tickets past their limit get a 督办 notice, then go up to the unit's superior.
+        match yiwang_store::hotline::supervise(&store, yiwang_store::now_ms()).await {
+            Ok(r) if r.told + r.escalated > 0 => {
+                tracing::info!(told = r.told, escalated = r.escalated, "12345 supervision")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "12345 supervision"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,

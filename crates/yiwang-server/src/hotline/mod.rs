@@ -18,7 +18,9 @@ use yiwang_core::access::{Permission, Target};
 use yiwang_core::hotline::{self as core, Action, DispatchEntry, Party, TicketInput};
 use yiwang_store::hotline::{self as store, Progress, Ticket};
 
+mod knowledge;
 mod pages;
+pub use knowledge::*;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -35,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             axum::routing::get(pages::public_page).post(pages::public_form),
         )
         .route("/hotline/follow", axum::routing::get(pages::follow_page))
+        .merge(knowledge::routes())
         .route(
             "/work/hotline",
             axum::routing::get(pages::console_page).post(pages::console_form),
@@ -57,6 +60,7 @@ pub(crate) async fn submit(s: &AppState, ctx: &Ctx, input: &TicketInput) -> ApiR
         channel_from_input: false,
         by: ctx.ledger_actor(),
         centre_region: s.home_region.clone(),
+        terms: terms(s, &input.content),
     };
     Ok(store::receive(&s.store, ctx.meta(), input, how).await?)
 }
@@ -83,8 +87,15 @@ pub(crate) async fn receive(s: &AppState, ctx: &Ctx, input: &TicketInput) -> Api
         channel_from_input: true,
         by: ctx.ledger_actor(),
         centre_region: s.home_region.clone(),
+        terms: terms(s, &input.content),
     };
     Ok(store::receive(&s.store, ctx.meta(), input, how).await?)
+}
+
+/// A matter's words, segmented as the search segments (duplicates, hotspots).
+pub(crate) fn terms(s: &AppState, content: &str) -> Vec<String> {
+    let text: String = content.chars().take(core::CONTENT_MAX).collect();
+    core::matter_terms(s.search.tokens(&text))
 }
 
 fn may(ctx: &Ctx, p: Permission, t: &Target) -> bool {
@@ -106,38 +117,53 @@ async fn department(s: &AppState, id: &str) -> ApiResult<Option<Target>> {
         }))
 }
 
-/// Is the caller a handling officer of one of the ticket's units (main or assisting)?
-async fn is_unit(s: &AppState, ctx: &Ctx, t: &Ticket) -> ApiResult<bool> {
-    for d in t.department_id.iter().chain(&t.assisting) {
-        if let Some(target) = department(s, d).await?
+/// How the caller stands to a ticket: the centre of its region, or an officer of its main
+/// unit, of an assisting unit or of the superior a late ticket was escalated to; else none.
+pub(crate) async fn role_of(s: &AppState, ctx: &Ctx, t: &Ticket) -> ApiResult<Option<(Party, &'static str)>> {
+    if may(ctx, Permission::HotlineDispatch, &region(t)) {
+        return Ok(Some((Party::Centre, "centre")));
+    }
+    for (d, role) in store::ticket_units(&s.store, &t.id).await? {
+        if let Some(target) = department(s, &d).await?
             && may(ctx, Permission::HotlineHandle, &target)
         {
-            return Ok(true);
+            return Ok(Some(match role.as_str() {
+                "main" => (Party::Unit, "main"),
+                "assisting" => (Party::Assisting, "assisting"),
+                _ => (Party::Unit, "superior"),
+            }));
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
-/// A ticket the caller may see: the centre of its region, or one of its units; else not found.
-pub(crate) async fn visible(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<(Ticket, Party)> {
+/// A ticket the caller may see, and how they stand to it; else not found.
+pub(crate) async fn visible(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<(Ticket, Party, &'static str)> {
     let t = store::ticket(&s.store, id)
         .await?
         .ok_or_else(|| ApiError::not_found("ticket"))?;
-    if may(ctx, Permission::HotlineDispatch, &region(&t)) {
-        return Ok((t, Party::Centre));
+    match role_of(s, ctx, &t).await? {
+        Some((p, r)) => Ok((t, p, r)),
+        None => Err(ApiError::not_found("ticket")),
     }
-    if is_unit(s, ctx, &t).await? {
-        return Ok((t, Party::Unit));
-    }
-    Err(ApiError::not_found("ticket"))
 }
 
-/// A step on a ticket: the unit's steps (退单, 回复) by the main unit's officer, the others by
-/// the centre of the ticket's region.
+/// A step on a ticket: the unit's steps (退单, 延期, 回复) by the main unit's officer, 协办
+/// by an assisting unit's, the others by the centre of the ticket's region.
 pub(crate) async fn act(s: &AppState, ctx: &Ctx, id: &str, action: Action) -> ApiResult<yiwang_store::Written> {
-    let (t, _) = visible(s, ctx, id).await?;
+    let (t, _, role) = visible(s, ctx, id).await?;
     let party = match action {
-        Action::Dispute { .. } | Action::Reply { .. } => {
+        Action::Assist { .. } => {
+            if role != "assisting" {
+                return Err(crate::error::forbidden_error(
+                    "hotline.party",
+                    "只有协办单位提交协办意见".into(),
+                    "assistance is given by an assisting unit".into(),
+                ));
+            }
+            Party::Assisting
+        }
+        Action::Dispute { .. } | Action::Reply { .. } | Action::Extend { .. } => {
             let main = match t.department_id.as_deref() {
                 Some(d) => department(s, d).await?,
                 None => None,
@@ -256,25 +282,54 @@ pub async fn api_inbox(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Ve
 pub struct TicketView {
     #[schema(value_type = Object)]
     pub ticket: Ticket,
-    /// centre or unit: who is looking.
+    /// centre, unit or assisting: who is looking.
     #[schema(value_type = String)]
     pub party: Party,
+    /// centre, main, assisting or superior.
+    pub role: String,
+    /// The units that see it: (department, main / assisting / superior).
+    pub units: Vec<(String, String)>,
     pub caller_name: Option<String>,
     pub caller_phone: Option<String>,
     pub overdue: bool,
     #[schema(value_type = Vec<Object>)]
     pub suggestions: Vec<DispatchEntry>,
+    /// For the centre, a ticket not yet dispatched: open tickets like it (并单 candidates).
+    #[schema(value_type = Vec<Object>)]
+    pub duplicates: Vec<store::Duplicate>,
+    /// The tickets merged into this one.
+    #[schema(value_type = Vec<Object>)]
+    pub merged: Vec<Ticket>,
+    /// For the centre, a consultation not yet answered: knowledge-base articles for it.
+    #[schema(value_type = Vec<Object>)]
+    pub articles: Vec<yiwang_search::KbHit>,
 }
 
 pub(crate) async fn view(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<TicketView> {
-    let (t, party) = visible(s, ctx, id).await?;
+    let (t, party, role) = visible(s, ctx, id).await?;
     let caller = store::caller(&s.store, id, party).await?;
-    let suggestions = if party == Party::Centre {
+    let centre = party == Party::Centre;
+    let suggestions = if centre {
         store::suggestions(&s.store, &t).await?
     } else {
         vec![]
     };
+    let duplicates = if centre && t.state == core::State::Received {
+        store::duplicates(&s.store, &t).await?
+    } else {
+        vec![]
+    };
+    let articles = if centre && t.state == core::State::Received && t.category == core::Category::Consult {
+        knowledge::find(s, &t.content, Some(&t.region_code), 5).await?.articles
+    } else {
+        vec![]
+    };
     Ok(TicketView {
+        duplicates,
+        articles,
+        merged: store::merged_from(&s.store, id).await?,
+        role: role.to_string(),
+        units: store::ticket_units(&s.store, id).await?,
         overdue: t.overdue(yiwang_store::now_ms()),
         caller_name: caller.as_ref().map(|c| c.0.clone()),
         caller_phone: caller.map(|c| c.1),
@@ -292,9 +347,12 @@ pub async fn api_ticket(State(s): State<AppState>, ctx: Ctx, Path(id): Path<Stri
     Ok(Json(view(&s, &ctx, &id).await?))
 }
 
-/// A step: `dispatch` (派单, or 改派 after a dispute), `answer` (a consultation answered at
-/// once), `dispute` (退单, the unit, within its limit), `reject_dispute`, `reply` (the unit),
-/// `call_back` (回访 with resolved and satisfaction), `reopen` (重办).
+/// A step: `dispatch` (派单 to the main unit and assisting ones, or 改派 after a dispute),
+/// `answer` (a consultation answered at once, citing a knowledge-base article), `merge`
+/// (并单 into an open ticket on the same matter), `dispute` (退单, the unit, within its
+/// limit), `reject_dispute`, `extend` (延期, the unit) and `decide_extension` (the centre),
+/// `assist` (协办, an assisting unit), `supervise` (督办), `reply` (the unit), `call_back`
+/// (回访 with resolved and satisfaction), `reopen` (重办).
 #[utoipa::path(post, path = "/api/v1/hotline/tickets/{ticket_id}/actions", tag = "hotline", request_body = Action,
     responses((status = 200, body = Object), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),

@@ -198,6 +198,9 @@ struct ConsolePage {
     board: HotlineBoard,
     values: Fields,
     errors: Vec<FieldError>,
+    /// The knowledge base beside the intake form: what was looked up, what it found.
+    kb_q: String,
+    kb: Option<KbResults>,
 }
 crate::page!(ConsolePage);
 
@@ -216,7 +219,13 @@ async fn render_console(
     base: Base,
     values: Fields,
     errors: Vec<FieldError>,
+    kb_q: String,
 ) -> ApiResult<Response> {
+    let kb = if kb_q.trim().is_empty() {
+        None
+    } else {
+        Some(find(s, &kb_q, None, 5).await?)
+    };
     let choices = choices(s, base.lang).await?;
     let board = board(s, ctx).await?;
     let values = if values.is_empty() {
@@ -233,13 +242,20 @@ async fn render_console(
             board,
             values,
             errors,
+            kb_q,
+            kb,
         },
     )
         .into_response())
 }
 
-pub(super) async fn console_page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
-    render_console(&s, &ctx, base, vec![], vec![]).await
+pub(super) async fn console_page(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    ApiQuery(q): ApiQuery<KbQuery>,
+) -> ApiResult<Response> {
+    render_console(&s, &ctx, base, vec![], vec![], q.q).await
 }
 
 pub(super) async fn console_form(
@@ -253,7 +269,7 @@ pub(super) async fn console_form(
             let id = w.value["id"].as_str().unwrap_or_default();
             Ok(Redirect::to(&format!("/work/hotline/tickets/{id}")).into_response())
         }
-        Err(e) => render_console(&s, &ctx, base, f, e.into_field_errors()).await,
+        Err(e) => render_console(&s, &ctx, base, f, e.into_field_errors(), String::new()).await,
     }
 }
 
@@ -292,6 +308,8 @@ struct TicketPage {
     values: Fields,
     errors: Vec<FieldError>,
     done: Option<String>,
+    /// The ticket's region by name.
+    region_name: String,
 }
 crate::page!(TicketPage);
 
@@ -301,6 +319,20 @@ impl TicketPage {
     }
     fn centre(&self) -> bool {
         self.v.party == Party::Centre
+    }
+    fn main_unit(&self) -> bool {
+        self.v.role == "main"
+    }
+    fn assisting(&self) -> bool {
+        self.v.role == "assisting"
+    }
+    fn role_name(&self, role: &str) -> &'static str {
+        let l = self.base.lang;
+        match role {
+            "main" => l.pick("主办", "main"),
+            "assisting" => l.pick("协办", "assisting"),
+            _ => l.pick("上级督办", "superior (escalated)"),
+        }
     }
     fn unit_name(&self, id: &Option<String>) -> String {
         id.as_deref().map(|d| self.unit_of(d)).unwrap_or_default()
@@ -325,6 +357,17 @@ impl TicketPage {
             "reply" => l.pick("承办单位回复", "The unit's answer"),
             "call_back" => l.pick("回访", "Call-back"),
             "reopen" => l.pick("重办", "Reopened"),
+            "merge" => l.pick("并单", "Merged"),
+            "extend" => l.pick("申请延期", "Extension asked"),
+            "decide_extension" => {
+                if h["approve"].as_bool() == Some(true) {
+                    l.pick("同意延期", "Extension granted")
+                } else {
+                    l.pick("不同意延期", "Extension refused")
+                }
+            }
+            "assist" => l.pick("协办意见", "Assisting unit's part"),
+            "supervise" => l.pick("督办", "Supervised"),
             other => return other.to_string(),
         };
         let detail: Vec<String> = [
@@ -340,10 +383,22 @@ impl TicketPage {
                 )
                 .to_string()
             }),
+            h["into"].as_str().map(|x| format!("→ {x}")),
+            h["days"]
+                .as_u64()
+                .map(|d| format!("{d} {}", l.pick("个工作日", "working days"))),
+            h["article_title"]
+                .as_str()
+                .map(|x| format!("{}{x}", l.pick("引用知识：", "citing: "))),
             h["reason"]
                 .as_str()
                 .or(h["reply"].as_str())
                 .or(h["answer"].as_str())
+                .or(if l.pick("zh", "en") == "en" {
+                    h["note_en"].as_str()
+                } else {
+                    None
+                })
                 .or(h["note"].as_str())
                 .map(str::to_string),
         ]
@@ -388,10 +443,15 @@ async fn render_ticket(
             units.push((d.id, d.name));
         }
     }
+    let region_name = yiwang_store::regions::get(&s.store.read, &v.ticket.region_code)
+        .await?
+        .map(|r| r.name)
+        .unwrap_or_else(|| v.ticket.region_code.clone());
     let status = crate::pages::form_status(&errors);
     Ok((
         status,
         TicketPage {
+            region_name,
             base,
             v,
             units,
@@ -426,7 +486,28 @@ fn action_of(f: &Fields) -> Result<Action, FieldError> {
                 .collect(),
             note: opt(f, "note"),
         },
-        "answer" => Action::Answer { answer: text("answer") },
+        "answer" => Action::Answer {
+            answer: text("answer"),
+            article_id: opt(f, "article_id"),
+        },
+        "merge" => Action::Merge { into: text("into") },
+        "extend" => Action::Extend {
+            days: field(f, "days").trim().parse().map_err(|_| {
+                FieldError::new(
+                    "days",
+                    "hotline.extension_days",
+                    "请填写延期的工作日数",
+                    "give the working days to add",
+                )
+            })?,
+            reason: text("reason"),
+        },
+        "decide_extension" => Action::DecideExtension {
+            approve: field(f, "decision") == "approve",
+            reason: text("reason"),
+        },
+        "assist" => Action::Assist { note: text("note") },
+        "supervise" => Action::Supervise { note: text("note") },
         "dispute" => Action::Dispute { reason: text("reason") },
         "reject_dispute" => Action::RejectDispute { reason: text("reason") },
         "reply" => Action::Reply { reply: text("reply") },
