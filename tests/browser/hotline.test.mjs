@@ -6,7 +6,9 @@
 // bureau, whose officer answers; the agent's call-back finds it unresolved and reopens it;
 // the unit answers again; the second call-back closes it; both callers follow it by number
 // and phone. The water bureau writes a knowledge-base article, the centre publishes it, the
-// public FAQ finds it. Each new page passes axe-core; screenshots at desktop and phone sizes. Drives Debian's chromium
+// public FAQ finds it. The centre's hotspot page shows the service levels, the region map,
+// rising words, the spike in 美兰区 and the weekly report from the demo's six weeks of
+// history. Each new page passes axe-core; screenshots at desktop and phone sizes. Drives Debian's chromium
 // through playwright-core against a running `yiwang serve --demo`.
 //
 // Environment: as cases.test.mjs (YIWANG_URL, YIWANG_SERVER_LOG, YIWANG_ARTIFACTS, CHROMIUM).
@@ -211,4 +213,20 @@ stepTest('5 the water bureau writes an article, the centre publishes it, the pub
   await expectPresent(pub.page, byTestId(pub.page, 'faq-results').locator('.kb-hit', { hasText: '水表坏了找谁换' }), 'the article');
   await expectAccessible(pub.page, 'the public FAQ');
   await screenshot(pub.page, 'hotline-faq-phone.png');
+});
+
+stepTest('6 the centre reads its hotspots and service levels', async (use) => {
+  const agent = await staff(use, 'hk.hotline', 'hotline_agent');
+  const { page } = agent;
+  await open(page, '/work/hotline');
+  await press(page, byTestId(page, 'figures-link'));
+  await expectPresent(page, byTestId(page, 'service-levels').locator('[data-level="answered"]'), 'the service levels');
+  await expectPresent(page, byTestId(page, 'region-map').locator('svg g[data-tile]').first(), 'the region map');
+  await expectPresent(page, byTestId(page, 'rising').locator('[data-term]').first(), 'a rising word');
+  await expectPresent(page, byTestId(page, 'spikes'), 'the spike of water complaints');
+  assert.match(await text(byTestId(page, 'spikes')), /美兰区/);
+  await expectAccessible(page, 'the hotspot page');
+  await screenshot(page, 'hotline-figures.png');
+  await open(page, '/work/hotline/figures?days=30');
+  await expectPresent(page, byTestId(page, 'weekly').locator('tbody tr').first(), 'last week by unit');
 });

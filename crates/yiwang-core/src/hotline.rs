@@ -262,6 +262,16 @@ pub struct HotlinePolicy {
     /// How alike (per cent, of the matter's words, an address in common adding 30) an open
     /// ticket must be to be offered for merging (重复诉求并单).
     pub duplicate_min_percent: u32,
+    /// GB/T 33358-2016 service levels (STANDARDS §8): seconds to answer a call, the share of
+    /// calls answered (per cent), minutes for web and mobile requests, hours for the mailbox.
+    pub answer_within_s: u32,
+    pub answered_percent: u32,
+    pub media_within_min: u32,
+    pub mailbox_within_hours: u32,
+    /// A spike (未诉先办): today's tickets of a category in a region at least this many and
+    /// `spike_factor` times the daily mean of the week before.
+    pub spike_min: u32,
+    pub spike_factor: u32,
 }
 
 impl Default for HotlinePolicy {
@@ -278,6 +288,12 @@ impl Default for HotlinePolicy {
             escalate_days: 2,
             kb_update_days: 5,
             duplicate_min_percent: 45,
+            answer_within_s: 15,
+            answered_percent: 95,
+            media_within_min: 3,
+            mailbox_within_hours: 24,
+            spike_min: 5,
+            spike_factor: 3,
         }
     }
 }
@@ -291,6 +307,16 @@ impl HotlinePolicy {
             Category::Complaint => self.complaint_days,
             Category::Report => self.report_days,
             Category::Suggestion => self.suggestion_days,
+        }
+    }
+
+    /// The service-level targets.
+    pub fn targets(&self) -> ServiceTargets {
+        ServiceTargets {
+            answer_within_s: self.answer_within_s,
+            answered_percent: self.answered_percent,
+            media_within_min: self.media_within_min,
+            mailbox_within_hours: self.mailbox_within_hours,
         }
     }
 
@@ -322,6 +348,12 @@ impl HotlinePolicy {
         range("escalate_days", self.escalate_days, 0, 30);
         range("kb_update_days", self.kb_update_days, 1, 60);
         range("duplicate_min_percent", self.duplicate_min_percent, 10, 100);
+        range("answer_within_s", self.answer_within_s, 1, 600);
+        range("answered_percent", self.answered_percent, 1, 100);
+        range("media_within_min", self.media_within_min, 1, 1_440);
+        range("mailbox_within_hours", self.mailbox_within_hours, 1, 720);
+        range("spike_min", self.spike_min, 1, 10_000);
+        range("spike_factor", self.spike_factor, 1, 100);
         p.finish()
     }
 }
@@ -755,8 +787,9 @@ pub fn likeness(a: &[String], b: &[String], same_address: bool) -> u32 {
 }
 
 /// The words of a matter that tell it apart (what [`likeness`] compares and the hotspots
-/// count): segmented by the caller (the search's jieba), here single characters, digits
-/// and the stop words of a call dropped, each word once, at most 64.
+/// count): segmented by the caller (the search's jieba), here single characters, digits,
+/// the stop words of a call and the pieces of a longer word dropped, each word once, at
+/// most 64.
 pub fn matter_terms(tokens: impl IntoIterator<Item = String>) -> Vec<String> {
     const STOP: &[&str] = &[
         "我们", "你们", "他们", "这个", "那个", "一个", "没有", "什么", "怎么", "现在", "已经", "还是", "但是", "因为",
@@ -764,15 +797,24 @@ pub fn matter_terms(tokens: impl IntoIterator<Item = String>) -> Vec<String> {
         "可以", "是否", "目前", "表示",
     ];
     let mut seen = std::collections::HashSet::new();
-    tokens
+    let words: Vec<String> = tokens
         .into_iter()
         .filter(|t| t.chars().count() > 1 && !t.chars().all(|c| c.is_ascii_digit()) && !STOP.contains(&t.as_str()))
         .filter(|t| seen.insert(t.clone()))
+        .collect();
+    // Segmentation for search also gives the pieces of a longer word (一整天: 一整, 整天);
+    // the matter counts the word once.
+    words
+        .iter()
+        .filter(|w| !words.iter().any(|o| o.len() > w.len() && o.contains(w.as_str())))
         .take(64)
+        .cloned()
         .collect()
 }
 
+mod figures;
 mod knowledge;
+pub use figures::*;
 pub use knowledge::*;
 
 #[cfg(test)]

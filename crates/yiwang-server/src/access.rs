@@ -490,6 +490,14 @@ pub static RULES: &[Rule] = &[
     // The knowledge base: its search (published articles in force, and the service guides)
     // is public, as the FAQ page; departments' officers and the centre write articles (the
     // handler checks the department or its region), the centre reviews them.
+    // The call-centre system reports calls; the centre reads its figures.
+    r(
+        "POST",
+        "/api/v1/hotline/calls/events",
+        Perm(P::HotlineDispatch, Unbound),
+    ),
+    r("GET", "/api/v1/hotline/figures", Perm(P::HotlineDispatch, Unbound)),
+    r("GET", "/work/hotline/figures", Perm(P::HotlineDispatch, Unbound)),
     r("GET", "/api/v1/hotline/knowledge", Public),
     r("GET", "/hotline/faq", Public),
     r(

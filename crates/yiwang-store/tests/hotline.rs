@@ -126,6 +126,7 @@ fn agent() -> Received {
         by: "staff:agent".into(),
         centre_region: "460000".into(),
         terms: vec![],
+        at: None,
     }
 }
 
@@ -855,5 +856,92 @@ async fn the_knowledge_base_is_reviewed_cited_and_filled_where_it_fell_short() {
         assert_eq!(t.history.last().unwrap()["article_version"], 1);
         assert_eq!(hotline::published_articles(&s).await.unwrap().len(), 2);
         assert_eq!(hotline::review_queue(&s, 10).await.unwrap().len(), 0);
+    }
+}
+
+#[tokio::test]
+async fn calls_and_tickets_feed_service_levels_hotspots_and_the_weekly_report() {
+    use yiwang_core::hotline::CallEventInput;
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        let now = yiwang_store::now_ms();
+        let ev = |id: &str, event: &str, at: i64| CallEventInput {
+            call_id: id.into(),
+            event: event.into(),
+            at: Some(at),
+            ..Default::default()
+        };
+        // Three calls: answered in 5 s, answered in 40 s (late), abandoned; events out of order
+        // and repeated; a bad one refused by its fields.
+        let t0 = now - 600_000;
+        for e in [
+            ev("c1", "answered", t0 + 5_000),
+            ev("c1", "ringing", t0),
+            ev("c1", "ringing", t0 + 1),
+            ev("c1", "ended", t0 + 90_000),
+            ev("c2", "ringing", t0),
+            ev("c2", "answered", t0 + 40_000),
+            ev("c3", "ringing", t0),
+            ev("c3", "ended", t0 + 20_000),
+        ] {
+            hotline::call_event(&s, m("system:cti"), &e, now).await.unwrap();
+        }
+        let e = hotline::call_event(&s, m("system:cti"), &ev("c 4", "hold", now - 2 * 86_400_000), now)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            rules(e).into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
+            ["call_id", "event", "at"]
+        );
+        // A web request handled at once; tickets with their words.
+        let mut web = request("complaint", "小区停水", "f-1");
+        web.channel = Some("web".into());
+        let mut how = agent();
+        how.channel = yiwang_core::hotline::Channel::Web;
+        how.channel_from_input = false;
+        how.terms = vec!["小区".into(), "停水".into()];
+        let wid = hotline::receive(&s, m("staff:agent"), &web, how).await.unwrap().value["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        step(&s, &wid, Party::Centre, dispatch(&w.water, &[])).await.unwrap();
+        for i in 0..3 {
+            receive_words(&s, &request("help", "停水", &format!("f-{}", i + 2)), &["停水"]).await;
+        }
+        let today = yiwang_store::date_of(now);
+        let f = hotline::figures(&s, "460000", 7, today).await.unwrap();
+        let c = f.service;
+        assert_eq!(
+            (
+                c.calls,
+                c.answered,
+                c.answered_in_time,
+                c.abandoned,
+                c.media,
+                c.media_in_time
+            ),
+            (3, 2, 1, 1, 1, 1)
+        );
+        assert_eq!(f.levels[0].percent, Some(50.0));
+        assert_eq!(f.by_region, [("460105".to_string(), 4)]);
+        let rising: Vec<&str> = f.rising.iter().map(|r| r.term.as_str()).collect();
+        assert_eq!(rising, ["停水"], "four tickets this week, none before");
+        // Another region is not the centre's; the weekly report counts last week's tickets.
+        assert!(
+            hotline::figures(&s, "450000", 7, today)
+                .await
+                .unwrap()
+                .by_region
+                .is_empty()
+        );
+        let next_week = today + chrono::Days::new(7);
+        let later = hotline::figures(&s, "460000", 7, next_week).await.unwrap();
+        assert_eq!(later.units.len(), 1);
+        assert_eq!(
+            (later.units[0].department_id.as_str(), later.units[0].tickets),
+            (w.water.as_str(), 1)
+        );
+        assert!(later.units[0].top_terms.iter().any(|(t, n)| t == "小区" && *n == 1));
     }
 }

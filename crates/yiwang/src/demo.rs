@@ -9,6 +9,7 @@
 //! real registrations) and the hall addresses are illustrative demo data.
 
 use anyhow::Result;
+use std::sync::Arc;
 use yiwang_core::orgs::{DepartmentInput, DepartmentNature, HallInput, WindowInput, WindowKind};
 use yiwang_core::regions::NewRegion;
 use yiwang_store::{Command, Meta, Store, StoreError, orgs, regions};
@@ -209,7 +210,7 @@ pub async fn seed_catalog(store: &Store) -> Result<usize> {
 }
 
 /// Seeds (or completes) the demo province. Returns how many things were created.
-pub async fn seed(store: &Store) -> Result<usize> {
+pub async fn seed(store: &Arc<Store>) -> Result<usize> {
     let m = || Meta::actor("system:demo");
     let before = store.head().await?;
     for (code, name, en, parent) in REGIONS {
@@ -304,7 +305,7 @@ pub async fn seed(store: &Store) -> Result<usize> {
 }
 
 /// The demo 12345 dispatch catalogue (派单目录): matters of 海口 by the duty of its units.
-pub async fn seed_hotline(store: &Store) -> Result<()> {
+pub async fn seed_hotline(store: &Arc<Store>) -> Result<()> {
     use yiwang_store::hotline;
     if hotline::catalog(store).await?.0 > 0 {
         return Ok(());
@@ -355,7 +356,224 @@ pub async fn seed_hotline(store: &Store) -> Result<()> {
         });
     }
     hotline::set_catalog(store, Meta::actor("system:demo"), entries).await?;
-    seed_knowledge(store).await
+    seed_knowledge(store).await?;
+    seed_tickets(store).await
+}
+
+/// The matters the demo's history is made of: category, region, words, the catalogue's
+/// matter that handles it (none: an enquiry answered at once).
+const MATTERS: &[(&str, &str, &str)] = &[
+    ("complaint", "460108", "小区停水一整天，没有提前通知"),
+    ("help", "460106", "楼道水管漏水，地下室积水严重"),
+    ("complaint", "460107", "工地夜间施工噪音扰民，影响休息"),
+    ("complaint", "460105", "商铺占道经营，人行道无法通行"),
+    ("report", "460106", "超市销售过期食品，价格标签不清"),
+    ("help", "460108", "公司拖欠三个月工资，老板失联"),
+    ("consult", "460106", "社保卡丢失怎么补办"),
+    ("consult", "460107", "异地就医怎么备案报销"),
+    ("suggestion", "460105", "建议完善小区周边排水设施，雨天路面积水"),
+    ("consult", "460202", "个体工商户营业执照怎么办"),
+    ("complaint", "460108", "装修噪音从早到晚，物业不管"),
+    ("help", "460107", "自来水水压太低，高层用不上水"),
+];
+
+/// A few hundred tickets over the last six weeks so the figures have shape: a handful a day
+/// of the matters above by phone (each with its call: rang, answered after a few seconds,
+/// ended; a few calls abandoned), more water complaints this week and a burst of them in
+/// 美兰区 today. Enquiries are answered at once; the rest go to the unit the catalogue
+/// names, which answers, and the call-back closes them. Only on a demo without tickets.
+async fn seed_tickets(store: &Arc<Store>) -> Result<()> {
+    let none: Option<(String,)> = sqlx::query_as("SELECT id FROM tickets LIMIT 1")
+        .fetch_optional(&store.read)
+        .await?;
+    if none.is_some() {
+        return Ok(());
+    }
+    let words = Arc::new(yiwang_search::SearchIndex::in_ram(
+        yiwang_search::Synonyms::builtin(),
+        store.config.catalog.clone(),
+    )?);
+    let now = yiwang_store::now_ms();
+    let today = yiwang_store::date_of(now);
+    let mut seed: u64 = 20_261_207;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let mut plan: Vec<Generated> = vec![];
+    let mut add = |at: i64, m: usize, next: &mut dyn FnMut(u64) -> u64| {
+        let k = plan.len();
+        plan.push(Generated {
+            k,
+            at: at.min(now - 60_000),
+            m,
+            wait: 3_000 + next(20_000) as i64,
+            resolved: next(6) != 0,
+            basic: next(5) == 0,
+        });
+    };
+    for back in (0..42u64).rev() {
+        let day_start = yiwang_store::day_start_ms(today - chrono::Days::new(back));
+        let mut n = 3 + next(3);
+        if back < 7 {
+            n += 1;
+        }
+        for _ in 0..n {
+            let m = next(MATTERS.len() as u64) as usize;
+            // Water complaints rise this week.
+            let m = if back < 5 && next(3) == 0 { 0 } else { m };
+            let at = day_start + (8 * 3_600 + next(9 * 3_600) as i64) * 1_000;
+            add(at, m, &mut next);
+        }
+    }
+    // A burst of water complaints in 美兰区 this morning (a spike).
+    for i in 0..12i64 {
+        add(
+            yiwang_store::day_start_ms(today) + (7 * 3_600 + i * 300) * 1_000,
+            0,
+            &mut next,
+        );
+    }
+    // Sixteen at a time: the writer commits them together.
+    for chunk in plan.chunks(16) {
+        let mut set = tokio::task::JoinSet::new();
+        for g in chunk.iter().cloned() {
+            set.spawn(generated_ticket(store.clone(), words.clone(), g, now));
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+    }
+    Ok(())
+}
+
+/// One ticket of the demo's history, its randomness drawn beforehand.
+#[derive(Clone)]
+struct Generated {
+    k: usize,
+    at: i64,
+    m: usize,
+    wait: i64,
+    resolved: bool,
+    basic: bool,
+}
+
+async fn generated_ticket(
+    store: Arc<Store>,
+    words: Arc<yiwang_search::SearchIndex>,
+    g: Generated,
+    now: i64,
+) -> Result<()> {
+    use yiwang_core::hotline::{Action, CallEventInput, Party, Satisfaction, TicketInput};
+    use yiwang_store::hotline;
+    let store = &*store;
+    let (k, at, m) = (g.k, g.at, g.m);
+    let agent = Meta::actor("system:demo-agent");
+    let (category, region, content) = MATTERS[m];
+    let call = format!("demo-call-{k}");
+    // The call: rang, answered within a few seconds (now and then later than 15 s), ended.
+    for (event, t) in [("ringing", at - g.wait - 60_000), ("answered", at - 60_000)] {
+        let e = CallEventInput {
+            call_id: call.clone(),
+            event: event.into(),
+            at: Some(t),
+            agent: Some("8001".into()),
+            ..Default::default()
+        };
+        hotline::call_event(store, agent.clone(), &e, t).await?;
+    }
+    let input = TicketInput {
+        category: category.into(),
+        region_code: region.into(),
+        content: content.into(),
+        caller_name: "演示来电人".into(),
+        caller_phone: format!("1380000{:04}", k % 10_000),
+        request_id: Some(format!("demo-history-{k}")),
+        ..Default::default()
+    };
+    let how = hotline::Received {
+        channel: yiwang_core::hotline::Channel::Phone,
+        channel_from_input: false,
+        by: "system:demo-agent".into(),
+        centre_region: "460000".into(),
+        terms: yiwang_core::hotline::matter_terms(words.tokens(content)),
+        at: Some(at),
+    };
+    let w = hotline::receive(store, agent.clone(), &input, how).await?;
+    let id = w.value["id"].as_str().unwrap_or_default().to_string();
+    let end = CallEventInput {
+        call_id: call.clone(),
+        event: "ended".into(),
+        at: Some(at + 120_000),
+        ticket_id: Some(id.clone()),
+        recording_ref: Some(format!("rec/{call}.wav")),
+        ..Default::default()
+    };
+    hotline::call_event(store, agent.clone(), &end, at + 120_000).await?;
+    if k % 17 == 0 && at + 640_000 < now {
+        // An abandoned call now and then.
+        for (event, t) in [("ringing", at + 600_000), ("ended", at + 640_000)] {
+            let e = CallEventInput {
+                call_id: format!("{call}-a"),
+                event: event.into(),
+                at: Some(t),
+                ..Default::default()
+            };
+            hotline::call_event(store, agent.clone(), &e, t).await?;
+        }
+    }
+    let ticket = hotline::ticket(store, &id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo ticket {id}"))?;
+    let unit = hotline::suggestions(store, &ticket)
+        .await?
+        .first()
+        .map(|e| e.department_id.clone());
+    let steps: Vec<(Party, Action)> = match (category, unit) {
+        ("consult", _) => vec![(
+            Party::Centre,
+            Action::Answer {
+                answer: "已按知识库口径答复。".into(),
+                article_id: None,
+            },
+        )],
+        (_, None) => vec![],
+        (_, Some(d)) => vec![
+            (
+                Party::Centre,
+                Action::Dispatch {
+                    department_id: d,
+                    assisting: vec![],
+                    note: None,
+                },
+            ),
+            (
+                Party::Unit,
+                Action::Reply {
+                    reply: "已核实处理，并向来电人说明。".into(),
+                },
+            ),
+            (
+                Party::Centre,
+                Action::CallBack {
+                    reached: true,
+                    resolved: g.resolved,
+                    satisfaction: if g.basic {
+                        Satisfaction::Basic
+                    } else {
+                        Satisfaction::Satisfied
+                    },
+                    note: None,
+                },
+            ),
+        ],
+    };
+    for (party, action) in steps {
+        hotline::act(store, agent.clone(), &id, party, action).await?;
+    }
+    Ok(())
 }
 
 /// The demo 12345 knowledge base: answers the Haikou departments give to common questions,

@@ -191,6 +191,20 @@ enum LedgerCmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// 12345: tickets received with their repeats looked for (重复诉求并单) against
+    /// --stored tickets, as tickets/s and as a ratio to the bare write ceiling in the same
+    /// run; and knowledge-base queries/s over --articles articles. Uses a temporary SQLite
+    /// database unless --data-dir or --database-url is given.
+    Tickets {
+        #[arg(long, default_value_t = 1_000_000)]
+        stored: usize,
+        #[arg(long, default_value_t = 5_000)]
+        intake: usize,
+        #[arg(long, default_value_t = 32)]
+        callers: usize,
+        #[arg(long, default_value_t = 2_000)]
+        articles: usize,
+    },
     /// Durable commands/s through the writer vs. a bare batched-insert loop.
     Writer {
         /// Concurrent callers (default: one full writer batch).
@@ -728,6 +742,27 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             }
         }
         Cmd::Bench {
+            cmd:
+                BenchCmd::Tickets {
+                    stored,
+                    intake,
+                    callers,
+                    articles,
+                },
+        } => {
+            if intake == 0 || callers == 0 {
+                bail!("--intake and --callers must be at least 1");
+            }
+            let (cfg, tmp) = bench_config(&cli.settings, cfg)?;
+            let store = open(&cfg).await?;
+            let r = bench::tickets(store.clone(), stored, intake, callers, articles).await;
+            store.close().await;
+            if !tmp.as_os_str().is_empty() {
+                let _ = std::fs::remove_dir_all(&tmp);
+            }
+            r?;
+        }
+        Cmd::Bench {
             cmd: BenchCmd::Licences { licences },
         } => {
             if licences == 0 {
@@ -753,17 +788,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 bail!("--callers, --commands and --ceiling-batch must be at least 1");
             }
             // Without --data-dir / --database-url the benchmark uses a temporary SQLite database.
-            let tmp;
-            let cfg = if cli.settings.data_dir.is_none() && cli.settings.database_url.is_none() {
-                tmp = std::env::temp_dir().join(format!("yiwang-bench-{}", uuid::Uuid::new_v4().simple()));
-                Config::load(&Overrides {
-                    data_dir: Some(tmp.clone()),
-                    ..cli.settings.clone()
-                })?
-            } else {
-                tmp = std::path::PathBuf::new();
-                cfg
-            };
+            let (cfg, tmp) = bench_config(&cli.settings, cfg)?;
             let o = bench::Options {
                 callers,
                 commands,
@@ -787,6 +812,21 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A benchmark's configuration: without --data-dir / --database-url, a temporary SQLite
+/// database (its directory returned, to be removed afterwards; else an empty path).
+fn bench_config(settings: &Overrides, cfg: Config) -> Result<(Config, std::path::PathBuf)> {
+    if settings.data_dir.is_none() && settings.database_url.is_none() {
+        let tmp = std::env::temp_dir().join(format!("yiwang-bench-{}", uuid::Uuid::new_v4().simple()));
+        let cfg = Config::load(&Overrides {
+            data_dir: Some(tmp.clone()),
+            ..settings.clone()
+        })?;
+        Ok((cfg, tmp))
+    } else {
+        Ok((cfg, std::path::PathBuf::new()))
+    }
 }
 
 /// `yiwang licence verify`: the same store functions as `/api/v1/verify`.

@@ -942,6 +942,49 @@ async fn the_knowledge_base_answers_an_enquiry_and_a_repeat_is_merged() {
             (p["reply"].as_str(), p["merged_into"].as_str()),
             (Some("已抢修，当晚恢复供水"), Some(a.as_str()))
         );
+        // The call-centre system reports a call; the figures count it; a bad event is refused
+        // field by field; the public may not report calls.
+        let calls = |f: &Value| f["service"]["calls"].as_i64().unwrap();
+        let before: Value = agent
+            .get(format!("{u}/api/v1/hotline/figures?days=1"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let now = chrono::Utc::now().timestamp_millis();
+        for (event, at) in [("ringing", now - 9_000), ("answered", now - 2_000)] {
+            let r = agent
+                .post(
+                    format!("{u}/api/v1/hotline/calls/events"),
+                    &json!({"call_id": "cti-test-1", "event": event, "at": at, "agent": "8001"}),
+                )
+                .await;
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        }
+        let r = agent
+            .post(
+                format!("{u}/api/v1/hotline/calls/events"),
+                &json!({"call_id": "", "event": "hold"}),
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        assert_eq!(fields(&r.json().await.unwrap()), ["call_id", "event"]);
+        let r = client()
+            .post(format!("{u}/api/v1/hotline/calls/events"))
+            .json(&json!({"call_id": "x", "event": "ringing"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let after: Value = agent
+            .get(format!("{u}/api/v1/hotline/figures?days=1"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(calls(&after), calls(&before) + 1, "{after}");
+        assert_eq!(after["levels"].as_array().unwrap().len(), 4);
+        assert!(!after["by_region"].as_array().unwrap().is_empty(), "{after}");
         srv.stop();
         db.cleanup().await;
     }

@@ -307,4 +307,8 @@ fn likeness_counts_shared_words_and_the_address() {
         matter_terms(w(&["我们", "小区", "停", "2024", "停水", "小区"])),
         w(&["小区", "停水"])
     );
+    assert_eq!(
+        matter_terms(w(&["停水", "一整", "整天", "一整天"])),
+        w(&["停水", "一整天"])
+    );
 }

@@ -18,6 +18,7 @@ use yiwang_core::access::{Permission, Target};
 use yiwang_core::hotline::{self as core, Action, DispatchEntry, Party, TicketInput};
 use yiwang_store::hotline::{self as store, Progress, Ticket};
 
+mod figures;
 mod knowledge;
 mod pages;
 pub use knowledge::*;
@@ -38,6 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         )
         .route("/hotline/follow", axum::routing::get(pages::follow_page))
         .merge(knowledge::routes())
+        .merge(figures::routes())
         .route(
             "/work/hotline",
             axum::routing::get(pages::console_page).post(pages::console_form),
@@ -61,6 +63,7 @@ pub(crate) async fn submit(s: &AppState, ctx: &Ctx, input: &TicketInput) -> ApiR
         by: ctx.ledger_actor(),
         centre_region: s.home_region.clone(),
         terms: terms(s, &input.content),
+        at: None,
     };
     Ok(store::receive(&s.store, ctx.meta(), input, how).await?)
 }
@@ -88,6 +91,7 @@ pub(crate) async fn receive(s: &AppState, ctx: &Ctx, input: &TicketInput) -> Api
         by: ctx.ledger_actor(),
         centre_region: s.home_region.clone(),
         terms: terms(s, &input.content),
+        at: None,
     };
     Ok(store::receive(&s.store, ctx.meta(), input, how).await?)
 }

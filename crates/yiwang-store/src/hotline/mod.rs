@@ -111,6 +111,8 @@ pub enum Cmd {
     SaveArticle(Box<NewVersion>),
     /// A version reviewed: published (closing the gaps it answers) or sent back.
     ReviewArticle(Box<ReviewCmd>),
+    /// An event of a call, from the call-centre system.
+    Call(Box<CallCmd>),
 }
 
 /// A ticket to store, sealed and numbered on the request task.
@@ -148,6 +150,8 @@ pub struct StepCmd {
     /// A consultation dispatched: the base could not answer it; its unit must add to it by
     /// then (kb_gaps).
     pub gap_due: Option<i64>,
+    /// How soon a first handling counts as in time: web and mobile, mailbox (ms).
+    pub windows: (i64, i64),
 }
 
 pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> {
@@ -157,13 +161,16 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
         Cmd::SetCatalog(e) => set_catalog_cmd(ctx, e).await,
         Cmd::SaveArticle(v) => save_article_cmd(ctx, v).await,
         Cmd::ReviewArticle(r) => review_article_cmd(ctx, r).await,
+        Cmd::Call(c) => call_cmd(ctx, c).await,
     }
 }
 
+mod figures;
 mod knowledge;
 mod read;
 mod receive;
 mod steps;
+pub use figures::*;
 pub use knowledge::*;
 pub use read::*;
 pub use receive::*;

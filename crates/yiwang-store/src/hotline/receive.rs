@@ -19,6 +19,9 @@ pub struct Received {
     /// The matter's words ([`core::matter_terms`] of the search's segmentation), for
     /// duplicates and hotspots.
     pub terms: Vec<String>,
+    /// When it came in, where not now: a record brought over from another system, the demo's
+    /// history (never from a request's body).
+    pub at: Option<i64>,
 }
 
 /// Takes a request: checked field by field, numbered at once. A request outside 12345's
@@ -36,7 +39,7 @@ pub async fn receive(store: &Store, meta: Meta, input: &TicketInput, how: Receiv
             replayed: true,
         });
     }
-    let now = crate::now_ms();
+    let now = how.at.unwrap_or_else(crate::now_ms);
     let day = crate::date_of(now);
     let serial = crate::numbers::next(
         store,
@@ -173,5 +176,9 @@ pub(super) async fn create_cmd(ctx: &mut WriteCtx<'_>, n: &NewTicket) -> Result<
     .bind(n.terms.join(" "))
     .execute(&mut *ctx.conn)
     .await?;
+    // Hotspots: the day's count by region and category, the week's words.
+    let day = crate::date_of(t.created_at);
+    bump(ctx, day, &t.region_code, t.category.as_str(), "received", 1).await?;
+    bump_terms(ctx, week_of(day), "", &n.terms).await?;
     Ok(json!({ "id": t.id, "state": t.state }))
 }

@@ -29,6 +29,7 @@ fn step_for(t: &Ticket, to: State, entry: Value) -> StepCmd {
         superior: None,
         article_id: None,
         gap_due: None,
+        windows: (0, 0),
     }
 }
 
@@ -60,6 +61,10 @@ pub async fn act(store: &Store, meta: Meta, id: &str, party: Party, action: Acti
     entry["party"] = json!(party);
     let mut step = step_for(&t, to, entry);
     let policy = store.config.hotline;
+    step.windows = (
+        i64::from(policy.media_within_min) * 60_000,
+        i64::from(policy.mailbox_within_hours) * 3_600_000,
+    );
     match &action {
         Action::Dispatch {
             department_id,
@@ -198,12 +203,15 @@ async fn limits(store: &Store, t: &Ticket, now: i64) -> Result<(i64, i64)> {
 }
 
 pub(super) async fn step_cmd(ctx: &mut WriteCtx<'_>, s: &StepCmd) -> Result<Value> {
-    let row: Option<(String, String, i64)> =
-        sqlx::query_as("SELECT state, history, supervised_level FROM tickets WHERE id = $1")
-            .bind(&s.id)
-            .fetch_optional(&mut *ctx.conn)
-            .await?;
-    let (state, history, level) = row.ok_or_else(|| not_found(&s.id))?;
+    type Row = (String, String, i64, String, i64, String, String, String);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT state, history, supervised_level, channel, created_at, region_code, category, terms
+         FROM tickets WHERE id = $1",
+    )
+    .bind(&s.id)
+    .fetch_optional(&mut *ctx.conn)
+    .await?;
+    let (state, history, level, channel, created_at, region, category, terms) = row.ok_or_else(|| not_found(&s.id))?;
     let changed = state != s.from.as_str()
         || s.supervised_level
             .is_some_and(|l| level >= l && s.entry["action"] == "supervise" && s.entry["auto"] == true);
@@ -236,6 +244,29 @@ pub(super) async fn step_cmd(ctx: &mut WriteCtx<'_>, s: &StepCmd) -> Result<Valu
         }
     }
     let mut history: Vec<Value> = serde_json::from_str(&history).map_err(internal)?;
+    if history.len() == 1 && s.entry["party"] == "centre" {
+        // The first handling of a request from the web, a phone app or the mailbox: the
+        // service level counts its time (GB/T 33358-2016: other media 3 min, mailbox 24 h).
+        let (metric, within) = match core::Channel::parse(&channel) {
+            Some(core::Channel::Web | core::Channel::Mobile) => ("media", s.windows.0),
+            Some(core::Channel::Mailbox) => ("mailbox", s.windows.1),
+            _ => ("", 0),
+        };
+        if !metric.is_empty() {
+            let day = crate::date_of(created_at);
+            bump(ctx, day, &region, &category, metric, 1).await?;
+            if ctx.now_ms - created_at <= within {
+                bump(ctx, day, &region, &category, &format!("{metric}_in_time"), 1).await?;
+            }
+        }
+    }
+    if s.entry["action"] == "dispatch"
+        && let Some(d) = &s.department_id
+    {
+        // The weekly report: the unit's tickets of the week they came in, and their words.
+        let words: Vec<String> = terms.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
+        bump_terms(ctx, week_of(crate::date_of(created_at)), d, &words).await?;
+    }
     history.push(s.entry.clone());
     let action = s.entry["action"].as_str().unwrap_or("step");
     ctx.append(

@@ -1,4 +1,5 @@
 //! Benchmarks. `yiwang bench reads` (in `reads`): the read paths against `/healthz`.
+//! `yiwang bench tickets` (in `tickets`): 12345 intake with repeats against stored tickets.
 //! `yiwang bench search`: our index against SQLite FTS5 and PostgreSQL FTS
 //! on the same corpus and query terms (below). `yiwang bench writer`: durable commands/s through the group-committing writer with many
 //! concurrent callers, and in the same run the bare ceiling: the same rows (event, stream
@@ -20,10 +21,12 @@ mod preload;
 mod reads;
 mod search;
 pub mod statements;
+mod tickets;
 pub use cases::*;
 pub use licences::*;
 pub use reads::*;
 pub use search::*;
+pub use tickets::*;
 
 pub struct Options {
     pub callers: usize,
