@@ -84,21 +84,48 @@ pub async fn read_person(
     } else {
         vec![PersonalField::Name, PersonalField::IdNumber, PersonalField::Phone]
     };
+    record(
+        store,
+        meta,
+        reader,
+        &person.id,
+        fields,
+        unmasked,
+        purpose.unwrap_or(""),
+        case_id,
+    )
+    .await?;
+    accounts::view(store, person, unmask)
+}
+
+/// Records a use of a person's data (before it is shown): who, which fields, seen in full
+/// or masked, for what.
+#[allow(clippy::too_many_arguments)]
+pub async fn record(
+    store: &Store,
+    meta: Meta,
+    reader: &Reader,
+    person_id: &str,
+    fields: Vec<PersonalField>,
+    unmasked: bool,
+    purpose: &str,
+    case_id: Option<&str>,
+) -> Result<()> {
     let u = DataUse {
         id: new_id(),
-        person_id: person.id.clone(),
+        person_id: person_id.to_string(),
         actor_kind: reader.kind.clone(),
         actor_id: reader.id.clone(),
         actor_name: reader.name.clone(),
         department: reader.department.clone(),
         fields,
         unmasked,
-        purpose: purpose.unwrap_or("").trim().to_string(),
+        purpose: purpose.trim().to_string(),
         case_id: case_id.map(str::to_string).filter(|c| !c.is_empty()),
         at_ms: crate::now_ms(),
     };
     store.write(meta, Command::DataUse(Cmd::Record(Box::new(u)))).await?;
-    accounts::view(store, person, unmask)
+    Ok(())
 }
 
 /// The uses of a person's data, newest first.

@@ -186,7 +186,7 @@ async fn a_request_is_numbered_once_followed_by_phone_and_checked() {
                 .fetch_one(&s.read)
                 .await
                 .unwrap();
-        assert!(!name.contains("张") && !phone.contains("138"));
+        assert!(!name.contains("张先生") && !phone.contains("13800138000"));
         assert_eq!(
             hotline::caller(&s, &id, Party::Unit).await.unwrap(),
             Some(("张先生".to_string(), "13800138000".to_string()))
@@ -943,5 +943,97 @@ async fn calls_and_tickets_feed_service_levels_hotspots_and_the_weekly_report() 
             (w.water.as_str(), 1)
         );
         assert!(later.units[0].top_terms.iter().any(|(t, n)| t == "小区" && *n == 1));
+    }
+}
+
+#[tokio::test]
+async fn past_tickets_suggest_units_lights_turn_and_caller_views_are_logged() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        // A closed ticket on a matter the catalogue does not name: its unit is suggested for
+        // the next one like it.
+        let a = receive_words(
+            &s,
+            &request("complaint", "楼下烧烤摊油烟", "p-1"),
+            &["楼下", "烧烤摊", "油烟"],
+        )
+        .await;
+        step(&s, &a, Party::Centre, dispatch(&w.eco, &[])).await.unwrap();
+        step(
+            &s,
+            &a,
+            Party::Unit,
+            Action::Reply {
+                reply: "已责令整改".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let cb = Action::CallBack {
+            reached: true,
+            resolved: true,
+            satisfaction: Satisfaction::Satisfied,
+            note: None,
+        };
+        step(&s, &a, Party::Centre, cb).await.unwrap();
+        let b = receive_words(
+            &s,
+            &request("complaint", "烧烤摊油烟太大", "p-2"),
+            &["烧烤摊", "油烟", "太大"],
+        )
+        .await;
+        let tb = hotline::ticket(&s, &b).await.unwrap().unwrap();
+        assert_eq!(hotline::past_units(&s, &tb).await.unwrap(), [(w.eco.clone(), 1)]);
+        // The traffic light of the limit: green after dispatch, yellow near it, red past it.
+        step(&s, &b, Party::Centre, dispatch(&w.eco, &[])).await.unwrap();
+        let t = hotline::ticket(&s, &b).await.unwrap().unwrap();
+        let (start, due) = (t.history.last().unwrap()["at"].as_i64().unwrap(), t.due_at.unwrap());
+        use yiwang_core::cases::Light;
+        assert_eq!(t.light(start + 1), Some(Light::Green));
+        assert_eq!(t.light(start + (due - start) * 9 / 10), Some(Light::Yellow));
+        assert_eq!(t.light(due + 1), Some(Light::Red));
+        // The caller is a registered person: staff opening the caller's details is in their
+        // data-use log; a confidential ticket's unit sees nothing and nothing is logged.
+        let body = "46010019900101002";
+        let person = yiwang_core::accounts::PersonInput {
+            name: "张先生".into(),
+            id_number: format!("{body}{}", yiwang_core::ids::resident_id_check_char(body).unwrap()),
+            phone: "13800138000".into(),
+            address: None,
+            password: "Demo#2026yw-zhang".into(),
+            sms_code: None,
+        };
+        let p = yiwang_store::accounts::register_person(&s, m("system:test"), &person, None)
+            .await
+            .unwrap();
+        let reader = yiwang_store::datause::Reader {
+            kind: "staff".into(),
+            id: "agent".into(),
+            name: "座席员".into(),
+            department: Some("12345 中心".into()),
+        };
+        let seen = hotline::caller_seen(&s, m("staff:agent"), &reader, &b, Party::Centre)
+            .await
+            .unwrap();
+        assert_eq!(seen.unwrap().1, "13800138000");
+        let log = yiwang_store::datause::of_person(&s, &p.person_id, 10).await.unwrap();
+        assert!(log.iter().any(|u| u.purpose.contains(&b) && u.unmasked), "{log:?}");
+        let mut secret = request("report", "某餐馆使用过期食材", "p-3");
+        secret.confidential = true;
+        let c = receive(&s, &secret).await;
+        assert!(
+            hotline::caller_seen(&s, m("staff:unit"), &reader, &c, Party::Unit)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            yiwang_store::datause::of_person(&s, &p.person_id, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

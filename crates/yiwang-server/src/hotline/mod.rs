@@ -55,8 +55,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 // The service functions the API and the pages share
 // ---------------------------------------------------------------------------------------
 
-/// A request from the public form (channel 网站), no login needed.
-pub(crate) async fn submit(s: &AppState, ctx: &Ctx, input: &TicketInput) -> ApiResult<yiwang_store::Written> {
+/// A request from the public form (channel 网站), no login needed: ten a minute from one
+/// address (the registration limit, GB/T 22239-2019 §8.1.4.1), so a script cannot flood the
+/// centre's board.
+pub(crate) async fn submit(s: &AppState, ctx: &Ctx, ip: &str, input: &TicketInput) -> ApiResult<yiwang_store::Written> {
+    if !s.register_allowed(&format!("hotline:{ip}")) {
+        return Err(crate::auth::too_many());
+    }
     let how = store::Received {
         channel: core::Channel::Web,
         channel_from_input: false,
@@ -221,9 +226,15 @@ pub(crate) async fn inbox(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<Ticket>> {
 /// A request from the public (网站): the ticket number comes back at once; follow it with
 /// the number and the phone given. Not for emergencies (110/119/120/122).
 #[utoipa::path(post, path = "/api/v1/hotline/tickets", tag = "hotline", request_body = TicketInput,
-    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 422, body = Problem)))]
-pub async fn api_submit(State(s): State<AppState>, ctx: Ctx, body: ApiJson<TicketInput>) -> ApiResult<Response> {
-    Ok(crate::cases::created(submit(&s, &ctx, &body.value).await?))
+    responses((status = 201, body = Object), (status = 400, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn api_submit(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
+    body: ApiJson<TicketInput>,
+) -> ApiResult<Response> {
+    Ok(crate::cases::created(submit(&s, &ctx, &ip, &body.value).await?))
 }
 
 /// An agent receives a request (受理): a call, a letter, a form typed in; or records where a
@@ -296,8 +307,14 @@ pub struct TicketView {
     pub caller_name: Option<String>,
     pub caller_phone: Option<String>,
     pub overdue: bool,
+    /// The traffic light of the handling limit (green, yellow, red) while a unit has it.
+    #[schema(value_type = Option<String>)]
+    pub light: Option<yiwang_core::cases::Light>,
     #[schema(value_type = Vec<Object>)]
     pub suggestions: Vec<DispatchEntry>,
+    /// For the centre, a ticket to dispatch: the units that handled closed tickets like it
+    /// (unit, how many).
+    pub past_units: Vec<(String, u32)>,
     /// For the centre, a ticket not yet dispatched: open tickets like it (并单 candidates).
     #[schema(value_type = Vec<Object>)]
     pub duplicates: Vec<store::Duplicate>,
@@ -311,10 +328,15 @@ pub struct TicketView {
 
 pub(crate) async fn view(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<TicketView> {
     let (t, party, role) = visible(s, ctx, id).await?;
-    let caller = store::caller(&s.store, id, party).await?;
+    let caller = store::caller_seen(&s.store, ctx.meta(), &ctx.reader(), id, party).await?;
     let centre = party == Party::Centre;
     let suggestions = if centre {
         store::suggestions(&s.store, &t).await?
+    } else {
+        vec![]
+    };
+    let past_units = if centre && matches!(t.state, core::State::Received | core::State::Disputed) {
+        store::past_units(&s.store, &t).await?
     } else {
         vec![]
     };
@@ -335,6 +357,8 @@ pub(crate) async fn view(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<TicketV
         role: role.to_string(),
         units: store::ticket_units(&s.store, id).await?,
         overdue: t.overdue(yiwang_store::now_ms()),
+        light: t.light(yiwang_store::now_ms()),
+        past_units,
         caller_name: caller.as_ref().map(|c| c.0.clone()),
         caller_phone: caller.map(|c| c.1),
         ticket: t,

@@ -101,6 +101,7 @@ pub(super) async fn public_page(State(s): State<AppState>, ctx: Ctx, mut base: B
 pub(super) async fn public_form(
     State(s): State<AppState>,
     ctx: Ctx,
+    crate::auth::ClientIp(ip): crate::auth::ClientIp,
     base: Base,
     Form(f): Form<Fields>,
 ) -> ApiResult<Response> {
@@ -110,7 +111,7 @@ pub(super) async fn public_form(
     input.redirect = None;
     input.channel = None;
     let choices = choices(&s, base.lang).await?;
-    match submit(&s, &ctx, &input).await {
+    match submit(&s, &ctx, &ip, &input).await {
         Ok(w) => Ok(PublicPage {
             base,
             choices,
@@ -433,6 +434,14 @@ async fn render_ticket(
             && !units.iter().any(|(id, _)| id == &d.id)
         {
             units.push((d.id.clone(), format!("{}（{}）", d.name, e.name)));
+        }
+    }
+    for (d, n) in &v.past_units {
+        if let Some(d) = yiwang_store::refdata::department(&s.store, d).await?
+            && !units.iter().any(|(id, _)| id == &d.id)
+        {
+            let label = base.lang.pick("以往同类工单", "similar past tickets");
+            units.push((d.id.clone(), format!("{}（{label} {n}）", d.name)));
         }
     }
     for d in yiwang_store::orgs::departments(&s.store.read, None).await? {

@@ -78,7 +78,7 @@ pub(super) async fn person_id_by_index(pool: &sqlx::AnyPool, index: &str) -> Res
         .await?)
 }
 
-pub(super) async fn person_id_by_phone_index(pool: &sqlx::AnyPool, index: &str) -> Result<Option<String>> {
+pub(crate) async fn person_id_by_phone_index(pool: &sqlx::AnyPool, index: &str) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT id FROM persons WHERE phone_index = $1")
         .bind(index)
         .fetch_optional(pool)

@@ -385,23 +385,17 @@ pub async fn record_read(
     person_id: &str,
     case_id: &str,
 ) -> Result<()> {
-    let u = yiwang_core::datause::DataUse {
-        id: new_id(),
-        person_id: person_id.to_string(),
-        actor_kind: reader.kind.clone(),
-        actor_id: reader.id.clone(),
-        actor_name: reader.name.clone(),
-        department: reader.department.clone(),
-        fields: vec![yiwang_core::datause::PersonalField::Name],
-        unmasked: false,
-        purpose: "办理办件".into(),
-        case_id: Some(case_id.to_string()),
-        at_ms: crate::now_ms(),
-    };
-    store
-        .write(meta, Command::DataUse(crate::datause::Cmd::Record(Box::new(u))))
-        .await?;
-    Ok(())
+    crate::datause::record(
+        store,
+        meta,
+        reader,
+        person_id,
+        vec![yiwang_core::datause::PersonalField::Name],
+        false,
+        "办理办件",
+        Some(case_id),
+    )
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

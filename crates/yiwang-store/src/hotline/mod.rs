@@ -84,6 +84,30 @@ impl Ticket {
     pub fn overdue(&self, now_ms: i64) -> bool {
         matches!(self.state, State::Dispatched | State::Disputed) && self.due_at.is_some_and(|d| now_ms > d)
     }
+
+    /// The traffic light of its handling limit while a unit has it, as cases have
+    /// (`cases::clocks::YELLOW_PERCENT` of the time from dispatch or reopening used: yellow;
+    /// past the limit: red).
+    pub fn light(&self, now_ms: i64) -> Option<yiwang_core::cases::Light> {
+        use yiwang_core::cases::Light;
+        if !matches!(self.state, State::Dispatched | State::Disputed) {
+            return None;
+        }
+        let due = self.due_at?;
+        let start = self
+            .history
+            .iter()
+            .rev()
+            .find(|h| matches!(h["action"].as_str(), Some("dispatch" | "reopen")))?["at"]
+            .as_i64()?;
+        Some(if now_ms > due {
+            Light::Red
+        } else if (now_ms - start) * 100 >= yiwang_core::cases::YELLOW_PERCENT * (due - start).max(1) {
+            Light::Yellow
+        } else {
+            Light::Green
+        })
+    }
 }
 
 /// What the follow page shows to whoever has the number and the phone.

@@ -194,6 +194,57 @@ pub async fn merged_from(store: &Store, id: &str) -> Result<Vec<Ticket>> {
     .collect()
 }
 
+/// A ticket's words as stored.
+async fn terms_of(store: &Store, id: &str) -> Result<Vec<String>> {
+    let terms: Option<String> = sqlx::query_scalar("SELECT terms FROM tickets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.read)
+        .await?;
+    Ok(terms
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// The 300 most recent tickets of a ticket's region from the last 60 days in some states,
+/// with their words (through the index over region, state and time).
+async fn alike_rows(store: &Store, t: &Ticket, states: &str) -> Result<Vec<sqlx::any::AnyRow>> {
+    let since = t.created_at - DUPLICATE_DAYS * 86_400_000;
+    let cols = format!("{COLUMNS}, terms");
+    Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {cols} FROM tickets WHERE region_code = $1 AND {states} AND created_at >= $2
+         ORDER BY created_at DESC LIMIT 300"
+    )))
+    .bind(&t.region_code)
+    .bind(since)
+    .fetch_all(&store.read)
+    .await?)
+}
+
+/// The units that handled closed tickets like this one (派单 from past tickets): of the
+/// region's recent closed tickets at least `duplicate_min_percent` alike, the units they
+/// went to, most often first (at most 3).
+pub async fn past_units(store: &Store, t: &Ticket) -> Result<Vec<(String, u32)>> {
+    let mine = terms_of(store, &t.id).await?;
+    let min = store.config.hotline.duplicate_min_percent;
+    let mut votes: std::collections::HashMap<String, u32> = Default::default();
+    for r in alike_rows(store, t, "state = 'closed'").await? {
+        let other: Ticket = read(&r)?;
+        let Some(d) = other.department_id else { continue };
+        let words: String = sqlx::Row::try_get(&r, "terms")?;
+        let words: Vec<String> = words.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
+        if other.id != t.id && core::likeness(&mine, &words, false) >= min {
+            *votes.entry(d).or_default() += 1;
+        }
+    }
+    let mut out: Vec<(String, u32)> = votes.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.truncate(3);
+    Ok(out)
+}
+
 /// An open ticket like a new one, and how alike (per cent).
 #[derive(Debug, Clone, Serialize)]
 pub struct Duplicate {
@@ -209,27 +260,8 @@ const DUPLICATE_DAYS: i64 = 60;
 /// `duplicate_min_percent` alike by their words and address ([`core::likeness`]); best
 /// first, at most 5. Read through the index over (region, state, time), the most recent 300.
 pub async fn duplicates(store: &Store, t: &Ticket) -> Result<Vec<Duplicate>> {
-    let terms: Option<String> = sqlx::query_scalar("SELECT terms FROM tickets WHERE id = $1")
-        .bind(&t.id)
-        .fetch_optional(&store.read)
-        .await?;
-    let mine: Vec<String> = terms
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect();
-    let since = t.created_at - DUPLICATE_DAYS * 86_400_000;
-    let cols = format!("{COLUMNS}, terms");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {cols} FROM tickets WHERE region_code = $1
-           AND state IN ('received', 'dispatched', 'disputed', 'replied') AND created_at >= $2
-         ORDER BY created_at DESC LIMIT 300"
-    )))
-    .bind(&t.region_code)
-    .bind(since)
-    .fetch_all(&store.read)
-    .await?;
+    let mine = terms_of(store, &t.id).await?;
+    let rows = alike_rows(store, t, "state IN ('received', 'dispatched', 'disputed', 'replied')").await?;
     let min = store.config.hotline.duplicate_min_percent;
     let norm = |a: &Option<String>| {
         a.as_deref()
@@ -280,4 +312,41 @@ pub async fn caller(store: &Store, id: &str, party: Party) -> Result<Option<(Str
         store.pii.open(&format!("tickets.caller_name:{id}"), &name)?,
         store.pii.open(&format!("tickets.caller_phone:{id}"), &phone)?,
     )))
+}
+
+/// The caller's name and phone opened for a reader, recorded first in the data-use log of
+/// the registered person the phone belongs to, if any (个人信息保护法: every staff view of a
+/// person's data is theirs to see); none for a unit when the caller asked for
+/// confidentiality.
+pub async fn caller_seen(
+    store: &Store,
+    meta: Meta,
+    reader: &crate::datause::Reader,
+    id: &str,
+    party: Party,
+) -> Result<Option<(String, String)>> {
+    let Some((name, phone)) = caller(store, id, party).await? else {
+        return Ok(None);
+    };
+    let index: Option<String> = sqlx::query_scalar("SELECT caller_phone_index FROM tickets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.read)
+        .await?;
+    if let Some(index) = index
+        && let Some(person) = crate::accounts::person_id_by_phone_index(&store.read, &index).await?
+    {
+        use yiwang_core::datause::PersonalField;
+        crate::datause::record(
+            store,
+            meta,
+            reader,
+            &person,
+            vec![PersonalField::Name, PersonalField::Phone],
+            true,
+            &format!("12345 工单 {id}"),
+            None,
+        )
+        .await?;
+    }
+    Ok(Some((name, phone)))
 }

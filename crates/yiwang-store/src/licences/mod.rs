@@ -9,7 +9,7 @@
 
 use crate::ledger::Expect;
 use crate::writer::WriteCtx;
-use crate::{Command, Meta, Result, Store, StoreError, datause, date_of, new_id, orgs, seals};
+use crate::{Meta, Result, Store, StoreError, datause, date_of, new_id, orgs, seals};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -211,26 +211,20 @@ pub(super) async fn record_read(
         .fetch_optional(&store.read)
         .await?;
     let Some(pid) = person else { return Ok(()) };
-    let u = yiwang_core::datause::DataUse {
-        id: new_id(),
-        person_id: pid,
-        actor_kind: reader.kind.clone(),
-        actor_id: reader.id.clone(),
-        actor_name: reader.name.clone(),
-        department: reader.department.clone(),
-        fields: vec![
+    datause::record(
+        store,
+        meta,
+        reader,
+        &pid,
+        vec![
             yiwang_core::datause::PersonalField::Name,
             yiwang_core::datause::PersonalField::IdNumber,
         ],
-        unmasked: true,
-        purpose: purpose.to_string(),
-        case_id: None,
-        at_ms: crate::now_ms(),
-    };
-    store
-        .write(meta, Command::DataUse(datause::Cmd::Record(Box::new(u))))
-        .await?;
-    Ok(())
+        true,
+        purpose,
+        None,
+    )
+    .await
 }
 
 /// The full licence as staff read it: the read is recorded in a person holder's data-use
