@@ -17,16 +17,8 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .route("/work/hotline/figures", axum::routing::get(figures_page))
 }
 
-/// The region the caller's figures cover: a staff member's own, else the province.
-fn scope(s: &AppState, ctx: &Ctx) -> String {
-    ctx.staff
-        .as_ref()
-        .map(|st| st.region_code.clone())
-        .unwrap_or_else(|| s.home_region.clone())
-}
-
 pub(crate) async fn figures(s: &AppState, ctx: &Ctx, days: u32) -> ApiResult<Figures> {
-    Ok(yiwang_store::hotline::figures(&s.store, &scope(s, ctx), days, yiwang_store::today()).await?)
+    Ok(yiwang_store::hotline::figures(&s.store, &centre_region(s, ctx), days, yiwang_store::today()).await?)
 }
 
 /// An event of a call from the call-centre system (CTI): ringing, answered, ended (with the
@@ -152,7 +144,7 @@ pub(super) async fn figures_page(
 ) -> ApiResult<Response> {
     let days = q.days.unwrap_or(7).clamp(1, 366);
     let f = figures(&s, &ctx, days).await?;
-    let scope = scope(&s, &ctx);
+    let scope = centre_region(&s, &ctx);
     let all = yiwang_store::regions::all(&s.store.read).await?;
     let names: std::collections::HashMap<String, String> =
         all.iter().map(|r| (r.code.clone(), r.name.clone())).collect();

@@ -191,13 +191,17 @@ pub(crate) async fn act(s: &AppState, ctx: &Ctx, id: &str, action: Action) -> Ap
     Ok(store::act(&s.store, ctx.meta(), id, party, action).await?)
 }
 
-/// The centre's board: to dispatch, sent back, to call back, in the caller's region.
-pub(crate) async fn board(s: &AppState, ctx: &Ctx) -> ApiResult<HotlineBoard> {
-    let region = ctx
-        .staff
+/// The region a centre's lists and figures cover: a staff member's own, else the province.
+pub(crate) fn centre_region(s: &AppState, ctx: &Ctx) -> String {
+    ctx.staff
         .as_ref()
         .map(|st| st.region_code.clone())
-        .unwrap_or_else(|| s.home_region.clone());
+        .unwrap_or_else(|| s.home_region.clone())
+}
+
+/// The centre's board: to dispatch, sent back, to call back, in the caller's region.
+pub(crate) async fn board(s: &AppState, ctx: &Ctx) -> ApiResult<HotlineBoard> {
+    let region = centre_region(s, ctx);
     let list = |states: &'static [core::State]| {
         let region = region.clone();
         async move { store::centre_tickets(&s.store, states, &region, 200).await }

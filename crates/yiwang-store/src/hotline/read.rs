@@ -200,27 +200,30 @@ async fn terms_of(store: &Store, id: &str) -> Result<Vec<String>> {
         .bind(id)
         .fetch_optional(&store.read)
         .await?;
-    Ok(terms
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect())
+    Ok(words(&terms.unwrap_or_default()))
 }
 
-/// The 300 most recent tickets of a ticket's region from the last 60 days in some states,
-/// with their words (through the index over region, state and time).
-async fn alike_rows(store: &Store, t: &Ticket, states: &str) -> Result<Vec<sqlx::any::AnyRow>> {
+fn words(terms: &str) -> Vec<String> {
+    terms.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect()
+}
+
+/// What a candidate is compared by: id, words, address, unit, merged into.
+type Candidate = (String, String, Option<String>, Option<String>, Option<String>);
+
+/// The 300 most recent tickets of a ticket's region from the last 60 days in some states
+/// (through the index over region, state and time), other than itself: only what they are
+/// compared by, so the lookup costs the same whatever the tickets' histories hold.
+async fn alike(store: &Store, t: &Ticket, states: &str) -> Result<Vec<Candidate>> {
     let since = t.created_at - DUPLICATE_DAYS * 86_400_000;
-    let cols = format!("{COLUMNS}, terms");
-    Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {cols} FROM tickets WHERE region_code = $1 AND {states} AND created_at >= $2
-         ORDER BY created_at DESC LIMIT 300"
+    let rows: Vec<Candidate> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, terms, address, department_id, merged_into FROM tickets
+         WHERE region_code = $1 AND {states} AND created_at >= $2 ORDER BY created_at DESC LIMIT 300"
     )))
     .bind(&t.region_code)
     .bind(since)
     .fetch_all(&store.read)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().filter(|c| c.0 != t.id).collect())
 }
 
 /// The units that handled closed tickets like this one (派单 from past tickets): of the
@@ -230,12 +233,10 @@ pub async fn past_units(store: &Store, t: &Ticket) -> Result<Vec<(String, u32)>>
     let mine = terms_of(store, &t.id).await?;
     let min = store.config.hotline.duplicate_min_percent;
     let mut votes: std::collections::HashMap<String, u32> = Default::default();
-    for r in alike_rows(store, t, "state = 'closed'").await? {
-        let other: Ticket = read(&r)?;
-        let Some(d) = other.department_id else { continue };
-        let words: String = sqlx::Row::try_get(&r, "terms")?;
-        let words: Vec<String> = words.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
-        if other.id != t.id && core::likeness(&mine, &words, false) >= min {
+    for (_, terms, _, unit, _) in alike(store, t, "state = 'closed'").await? {
+        if let Some(d) = unit
+            && core::likeness(&mine, &words(&terms), false) >= min
+        {
             *votes.entry(d).or_default() += 1;
         }
     }
@@ -261,36 +262,31 @@ const DUPLICATE_DAYS: i64 = 60;
 /// first, at most 5. Read through the index over (region, state, time), the most recent 300.
 pub async fn duplicates(store: &Store, t: &Ticket) -> Result<Vec<Duplicate>> {
     let mine = terms_of(store, &t.id).await?;
-    let rows = alike_rows(store, t, "state IN ('received', 'dispatched', 'disputed', 'replied')").await?;
     let min = store.config.hotline.duplicate_min_percent;
     let norm = |a: &Option<String>| {
         a.as_deref()
             .map(|x| x.split_whitespace().collect::<String>())
             .filter(|x| !x.is_empty())
     };
-    let mut out = vec![];
-    for r in &rows {
-        let other: Ticket = read(r)?;
-        if other.id == t.id || other.merged_into.is_some() {
-            continue;
-        }
-        let words: String = sqlx::Row::try_get(r, "terms")?;
-        let words: Vec<String> = words.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
-        let same_address = norm(&t.address).is_some() && norm(&t.address) == norm(&other.address);
-        let likeness = core::likeness(&mine, &words, same_address);
-        if likeness >= min {
-            out.push(Duplicate {
-                ticket: other,
-                likeness,
-            });
+    let mut found: Vec<(String, u32)> = vec![];
+    for (id, terms, address, _, merged) in
+        alike(store, t, "state IN ('received', 'dispatched', 'disputed', 'replied')").await?
+    {
+        let same_address = norm(&t.address).is_some() && norm(&t.address) == norm(&address);
+        let likeness = core::likeness(&mine, &words(&terms), same_address);
+        if merged.is_none() && likeness >= min {
+            found.push((id, likeness));
         }
     }
-    out.sort_by(|a, b| {
-        b.likeness
-            .cmp(&a.likeness)
-            .then(b.ticket.created_at.cmp(&a.ticket.created_at))
-    });
-    out.truncate(5);
+    // Best first (newest first among equals: the candidates come newest first).
+    found.sort_by_key(|f| std::cmp::Reverse(f.1));
+    found.truncate(5);
+    let mut out = vec![];
+    for (id, likeness) in found {
+        if let Some(ticket) = ticket(store, &id).await? {
+            out.push(Duplicate { ticket, likeness });
+        }
+    }
     Ok(out)
 }
 
