@@ -1,9 +1,9 @@
 //! Errors that name the field and the rule, in Chinese and English (DESIGN principle 7).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One problem with one input field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// The field as the caller named it (JSON path, e.g. `uscc` or `days[3].date`).
     pub field: String,

@@ -51,6 +51,7 @@ pub mod cases;
 pub mod catalog;
 pub mod datause;
 pub mod error;
+pub mod federation;
 pub mod hotline;
 pub mod ids;
 pub mod ledger;

@@ -15,6 +15,7 @@ pub mod ctx;
 pub mod datause;
 pub mod error;
 pub mod extract;
+pub mod federation;
 pub mod files;
 pub mod hotline;
 pub mod i18n;

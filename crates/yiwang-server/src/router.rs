@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(cases::routes())
         .merge(crate::ratings::routes())
         .merge(crate::hotline::routes())
+        .merge(crate::federation::routes())
         .merge(sms::routes())
         .merge(pages::routes())
 }

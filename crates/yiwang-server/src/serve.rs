@@ -22,7 +22,14 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let mut state = state;
     let store = state.store.clone();
+    // This node as partners know it: its id from the node key (or `[federation] node_id`).
+    let region_name = state.node_name().await;
+    match yiwang_store::federation::local(&store, &state.home_region, &region_name, &state.public_url).await {
+        Ok(l) => state.node = Arc::new(l),
+        Err(e) => tracing::error!(error = %e, "federation: this node's identity"),
+    }
     // An unclean stop (SIGKILL, power loss) leaves a tail no checkpoint covers: sign it now,
     // before serving, so it cannot later be cut unnoticed (issue 13, item 5).
     checkpoint(&store).await;
@@ -50,6 +57,25 @@ pub async fn serve(
     let bundles = yiwang_store::outbox::spawn(
         store.clone(),
         Arc::new(yiwang_store::bundles::Follower { store: store.clone() }),
+        Duration::from_millis(500),
+        stop_rx.clone(),
+    );
+    // 跨域通办: the courier delivers queued envelopes; the inbox takes forwarded
+    // applications; the reporter tells origins what became of their cases.
+    let courier = tokio::spawn(yiwang_store::federation::courier(
+        store.clone(),
+        (*state.node).clone(),
+        stop_rx.clone(),
+    ));
+    let fed_inbox = yiwang_store::outbox::spawn(
+        store.clone(),
+        Arc::new(yiwang_store::federation::Inbox { store: store.clone() }),
+        Duration::from_millis(500),
+        stop_rx.clone(),
+    );
+    let fed_reporter = yiwang_store::outbox::spawn(
+        store.clone(),
+        Arc::new(yiwang_store::federation::Reporter { store: store.clone() }),
         Duration::from_millis(500),
         stop_rx.clone(),
     );
@@ -101,6 +127,9 @@ pub async fn serve(
     let _ = sub.await;
     let _ = bundles.await;
     let _ = knowledge.await;
+    let _ = courier.await;
+    let _ = fed_inbox.await;
+    let _ = fed_reporter.await;
     let _ = scheduler.await;
     if let Some(f) = follower {
         let _ = f.await;

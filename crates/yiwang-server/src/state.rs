@@ -34,6 +34,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// The home page's popular services and themes, recomputed at most every ten minutes.
     pub home: Arc<std::sync::Mutex<Option<crate::pages::HomeCache>>>,
+    /// This node as partners know it (跨域通办); `serve` sets it from the node key.
+    pub node: Arc<yiwang_store::federation::Local>,
 }
 
 impl AppState {
@@ -44,6 +46,12 @@ impl AppState {
             yiwang_search::SearchIndex::in_ram(yiwang_search::Synonyms::builtin(), store.config.catalog.clone())
                 .expect("an index in memory"),
         );
+        let node = Arc::new(yiwang_store::federation::Local {
+            id: format!("{home_region}-local"),
+            name: home_region.clone(),
+            region: home_region.clone(),
+            endpoint: "http://127.0.0.1:8080".into(),
+        });
         AppState {
             search,
             knowledge: Arc::new(yiwang_search::KnowledgeIndex::in_ram().expect("an index in memory")),
@@ -62,6 +70,7 @@ impl AppState {
             public_url: "http://127.0.0.1:8080".into(),
             trusted_proxies: Default::default(),
             home: Default::default(),
+            node,
         }
     }
 

@@ -26,6 +26,11 @@ pub async fn load_or_create_ledger_key(pool: &AnyPool, master: &Sm4Key) -> Resul
     load_or_create_signing_key(pool, master, LEDGER_KEY_ID, "ledger").await
 }
 
+/// Loads the node's envelope signing key (跨域通办), creating it on first start.
+pub async fn load_or_create_node_key(pool: &AnyPool, master: &Sm4Key) -> Result<LedgerKey> {
+    load_or_create_signing_key(pool, master, crate::federation::NODE_KEY_ID, "federation").await
+}
+
 /// Loads the seal maker's key, creating it on first start.
 pub async fn load_or_create_seal_maker(pool: &AnyPool, master: &Sm4Key) -> Result<LedgerKey> {
     load_or_create_signing_key(pool, master, SEAL_MAKER_KEY_ID, "seal_maker").await

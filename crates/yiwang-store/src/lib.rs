@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod datause;
 pub mod db;
 mod deferred;
+pub mod federation;
 pub mod files;
 pub mod fuzzing;
 pub mod hotline;
@@ -105,6 +106,8 @@ pub struct StoreConfig {
     pub sms: Option<sms::Gateway>,
     /// Limits of SMS codes.
     pub sms_policy: yiwang_core::sms::CodePolicy,
+    /// 跨域通办 settings [M]: node id and name, clock skew, back-off, envelope size.
+    pub federation: yiwang_core::federation::FederationPolicy,
 }
 
 impl StoreConfig {
@@ -128,6 +131,7 @@ impl StoreConfig {
             files_url: None,
             sms: None,
             sms_policy: Default::default(),
+            federation: Default::default(),
         }
     }
 }
@@ -172,6 +176,8 @@ impl Store {
         let ledger_key = Arc::new(keys::load_or_create_ledger_key(&read, &config.master_key).await?);
         let pii = Arc::new(keys::load_or_create_pii_keys(&read, &config.master_key).await?);
         let seal_maker = Arc::new(keys::load_or_create_seal_maker(&read, &config.master_key).await?);
+        // The node's envelope key (跨域通办), made on first start like the others.
+        keys::load_or_create_node_key(&read, &config.master_key).await?;
         let keyring = Arc::new(keys::Keyring::new(pii.clone(), config.master_key.clone()));
         let refdata: Arc<refdata::RefCache> = Default::default();
         let writer = writer::Writer::start(

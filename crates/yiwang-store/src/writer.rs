@@ -74,6 +74,7 @@ pub enum Command {
     Cases(Box<cases::Cmd>),
     Ratings(Box<crate::ratings::Cmd>),
     Hotline(Box<crate::hotline::Cmd>),
+    Federation(Box<crate::federation::Cmd>),
     DataUse(datause::Cmd),
     Sms(crate::sms::Cmd),
     /// Reserve a block of running numbers (bookkeeping: no ledger event).
@@ -609,6 +610,7 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Cases(c) => cases::execute(ctx, c).await,
         Command::Ratings(c) => crate::ratings::execute(ctx, c).await,
         Command::Hotline(c) => crate::hotline::execute(ctx, c).await,
+        Command::Federation(c) => crate::federation::execute(ctx, c).await,
         Command::DataUse(c) => datause::execute(ctx, c).await,
         Command::Sms(c) => crate::sms::execute(ctx, c).await,
         Command::Numbers(r) => crate::numbers::execute(ctx, r).await,

@@ -36,6 +36,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub ratings: Option<yiwang_core::ratings::RatingPolicy>,
     pub hotline: Option<yiwang_core::hotline::HotlinePolicy>,
+    /// 跨域通办 [M]: node id and name, clock skew, back-off, envelope size.
+    pub federation: Option<yiwang_core::federation::FederationPolicy>,
     /// Where uploaded files go: `s3://bucket/prefix` (an S3-compatible store; endpoint and
     /// keys from the `AWS_*` environment) or `file:///directory`. Default: `<data_dir>/blobs`.
     pub files_url: Option<String>,
@@ -154,6 +156,7 @@ pub struct Config {
     pub cases: yiwang_core::cases::CasePolicy,
     pub ratings: yiwang_core::ratings::RatingPolicy,
     pub hotline: yiwang_core::hotline::HotlinePolicy,
+    pub federation: yiwang_core::federation::FederationPolicy,
     pub public_url: Option<String>,
     pub files_url: Option<String>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -236,6 +239,10 @@ impl Config {
         settings("ratings", ratings.validate())?;
         let hotline = file.hotline.unwrap_or_default();
         settings("hotline", hotline.validate())?;
+        let federation = file.federation.unwrap_or_default();
+        if let Err(e) = federation.validate() {
+            anyhow::bail!("[federation] settings: {e}");
+        }
         let files_url = o.files_url.clone().or(file.files_url);
         let trusted_proxies = parse_proxies(&o.trusted_proxies.clone().or(file.trusted_proxies).unwrap_or_default())?;
         let secure_cookies = o.secure_cookies.or(file.secure_cookies);
@@ -250,6 +257,7 @@ impl Config {
             cases,
             ratings,
             hotline,
+            federation,
             data_dir,
             database_url,
             listen: file.listen,
@@ -279,6 +287,7 @@ impl Config {
         c.cases = self.cases;
         c.ratings = self.ratings;
         c.hotline = self.hotline;
+        c.federation = self.federation.clone();
         c.files_url = self.files_url.clone();
         c.sms = self.sms.clone();
         c.sms_policy = self.sms_policy;

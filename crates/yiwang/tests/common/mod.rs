@@ -29,10 +29,28 @@ pub fn db_args(db: &TestDb) -> Vec<String> {
 
 impl Server {
     pub fn start(db: &TestDb, extra: &[&str]) -> Server {
+        // `--listen ADDR` among `extra` (a restart on the same address) replaces the default.
+        let listen = extra
+            .iter()
+            .position(|a| *a == "--listen")
+            .and_then(|i| extra.get(i + 1))
+            .copied()
+            .unwrap_or("127.0.0.1:0");
+        let mut rest: Vec<&str> = vec![];
+        let mut skip = false;
+        for a in extra {
+            if skip {
+                skip = false;
+            } else if *a == "--listen" {
+                skip = true;
+            } else {
+                rest.push(a);
+            }
+        }
         let mut child = Command::new(BIN)
             .args(db_args(db))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
+            .args(["serve", "--listen", listen])
+            .args(rest)
             .env("YIWANG_ADMIN_TOKEN", TOKEN)
             .env("YIWANG_LOG", "warn")
             .stdout(Stdio::piped())

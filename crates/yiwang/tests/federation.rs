@@ -1,0 +1,410 @@
+//! 跨域通办 between two real nodes (two `yiwang serve --demo` processes, each on its own
+//! database), on SQLite and on PostgreSQL: A proposes an agreement, B's administrator
+//! approves it, B's offers reach A; B is stopped while A's window forwards an application,
+//! restarted, and the application becomes exactly one case at B whose status comes back to
+//! A. A third "node" played by the test with its own SM2 key sends envelopes B must refuse
+//! (changed byte, unknown sender, no agreement, expired or revoked agreement, old time,
+//! used message id, a right not granted), each logged.
+
+mod common;
+
+use common::{Server, Session, TOKEN, client};
+use serde_json::{Value, json};
+use std::time::Duration;
+use yiwang_core::federation::{Envelope, NodeDoc};
+use yiwang_crypto::Signer;
+use yiwang_store::testing::TestDb;
+
+async fn call(c: &reqwest::Client, m: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
+    let mut r = c.request(m, url).bearer_auth(TOKEN);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let st = r.status().as_u16();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(c: &reqwest::Client, url: String) -> Value {
+    call(c, reqwest::Method::GET, url, None).await.1
+}
+
+/// Polls `f` until it returns Some, for up to 30 s.
+async fn until<T, F: AsyncFn() -> Option<T>>(what: &str, f: F) -> T {
+    for _ in 0..300 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// A node played by the test: its own key, its document, envelopes signed as it likes.
+struct Fake {
+    key: yiwang_crypto::SoftKey,
+    doc: NodeDoc,
+}
+
+impl Fake {
+    fn new(id: &str) -> Fake {
+        let key = yiwang_crypto::SoftKey::generate();
+        let mut doc = NodeDoc {
+            id: id.into(),
+            name: "测试节点".into(),
+            region: "410000".into(),
+            endpoint: "http://127.0.0.1:9".into(),
+            key_id: "node-1".into(),
+            public_key: hex::encode(key.public_key()),
+            trust_list: String::new(),
+            issued_ms: 1,
+            signature: String::new(),
+        };
+        doc.signature = hex::encode(key.sign(&doc.signed_bytes()));
+        Fake { key, doc }
+    }
+    fn envelope(&self, receiver: &str, id: &str, kind: &str, body: &Value, at_ms: i64) -> Envelope {
+        let body = body.to_string();
+        let mut e = Envelope {
+            sender: self.doc.id.clone(),
+            receiver: receiver.into(),
+            id: id.into(),
+            correlation: id.into(),
+            kind: kind.into(),
+            at_ms,
+            digest: hex::encode(yiwang_crypto::sm3(body.as_bytes())),
+            key_id: "node-1".into(),
+            signature: String::new(),
+            body,
+        };
+        e.signature = hex::encode(self.key.sign(&e.signed_bytes()));
+        e
+    }
+}
+
+fn now_ms() -> i64 {
+    yiwang_store::now_ms()
+}
+
+async fn send(c: &reqwest::Client, url: &str, e: &Envelope) -> (u16, Value) {
+    let r = c
+        .post(format!("{url}/federation/v1/envelopes"))
+        .json(e)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status().as_u16();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+fn rule(v: &Value) -> String {
+    v["errors"][0]["rule"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_agree_forward_and_refuse_what_they_must() {
+    let mut pairs = vec![(TestDb::sqlite().await, TestDb::sqlite().await)];
+    if let (Some(a), Some(b)) = (TestDb::postgres().await, TestDb::postgres().await) {
+        pairs.push((a, b));
+    }
+    for (db_a, db_b) in pairs {
+        let a = Server::start(&db_a, &["--demo"]);
+        let mut b = Server::start(&db_b, &["--demo"]);
+        let (ua, ub) = (a.url.clone(), b.url.clone());
+        let c = client();
+        let id_a = get(&c, format!("{ua}/federation/v1/node")).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let doc_b = get(&c, format!("{ub}/federation/v1/node")).await;
+        let id_b = doc_b["id"].as_str().unwrap().to_string();
+        assert_ne!(id_a, id_b, "each node has its own id");
+        assert_eq!(doc_b["endpoint"], ub.as_str());
+
+        // B offers an item for 异地代收代办.
+        let found = get(&c, format!("{ub}/api/v1/services?q=食品经营许可")).await;
+        let code = found["hits"][0]["code"].as_str().expect("a demo item").to_string();
+        let (st, v) = call(
+            &c,
+            reqwest::Method::PUT,
+            format!("{ub}/api/v1/federation/offers/{code}"),
+            Some(json!({ "modes": ["proxy", "online"] })),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+
+        // A proposes (asking B for 原件核验权); B approves.
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ua}/api/v1/federation/agreements"),
+            Some(
+                json!({ "partner_endpoint": ub, "ask": ["verify_originals"], "forward_limit": "one_working_day",
+                         "valid_until": "2099-12-31" }),
+            ),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        let agreement = v["id"].as_str().unwrap().to_string();
+        until("B to hold the proposal", async || {
+            let l = get(&c, format!("{ub}/api/v1/federation/agreements")).await;
+            l.as_array()?
+                .iter()
+                .any(|x| x["id"] == agreement.as_str() && x["state"] == "pending")
+                .then_some(())
+        })
+        .await;
+        // Approving is B's administrator's step, not A's: A cannot approve its own proposal.
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ua}/api/v1/federation/agreements/{agreement}/decision"),
+            Some(json!({ "action": "approve" })),
+        )
+        .await;
+        assert_eq!(st, 409, "{v}");
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ub}/api/v1/federation/agreements/{agreement}/decision"),
+            Some(json!({ "action": "approve" })),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        let offer = until("A to be in force and to know B's offer", async || {
+            let l = get(&c, format!("{ua}/api/v1/federation/agreements")).await;
+            l.as_array()?
+                .iter()
+                .find(|x| x["id"] == agreement.as_str() && x["state"] == "active")?;
+            let o = get(&c, format!("{ua}/api/v1/federation/offers")).await;
+            o["partners"]
+                .as_array()?
+                .iter()
+                .find(|p| p["offer"]["item_code"] == code.as_str())
+                .cloned()
+        })
+        .await;
+        let zone = c.get(format!("{ua}/kuayu")).send().await.unwrap().text().await.unwrap();
+        assert!(zone.contains(&code), "the 跨域通办 area lists B's item");
+
+        // A right not granted is refused at A (B granted no 收件受理权).
+        let application = offer["offer"]["detail"]["sample"].clone();
+        let forward = |accept: bool| {
+            json!({ "partner": id_b, "item_code": code, "mode": "proxy",
+                    "applicant": { "name": "李跨域", "id_number": "11010519491231002X", "phone": "13900000077", "verified_by": "window" },
+                    "application": application, "originals_checked": true, "accept_on_behalf": accept })
+        };
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ua}/api/v1/federation/applications"),
+            Some(forward(true)),
+        )
+        .await;
+        assert_eq!(st, 403, "{v}");
+        assert_eq!(rule(&v), "federation.not_granted");
+
+        // B is down while A forwards: nothing is lost, and it arrives once B is back.
+        b.kill();
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ua}/api/v1/federation/applications"),
+            Some(forward(false)),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        let crossing = v["id"].as_str().unwrap().to_string();
+        until("a failed attempt while B is down", async || {
+            let log = get(&c, format!("{ua}/api/v1/federation/envelopes")).await;
+            log.as_array()?
+                .iter()
+                .any(|l| l["kind"] == "application.forward" && l["state"] == "pending" && l["error"].is_string())
+                .then_some(())
+        })
+        .await;
+        let b = Server::start(&db_b, &["--demo", "--listen", ub.trim_start_matches("http://")]);
+        let ub = b.url.clone();
+        // Retry now rather than after the back-off.
+        let log = get(&c, format!("{ua}/api/v1/federation/envelopes")).await;
+        let env_id = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["kind"] == "application.forward")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let _ = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ua}/api/v1/federation/envelopes/{env_id}/retry"),
+            None,
+        )
+        .await;
+        let status = until("B's answer at A", async || {
+            let l = get(&c, format!("{ua}/api/v1/federation/applications")).await;
+            let row = l.as_array()?.iter().find(|x| x["id"] == crossing.as_str())?.clone();
+            (row["state"] != "forwarded").then_some(row)
+        })
+        .await;
+        assert_eq!(status["state"], "received", "{status}");
+        let remote = status["remote_case"].as_str().expect("B's case number").to_string();
+        let there = get(&c, format!("{ub}/api/v1/federation/applications?role=competent")).await;
+        let mine: Vec<&Value> = there
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["remote_case"] == crossing.as_str())
+            .collect();
+        assert_eq!(mine.len(), 1, "exactly one case at B: {there}");
+        assert_eq!(mine[0]["local_case"], remote.as_str());
+        let (st, case) = call(&c, reqwest::Method::GET, format!("{ub}/api/v1/cases/{remote}"), None).await;
+        assert_eq!(st, 200, "{case}");
+
+        // B's window accepts the case (acceptance stays with B): the status reaches A.
+        let clerk = Session::login(&ub, "hk.clerk", Some(b.demo_secret("hk.clerk"))).await;
+        let r = clerk
+            .post(
+                format!("{ub}/api/v1/cases/{remote}/actions"),
+                &json!({"action": "accept"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        until("the acceptance at A", async || {
+            let l = get(&c, format!("{ua}/api/v1/federation/applications")).await;
+            let row = l.as_array()?.iter().find(|x| x["id"] == crossing.as_str())?.clone();
+            (row["state"] == "accepted").then_some(())
+        })
+        .await;
+
+        // Envelopes B must refuse, each logged.
+        let fake = Fake::new("fake-410000");
+        let never = fake.envelope(&id_b, "m-unknown", "case.status", &json!({}), now_ms());
+        let (st, v) = send(&c, &ub, &never).await;
+        assert_eq!((st, rule(&v).as_str()), (403, "federation.unknown_sender"), "{v}");
+        let terms = |until: &str| json!({ "grants": [], "forward_limit": "same_day", "valid_from": "2020-01-01", "valid_until": until });
+        let propose = fake.envelope(
+            &id_b,
+            "m-propose",
+            "agreement.propose",
+            &json!({ "agreement_id": "ag-fake", "node": fake.doc, "terms": terms("2099-12-31") }),
+            now_ms(),
+        );
+        let (st, v) = send(&c, &ub, &propose).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["message_id"], "m-propose");
+        // The same message again: the same receipt, nothing twice.
+        let (st, again) = send(&c, &ub, &propose).await;
+        assert_eq!(st, 200);
+        assert_eq!(again["signature"], v["signature"]);
+        // Not yet approved: no agreement in force.
+        let fwd = |id: &str, accept: bool, at: i64| {
+            fake.envelope(
+                &id_b,
+                id,
+                "application.forward",
+                &json!({ "origin_ref": id, "item_code": code, "mode": "proxy",
+                         "applicant": { "name": "王测试", "id_number": "11010519491231002X", "phone": "13900000078", "verified_by": "window" },
+                         "application": application, "accept_on_behalf": accept, "taken_by": "test", "taken_ms": at,
+                         "forward_by": "2026-12-31" }),
+                at,
+            )
+        };
+        let (st, v) = send(&c, &ub, &fwd("m-early", false, now_ms())).await;
+        assert_eq!((st, rule(&v).as_str()), (403, "federation.no_agreement"), "{v}");
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ub}/api/v1/federation/agreements/ag-fake/decision"),
+            Some(json!({ "action": "approve" })),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        // A changed byte.
+        let mut changed = fwd("m-changed", false, now_ms());
+        changed.body = changed.body.replacen("王测试", "王测验", 1);
+        let (st, v) = send(&c, &ub, &changed).await;
+        assert_eq!((st, rule(&v).as_str()), (403, "federation.bad_digest"), "{v}");
+        let mut resigned_digest = changed.clone();
+        resigned_digest.digest = hex::encode(yiwang_crypto::sm3(resigned_digest.body.as_bytes()));
+        let (st, v) = send(&c, &ub, &resigned_digest).await;
+        assert_eq!((st, rule(&v).as_str()), (403, "federation.bad_signature"), "{v}");
+        // An old time.
+        let (st, v) = send(&c, &ub, &fwd("m-old", false, now_ms() - 3_600_000)).await;
+        assert_eq!((st, rule(&v).as_str()), (403, "federation.stale"), "{v}");
+        // A right not granted (收件受理权), checked by B itself.
+        let (st, v) = send(&c, &ub, &fwd("m-accept", true, now_ms())).await;
+        assert_eq!((st, rule(&v).as_str()), (403, "federation.not_granted"), "{v}");
+        // A used message id with another body.
+        let (st, v) = send(&c, &ub, &fwd("m-propose", false, now_ms())).await;
+        assert_eq!((st, rule(&v).as_str()), (409, "federation.replay"), "{v}");
+        // Revoked: refused.
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ub}/api/v1/federation/agreements/ag-fake/decision"),
+            Some(json!({ "action": "revoke", "reason": "测试撤销" })),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        let (st, v) = send(&c, &ub, &fwd("m-revoked", false, now_ms())).await;
+        assert_eq!((st, rule(&v).as_str()), (403, "federation.revoked"), "{v}");
+        // Expired: a second fake node whose agreement ended in 2020.
+        let old = Fake::new("old-410000");
+        let p = old.envelope(
+            &id_b,
+            "m-old-propose",
+            "agreement.propose",
+            &json!({ "agreement_id": "ag-old", "node": old.doc, "terms": terms("2020-12-31") }),
+            now_ms(),
+        );
+        assert_eq!(send(&c, &ub, &p).await.0, 200);
+        let (st, _) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ub}/api/v1/federation/agreements/ag-old/decision"),
+            Some(json!({ "action": "approve" })),
+        )
+        .await;
+        assert_eq!(st, 200);
+        let e = old.envelope(&id_b, "m-expired", "offers.publish", &json!({ "offers": [] }), now_ms());
+        let (st, v) = send(&c, &ub, &e).await;
+        assert_eq!((st, rule(&v).as_str()), (403, "federation.expired"), "{v}");
+        // Every refusal is in B's log, with its reason.
+        let log = get(&c, format!("{ub}/api/v1/federation/envelopes?limit=500")).await;
+        let refused: Vec<&str> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["direction"] == "refused")
+            .map(|l| l["state"].as_str().unwrap())
+            .collect();
+        for r in [
+            "unknown_sender",
+            "no_agreement",
+            "bad_digest",
+            "bad_signature",
+            "stale",
+            "not_granted",
+            "replay",
+            "revoked",
+            "expired",
+        ] {
+            assert!(refused.contains(&r), "{r} logged: {refused:?}");
+        }
+        // The pages.
+        let admin = c
+            .get(format!("{ub}/work/federation"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(admin.status().as_u16(), 200);
+        drop(a);
+        drop(b);
+        db_a.cleanup().await;
+        db_b.cleanup().await;
+    }
+}
