@@ -385,11 +385,7 @@ impl AdminPage {
         }
     }
     fn modes(&self, o: &Offer) -> String {
-        o.modes
-            .iter()
-            .map(|m| self.base.lang.name(m))
-            .collect::<Vec<_>>()
-            .join("、")
+        modes_of(&self.base, o)
     }
     fn all_rights(&self) -> &'static [Right] {
         Right::ALL
@@ -510,11 +506,7 @@ crate::page!(ZonePage);
 
 impl ZonePage {
     fn modes(&self, o: &Offer) -> String {
-        o.modes
-            .iter()
-            .map(|m| self.base.lang.name(m))
-            .collect::<Vec<_>>()
-            .join("、")
+        modes_of(&self.base, o)
     }
     fn guide(&self, o: &Offer) -> String {
         o.detail["guide"].as_str().unwrap_or_default().to_string()
@@ -565,11 +557,7 @@ impl ForwardPage {
         v.to_string()
     }
     fn modes(&self, o: &Offer) -> String {
-        o.modes
-            .iter()
-            .map(|m| self.base.lang.name(m))
-            .collect::<Vec<_>>()
-            .join("、")
+        modes_of(&self.base, o)
     }
     fn materials(&self) -> Vec<(String, String)> {
         self.offer
