@@ -660,6 +660,11 @@ pub static RULES: &[Rule] = &[
     ),
     r("GET", "/api/v1/federation/envelopes", Perm(P::TrustManage, Home)),
     r(
+        "GET",
+        "/api/v1/federation/envelopes/{envelope_id}",
+        Perm(P::TrustManage, Home),
+    ),
+    r(
         "POST",
         "/api/v1/federation/envelopes/{envelope_id}/retry",
         Perm(P::TrustManage, Home),
@@ -694,6 +699,9 @@ pub static RULES: &[Rule] = &[
     r("POST", "/work/federation/forward", Perm(P::CaseAccept, Unbound)),
     r("GET", "/work/federation/cases", AnyPerm(CASE_STAFF, Unbound)),
     r("GET", "/kuayu", Public),
+    r("GET", "/kuayu/apply", Person),
+    r("POST", "/kuayu/apply", Person),
+    r("GET", "/me/federation", Person),
     // licence types and licences: the issuing department's licence officers
     r("GET", "/api/v1/licence-types", Public),
     r("POST", "/api/v1/licence-types", Perm(P::LicenceIssue, Body)),

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Server, Session, TOKEN, client};
+use common::{Server, Session, TOKEN, cli, client};
 use serde_json::{Value, json};
 use std::time::Duration;
 use yiwang_core::federation::{Envelope, NodeDoc};
@@ -279,6 +279,30 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
             (row["state"] == "accepted").then_some(())
         })
         .await;
+
+        // The forwarded envelope as B kept it verifies later against A's document; a
+        // changed byte does not (`yiwang federation verify`).
+        let (st, kept) = call(
+            &c,
+            reqwest::Method::GET,
+            format!("{ub}/api/v1/federation/envelopes/{env_id}"),
+            None,
+        )
+        .await;
+        assert_eq!(st, 200, "{kept}");
+        let file = db_b.dir.join("envelope.json");
+        std::fs::write(&file, kept.to_string()).unwrap();
+        let (rc, out, err) = cli(&db_b, &["federation", "verify", file.to_str().unwrap()]);
+        assert_eq!(rc, 0, "{out}{err}");
+        assert!(out.starts_with("valid:"), "{out}");
+        let mut bad = kept.clone();
+        bad["body"] = Value::String(kept["body"].as_str().unwrap().replacen("李跨域", "李跨越", 1));
+        std::fs::write(&file, bad.to_string()).unwrap();
+        let (rc, out, _) = cli(&db_b, &["federation", "verify", file.to_str().unwrap()]);
+        assert_eq!(rc, 1, "{out}");
+        let (rc, out, err) = cli(&db_a, &["federation", "node"]);
+        assert_eq!(rc, 0, "{err}");
+        assert!(out.contains(&id_a), "{out}");
 
         // Envelopes B must refuse, each logged.
         let fake = Fake::new("fake-410000");

@@ -106,58 +106,127 @@ pub async fn offer(store: &Store, node: &str, item_code: &str) -> Result<Option<
 // The courier
 // ---------------------------------------------------------------------------------------
 
-/// Delivers what is due: each pending envelope signed now and POSTed to its receiver; a
-/// verified receipt marks it delivered; a refusal (4xx) stops it; anything else tries again
-/// after a back-off doubling from one second up to `max_backoff_s`. Returns how many were
-/// delivered.
-pub async fn deliver_due(store: &Store, local: &Local, client: &reqwest::Client) -> Result<usize> {
-    let now = crate::now_ms();
-    let rows = sqlx::query(
-        "SELECT id, receiver, kind, correlation, body, digest, attempts FROM fed_outgoing
-         WHERE state = 'pending' AND next_ms <= $1 ORDER BY next_ms, created_ms LIMIT 100",
-    )
-    .bind(now)
-    .fetch_all(&store.read)
-    .await?;
-    let mut delivered = 0;
-    for r in rows {
-        let o = Outgoing {
+/// Kinds that change the relation between two nodes: sent one at a time per partner in
+/// the order they were queued (an approval before the offers that follow it), a later one
+/// waiting while an earlier one is not delivered.
+fn in_order(kind: &str) -> bool {
+    kind.starts_with("agreement.") || kind.starts_with("offers.")
+}
+
+/// Envelopes in flight at once (application and status messages).
+const IN_FLIGHT: usize = 32;
+
+const OUT_COLS: &str = "id, receiver, kind, correlation, body, digest, attempts, next_ms";
+
+fn outgoing_of(r: &sqlx::any::AnyRow) -> Result<(Outgoing, i64, i64)> {
+    Ok((
+        Outgoing {
             id: r.try_get("id")?,
             receiver: r.try_get("receiver")?,
             kind: r.try_get("kind")?,
             correlation: r.try_get("correlation")?,
             body: r.try_get("body")?,
             digest: r.try_get("digest")?,
-        };
-        let attempts: i64 = r.try_get("attempts")?;
-        let outcome = attempt(store, local, client, &o).await;
-        let cmd = match outcome {
-            Ok(receipt) => {
-                delivered += 1;
-                metrics::counter!("yiwang_federation_envelopes_total", "direction" => "sent").increment(1);
-                Cmd::Delivered {
-                    id: o.id.clone(),
-                    receipt: Box::new(receipt),
-                }
+        },
+        r.try_get("attempts")?,
+        r.try_get("next_ms")?,
+    ))
+}
+
+/// Delivers what is due: each pending envelope signed now and POSTed to its receiver; a
+/// verified receipt marks it delivered; a refusal (4xx) stops it; anything else tries again
+/// after a back-off doubling from one second up to `max_backoff_s`. Agreement and offer
+/// messages go one at a time per partner in order; the others up to 32 at once. Returns
+/// how many were delivered.
+pub async fn deliver_due(store: &std::sync::Arc<Store>, local: &Local, client: &reqwest::Client) -> Result<usize> {
+    let now = crate::now_ms();
+    let mut delivered = 0;
+    // In order: every pending one (few), oldest first; a partner waits behind its first
+    // undelivered one.
+    let sql = format!(
+        "SELECT {OUT_COLS} FROM fed_outgoing WHERE state = 'pending' AND (kind LIKE 'agreement.%' OR kind LIKE 'offers.%')
+         ORDER BY created_ms, id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&store.read).await?;
+    let mut blocked = std::collections::HashSet::new();
+    for r in &rows {
+        let (o, attempts, next_ms) = outgoing_of(r)?;
+        if blocked.contains(&o.receiver) {
+            continue;
+        }
+        if next_ms > now {
+            blocked.insert(o.receiver.clone());
+            continue;
+        }
+        if deliver_one(store, local, client, &o, attempts).await? {
+            delivered += 1;
+        } else {
+            blocked.insert(o.receiver.clone());
+        }
+    }
+    // The rest: due ones, several at once.
+    let sql = format!(
+        "SELECT {OUT_COLS} FROM fed_outgoing WHERE state = 'pending' AND next_ms <= $1 ORDER BY next_ms, created_ms LIMIT 1000"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .fetch_all(&store.read)
+        .await?;
+    let mut set = tokio::task::JoinSet::new();
+    for r in &rows {
+        let (o, attempts, _) = outgoing_of(r)?;
+        if in_order(&o.kind) {
+            continue;
+        }
+        while set.len() >= IN_FLIGHT {
+            if let Some(done) = set.join_next().await {
+                delivered += usize::from(done.map_err(internal)??);
             }
-            Err((error, refused)) => {
-                metrics::counter!("yiwang_federation_envelopes_total", "direction" => "failed").increment(1);
-                let wait_s = 2i64
-                    .saturating_pow(attempts.clamp(0, 30) as u32)
-                    .min(store.config.federation.max_backoff_s);
-                Cmd::Attempted {
-                    id: o.id.clone(),
-                    error,
-                    next_ms: crate::now_ms() + wait_s * 1000,
-                    refused,
-                }
-            }
-        };
-        store
-            .write(Meta::actor("system:federation"), Command::Federation(Box::new(cmd)))
-            .await?;
+        }
+        let (store, local, client) = (store.clone(), local.clone(), client.clone());
+        set.spawn(async move { deliver_one(&store, &local, &client, &o, attempts).await });
+    }
+    while let Some(done) = set.join_next().await {
+        delivered += usize::from(done.map_err(internal)??);
     }
     Ok(delivered)
+}
+
+/// One attempt at one envelope, its outcome recorded; `true` when delivered.
+async fn deliver_one(
+    store: &Store,
+    local: &Local,
+    client: &reqwest::Client,
+    o: &Outgoing,
+    attempts: i64,
+) -> Result<bool> {
+    let outcome = attempt(store, local, client, o).await;
+    let ok = outcome.is_ok();
+    let cmd = match outcome {
+        Ok(receipt) => {
+            metrics::counter!("yiwang_federation_envelopes_total", "direction" => "sent").increment(1);
+            Cmd::Delivered {
+                id: o.id.clone(),
+                receipt: Box::new(receipt),
+            }
+        }
+        Err((error, refused)) => {
+            metrics::counter!("yiwang_federation_envelopes_total", "direction" => "failed").increment(1);
+            let wait_s = 2i64
+                .saturating_pow(attempts.clamp(0, 30) as u32)
+                .min(store.config.federation.max_backoff_s);
+            Cmd::Attempted {
+                id: o.id.clone(),
+                error,
+                next_ms: crate::now_ms() + wait_s * 1000,
+                refused,
+            }
+        }
+    };
+    store
+        .write(Meta::actor("system:federation"), Command::Federation(Box::new(cmd)))
+        .await?;
+    Ok(ok)
 }
 
 /// One attempt: the receipt, or the error and whether the receiver refused the envelope.
@@ -327,7 +396,8 @@ pub async fn receive(store: &Store, local: &Local, env: Envelope) -> Result<(Rec
             let again = w.value["again"].as_bool().unwrap_or(false);
             Ok((r, if again { Effect::Later } else { effect }))
         }
-        Err(reason) => {
+        Err(Fail::Store(e)) => Err(e),
+        Err(Fail::Refused(reason)) => {
             metrics::counter!("yiwang_federation_envelopes_total", "direction" => "refused").increment(1);
             store
                 .write(
@@ -348,6 +418,25 @@ enum Admitted {
     Again(Box<Receipt>),
 }
 
+/// Why an envelope was not admitted: refused (logged, answered with the reason), or this
+/// node could not check it now (answered 500: the sender tries again).
+enum Fail {
+    Refused(Refusal),
+    Store(StoreError),
+}
+
+impl From<Refusal> for Fail {
+    fn from(r: Refusal) -> Fail {
+        Fail::Refused(r)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Fail {
+        Fail::Store(e)
+    }
+}
+
 async fn receipt_for(store: &Store, local: &Local, env: &Envelope) -> Result<Receipt> {
     let key = store.keyring.signer_from(&store.read, NODE_KEY_ID).await?;
     let mut r = Receipt {
@@ -365,26 +454,26 @@ async fn receipt_for(store: &Store, local: &Local, env: &Envelope) -> Result<Rec
 
 /// The receiver's checks, in order; a store error reads as malformed only where the
 /// envelope's own content caused it.
-async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::result::Result<Admitted, Refusal> {
+async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::result::Result<Admitted, Fail> {
     let policy = &store.config.federation;
     if env.body.len() > policy.max_body_bytes {
-        return Err(Refusal::TooLarge);
+        return Err(Refusal::TooLarge.into());
     }
     let needs_agreement = core::kind_needs_agreement(&env.kind).ok_or(Refusal::UnknownKind)?;
     if env.receiver != local.id {
-        return Err(Refusal::WrongReceiver);
+        return Err(Refusal::WrongReceiver.into());
     }
     if hex::encode(yiwang_crypto::sm3(env.body.as_bytes())) != env.digest {
-        return Err(Refusal::BadDigest);
+        return Err(Refusal::BadDigest.into());
     }
     let body: Value = serde_json::from_str(&env.body).map_err(|_| Refusal::Malformed)?;
     // The sender's key: the stored document's; for a proposal from a node not known yet,
     // the document it carries (it must name the sender and sign itself).
-    let known = partner(store, &env.sender).await.map_err(|_| Refusal::Malformed)?;
+    let known = partner(store, &env.sender).await?;
     let proposal_doc = if env.kind == "agreement.propose" {
         let doc: NodeDoc = serde_json::from_value(body["node"].clone()).map_err(|_| Refusal::Malformed)?;
         if doc.id != env.sender || check_doc(&doc).is_err() {
-            return Err(Refusal::BadSignature);
+            return Err(Refusal::BadSignature.into());
         }
         Some(doc)
     } else {
@@ -393,15 +482,15 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
     let key_hex = match (&known, &proposal_doc) {
         (Some(k), _) => k.public_key.clone(),
         (None, Some(d)) => d.public_key.clone(),
-        (None, None) => return Err(Refusal::UnknownSender),
+        (None, None) => return Err(Refusal::UnknownSender.into()),
     };
     let key = hex::decode(&key_hex).map_err(|_| Refusal::UnknownSender)?;
     let sig = hex::decode(&env.signature).map_err(|_| Refusal::BadSignature)?;
     if yiwang_crypto::verify(&key, &env.signed_bytes(), &sig).is_err() {
-        return Err(Refusal::BadSignature);
+        return Err(Refusal::BadSignature.into());
     }
     if !core::fresh(env.at_ms, crate::now_ms(), policy.max_skew_s) {
-        return Err(Refusal::Stale);
+        return Err(Refusal::Stale.into());
     }
     // Replay: the same message again gets its first receipt; another one under a used id
     // is refused.
@@ -409,14 +498,14 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
         .bind(&env.id)
         .fetch_optional(&store.read)
         .await
-        .map_err(|_| Refusal::Malformed)?
+        .map_err(StoreError::from)?
     {
         let same = r.try_get::<String, _>("sender").ok().as_deref() == Some(env.sender.as_str())
             && r.try_get::<String, _>("kind").ok().as_deref() == Some(env.kind.as_str())
             && r.try_get::<String, _>("correlation").ok().as_deref() == Some(env.correlation.as_str())
             && r.try_get::<String, _>("digest").ok().as_deref() == Some(env.digest.as_str());
         if !same {
-            return Err(Refusal::Replay);
+            return Err(Refusal::Replay.into());
         }
         let receipt: String = r.try_get("receipt").map_err(|_| Refusal::Malformed)?;
         let receipt: Receipt = serde_json::from_str(&receipt).map_err(|_| Refusal::Malformed)?;
@@ -432,9 +521,12 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
             let doc = proposal_doc.expect("read above");
             let terms: Terms = serde_json::from_value(body["terms"].clone()).map_err(|_| Refusal::Malformed)?;
             if terms.check(&env.sender, &local.id).is_err() {
-                return Err(Refusal::Malformed);
+                return Err(Refusal::Malformed.into());
             }
-            let agreement_id = body["agreement_id"].as_str().ok_or(Refusal::Malformed)?.to_string();
+            let agreement_id = body["agreement_id"]
+                .as_str()
+                .ok_or(Fail::Refused(Refusal::Malformed))?
+                .to_string();
             Effect::Proposal {
                 agreement_id,
                 node: Box::new(doc),
@@ -442,9 +534,9 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
             }
         }
         "agreement.approve" | "agreement.decline" | "agreement.revoke" => {
-            let a = agreement.as_ref().ok_or(Refusal::NoAgreement)?;
+            let a = agreement.as_ref().ok_or(Fail::Refused(Refusal::NoAgreement))?;
             if a.state == AgreementState::Revoked {
-                return Err(Refusal::Revoked);
+                return Err(Refusal::Revoked.into());
             }
             let action = match kind {
                 "agreement.approve" => AgreementAction::Approved,
@@ -452,7 +544,10 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
                 _ => AgreementAction::Revoked,
             };
             Effect::Agreement {
-                agreement_id: body["agreement_id"].as_str().ok_or(Refusal::Malformed)?.to_string(),
+                agreement_id: body["agreement_id"]
+                    .as_str()
+                    .ok_or(Fail::Refused(Refusal::Malformed))?
+                    .to_string(),
                 action,
                 reason: body["reason"].as_str().map(str::to_string),
             }
@@ -460,7 +555,7 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
         _ => {
             debug_assert!(needs_agreement);
             let a = agreement.as_ref();
-            core::admit(a.map(|a| (a.state, &a.terms)), today)?;
+            core::admit(a.map(|a| (a.state, &a.terms)), today).map_err(Fail::Refused)?;
             let terms = &a.expect("admitted").terms;
             match kind {
                 "offers.publish" => {
@@ -471,15 +566,14 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
                 "application.forward" => {
                     let f: Forwarded = serde_json::from_value(body).map_err(|_| Refusal::Malformed)?;
                     let offered = offer(store, &local.id, &f.item_code)
-                        .await
-                        .map_err(|_| Refusal::Malformed)?
+                        .await?
                         .is_some_and(|o| o.modes.contains(&f.mode));
                     if !offered {
-                        return Err(Refusal::NotOffered);
+                        return Err(Refusal::NotOffered.into());
                     }
                     for right in core::forward_needs(&f) {
                         if !terms.grants(&local.id, &env.sender, right, &f.item_code) {
-                            return Err(Refusal::NotGranted);
+                            return Err(Refusal::NotGranted.into());
                         }
                     }
                     Effect::Later
@@ -488,7 +582,7 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
                     let s: Status = serde_json::from_value(body).map_err(|_| Refusal::Malformed)?;
                     Effect::Status(Box::new(s))
                 }
-                _ => return Err(Refusal::UnknownKind),
+                _ => return Err(Refusal::UnknownKind.into()),
             }
         }
     };

@@ -594,6 +594,13 @@ pub async fn set_offer(store: &Store, meta: Meta, local: &Local, item_code: &str
             "promised_limit": e.promised_limit,
             "guide": format!("{}/services/{}", local.endpoint, svc.code),
             "sample": sample,
+            // The form as the partner's portal asks for it (全程网办 at the partner).
+            "fields": e.form.iter().map(|f| {
+                let name = f.label.clone()
+                    .or_else(|| dict.get(&f.element).map(|d| d.name.clone()))
+                    .unwrap_or_else(|| f.element.clone());
+                json!({ "key": f.element, "name": name, "required": f.required })
+            }).collect::<Vec<_>>(),
         }),
     };
     let mut with = vec![offer.clone()];

@@ -1,4 +1,5 @@
-//! Benchmarks. `yiwang bench reads` (in `reads`): the read paths against `/healthz`.
+//! Benchmarks. `yiwang bench federation` (in `federation`): envelopes between two nodes.
+//! `yiwang bench reads` (in `reads`): the read paths against `/healthz`.
 //! `yiwang bench tickets` (in `tickets`): 12345 intake with repeats against stored tickets.
 //! `yiwang bench search`: our index against SQLite FTS5 and PostgreSQL FTS
 //! on the same corpus and query terms (below). `yiwang bench writer`: durable commands/s through the group-committing writer with many
@@ -16,6 +17,7 @@ use yiwang_core::ledger::{EventRecord, GENESIS};
 use yiwang_store::{Command, Meta, Store};
 
 mod cases;
+mod federation;
 mod licences;
 mod preload;
 mod reads;
@@ -23,6 +25,7 @@ mod search;
 pub mod statements;
 mod tickets;
 pub use cases::*;
+pub use federation::*;
 pub use licences::*;
 pub use reads::*;
 pub use search::*;
@@ -244,7 +247,8 @@ pub(super) async fn ceiling_departments(store: &Store, n: usize, batch: usize) -
 /// concurrent clients creating departments with `POST /api/v1/departments` (admin token,
 /// Idempotency-Key), against the ceiling for the same rows. Consumes the store: the server
 /// closes it when it stops. Returns the ratio.
-pub async fn http(store: Arc<Store>, o: &Options) -> Result<f64> {
+/// The province 460000 exists (a bench's server serves it).
+pub(crate) async fn ensure_province(store: &Store) -> Result<()> {
     if yiwang_store::regions::get(&store.read, "460000").await?.is_none() {
         let r = yiwang_core::regions::NewRegion {
             code: "460000".into(),
@@ -259,6 +263,11 @@ pub async fn http(store: Arc<Store>, o: &Options) -> Result<f64> {
             )
             .await?;
     }
+    Ok(())
+}
+
+pub async fn http(store: Arc<Store>, o: &Options) -> Result<f64> {
+    ensure_province(&store).await?;
     let n = o.commands;
     let ceiling = ceiling_departments(&store, n, o.ceiling_batch).await?;
 

@@ -24,6 +24,9 @@ use yiwang_core::federation::{AgreementAction, Envelope, ForwardLimit, Grant, Mo
 use yiwang_core::federation::{ForwardInput, Offer};
 use yiwang_store::federation::{self as fed, Agreement, CrossingRow, LogLine};
 
+mod pages;
+use pages::*;
+
 pub fn routes() -> OpenApiRouter<AppState> {
     let inbox = OpenApiRouter::new()
         .routes(routes!(envelopes_in))
@@ -35,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_decide))
         .routes(routes!(api_log))
         .routes(routes!(api_retry))
+        .routes(routes!(api_envelope))
         .routes(routes!(api_offers))
         .routes(routes!(api_set_offer, api_remove_offer))
         .routes(routes!(api_forward, api_crossings))
@@ -55,6 +59,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         )
         .route("/work/federation/cases", axum::routing::get(cases_page))
         .route("/kuayu", axum::routing::get(zone_page))
+        .route(
+            "/kuayu/apply",
+            axum::routing::get(apply_page)
+                .post(apply_form)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_LIMIT)),
+        )
+        .route("/me/federation", axum::routing::get(mine_page))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -125,7 +136,7 @@ pub struct ProposeInput {
     pub valid_until: chrono::NaiveDate,
 }
 
-async fn propose(s: &AppState, ctx: &Ctx, input: ProposeInput) -> ApiResult<serde_json::Value> {
+pub(super) async fn propose(s: &AppState, ctx: &Ctx, input: ProposeInput) -> ApiResult<serde_json::Value> {
     let partner = fed::fetch_node_doc(&input.partner_endpoint).await?;
     let grant = |grantor: &str, grantee: &str, right: Right| Grant {
         grantor: grantor.into(),
@@ -166,7 +177,7 @@ pub struct DecisionInput {
     pub reason: Option<String>,
 }
 
-fn action_of(a: &str) -> ApiResult<AgreementAction> {
+pub(super) fn action_of(a: &str) -> ApiResult<AgreementAction> {
     match a {
         "approve" => Ok(AgreementAction::Approve),
         "decline" => Ok(AgreementAction::Decline),
@@ -212,6 +223,18 @@ pub async fn api_log(State(s): State<AppState>, ApiQuery(q): ApiQuery<LogQuery>)
     Ok(Json(fed::log(&s.store, q.limit.unwrap_or(100).clamp(1, 500)).await?))
 }
 
+/// A received envelope as it was kept: signed by its sender, to be verified again later
+/// (`yiwang federation verify FILE`).
+#[utoipa::path(get, path = "/api/v1/federation/envelopes/{envelope_id}", tag = "federation",
+    responses((status = 200, body = Envelope), (status = 404, body = crate::error::Problem)))]
+pub async fn api_envelope(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Envelope>> {
+    Ok(Json(
+        fed::incoming(&s.store, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("报文 / envelope"))?,
+    ))
+}
+
 /// Sends a refused or failing envelope again now.
 #[utoipa::path(post, path = "/api/v1/federation/envelopes/{envelope_id}/retry", tag = "federation",
     responses((status = 200), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
@@ -238,7 +261,7 @@ pub struct PartnerOffer {
     pub offer: Offer,
 }
 
-async fn all_offers(s: &AppState) -> ApiResult<Offers> {
+pub(super) async fn all_offers(s: &AppState) -> ApiResult<Offers> {
     Ok(Offers {
         node: s.node.id.clone(),
         own: fed::offers(&s.store, &s.node.id).await?,
@@ -293,7 +316,7 @@ pub async fn api_remove_offer(
 // ---------------------------------------------------------------------------------------
 
 /// Who took it, as the forwarded application names them.
-fn taken_by(ctx: &Ctx) -> String {
+pub(super) fn taken_by(ctx: &Ctx) -> String {
     match &ctx.staff {
         Some(st) => format!("{}（{}）", st.name, st.department_name),
         None => ctx.ledger_actor(),
@@ -341,383 +364,4 @@ pub async fn api_crossings(
         )));
     }
     Ok(Json(fed::crossings(&s.store, role, 200).await?))
-}
-
-// ---------------------------------------------------------------------------------------
-// Pages
-// ---------------------------------------------------------------------------------------
-
-/// An offer's modes in the page's language.
-fn modes_of(base: &Base, o: &Offer) -> String {
-    o.modes.iter().map(|m| base.lang.name(m)).collect::<Vec<_>>().join("、")
-}
-
-#[derive(Template, askama_web::WebTemplate)]
-#[template(path = "federation.html")]
-struct AdminPage {
-    base: Base,
-    node: NodeDoc,
-    fingerprint: String,
-    agreements: Vec<Agreement>,
-    offers: Offers,
-    log: Vec<LogLine>,
-    errors: Vec<FieldError>,
-    values: Fields,
-}
-crate::page!(AdminPage);
-
-impl AdminPage {
-    fn val(&self, k: &str) -> String {
-        field(&self.values, k).to_string()
-    }
-    fn rights(&self, a: &Agreement, grantor: &str) -> String {
-        let names: Vec<&str> = a
-            .terms
-            .grants
-            .iter()
-            .filter(|g| g.grantor == grantor)
-            .map(|g| self.base.lang.name(&g.right))
-            .collect();
-        if names.is_empty() {
-            "—".into()
-        } else {
-            names.join("、")
-        }
-    }
-    fn modes(&self, o: &Offer) -> String {
-        modes_of(&self.base, o)
-    }
-    fn all_rights(&self) -> &'static [Right] {
-        Right::ALL
-    }
-    fn all_modes(&self) -> &'static [Mode] {
-        Mode::ALL
-    }
-}
-
-async fn render_admin(s: &AppState, base: Base, errors: Vec<FieldError>, values: Fields) -> ApiResult<Response> {
-    let node = fed::node_doc(&s.store, &s.node).await?;
-    let status = crate::pages::form_status(&errors);
-    Ok((
-        status,
-        AdminPage {
-            base,
-            fingerprint: fed::fingerprint(&node.public_key),
-            node,
-            agreements: fed::agreements(&s.store).await?,
-            offers: all_offers(s).await?,
-            log: fed::log(&s.store, 50).await?,
-            errors,
-            values,
-        },
-    )
-        .into_response())
-}
-
-async fn admin_page(State(s): State<AppState>, base: Base) -> ApiResult<Response> {
-    render_admin(&s, base, vec![], vec![]).await
-}
-
-fn rights_in(f: &Fields, prefix: &str) -> Vec<Right> {
-    f.iter()
-        .filter(|(k, _)| k == prefix)
-        .filter_map(|(_, v)| Right::parse(v))
-        .collect()
-}
-
-async fn propose_form(State(s): State<AppState>, ctx: Ctx, base: Base, Form(f): Form<Fields>) -> ApiResult<Response> {
-    let until = field(&f, "valid_until").trim().parse::<chrono::NaiveDate>();
-    let limit = ForwardLimit::parse(field(&f, "forward_limit"));
-    let (Ok(valid_until), Some(forward_limit)) = (until, limit) else {
-        let e = FieldError::new(
-            "valid_until",
-            "date.format",
-            "日期格式应为 YYYY-MM-DD",
-            "a date is YYYY-MM-DD",
-        );
-        return render_admin(&s, base, vec![e], f).await;
-    };
-    let input = ProposeInput {
-        partner_endpoint: field(&f, "partner_endpoint").to_string(),
-        grant: rights_in(&f, "grant"),
-        ask: rights_in(&f, "ask"),
-        items: vec![],
-        forward_limit,
-        valid_until,
-    };
-    match propose(&s, &ctx, input).await {
-        Ok(_) => Ok(Redirect::to("/work/federation#agreements").into_response()),
-        Err(e) => render_admin(&s, base, e.into_field_errors(), f).await,
-    }
-}
-
-async fn decide_form(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    base: Base,
-    Path(id): Path<String>,
-    Form(f): Form<Fields>,
-) -> ApiResult<Response> {
-    let r = match action_of(field(&f, "action")) {
-        Ok(a) => fed::decide(&s.store, ctx.meta(), &s.node, &id, a, Some(field(&f, "reason")))
-            .await
-            .map_err(ApiError::from),
-        Err(e) => Err(e),
-    };
-    match r {
-        Ok(_) => Ok(Redirect::to("/work/federation#agreements").into_response()),
-        Err(e) => render_admin(&s, base, e.into_field_errors(), f).await,
-    }
-}
-
-async fn offer_form(State(s): State<AppState>, ctx: Ctx, base: Base, Form(f): Form<Fields>) -> ApiResult<Response> {
-    let code = field(&f, "item_code").trim().to_string();
-    let modes: Vec<Mode> = f
-        .iter()
-        .filter(|(k, _)| k == "mode")
-        .filter_map(|(_, v)| Mode::parse(v))
-        .collect();
-    let r = if field(&f, "remove") == "1" {
-        fed::remove_offer(&s.store, ctx.meta(), &s.node, &code).await
-    } else {
-        fed::set_offer(&s.store, ctx.meta(), &s.node, &code, modes).await
-    };
-    match r {
-        Ok(_) => Ok(Redirect::to("/work/federation#offers").into_response()),
-        Err(e) => render_admin(&s, base, ApiError::from(e).into_field_errors(), f).await,
-    }
-}
-
-async fn retry_form(State(s): State<AppState>, ctx: Ctx, base: Base, Path(id): Path<String>) -> ApiResult<Response> {
-    match fed::retry_envelope(&s.store, ctx.meta(), &id).await {
-        Ok(_) => Ok(Redirect::to("/work/federation#log").into_response()),
-        Err(e) => render_admin(&s, base, ApiError::from(e).into_field_errors(), vec![]).await,
-    }
-}
-
-#[derive(Template, askama_web::WebTemplate)]
-#[template(path = "federation_zone.html")]
-struct ZonePage {
-    base: Base,
-    q: String,
-    offers: Offers,
-}
-crate::page!(ZonePage);
-
-impl ZonePage {
-    fn modes(&self, o: &Offer) -> String {
-        modes_of(&self.base, o)
-    }
-    fn guide(&self, o: &Offer) -> String {
-        o.detail["guide"].as_str().unwrap_or_default().to_string()
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ZoneQuery {
-    #[serde(default)]
-    q: String,
-}
-
-/// 跨域通办专区: the items partners offer (with the competent node's guide) and this
-/// node's own, filtered by words of the name or department.
-async fn zone_page(State(s): State<AppState>, base: Base, ApiQuery(q): ApiQuery<ZoneQuery>) -> ApiResult<Response> {
-    let mut offers = all_offers(&s).await?;
-    let words: Vec<String> = q.q.split_whitespace().map(str::to_string).collect();
-    let hit = |o: &Offer| {
-        words
-            .iter()
-            .all(|w| o.name.contains(w.as_str()) || o.department.contains(w.as_str()))
-    };
-    offers.own.retain(|o| hit(o));
-    offers.partners.retain(|p| hit(&p.offer));
-    Ok(ZonePage { base, q: q.q, offers }.into_response())
-}
-
-#[derive(Template, askama_web::WebTemplate)]
-#[template(path = "federation_forward.html")]
-struct ForwardPage {
-    base: Base,
-    node: String,
-    node_name: String,
-    offer: Option<Offer>,
-    partners: Vec<PartnerOffer>,
-    sample: String,
-    errors: Vec<FieldError>,
-    values: Fields,
-}
-crate::page!(ForwardPage);
-
-impl ForwardPage {
-    fn val(&self, k: &str) -> String {
-        let v = field(&self.values, k);
-        if v.is_empty() && k == "application" {
-            return self.sample.clone();
-        }
-        v.to_string()
-    }
-    fn modes(&self, o: &Offer) -> String {
-        modes_of(&self.base, o)
-    }
-    fn materials(&self) -> Vec<(String, String)> {
-        self.offer
-            .as_ref()
-            .and_then(|o| o.detail["materials"].as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .map(|m| {
-                (
-                    m["key"].as_str().unwrap_or_default().to_string(),
-                    m["name"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect()
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ForwardQuery {
-    #[serde(default)]
-    node: String,
-    #[serde(default)]
-    item: String,
-}
-
-async fn render_forward(
-    s: &AppState,
-    base: Base,
-    node: &str,
-    item: &str,
-    errors: Vec<FieldError>,
-    values: Fields,
-) -> ApiResult<Response> {
-    let partners: Vec<PartnerOffer> = all_offers(s)
-        .await?
-        .partners
-        .into_iter()
-        .filter(|p| p.offer.modes.contains(&Mode::Proxy))
-        .collect();
-    let picked = partners.iter().find(|p| p.node == node && p.offer.item_code == item);
-    let sample = picked
-        .map(|p| serde_json::to_string_pretty(&p.offer.detail["sample"]).unwrap_or_default())
-        .filter(|v| v != "null")
-        .unwrap_or_else(|| "{}".into());
-    let status = crate::pages::form_status(&errors);
-    Ok((
-        status,
-        ForwardPage {
-            base,
-            node: node.to_string(),
-            node_name: picked.map(|p| p.node_name.clone()).unwrap_or_default(),
-            offer: picked.map(|p| p.offer.clone()),
-            partners,
-            sample,
-            errors,
-            values,
-        },
-    )
-        .into_response())
-}
-
-async fn forward_page(
-    State(s): State<AppState>,
-    base: Base,
-    ApiQuery(q): ApiQuery<ForwardQuery>,
-) -> ApiResult<Response> {
-    render_forward(&s, base, &q.node, &q.item, vec![], vec![]).await
-}
-
-async fn forward_form(State(s): State<AppState>, ctx: Ctx, base: Base, Form(f): Form<Fields>) -> ApiResult<Response> {
-    let node = field(&f, "node").to_string();
-    let item = field(&f, "item_code").to_string();
-    let application = match serde_json::from_str::<serde_json::Value>(field(&f, "application")) {
-        Ok(v) => v,
-        Err(e) => {
-            let err = FieldError::new(
-                "application",
-                "json",
-                format!("申请内容不是有效的 JSON：{e}"),
-                format!("the application is not valid JSON: {e}"),
-            );
-            return render_forward(&s, base, &node, &item, vec![err], f).await;
-        }
-    };
-    let input = ForwardInput {
-        partner: node.clone(),
-        item_code: item.clone(),
-        mode: Mode::Proxy,
-        applicant: yiwang_core::federation::ForwardedApplicant {
-            name: field(&f, "name").trim().to_string(),
-            id_number: field(&f, "id_number").trim().to_uppercase(),
-            phone: field(&f, "phone").trim().to_string(),
-            verified_by: "window".into(),
-        },
-        application,
-        scans: vec![],
-        originals_checked: field(&f, "originals_checked") == "1",
-        accept_on_behalf: field(&f, "accept_on_behalf") == "1",
-    };
-    match fed::forward(&s.store, ctx.meta(), &s.node, &taken_by(&ctx), None, input).await {
-        Ok(v) => {
-            let id = v["id"].as_str().unwrap_or_default();
-            Ok(Redirect::to(&format!("/work/federation/cases#c-{id}")).into_response())
-        }
-        Err(e) => render_forward(&s, base, &node, &item, ApiError::from(e).into_field_errors(), f).await,
-    }
-}
-
-#[derive(Template, askama_web::WebTemplate)]
-#[template(path = "federation_cases.html")]
-struct CasesPage {
-    base: Base,
-    origin: Vec<CrossingRow>,
-    competent: Vec<CrossingRow>,
-}
-crate::page!(CasesPage);
-
-impl CasesPage {
-    fn status_label(&self, c: &CrossingRow) -> String {
-        let st = &c.detail["status"];
-        match (st["label_zh"].as_str(), st["label_en"].as_str()) {
-            (Some(zh), Some(en)) => self.base.lang.pick(zh, en).to_string(),
-            _ => match c.state.as_str() {
-                "forwarded" => self
-                    .base
-                    .lang
-                    .pick("已转递，待对方收件", "forwarded, awaiting the partner")
-                    .into(),
-                other => other.to_string(),
-            },
-        }
-    }
-    fn problems(&self, c: &CrossingRow) -> Vec<String> {
-        c.detail["status"]["problems"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}: {}",
-                    p["field"].as_str().unwrap_or_default(),
-                    self.base.lang.pick(
-                        p["zh"].as_str().unwrap_or_default(),
-                        p["en"].as_str().unwrap_or_default()
-                    )
-                )
-            })
-            .collect()
-    }
-    fn forward_by(&self, c: &CrossingRow) -> String {
-        c.forward_by.map(|d| d.to_string()).unwrap_or_default()
-    }
-}
-
-async fn cases_page(State(s): State<AppState>, base: Base) -> ApiResult<Response> {
-    Ok(CasesPage {
-        base,
-        origin: fed::crossings(&s.store, "origin", 100).await?,
-        competent: fed::crossings(&s.store, "competent", 100).await?,
-    }
-    .into_response())
 }
