@@ -280,6 +280,40 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         })
         .await;
 
+        // B asks for a correction of a second application: A is told what to correct (一次性告知
+        // through the node that took it).
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ua}/api/v1/federation/applications"),
+            Some(forward(false)),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        let second = v["id"].as_str().unwrap().to_string();
+        let row = until("B's case for the second application", async || {
+            let l = get(&c, format!("{ua}/api/v1/federation/applications")).await;
+            let row = l.as_array()?.iter().find(|x| x["id"] == second.as_str())?.clone();
+            row["remote_case"].is_string().then_some(row)
+        })
+        .await;
+        let remote2 = row["remote_case"].as_str().unwrap().to_string();
+        let r = clerk
+            .post(
+                format!("{ub}/api/v1/cases/{remote2}/actions"),
+                &json!({"action": "request_correction", "items": [{"target": "sqs", "problem": "申请书缺申请人签字"}]}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let told = until("the correction at A", async || {
+            let l = get(&c, format!("{ua}/api/v1/federation/applications")).await;
+            let row = l.as_array()?.iter().find(|x| x["id"] == second.as_str())?.clone();
+            (row["state"] == "correcting").then_some(row)
+        })
+        .await;
+        assert_eq!(told["detail"]["status"]["problems"][0]["field"], "sqs", "{told}");
+        assert_eq!(told["detail"]["status"]["problems"][0]["zh"], "申请书缺申请人签字");
+
         // The forwarded envelope as B kept it verifies later against A's document; a
         // changed byte does not (`yiwang federation verify`).
         let (st, kept) = call(

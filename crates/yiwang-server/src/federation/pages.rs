@@ -365,7 +365,7 @@ fn problems_of(base: &Base, c: &CrossingRow) -> Vec<String> {
 /// What the pages listing crossing cases show of each: the status the competent node
 /// reported, the problems it found, the partner's name.
 trait CrossingView: Page {
-    fn names(&self) -> &std::collections::HashMap<String, String>;
+    fn names(&self) -> &std::collections::HashMap<String, (String, String)>;
     fn status_label(&self, c: &CrossingRow) -> String {
         status_label(self.base(), c)
     }
@@ -375,17 +375,25 @@ trait CrossingView: Page {
     fn partner(&self, c: &CrossingRow) -> String {
         self.names()
             .get(&c.partner)
-            .cloned()
+            .map(|p| p.0.clone())
             .unwrap_or_else(|| c.partner.clone())
+    }
+    /// The licence the competent node issued, and where to verify it there (its public
+    /// verification page checks the signature, the seal and the live status).
+    fn licence(&self, c: &CrossingRow) -> Option<(String, String)> {
+        let id = c.detail["status"]["licence_id"].as_str()?.to_string();
+        let endpoint = self.names().get(&c.partner).map(|p| p.1.clone()).unwrap_or_default();
+        let enc: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        Some((id, format!("{endpoint}/verify?id={enc}")))
     }
 }
 
-/// Partner node names by id.
-async fn partner_names(s: &AppState) -> ApiResult<std::collections::HashMap<String, String>> {
+/// Partner nodes by id: (name, endpoint).
+async fn partner_names(s: &AppState) -> ApiResult<std::collections::HashMap<String, (String, String)>> {
     Ok(fed::agreements(&s.store)
         .await?
         .into_iter()
-        .map(|a| (a.partner, a.partner_name))
+        .map(|a| (a.partner, (a.partner_name, a.partner_endpoint)))
         .collect())
 }
 
@@ -410,12 +418,12 @@ struct CasesPage {
     base: Base,
     origin: Vec<CrossingRow>,
     competent: Vec<CrossingRow>,
-    names: std::collections::HashMap<String, String>,
+    names: std::collections::HashMap<String, (String, String)>,
 }
 crate::page!(CasesPage);
 
 impl CrossingView for CasesPage {
-    fn names(&self) -> &std::collections::HashMap<String, String> {
+    fn names(&self) -> &std::collections::HashMap<String, (String, String)> {
         &self.names
     }
 }
@@ -680,12 +688,12 @@ pub(super) async fn apply_form(
 struct MinePage {
     base: Base,
     cases: Vec<CrossingRow>,
-    names: std::collections::HashMap<String, String>,
+    names: std::collections::HashMap<String, (String, String)>,
 }
 crate::page!(MinePage);
 
 impl CrossingView for MinePage {
-    fn names(&self) -> &std::collections::HashMap<String, String> {
+    fn names(&self) -> &std::collections::HashMap<String, (String, String)> {
         &self.names
     }
 }

@@ -475,6 +475,24 @@ async fn report(store: &Store, id: &str, partner: &str, case_id: &str, origin: &
     let Some(c) = crate::cases::case(store, case_id).await? else {
         return Ok(());
     };
+    // A correction asked for goes to the node that took the application, which tells the
+    // applicant (一次性告知 through the receiving node: everything in one notice, the latest
+    // request being the one outstanding).
+    let mut problems = vec![];
+    if c.state == yiwang_core::cases::State::Correcting
+        && let Some(e) = crate::cases::timeline(store, case_id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|e| e.event == "correction_requested")
+    {
+        let items: Vec<yiwang_core::cases::CorrectionItem> =
+            serde_json::from_value(e.body["items"].clone()).unwrap_or_default();
+        problems = items
+            .into_iter()
+            .map(|i| yiwang_core::error::FieldError::new(i.target, "case.correction", i.problem.clone(), i.problem))
+            .collect();
+    }
     let status = Status {
         origin_ref: origin.to_string(),
         case_id: Some(case_id.to_string()),
@@ -484,7 +502,7 @@ async fn report(store: &Store, id: &str, partner: &str, case_id: &str, origin: &
         seq,
         due_on: c.due_on,
         licence_id: c.licence_id.clone(),
-        problems: vec![],
+        problems,
     };
     let out = Outgoing::new(partner, "case.status", origin, &status);
     store
