@@ -3,7 +3,8 @@
 // competent region). B's administrator offers an item; A's administrator proposes an
 // agreement asking for 原件核验权; B's administrator compares A's key fingerprint and
 // approves; A's 跨域通办专区 lists B's item; A's window clerk takes an application for it
-// (异地代收代办) and forwards it; B makes it a case and its status comes back to A. Each
+// (异地代收代办) and forwards it; B makes it a case and its status comes back to A; a person
+// applies online for B's item at A; a licence B issued is recognised at A (互认). Each
 // new page passes axe-core; screenshots of both nodes. B's pages are used with its admin
 // token (a bearer header on the browser context), A's with the demo logins.
 //
@@ -18,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { byTestId, expectAccessible, journey, open, screenshot, text } from './helpers.mjs';
+import { DEMO_PASSWORD, byTestId, expectAccessible, journey, open, screenshot, submit, text } from './helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = process.env.YIWANG_BIN || path.resolve(here, '../../target/debug/yiwang');
@@ -205,4 +206,55 @@ stepTest("7 a person logged in at node A applies online for B's item and follows
   await reloadUntil(page, byTestId(page, 'my-crossings').locator('[data-crossing]:not([data-state="forwarded"])'), "B's answer");
   await expectAccessible(page, 'my applications to other regions');
   await screenshot(page, 'federation-a-mine.png');
+});
+
+stepTest('8 a licence issued at node B is recognised at node A (互认)', async (use) => {
+  // Both demo nodes share the demo's departments, so their first certificates share an
+  // identifier: B issues 王小明 a new one (the next serial, unknown at A).
+  const auth = { authorization: `Bearer ${B_TOKEN}`, 'content-type': 'application/json' };
+  const issued = await (await fetch(`${b.url}/api/v1/licences`, { headers: auth })).json();
+  const demo = issued.find((l) => l.type_name === '食品从业人员健康证明');
+  assert.ok(demo, "the demo's health certificate at B");
+  const made = await fetch(`${b.url}/api/v1/licences`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({
+      type_code: demo.type_code,
+      department_id: demo.issuer_department_id,
+      holder_name: '王小明',
+      holder_code: '11010519491231002X',
+      face: { gender: '男' },
+    }),
+  });
+  assert.equal(made.status, 201, await made.text());
+  // At B: 王小明 downloads his licence file from his wallet there.
+  const sb = use(await j.newSession());
+  await openB(sb.page, '/login');
+  const login = byTestId(sb.page, 'login-form');
+  await login.locator('input[name="login"]').fill('13800138000');
+  await login.locator('input[name="password"]').fill(DEMO_PASSWORD);
+  await Promise.all([sb.page.waitForNavigation({ waitUntil: 'load' }), submit(login)]);
+  await openB(sb.page, '/wallet');
+  const card = byTestId(sb.page, 'wallet-card').filter({ hasText: '食品从业人员健康证明' }).first();
+  await expectPresent(sb.page, card, 'the health certificate in his wallet at B');
+  await press(sb.page, card);
+  const [download] = await Promise.all([sb.page.waitForEvent('download'), byTestId(sb.page, 'file-link').click()]);
+  const file = path.join(b.dir, 'licence.json');
+  await download.saveAs(file);
+  // At A: he presents it; A checks it against B's trust list and asks B for its status.
+  const { page } = await j.citizen(use, '13800138000');
+  await open(page, '/wallet');
+  await press(page, byTestId(page, 'recognise-link'));
+  const form = byTestId(page, 'recognise-form');
+  await expectPresent(page, form, 'the form to present a licence');
+  await form.locator('input[name="file"]').setInputFiles(file);
+  await press(page, byTestId(form, 'recognise-submit'));
+  const outcome = byTestId(page, 'recognition');
+  await expectPresent(page, outcome, 'the checks of the licence presented');
+  assert.equal(await outcome.getAttribute('data-valid'), 'true', await text(outcome));
+  await expectPresent(page, byTestId(page, 'recognised').locator('[data-licence][data-status="valid"]'), 'the recognised licence');
+  await expectAccessible(page, 'the recognition page');
+  await screenshot(page, 'federation-a-recognised.png');
+  await open(page, '/wallet');
+  await screenshot(page, 'federation-a-wallet.png');
 });

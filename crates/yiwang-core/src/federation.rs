@@ -64,6 +64,9 @@ pub struct FederationPolicy {
     pub max_backoff_s: i64,
     /// The largest envelope body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// After a partner announces a new key, how long its old key still verifies its
+    /// envelopes (those signed before the rotation and still on their way), in seconds.
+    pub key_grace_s: i64,
 }
 
 impl Default for FederationPolicy {
@@ -74,6 +77,7 @@ impl Default for FederationPolicy {
             max_skew_s: 300,
             max_backoff_s: 600,
             max_body_bytes: 8 * 1024 * 1024,
+            key_grace_s: 86_400,
         }
     }
 }
@@ -88,6 +92,9 @@ impl FederationPolicy {
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_body_bytes) {
             return Err("max_body_bytes must be between 1 KiB and 64 MiB".into());
+        }
+        if !(0..=30 * 86_400).contains(&self.key_grace_s) {
+            return Err("key_grace_s must be between 0 and 2592000 (30 days)".into());
         }
         if !self.node_id.is_empty() && !valid_node_id(&self.node_id) {
             return Err("node_id: letters, digits, '-', '_' or '.', at most 64".into());
@@ -378,16 +385,35 @@ pub struct Receipt {
     pub received_ms: i64,
     pub key_id: String,
     pub signature: String,
+    /// The answer to a query (`licence.status`), JSON text, covered by the signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }
 
 impl Receipt {
     pub fn signed_bytes(&self) -> Vec<u8> {
-        format!(
+        let mut v = format!(
             "yiwang-receipt/1\n{}\n{}\n{}\n{}\n{}\n{}",
             self.message_id, self.sender, self.receiver, self.digest, self.received_ms, self.key_id
         )
-        .into_bytes()
+        .into_bytes();
+        if let Some(a) = &self.answer {
+            v.extend_from_slice(b"\n");
+            v.extend_from_slice(a.as_bytes());
+        }
+        v
     }
+}
+
+/// The competent node's word on one of its licences (the answer of `licence.status`): the
+/// status it records now, or none when it issued no licence by that id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LicenceStatusAnswer {
+    pub licence_id: String,
+    #[serde(default)]
+    pub status: Option<crate::licences::Status>,
+    pub checked_ms: i64,
 }
 
 named_enum!(
@@ -442,6 +468,11 @@ pub const KINDS: &[(&str, bool)] = &[
     ("application.forward", false),
     ("application.received", false),
     ("case.status", false),
+    // Mutual recognition (互认): the sender's seal keys, and a live status query.
+    ("trust.publish", false),
+    ("licence.status", false),
+    // Key rotation, announced through the agreement (signed with the old key).
+    ("node.rotate", false),
 ];
 
 /// Is `kind` a message kind, and may it come without an agreement?
@@ -678,6 +709,36 @@ mod tests {
         assert_eq!(kind_needs_agreement("nonsense"), None);
         assert_eq!(Refusal::Replay.error().kind, ErrorKind::Conflict);
         assert_eq!(Refusal::BadSignature.error().kind, ErrorKind::Forbidden);
+    }
+
+    #[test]
+    fn a_receipts_answer_is_signed_with_it() {
+        let mut r = Receipt {
+            message_id: "m".into(),
+            sender: "a".into(),
+            receiver: "b".into(),
+            digest: "d".into(),
+            received_ms: 1,
+            key_id: "node-1".into(),
+            signature: String::new(),
+            answer: None,
+        };
+        let plain = r.signed_bytes();
+        r.answer = Some(r#"{"licence_id":"x","status":"valid","checked_ms":1}"#.into());
+        let answered = r.signed_bytes();
+        assert_ne!(plain, answered, "the answer is covered");
+        r.answer = Some(r#"{"licence_id":"x","status":"revoked","checked_ms":1}"#.into());
+        assert_ne!(answered, r.signed_bytes(), "a changed answer changes what is signed");
+        assert_eq!(kind_needs_agreement("licence.status"), Some(true));
+        assert_eq!(kind_needs_agreement("node.rotate"), Some(true));
+        assert!(
+            FederationPolicy {
+                key_grace_s: -1,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 
     #[test]

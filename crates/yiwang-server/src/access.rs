@@ -683,6 +683,8 @@ pub static RULES: &[Rule] = &[
     r("POST", "/api/v1/federation/applications", Perm(P::CaseAccept, Unbound)),
     r("GET", "/api/v1/federation/applications", AnyPerm(CASE_STAFF, Unbound)),
     r("GET", "/work/federation", Perm(P::TrustManage, Home)),
+    r("POST", "/work/federation/rotate", Perm(P::TrustManage, Home)),
+    r("POST", "/api/v1/federation/node/rotate", Perm(P::TrustManage, Home)),
     r("POST", "/work/federation/agreements", Perm(P::TrustManage, Home)),
     r(
         "POST",
@@ -702,6 +704,9 @@ pub static RULES: &[Rule] = &[
     r("GET", "/kuayu/apply", Person),
     r("POST", "/kuayu/apply", Person),
     r("GET", "/me/federation", Person),
+    r("POST", "/api/v1/me/licences/recognise", Person),
+    r("GET", "/wallet/recognise", Person),
+    r("POST", "/wallet/recognise", Person),
     // licence types and licences: the issuing department's licence officers
     r("GET", "/api/v1/licence-types", Public),
     r("POST", "/api/v1/licence-types", Perm(P::LicenceIssue, Body)),
@@ -763,6 +768,7 @@ pub static RULES: &[Rule] = &[
     r("GET", "/wallet", Person),
     r("GET", "/wallet/{licence_id}", Person),
     r("GET", "/wallet/{licence_id}/pdf", Person),
+    r("GET", "/wallet/{licence_id}/file", Person),
     r("POST", "/wallet/{licence_id}/present", Person),
     r("POST", "/wallet/{licence_id}/grants", Person),
     r("POST", "/wallet/grants/{grant_id}/revoke", Person),

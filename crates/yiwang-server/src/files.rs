@@ -194,21 +194,23 @@ async fn files_page(State(s): State<AppState>, base: Base) -> ApiResult<Response
     render(&s, base, None, vec![]).await
 }
 
+/// A multipart form that cannot be read (cut off, malformed): a problem of `file`, for
+/// every page that takes uploads.
+pub fn upload_broken(e: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::bad_request(FieldError::new(
+        "file",
+        "upload",
+        format!("上传失败：{e}"),
+        format!("the upload failed: {e}"),
+    ))
+}
+
 async fn upload_form(State(s): State<AppState>, ctx: Ctx, base: Base, mut mp: Multipart) -> ApiResult<Response> {
     let mut file: Option<(String, Vec<u8>)> = None;
-    while let Some(f) = mp.next_field().await.map_err(|e| {
-        ApiError::bad_request(FieldError::new(
-            "file",
-            "upload",
-            format!("上传失败：{e}"),
-            format!("the upload failed: {e}"),
-        ))
-    })? {
+    while let Some(f) = mp.next_field().await.map_err(upload_broken)? {
         if f.name() == Some("file") {
             let name = f.file_name().unwrap_or("").to_string();
-            let bytes = f.bytes().await.map_err(|_| {
-                ApiError::bad_request(FieldError::new("file", "upload", "上传中断", "the upload broke off"))
-            })?;
+            let bytes = f.bytes().await.map_err(upload_broken)?;
             file = Some((name, bytes.to_vec()));
         }
     }

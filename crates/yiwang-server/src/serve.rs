@@ -27,7 +27,10 @@ pub async fn serve(
     // This node as partners know it: its id from the node key (or `[federation] node_id`).
     let region_name = state.node_name().await;
     match yiwang_store::federation::local(&store, &state.home_region, &region_name, &state.public_url).await {
-        Ok(l) => state.node = Arc::new(l),
+        Ok(l) => {
+            let _ = store.node.set(l.clone());
+            state.node = Arc::new(l);
+        }
         Err(e) => tracing::error!(error = %e, "federation: this node's identity"),
     }
     // An unclean stop (SIGKILL, power loss) leaves a tail no checkpoint covers: sign it now,

@@ -162,6 +162,11 @@ pub struct Store {
     /// Where files live (content-addressed).
     pub files: std::sync::Arc<dyn object_store::ObjectStore>,
     pub config: StoreConfig,
+    /// This node as partners know it (跨域通办), once `serve` has it: service functions that
+    /// ask a partner something now (a licence's status) sign as this node.
+    pub node: std::sync::OnceLock<federation::Local>,
+    /// The node's current envelope key id and when it was read (`federation::current_key_id`).
+    pub(crate) node_key: std::sync::Mutex<Option<(String, std::time::Instant)>>,
 }
 
 impl Store {
@@ -205,6 +210,8 @@ impl Store {
             policy: config.policy,
             device_failures: Default::default(),
             config,
+            node: Default::default(),
+            node_key: Default::default(),
         });
         refdata::follow(Arc::downgrade(&store), store.head().await?);
         calendar::seed_official(&store).await?;

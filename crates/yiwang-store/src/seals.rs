@@ -443,9 +443,8 @@ pub async fn trust_list(store: &Store, node: &str) -> Result<TrustList> {
     Ok(l)
 }
 
-/// Checks another node's trust list (well-formed, signed by the seal-maker key it lists)
-/// and imports its seal keys. The decision to trust the list is the administrator's.
-pub async fn import_trust_list(store: &Store, meta: Meta, l: &TrustList) -> Result<Value> {
+/// A trust list is well-formed and signed by the seal-maker key it lists.
+pub fn check_trust_list(l: &TrustList) -> Result<()> {
     let bad = |rule: &str, zh: &str, en: &str| {
         StoreError::from(DomainError::invalid(vec![FieldError::new("trust_list", rule, zh, en)]))
     };
@@ -468,13 +467,25 @@ pub async fn import_trust_list(store: &Store, meta: Meta, l: &TrustList) -> Resu
             "the trust list's signature is not valid: it may have been altered",
         ));
     }
+    Ok(())
+}
+
+/// The seal keys of another node's list this node may take: a key id it already knows
+/// under another public key is left out (a key is never replaced).
+pub async fn takeable_keys(store: &Store, l: &TrustList) -> Result<Vec<TrustedKey>> {
     let own = trusted_keys(store).await?;
-    let keys: Vec<TrustedKey> = l
-        .keys
+    Ok(l.keys
         .iter()
         .filter(|k| k.purpose == "seal" && !own.iter().any(|o| o.key_id == k.key_id && o.public_key != k.public_key))
         .cloned()
-        .collect();
+        .collect())
+}
+
+/// Checks another node's trust list (well-formed, signed by the seal-maker key it lists)
+/// and imports its seal keys. The decision to trust the list is the administrator's.
+pub async fn import_trust_list(store: &Store, meta: Meta, l: &TrustList) -> Result<Value> {
+    check_trust_list(l)?;
+    let keys = takeable_keys(store, l).await?;
     let w = store
         .write(
             meta,
@@ -487,7 +498,7 @@ pub async fn import_trust_list(store: &Store, meta: Meta, l: &TrustList) -> Resu
     Ok(w.value)
 }
 
-async fn import_trust(ctx: &mut WriteCtx<'_>, source: &str, keys: &[TrustedKey]) -> Result<Value> {
+pub(crate) async fn import_trust(ctx: &mut WriteCtx<'_>, source: &str, keys: &[TrustedKey]) -> Result<Value> {
     let source = source.trim();
     if source.is_empty() || source.chars().count() > 100 {
         return Err(DomainError::invalid(vec![FieldError::new(

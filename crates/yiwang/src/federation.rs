@@ -1,5 +1,5 @@
 //! `yiwang federation`: the operator's side of 跨域通办 — this node's document, the
-//! agreements and their decisions, the exchange log, a retry, the check of an envelope
+//! agreements and their decisions, the exchange log, a retry, a key rotation, the check of an envelope
 //! file kept by either side, and pairing two running nodes through their administrators'
 //! APIs (the README's two-node walkthrough in one command). The store commands are the
 //! ones the API and pages call.
@@ -36,6 +36,9 @@ pub enum FederationCmd {
     },
     /// Sends a refused or waiting envelope again now (a serving node delivers it).
     Retry { id: String },
+    /// Makes a new node key and announces it to every partner with an agreement in force,
+    /// signed with the old key (a serving node delivers the announcement first).
+    RotateKey,
     /// Checks an envelope file (JSON, as stored by either side): its digest and its SM2
     /// signature against the sender's node document — a file given with --node, else the
     /// partner's document this node holds. Exit 0 when it verifies, 1 otherwise.
@@ -122,6 +125,10 @@ pub async fn run(cfg: &Config, cmd: FederationCmd) -> Result<ExitCode> {
             }
             FederationCmd::Envelopes { limit } => print(&fed::log(&store, limit.clamp(1, 10_000)).await?),
             FederationCmd::Retry { id } => print(&fed::retry_envelope(&store, Meta::actor("admin:cli"), &id).await?),
+            FederationCmd::RotateKey => {
+                let l = local(cfg, &store).await?;
+                print(&fed::rotate_key(&store, Meta::actor("admin:cli"), &l).await?);
+            }
             FederationCmd::Verify { file, node } => {
                 let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
                 let env: Envelope = serde_json::from_str(&text).context("not an envelope")?;

@@ -314,6 +314,155 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         assert_eq!(told["detail"]["status"]["problems"][0]["field"], "sqs", "{told}");
         assert_eq!(told["detail"]["status"]["problems"][0]["zh"], "申请书缺申请人签字");
 
+        // Mutual recognition (互认): B's trust list reached A with the agreement; 王小明's
+        // licence issued at B, presented at A, is checked against it and B's live status.
+        until("B's seal keys at A", async || {
+            let keys = get(&c, format!("{ua}/api/v1/trust/keys")).await;
+            keys.as_array()?
+                .iter()
+                .any(|k| k["source"] == format!("node:{id_b}").as_str())
+                .then_some(())
+        })
+        .await;
+        let wang_b = Session::login(&ub, "13800138000", None).await;
+        let (_, mine_b) = wang_b.get_json(&format!("{ub}/api/v1/me/licences")).await;
+        let demo = mine_b
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["type_name"] == "食品从业人员健康证明")
+            .expect("the demo's health certificate at B")
+            .clone();
+        // Both demo nodes share the demo's departments, so their first certificates share an
+        // identifier; B issues him a new one (the next serial, unknown at A).
+        let (st, issued) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ub}/api/v1/licences"),
+            Some(
+                json!({ "type_code": demo["type_code"], "department_id": demo["issuer_department_id"],
+                         "holder_name": "王小明", "holder_code": "11010519491231002X", "face": { "gender": "男" } }),
+            ),
+        )
+        .await;
+        assert_eq!(st, 201, "{issued}");
+        let health = issued["id"].as_str().expect("the new licence's id").to_string();
+        let (st, detail) = wang_b.get_json(&format!("{ub}/api/v1/me/licences/{health}")).await;
+        assert_eq!(st, 200, "{detail}");
+        let file = detail["file"].clone();
+        let wang_a = Session::login(&ua, "13800138000", None).await;
+        let mut forged = file.clone();
+        forged["data"]["holder_name"] = json!("王小名");
+        let (st, v) = wang_a
+            .post_json(&format!("{ua}/api/v1/me/licences/recognise"), forged)
+            .await;
+        assert_eq!(st, 422, "{v}");
+        assert!(
+            v["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["rule"] == "licence.check.signature"),
+            "{v}"
+        );
+        let (st, v) = wang_a
+            .post_json(&format!("{ua}/api/v1/me/licences/recognise"), file.clone())
+            .await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(v["node"], id_b.as_str());
+        assert_eq!(v["licence"]["status"], "valid");
+        assert!(
+            v["verification"]["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == "status" && c["ok"] == true),
+            "{v}"
+        );
+        let (_, mine_a) = wang_a.get_json(&format!("{ua}/api/v1/me/licences")).await;
+        assert!(
+            mine_a
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["id"] == health.as_str() && l["node"] == id_b.as_str()),
+            "{mine_a}"
+        );
+        // Both sides logged the status query.
+        let log_b = get(&c, format!("{ub}/api/v1/federation/envelopes?limit=500")).await;
+        assert!(
+            log_b
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["kind"] == "licence.status" && l["direction"] == "in"),
+            "{log_b}"
+        );
+        // Acting for his company, the person's licence is not the presenter's.
+        let agent = Session::login(&ua, "13800138000", None).await;
+        let (_, mandates) = agent.get_json(&format!("{ua}/api/v1/me/mandates")).await;
+        let company = mandates["received"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["kind"] == "agent")
+            .expect("the demo's mandate for his company")["principal"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = agent
+            .c
+            .put(format!("{ua}/api/v1/me/acting-for"))
+            .header("cookie", &agent.cookie)
+            .header("x-csrf-token", &agent.csrf)
+            .json(&json!({ "principal": format!("legal:{company}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let (st, v) = agent
+            .post_json(&format!("{ua}/api/v1/me/licences/recognise"), file.clone())
+            .await;
+        assert_eq!(st, 422, "{v}");
+        assert!(
+            v["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["rule"] == "licence.check.holder"),
+            "{v}"
+        );
+        // B revokes it: presented again, A hears it from B and keeps the new status.
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ub}/api/v1/licences/{health}/status"),
+            Some(json!({ "status": "revoked", "reason": "测试：互认后吊销" })),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        let (st, v) = wang_a
+            .post_json(&format!("{ua}/api/v1/me/licences/recognise"), file.clone())
+            .await;
+        assert_eq!(st, 422, "{v}");
+        assert!(
+            v["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["rule"] == "licence.check.status"),
+            "{v}"
+        );
+        let (_, mine_a) = wang_a.get_json(&format!("{ua}/api/v1/me/licences")).await;
+        let held = mine_a
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == health.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(held["status"], "revoked", "{held}");
+
         // The forwarded envelope as B kept it verifies later against A's document; a
         // changed byte does not (`yiwang federation verify`).
         let (st, kept) = call(
@@ -337,6 +486,47 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         let (rc, out, err) = cli(&db_a, &["federation", "node"]);
         assert_eq!(rc, 0, "{err}");
         assert!(out.contains(&id_a), "{out}");
+
+        // A rotates its node key: B takes the new one from the announcement (signed with the
+        // old key), and what A sends next verifies with it; B's receipts still verify at A.
+        let (st, rotated) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ua}/api/v1/federation/node/rotate"),
+            None,
+        )
+        .await;
+        assert_eq!(st, 200, "{rotated}");
+        assert_eq!(rotated["announced_to"], 1, "{rotated}");
+        let new_key = rotated["key_id"].as_str().unwrap().to_string();
+        let new_fp = rotated["fingerprint"].as_str().unwrap().to_string();
+        assert_eq!(
+            get(&c, format!("{ua}/federation/v1/node")).await["key_id"],
+            new_key.as_str()
+        );
+        until("B to hold A's new key", async || {
+            let l = get(&c, format!("{ub}/api/v1/federation/agreements")).await;
+            l.as_array()?
+                .iter()
+                .any(|x| x["partner"] == id_a.as_str() && x["partner_fingerprint"] == new_fp.as_str())
+                .then_some(())
+        })
+        .await;
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ua}/api/v1/federation/applications"),
+            Some(forward(false)),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+        let third = v["id"].as_str().unwrap().to_string();
+        until("B's answer to what A signed with its new key", async || {
+            let l = get(&c, format!("{ua}/api/v1/federation/applications")).await;
+            let row = l.as_array()?.iter().find(|x| x["id"] == third.as_str())?.clone();
+            row["remote_case"].is_string().then_some(())
+        })
+        .await;
 
         // Envelopes B must refuse, each logged.
         let fake = Fake::new("fake-410000");

@@ -25,7 +25,9 @@ use yiwang_core::federation::{ForwardInput, Offer};
 use yiwang_store::federation::{self as fed, Agreement, CrossingRow, LogLine};
 
 mod pages;
+mod recognition;
 use pages::*;
+use recognition::*;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     let inbox = OpenApiRouter::new()
@@ -42,6 +44,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_offers))
         .routes(routes!(api_set_offer, api_remove_offer))
         .routes(routes!(api_forward, api_crossings))
+        .routes(routes!(api_recognise))
+        .routes(routes!(api_rotate))
         .route("/work/federation", axum::routing::get(admin_page))
         .route("/work/federation/agreements", axum::routing::post(propose_form))
         .route(
@@ -49,6 +53,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             axum::routing::post(decide_form),
         )
         .route("/work/federation/offers", axum::routing::post(offer_form))
+        .route("/work/federation/rotate", axum::routing::post(rotate_form))
         .route(
             "/work/federation/envelopes/{envelope_id}/retry",
             axum::routing::post(retry_form),
@@ -66,6 +71,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_LIMIT)),
         )
         .route("/me/federation", axum::routing::get(mine_page))
+        .route(
+            "/wallet/recognise",
+            axum::routing::get(recognise_page)
+                .post(recognise_form)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_LIMIT)),
+        )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -233,6 +244,15 @@ pub async fn api_envelope(State(s): State<AppState>, Path(id): Path<String>) -> 
             .await?
             .ok_or_else(|| ApiError::not_found("报文 / envelope"))?,
     ))
+}
+
+/// Rotates this node's envelope key: a new key, announced to every partner with an
+/// agreement in force in a `node.rotate` envelope signed with the old key (which partners
+/// still accept for `key_grace_s`).
+#[utoipa::path(post, path = "/api/v1/federation/node/rotate", tag = "federation",
+    responses((status = 200, body = Object)))]
+pub async fn api_rotate(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(fed::rotate_key(&s.store, ctx.meta(), &s.node).await?))
 }
 
 /// Sends a refused or failing envelope again now.

@@ -170,6 +170,13 @@ pub(super) async fn retry_form(
     }
 }
 
+pub(super) async fn rotate_form(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {
+    match fed::rotate_key(&s.store, ctx.meta(), &s.node).await {
+        Ok(_) => Ok(Redirect::to("/work/federation#log").into_response()),
+        Err(e) => render_admin(&s, base, ApiError::from(e).into_field_errors(), vec![]).await,
+    }
+}
+
 #[derive(Template, askama_web::WebTemplate)]
 #[template(path = "federation_zone.html")]
 struct ZonePage {
@@ -389,7 +396,7 @@ trait CrossingView: Page {
 }
 
 /// Partner nodes by id: (name, endpoint).
-async fn partner_names(s: &AppState) -> ApiResult<std::collections::HashMap<String, (String, String)>> {
+pub(super) async fn partner_names(s: &AppState) -> ApiResult<std::collections::HashMap<String, (String, String)>> {
     Ok(fed::agreements(&s.store)
         .await?
         .into_iter()
@@ -569,21 +576,12 @@ pub(super) async fn apply_form(
     let pid = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
     let mut values: Fields = vec![];
     let mut scans = vec![];
-    while let Some(f) = mp.next_field().await.map_err(|e| {
-        ApiError::bad_request(FieldError::new(
-            "file",
-            "upload",
-            format!("上传失败：{e}"),
-            format!("the upload failed: {e}"),
-        ))
-    })? {
+    while let Some(f) = mp.next_field().await.map_err(crate::files::upload_broken)? {
         let name = f.name().unwrap_or_default().to_string();
         if let Some(material) = name.strip_prefix("file.") {
             let material = material.to_string();
             let file_name = f.file_name().unwrap_or_default().to_string();
-            let bytes = f.bytes().await.map_err(|_| {
-                ApiError::bad_request(FieldError::new("file", "upload", "上传中断", "the upload broke off"))
-            })?;
+            let bytes = f.bytes().await.map_err(crate::files::upload_broken)?;
             if !bytes.is_empty() {
                 scans.push(yiwang_core::federation::Scan {
                     material,

@@ -57,6 +57,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .route("/wallet", get(wallet_page))
         .route("/wallet/{licence_id}", get(wallet_licence_page))
         .route("/wallet/{licence_id}/pdf", get(holder_pdf))
+        .route("/wallet/{licence_id}/file", get(holder_file_download))
         .route("/wallet/{licence_id}/present", post(present_form))
         .route("/wallet/{licence_id}/grants", post(grant_form))
         .route("/wallet/grants/{grant_id}/revoke", post(revoke_grant_form))
@@ -235,6 +236,25 @@ async fn held(s: &AppState, ctx: &Ctx, id: &str) -> ApiResult<LicenceSummary> {
 
 async fn holder_file(s: &AppState, id: &str) -> ApiResult<LicenceFile> {
     licences::file(&s.store, id).await?.ok_or_else(not_found)
+}
+
+/// The holder's licence file (JSON), to present elsewhere — at a partner node for mutual
+/// recognition (互认), or to any verifier.
+async fn holder_file_download(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    held(&s, &ctx, &id).await?;
+    let file = holder_file(&s, &id).await?;
+    let body = serde_json::to_vec_pretty(&file).map_err(|_| ApiError::internal())?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"licence-{id}.json\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Staff read a licence in full: recorded in a person holder's data-use log.

@@ -89,6 +89,8 @@ pub async fn holdings(store: &Store, subject: &Subject, offered: &[&str]) -> Res
         },
     };
     (h.licences, h.sealed) = licences::usable_of_holder(store, &index, offered).await?;
+    // A recognised licence of another node is offered: its issuer's word now (互认).
+    crate::federation::recheck(store, &mut h.licences, offered).await?;
     Ok(h)
 }
 

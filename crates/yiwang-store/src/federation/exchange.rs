@@ -7,7 +7,16 @@ use yiwang_core::federation::{Forwarded, Refusal};
 
 /// Signs an envelope for `o` now (each attempt carries its own time; the id stays).
 pub async fn sign(store: &Store, local: &Local, o: &Outgoing) -> Result<Envelope> {
-    let key = store.keyring.signer_from(&store.read, NODE_KEY_ID).await?;
+    // A rotation's announcement is signed with the key it replaces (the partner knows it).
+    let key_id = if o.kind == "node.rotate" {
+        serde_json::from_str::<Value>(&o.body)
+            .ok()
+            .and_then(|b| b["previous_key_id"].as_str().map(str::to_string))
+            .ok_or_else(|| internal("node.rotate without previous_key_id"))?
+    } else {
+        current_key_id(store).await?
+    };
+    let key = store.keyring.signer_from(&store.read, &key_id).await?;
     let mut e = Envelope {
         sender: local.id.clone(),
         receiver: o.receiver.clone(),
@@ -16,7 +25,7 @@ pub async fn sign(store: &Store, local: &Local, o: &Outgoing) -> Result<Envelope
         kind: o.kind.clone(),
         at_ms: crate::now_ms(),
         digest: o.digest.clone(),
-        key_id: NODE_KEY_ID.into(),
+        key_id,
         signature: String::new(),
         body: o.body.clone(),
     };
@@ -35,16 +44,19 @@ pub async fn offers_envelope(store: &Store, local: &Local, partner: &str) -> Res
     ))
 }
 
-/// Sends this node's offers to every partner with an agreement in force.
+/// Sends this node's offers and its trust list (互认) to every partner with an agreement in
+/// force; the number of partners.
 pub async fn publish_offers(store: &Store, meta: Meta, local: &Local) -> Result<usize> {
     let mut outs = vec![];
+    let mut n = 0;
     for a in agreements(store).await? {
         if a.state == AgreementState::Active {
             outs.push(offers_envelope(store, local, &a.partner).await?);
+            outs.push(trust_envelope(store, local, &a.partner).await?);
+            n += 1;
         }
     }
-    let n = outs.len();
-    if n > 0 {
+    if !outs.is_empty() {
         store
             .write(meta, Command::Federation(Box::new(Cmd::Enqueue(outs))))
             .await?;
@@ -110,7 +122,10 @@ pub async fn offer(store: &Store, node: &str, item_code: &str) -> Result<Option<
 /// the order they were queued (an approval before the offers that follow it), a later one
 /// waiting while an earlier one is not delivered.
 fn in_order(kind: &str) -> bool {
-    kind.starts_with("agreement.") || kind.starts_with("offers.")
+    kind.starts_with("agreement.")
+        || kind.starts_with("offers.")
+        || kind.starts_with("trust.")
+        || kind.starts_with("node.")
 }
 
 /// Envelopes in flight at once (application and status messages).
@@ -144,7 +159,7 @@ pub async fn deliver_due(store: &std::sync::Arc<Store>, local: &Local, client: &
     // In order: every pending one (few), oldest first; a partner waits behind its first
     // undelivered one.
     let sql = format!(
-        "SELECT {OUT_COLS} FROM fed_outgoing WHERE state = 'pending' AND (kind LIKE 'agreement.%' OR kind LIKE 'offers.%')
+        "SELECT {OUT_COLS} FROM fed_outgoing WHERE state = 'pending' AND (kind LIKE 'agreement.%' OR kind LIKE 'offers.%' OR kind LIKE 'trust.%' OR kind LIKE 'node.%')
          ORDER BY created_ms, id"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&store.read).await?;
@@ -175,7 +190,9 @@ pub async fn deliver_due(store: &std::sync::Arc<Store>, local: &Local, client: &
     let mut set = tokio::task::JoinSet::new();
     for r in &rows {
         let (o, attempts, _) = outgoing_of(r)?;
-        if in_order(&o.kind) {
+        // A partner whose ordered messages (agreement, offers, trust list, a new key) wait
+        // gets nothing else before them.
+        if in_order(&o.kind) || blocked.contains(&o.receiver) {
             continue;
         }
         while set.len() >= IN_FLIGHT {
@@ -230,7 +247,7 @@ async fn deliver_one(
 }
 
 /// One attempt: the receipt, or the error and whether the receiver refused the envelope.
-async fn attempt(
+pub(super) async fn attempt(
     store: &Store,
     local: &Local,
     client: &reqwest::Client,
@@ -259,7 +276,11 @@ async fn attempt(
     }
     let receipt: Receipt = serde_json::from_slice(&bytes).map_err(|e| (format!("receipt unreadable: {e}"), false))?;
     // The receipt must be the receiver's, for this message and body.
-    let key = hex::decode(&node.public_key).map_err(|_| ("partner key not hex".to_string(), false))?;
+    let key_hex = partner_key(store, &o.receiver, &receipt.key_id)
+        .await
+        .map_err(|e| (e.to_string(), false))?
+        .unwrap_or_else(|| node.public_key.clone());
+    let key = hex::decode(&key_hex).map_err(|_| ("partner key not hex".to_string(), false))?;
     let sig = hex::decode(&receipt.signature).map_err(|_| ("receipt signature not hex".to_string(), false))?;
     if receipt.message_id != o.id
         || receipt.digest != o.digest
@@ -380,7 +401,11 @@ pub async fn receive(store: &Store, local: &Local, env: Envelope) -> Result<(Rec
     match admit_envelope(store, local, &env).await {
         Ok(Admitted::Again(r)) => Ok((*r, Effect::Later)),
         Ok(Admitted::New(effect)) => {
-            let receipt = receipt_for(store, local, &env).await?;
+            let answer = match &effect {
+                Effect::Answer(a) => Some(a.clone()),
+                _ => None,
+            };
+            let receipt = receipt_for(store, local, &env, answer).await?;
             let w = store
                 .write(
                     Meta::actor(format!("node:{}", env.sender)),
@@ -413,14 +438,14 @@ pub async fn receive(store: &Store, local: &Local, env: Envelope) -> Result<(Rec
     }
 }
 
-enum Admitted {
+pub(super) enum Admitted {
     New(Effect),
     Again(Box<Receipt>),
 }
 
 /// Why an envelope was not admitted: refused (logged, answered with the reason), or this
 /// node could not check it now (answered 500: the sender tries again).
-enum Fail {
+pub(super) enum Fail {
     Refused(Refusal),
     Store(StoreError),
 }
@@ -437,16 +462,18 @@ impl From<StoreError> for Fail {
     }
 }
 
-async fn receipt_for(store: &Store, local: &Local, env: &Envelope) -> Result<Receipt> {
-    let key = store.keyring.signer_from(&store.read, NODE_KEY_ID).await?;
+async fn receipt_for(store: &Store, local: &Local, env: &Envelope, answer: Option<String>) -> Result<Receipt> {
+    let key_id = current_key_id(store).await?;
+    let key = store.keyring.signer_from(&store.read, &key_id).await?;
     let mut r = Receipt {
         message_id: env.id.clone(),
         sender: env.sender.clone(),
         receiver: local.id.clone(),
         digest: env.digest.clone(),
         received_ms: crate::now_ms(),
-        key_id: NODE_KEY_ID.into(),
+        key_id,
         signature: String::new(),
+        answer,
     };
     r.signature = hex::encode(yiwang_crypto::Signer::sign(&*key, &r.signed_bytes()));
     Ok(r)
@@ -480,7 +507,11 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
         None
     };
     let key_hex = match (&known, &proposal_doc) {
-        (Some(k), _) => k.public_key.clone(),
+        (Some(k), _) if env.key_id == k.key_id => k.public_key.clone(),
+        // A key the sender rotated away from, within the grace time.
+        (Some(_), _) => partner_key(store, &env.sender, &env.key_id)
+            .await?
+            .ok_or(Refusal::BadSignature)?,
         (None, Some(d)) => d.public_key.clone(),
         (None, None) => return Err(Refusal::UnknownSender.into()),
     };
@@ -582,6 +613,21 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
                     let s: Status = serde_json::from_value(body).map_err(|_| Refusal::Malformed)?;
                     Effect::Status(Box::new(s))
                 }
+                "trust.publish" => Effect::Trust(super::recognition::partner_keys(store, &env.sender, body).await?),
+                "node.rotate" => {
+                    // Signed with the key this node knows; the new document signs itself.
+                    let doc: NodeDoc = serde_json::from_value(body["node"].clone()).map_err(|_| Refusal::Malformed)?;
+                    let current = known.as_ref().ok_or(Fail::Refused(Refusal::UnknownSender))?;
+                    if doc.id != env.sender
+                        || env.key_id != current.key_id
+                        || doc.key_id == current.key_id
+                        || check_doc(&doc).is_err()
+                    {
+                        return Err(Refusal::Malformed.into());
+                    }
+                    Effect::Rotate(Box::new(doc), policy.key_grace_s)
+                }
+                "licence.status" => Effect::Answer(super::recognition::status_answer(store, &body).await?),
                 _ => return Err(Refusal::UnknownKind.into()),
             }
         }
@@ -666,6 +712,11 @@ pub(super) async fn receive_cmd(
             }
         }
         Effect::Status(s) => work::apply_status(ctx, &env.sender, s).await?,
+        Effect::Trust(keys) => {
+            crate::seals::import_trust(ctx, &super::recognition::key_source(&env.sender), keys).await?;
+        }
+        Effect::Answer(_) => {}
+        Effect::Rotate(doc, grace_s) => super::rotation::take_new_key(ctx, doc, *grace_s).await?,
     }
     Ok(json!({ "receipt": receipt, "again": false }))
 }

@@ -20,11 +20,16 @@ use yiwang_core::federation::{self as core, AgreementAction, AgreementState, Env
 pub use yiwang_core::federation::{Offer, Status};
 
 mod exchange;
+mod recognition;
+mod rotation;
 mod work;
 pub use exchange::*;
+pub use recognition::*;
+pub use rotation::*;
 pub use work::*;
 
-/// The key id of the node's envelope signing key (in `node_keys`, purpose `federation`).
+/// The key id of the node's first envelope signing key (in `node_keys`, purpose
+/// `federation`): its fingerprint makes the node's default id, which a rotation keeps.
 pub const NODE_KEY_ID: &str = "node-1";
 
 /// This node as partners know it.
@@ -60,22 +65,28 @@ pub async fn local(store: &Store, region: &str, region_name: &str, endpoint: &st
     })
 }
 
-/// This node's document, signed now.
+/// This node's document, signed now with its current key.
 pub async fn node_doc(store: &Store, local: &Local) -> Result<NodeDoc> {
-    let key = store.keyring.signer_from(&store.read, NODE_KEY_ID).await?;
+    let key_id = current_key_id(store).await?;
+    let key = store.keyring.signer_from(&store.read, &key_id).await?;
+    Ok(signed_doc(local, &key_id, &key))
+}
+
+/// This node's document with `key` as its envelope key, signed by it.
+pub fn signed_doc(local: &Local, key_id: &str, key: &yiwang_crypto::SoftKey) -> NodeDoc {
     let mut doc = NodeDoc {
         id: local.id.clone(),
         name: local.name.clone(),
         region: local.region.clone(),
         endpoint: local.endpoint.clone(),
-        key_id: NODE_KEY_ID.into(),
-        public_key: hex::encode(yiwang_crypto::Signer::public_key(&*key)),
+        key_id: key_id.into(),
+        public_key: hex::encode(yiwang_crypto::Signer::public_key(key)),
         trust_list: format!("{}/api/v1/trust-list", local.endpoint),
         issued_ms: crate::now_ms(),
         signature: String::new(),
     };
-    doc.signature = hex::encode(yiwang_crypto::Signer::sign(&*key, &doc.signed_bytes()));
-    Ok(doc)
+    doc.signature = hex::encode(yiwang_crypto::Signer::sign(key, &doc.signed_bytes()));
+    doc
 }
 
 /// A node document is sound and signed by the key it names.
@@ -146,6 +157,13 @@ pub enum Effect {
     Offers(Vec<Offer>),
     /// The competent node's word on an application forwarded from here.
     Status(Box<Status>),
+    /// A partner's seal keys (互认).
+    Trust(Vec<yiwang_core::licences::TrustedKey>),
+    /// A query answered in the receipt (JSON text): nothing changes here.
+    Answer(String),
+    /// A partner's new document after a key rotation, and how long its old key still
+    /// verifies (seconds).
+    Rotate(Box<NodeDoc>, i64),
 }
 
 #[derive(Debug, Clone)]
@@ -209,6 +227,26 @@ pub enum Cmd {
     Took {
         row: Box<CrossingRow>,
         out: Outgoing,
+    },
+    /// A query sent at once and answered (`licence.status`): kept as sent and delivered.
+    Queried {
+        out: Outgoing,
+        receipt: Box<Receipt>,
+    },
+    /// A licence of a partner's recognised for its holder here.
+    Recognise(Box<RecognisedRow>),
+    /// A new envelope key, announced to the partners (signed with the previous one).
+    RotateKey {
+        key_id: String,
+        public_key: String,
+        sealed: String,
+        previous: String,
+        out: Vec<Outgoing>,
+    },
+    /// The issuing node's newer word on a recognised licence.
+    Rechecked {
+        licence_id: String,
+        status: yiwang_core::licences::Status,
     },
     /// A change of a crossing case reported to its origin (only if newer than the last).
     Report {
@@ -307,6 +345,19 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             effect,
         } => exchange::receive_cmd(ctx, envelope, receipt, effect).await,
         Cmd::Refuse { envelope, reason } => exchange::refuse_cmd(ctx, envelope, *reason).await,
+        Cmd::Queried { out, receipt } => {
+            queue(ctx, out).await?;
+            exchange::delivered(ctx, &out.id, receipt).await
+        }
+        Cmd::Recognise(row) => recognition::insert_recognised(ctx, row).await,
+        Cmd::RotateKey {
+            key_id,
+            public_key,
+            sealed,
+            previous,
+            out,
+        } => rotation::rotated(ctx, key_id, public_key, sealed, previous, out).await,
+        Cmd::Rechecked { licence_id, status } => recognition::rechecked(ctx, licence_id, *status).await,
         Cmd::SetOffer { node, offer, out } => {
             ctx.append(
                 &format!("fed_offer:{node}:{}", offer.item_code),
@@ -700,6 +751,7 @@ pub async fn decide(
     // Once in force, each side publishes its offers to the other.
     if action == AgreementAction::Approve {
         outs.push(offers_envelope(store, local, &a.partner).await?);
+        outs.push(trust_envelope(store, local, &a.partner).await?);
         store
             .write(meta, Command::Federation(Box::new(Cmd::Enqueue(outs))))
             .await?;

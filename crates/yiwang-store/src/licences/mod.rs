@@ -108,6 +108,10 @@ pub struct LicenceSummary {
     pub related_item: Option<String>,
     pub case_id: Option<String>,
     pub qr_payload: String,
+    /// The partner node that issued it, for a licence recognised here (互认); None for this
+    /// node's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// One event of a licence's life.

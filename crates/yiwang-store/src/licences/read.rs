@@ -9,8 +9,8 @@ use super::*;
 pub(super) const SUMMARY_COLS: &str = "id, type_code, type_name, number, issuer_department_id, issuer_uscc, holder_kind, \
      holder_name, holder_masked, seal_id, status, issued_on, valid_until, related_item, case_id, qr_payload";
 
-pub(super) fn to_summary(r: &sqlx::any::AnyRow) -> Result<LicenceSummary> {
-    let kind: String = r.try_get("holder_kind")?;
+/// A row's status as it stands today, and its validity end.
+fn status_today(r: &sqlx::any::AnyRow) -> Result<(Status, Option<String>)> {
     let status: String = r.try_get("status")?;
     let valid_until: Option<String> = r.try_get("valid_until")?;
     let mut status = Status::parse(&status).ok_or_else(|| sql_err("licence status"))?;
@@ -23,6 +23,12 @@ pub(super) fn to_summary(r: &sqlx::any::AnyRow) -> Result<LicenceSummary> {
     {
         status = Status::Expired;
     }
+    Ok((status, valid_until))
+}
+
+pub(super) fn to_summary(r: &sqlx::any::AnyRow) -> Result<LicenceSummary> {
+    let kind: String = r.try_get("holder_kind")?;
+    let (status, valid_until) = status_today(r)?;
     Ok(LicenceSummary {
         id: r.try_get("id")?,
         type_code: r.try_get("type_code")?,
@@ -40,7 +46,48 @@ pub(super) fn to_summary(r: &sqlx::any::AnyRow) -> Result<LicenceSummary> {
         related_item: r.try_get("related_item")?,
         case_id: r.try_get("case_id")?,
         qr_payload: r.try_get("qr_payload")?,
+        node: None,
     })
+}
+
+const RECOGNISED_COLS: &str = "id, type_code, type_name, number, issuer_uscc, holder_kind, holder_name, holder_masked, \
+     seal_id, status, issued_on, valid_until, related_item, node";
+
+fn recognised_summary(r: &sqlx::any::AnyRow) -> Result<LicenceSummary> {
+    let kind: String = r.try_get("holder_kind")?;
+    let (status, valid_until) = status_today(r)?;
+    Ok(LicenceSummary {
+        id: r.try_get("id")?,
+        type_code: r.try_get("type_code")?,
+        type_name: r.try_get("type_name")?,
+        number: r.try_get("number")?,
+        issuer_department_id: String::new(),
+        issuer_uscc: r.try_get("issuer_uscc")?,
+        holder_kind: HolderKind::parse(&kind).ok_or_else(|| sql_err("holder kind"))?,
+        holder_name: r.try_get("holder_name")?,
+        holder_masked: r.try_get("holder_masked")?,
+        seal_id: r.try_get("seal_id")?,
+        status,
+        issued_on: r.try_get("issued_on")?,
+        valid_until,
+        related_item: r.try_get("related_item")?,
+        case_id: None,
+        qr_payload: String::new(),
+        node: Some(r.try_get("node")?),
+    })
+}
+
+/// The licences other nodes issued that this holder presented here and that were
+/// recognised (互认; `federation::recognise`), with the status their issuer last gave.
+pub async fn recognised_of_holder(store: &Store, index: &str) -> Result<Vec<LicenceSummary>> {
+    let sql = format!("SELECT {RECOGNISED_COLS} FROM fed_licences WHERE holder_index = $1 ORDER BY created_ms DESC");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(index)
+        .fetch_all(&store.read)
+        .await?
+        .iter()
+        .map(recognised_summary)
+        .collect()
 }
 
 pub(crate) async fn summary_on(conn: &mut AnyConnection, id: &str) -> Result<LicenceSummary> {
@@ -64,16 +111,19 @@ pub async fn summary(store: &Store, id: &str) -> Result<Option<LicenceSummary>> 
     }
 }
 
-/// Licences of a holder (by their code's keyed index), newest first.
+/// Licences of a holder (by their code's keyed index), newest first; then those other
+/// nodes issued that were recognised here (互认).
 pub async fn of_holder(store: &Store, index: &str) -> Result<Vec<LicenceSummary>> {
     let sql = format!("SELECT {SUMMARY_COLS} FROM licences WHERE holder_index = $1 ORDER BY created_at DESC");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    let mut list = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(index)
         .fetch_all(&store.read)
         .await?
         .iter()
         .map(to_summary)
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    list.extend(recognised_of_holder(store, index).await?);
+    Ok(list)
 }
 
 /// What an application may use of a holder's licences: the newest valid one of each type
@@ -123,6 +173,9 @@ pub async fn usable_of_holder(
             list.push(to_summary(&r)?);
         }
     }
+    // Recognised licences of other nodes (互认): a holder presents few; after this node's
+    // own, so a type this node issued is read from its own licence first.
+    list.extend(recognised_of_holder(store, index).await?);
     Ok((list, sealed))
 }
 
@@ -143,7 +196,11 @@ pub fn valid_of_type(held: Vec<LicenceSummary>, type_code: &str) -> Vec<LicenceS
 /// The valid licences of type `type_code` the holder with this code already holds.
 pub async fn duplicates(store: &Store, type_code: &str, holder: HolderKind, code: &str) -> Result<Vec<LicenceSummary>> {
     let held = of_holder(store, &holder_index(&store.pii, holder, &code.trim().to_uppercase())).await?;
-    Ok(valid_of_type(held, type_code))
+    // Only this node's own: issuing here does not duplicate a licence another node issued.
+    Ok(valid_of_type(
+        held.into_iter().filter(|l| l.node.is_none()).collect(),
+        type_code,
+    ))
 }
 
 /// A person's licences (their wallet).

@@ -44,14 +44,7 @@ pub(super) async fn import_form(
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut dry_run = false;
     let mut submit = false;
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::bad_request(FieldError::new(
-            "file",
-            "upload",
-            format!("上传失败：{e}"),
-            format!("the upload failed: {e}"),
-        ))
-    };
+    let bad = crate::files::upload_broken;
     while let Some(f) = mp.next_field().await.map_err(bad)? {
         match f.name().unwrap_or("") {
             "file" => {
