@@ -405,6 +405,17 @@ impl Receipt {
     }
 }
 
+/// The taking node's word that it handed the competent node's result over at its window
+/// or electronically (结果送达权, 国办发〔2020〕35号 异地代收代办): the competent node's
+/// case, how, by whom, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handover {
+    pub case_id: String,
+    pub method: crate::cases::DeliveryMethod,
+    pub by: String,
+    pub at_ms: i64,
+}
+
 /// The competent node's word on one of its licences (the answer of `licence.status`): the
 /// status it records now, or none when it issued no licence by that id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -433,6 +444,7 @@ named_enum!(
         NotOffered = "not_offered", "该事项未开通跨域通办", "the item is not offered for 跨域通办";
         UnknownKind = "unknown_kind", "未知报文类型", "unknown message kind";
         TooLarge = "too_large", "报文过大", "envelope too large";
+        NotDue = "not_due", "办件尚无可送达的结果", "the case has no result to deliver yet";
     }
 );
 
@@ -442,7 +454,7 @@ impl Refusal {
     pub fn error(self) -> DomainError {
         let kind = match self {
             Refusal::Malformed | Refusal::UnknownKind | Refusal::TooLarge => ErrorKind::Invalid,
-            Refusal::Replay => ErrorKind::Conflict,
+            Refusal::Replay | Refusal::NotDue => ErrorKind::Conflict,
             _ => ErrorKind::Forbidden,
         };
         DomainError::one(
@@ -473,6 +485,8 @@ pub const KINDS: &[(&str, bool)] = &[
     ("licence.status", false),
     // Key rotation, announced through the agreement (signed with the old key).
     ("node.rotate", false),
+    // 结果送达权: the taking node handed the competent node's result over.
+    ("case.delivered", false),
 ];
 
 /// Is `kind` a message kind, and may it come without an agreement?

@@ -699,6 +699,16 @@ pub static RULES: &[Rule] = &[
     ),
     r("GET", "/work/federation/forward", Perm(P::CaseAccept, Unbound)),
     r("POST", "/work/federation/forward", Perm(P::CaseAccept, Unbound)),
+    r(
+        "POST",
+        "/work/federation/cases/{crossing_id}/deliver",
+        Perm(P::CaseAccept, Unbound),
+    ),
+    r(
+        "POST",
+        "/api/v1/federation/applications/{crossing_id}/deliver",
+        Perm(P::CaseAccept, Unbound),
+    ),
     r("GET", "/work/federation/cases", AnyPerm(CASE_STAFF, Unbound)),
     r("GET", "/kuayu", Public),
     r("GET", "/kuayu/apply", Person),

@@ -133,13 +133,13 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         .await;
         assert_eq!(st, 200, "{v}");
 
-        // A proposes (asking B for 原件核验权); B approves.
+        // A proposes (asking B for 原件核验权 and 结果送达权); B approves.
         let (st, v) = call(
             &c,
             reqwest::Method::POST,
             format!("{ua}/api/v1/federation/agreements"),
             Some(
-                json!({ "partner_endpoint": ub, "ask": ["verify_originals"], "forward_limit": "one_working_day",
+                json!({ "partner_endpoint": ub, "ask": ["verify_originals", "deliver"], "forward_limit": "one_working_day",
                          "valid_until": "2099-12-31" }),
             ),
         )
@@ -279,6 +279,61 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
             (row["state"] == "accepted").then_some(())
         })
         .await;
+
+        // 结果送达权: nothing to hand over before B decides; then B's reviewer and approver
+        // decide, A's window hands the decision over, and B's case is delivered and concluded in
+        // A's name — its status comes back to A.
+        let deliver = format!("{ua}/api/v1/federation/applications/{crossing}/deliver");
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            deliver.clone(),
+            Some(json!({ "method": "window" })),
+        )
+        .await;
+        assert_eq!((st, rule(&v).as_str()), (409, "federation.not_due"), "{v}");
+        let rev = Session::login(&ub, "hk.scjg.reviewer", Some(b.demo_secret("hk.scjg.reviewer"))).await;
+        let r = rev
+            .post(
+                format!("{ub}/api/v1/cases/{remote}/actions"),
+                &json!({"action": "complete", "opinion": "材料齐全"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let dec = Session::login(&ub, "hk.scjg.approver", Some(b.demo_secret("hk.scjg.approver"))).await;
+        let r = dec
+            .post(
+                format!("{ub}/api/v1/cases/{remote}/actions"),
+                // 不予许可 (the applicant is a person, the licence an enterprise's): a
+                // decision with its reasons is a result to deliver as much as a licence.
+                &json!({"action": "decide", "approve": false, "reason": "经审查，申请人不是市场主体，不符合许可条件"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        until("the decision at A", async || {
+            let l = get(&c, format!("{ua}/api/v1/federation/applications")).await;
+            let row = l.as_array()?.iter().find(|x| x["id"] == crossing.as_str())?.clone();
+            (row["state"] == "decided").then_some(())
+        })
+        .await;
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            deliver.clone(),
+            Some(json!({ "method": "post" })),
+        )
+        .await;
+        assert_eq!((st, rule(&v).as_str()), (422, "federation.method"), "{v}");
+        let (st, v) = call(&c, reqwest::Method::POST, deliver, Some(json!({ "method": "window" }))).await;
+        assert_eq!(st, 200, "{v}");
+        until("B's case concluded, as A sees it", async || {
+            let l = get(&c, format!("{ua}/api/v1/federation/applications")).await;
+            let row = l.as_array()?.iter().find(|x| x["id"] == crossing.as_str())?.clone();
+            (row["state"] == "concluded").then_some(())
+        })
+        .await;
+        let (_, concluded) = call(&c, reqwest::Method::GET, format!("{ub}/api/v1/cases/{remote}"), None).await;
+        assert_eq!(concluded["case"]["state"], "concluded", "{concluded}");
 
         // B asks for a correction of a second application: A is told what to correct (一次性告知
         // through the node that took it).
@@ -621,6 +676,47 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         let e = old.envelope(&id_b, "m-expired", "offers.publish", &json!({ "offers": [] }), now_ms());
         let (st, v) = send(&c, &ub, &e).await;
         assert_eq!((st, rule(&v).as_str()), (403, "federation.expired"), "{v}");
+        // 收件受理权 granted for the item: the taking node's window accepts for B — B makes
+        // the case and accepts it in that node's name.
+        let granted = Fake::new("granted-410000");
+        let receive_terms = json!({ "grants": [{ "grantor": id_b, "grantee": "granted-410000", "right": "receive", "items": [code] }],
+                                    "forward_limit": "same_day", "valid_from": "2020-01-01", "valid_until": "2099-12-31" });
+        let p = granted.envelope(
+            &id_b,
+            "m-granted-propose",
+            "agreement.propose",
+            &json!({ "agreement_id": "ag-granted", "node": granted.doc, "terms": receive_terms }),
+            now_ms(),
+        );
+        assert_eq!(send(&c, &ub, &p).await.0, 200);
+        let (st, v) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{ub}/api/v1/federation/agreements/ag-granted/decision"),
+            Some(json!({ "action": "approve" })),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        let e = granted.envelope(
+            &id_b,
+            "m-granted-forward",
+            "application.forward",
+            &json!({ "origin_ref": "m-granted-forward", "item_code": code, "mode": "proxy",
+                     "applicant": { "name": "钱受理", "id_number": "11010519491231002X", "phone": "13900000079", "verified_by": "window" },
+                     "application": application, "accept_on_behalf": true, "taken_by": "窗口 3", "taken_ms": now_ms(),
+                     "forward_by": "2099-12-31" }),
+            now_ms(),
+        );
+        let (st, v) = send(&c, &ub, &e).await;
+        assert_eq!(st, 200, "{v}");
+        until("B's case accepted in the granted node's name", async || {
+            let l = get(&c, format!("{ub}/api/v1/federation/applications?role=competent")).await;
+            let row = l.as_array()?.iter().find(|x| x["partner"] == "granted-410000")?.clone();
+            let id = row["local_case"].as_str()?.to_string();
+            let (_, case) = call(&c, reqwest::Method::GET, format!("{ub}/api/v1/cases/{id}"), None).await;
+            (case["case"]["state"] == "accepted").then_some(())
+        })
+        .await;
         // Every refusal is in B's log, with its reason.
         let log = get(&c, format!("{ub}/api/v1/federation/envelopes?limit=500")).await;
         let refused: Vec<&str> = log

@@ -46,6 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_forward, api_crossings))
         .routes(routes!(api_recognise))
         .routes(routes!(api_rotate))
+        .routes(routes!(api_hand_over))
         .route("/work/federation", axum::routing::get(admin_page))
         .route("/work/federation/agreements", axum::routing::post(propose_form))
         .route(
@@ -63,6 +64,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
             axum::routing::get(forward_page).post(forward_form),
         )
         .route("/work/federation/cases", axum::routing::get(cases_page))
+        .route(
+            "/work/federation/cases/{crossing_id}/deliver",
+            axum::routing::post(hand_over_form),
+        )
         .route("/kuayu", axum::routing::get(zone_page))
         .route(
             "/kuayu/apply",
@@ -357,6 +362,33 @@ pub async fn api_forward(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let v = fed::forward(&s.store, ctx.meta(), &s.node, &taken_by(&ctx), None, body.value).await?;
     Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// How the result is handed over at this node.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOverInput {
+    /// `window` (collected here) or `electronic`.
+    #[schema(value_type = String)]
+    pub method: yiwang_core::cases::DeliveryMethod,
+}
+
+/// 结果送达权: hands over the result of a case the partner decided (an application taken
+/// here), and tells the partner, which delivers and concludes its case.
+#[utoipa::path(post, path = "/api/v1/federation/applications/{crossing_id}/deliver", tag = "federation",
+    request_body = HandOverInput,
+    responses((status = 200, body = Object), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)))]
+pub async fn api_hand_over(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: ApiJson<HandOverInput>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        fed::hand_over(&s.store, ctx.meta(), &s.node, &id, body.value.method).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -426,6 +426,7 @@ struct CasesPage {
     origin: Vec<CrossingRow>,
     competent: Vec<CrossingRow>,
     names: std::collections::HashMap<String, (String, String)>,
+    errors: Vec<FieldError>,
 }
 crate::page!(CasesPage);
 
@@ -441,14 +442,41 @@ impl CasesPage {
     }
 }
 
+async fn render_cases(s: &AppState, base: Base, errors: Vec<FieldError>) -> ApiResult<Response> {
+    let status = crate::pages::form_status(&errors);
+    Ok((
+        status,
+        CasesPage {
+            base,
+            origin: fed::crossings(&s.store, "origin", 100).await?,
+            competent: fed::crossings(&s.store, "competent", 100).await?,
+            names: partner_names(s).await?,
+            errors,
+        },
+    )
+        .into_response())
+}
+
 pub(super) async fn cases_page(State(s): State<AppState>, base: Base) -> ApiResult<Response> {
-    Ok(CasesPage {
-        base,
-        origin: fed::crossings(&s.store, "origin", 100).await?,
-        competent: fed::crossings(&s.store, "competent", 100).await?,
-        names: partner_names(&s).await?,
+    render_cases(&s, base, vec![]).await
+}
+
+/// 结果送达权: the clerk hands the partner's result over here.
+pub(super) async fn hand_over_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> ApiResult<Response> {
+    let method = match field(&f, "method") {
+        "electronic" => yiwang_core::cases::DeliveryMethod::Electronic,
+        _ => yiwang_core::cases::DeliveryMethod::Window,
+    };
+    match fed::hand_over(&s.store, ctx.meta(), &s.node, &id, method).await {
+        Ok(_) => Ok(Redirect::to(&format!("/work/federation/cases#c-{id}")).into_response()),
+        Err(e) => render_cases(&s, base, ApiError::from(e).into_field_errors()).await,
     }
-    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -628,6 +628,28 @@ async fn admit_envelope(store: &Store, local: &Local, env: &Envelope) -> std::re
                     Effect::Rotate(Box::new(doc), policy.key_grace_s)
                 }
                 "licence.status" => Effect::Answer(super::recognition::status_answer(store, &body).await?),
+                "case.delivered" => {
+                    let h: core::Handover = serde_json::from_value(body).map_err(|_| Refusal::Malformed)?;
+                    let row = sqlx::query(
+                        "SELECT c.item_code, s.state FROM fed_cases c JOIN cases s ON s.id = c.local_case
+                         WHERE c.role = 'competent' AND c.partner = $1 AND c.local_case = $2",
+                    )
+                    .bind(&env.sender)
+                    .bind(&h.case_id)
+                    .fetch_optional(&store.read)
+                    .await
+                    .map_err(StoreError::from)?
+                    .ok_or(Fail::Refused(Refusal::Malformed))?;
+                    let item: String = row.try_get("item_code").map_err(StoreError::from)?;
+                    let state: String = row.try_get("state").map_err(StoreError::from)?;
+                    if !terms.grants(&local.id, &env.sender, core::Right::Deliver, &item) {
+                        return Err(Refusal::NotGranted.into());
+                    }
+                    if state != yiwang_core::cases::State::Decided.as_str() {
+                        return Err(Refusal::NotDue.into());
+                    }
+                    Effect::Later
+                }
                 _ => return Err(Refusal::UnknownKind.into()),
             }
         }

@@ -305,7 +305,131 @@ pub async fn take_forwarded(store: &Store, message_id: &str) -> Result<()> {
             }
         }
     };
-    answer(store, &env, &f, outcome).await
+    let taken = outcome.as_ref().ok().cloned();
+    answer(store, &env, &f, outcome).await?;
+    if let Some(case_id) = taken
+        && f.accept_on_behalf
+    {
+        accept_for_partner(store, &env, &f, &case_id).await?;
+    }
+    Ok(())
+}
+
+/// The taking node handed this node's result over (结果送达权, checked when its envelope was
+/// admitted): the case is delivered and concluded in its name. One already delivered (a
+/// second run) stays as it is.
+pub async fn take_handover(store: &Store, message_id: &str) -> Result<()> {
+    let env = incoming(store, message_id)
+        .await?
+        .ok_or_else(|| internal(format!("envelope {message_id} not stored")))?;
+    let h: core::Handover = serde_json::from_str(&env.body).map_err(internal)?;
+    let action = yiwang_core::cases::Action::Deliver {
+        method: h.method,
+        post: None,
+    };
+    let meta = Meta::actor(format!("node:{}", env.sender));
+    match crate::cases::act(store, meta, &h.case_id, yiwang_core::cases::Party::Clerk, action).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::Domain(e)) => {
+            tracing::info!(case = %h.case_id, partner = %env.sender, error = %e, "a partner's handover not applied");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// 结果送达权: the result of a case a partner decided, handed over here (at the window or
+/// electronically), and the partner told so — it delivers and concludes its case, whose
+/// status then comes back. Only a decided case, and only where the partner granted the right.
+pub async fn hand_over(
+    store: &Store,
+    meta: Meta,
+    local: &Local,
+    crossing_id: &str,
+    method: yiwang_core::cases::DeliveryMethod,
+) -> Result<Value> {
+    let row = crossing(store, crossing_id)
+        .await?
+        .filter(|r| r.role == "origin")
+        .ok_or_else(|| DomainError::not_found("id", "跨域办件", "case across nodes", crossing_id))?;
+    let remote = row
+        .remote_case
+        .clone()
+        .filter(|_| row.state == "decided")
+        .ok_or_else(|| {
+            DomainError::conflict(
+                "id",
+                "federation.not_due",
+                "办理地尚未作出决定，无结果可送达".into(),
+                "the competent node has not decided: there is no result to hand over".into(),
+            )
+        })?;
+    if method == yiwang_core::cases::DeliveryMethod::Post {
+        return Err(DomainError::invalid(vec![yiwang_core::error::FieldError::new(
+            "method",
+            "federation.method",
+            "代为送达限窗口领取或电子送达；邮寄由办理地寄出",
+            "a result is handed over at the window or electronically; the competent node posts it",
+        )])
+        .into());
+    }
+    let granted = agreement_with(store, &row.partner)
+        .await?
+        .filter(|a| core::admit(Some((a.state, &a.terms)), crate::today()).is_ok())
+        .is_some_and(|a| {
+            a.terms
+                .grants(&row.partner, &local.id, core::Right::Deliver, &row.item_code)
+        });
+    if !granted {
+        return Err(DomainError::one(
+            yiwang_core::ErrorKind::Forbidden,
+            yiwang_core::error::FieldError::new(
+                "id",
+                "federation.not_granted",
+                "办理地未授予本节点结果送达权",
+                "the competent node did not grant this node the right to deliver its result",
+            ),
+        )
+        .into());
+    }
+    let h = core::Handover {
+        case_id: remote,
+        method,
+        by: meta.actor.clone(),
+        at_ms: crate::now_ms(),
+    };
+    let out = Outgoing::new(&row.partner, "case.delivered", crossing_id, &h);
+    let id = out.id.clone();
+    store
+        .write(meta, Command::Federation(Box::new(Cmd::Enqueue(vec![out]))))
+        .await?;
+    Ok(json!({ "id": crossing_id, "envelope": id }))
+}
+
+/// 收件受理权 granted to the taking node (checked when its envelope was admitted): its
+/// window's acceptance stands here — the case is accepted in its name, after the answer
+/// so the acceptance travels back as the case's next status (国办发〔2020〕35号: acceptance
+/// stays with the competent place unless granted). A case that cannot be accepted as it
+/// stands (or was already, on a second run) waits for this node's clerk.
+async fn accept_for_partner(store: &Store, env: &Envelope, f: &Forwarded, case_id: &str) -> Result<()> {
+    let meta = Meta::actor(format!("node:{}", env.sender));
+    match crate::cases::act(
+        store,
+        meta,
+        case_id,
+        yiwang_core::cases::Party::Clerk,
+        yiwang_core::cases::Action::Accept,
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(StoreError::Domain(e)) => {
+            tracing::info!(case = %case_id, partner = %env.sender, taken_by = %f.taken_by, error = %e,
+                "accepting on the partner's behalf: left to this node's clerk");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The applicant's account here: found by their ID number, or registered now by the
@@ -410,12 +534,17 @@ impl crate::outbox::Subscriber for Inbox {
         "federation-inbox"
     }
     fn kinds(&self) -> Option<&[&str]> {
-        Some(&["fed.in.application.forward"])
+        Some(&["fed.in.application.forward", "fed.in.case.delivered"])
     }
     async fn handle(&self, events: &[crate::outbox::StoredEvent], _upto: i64) -> std::result::Result<(), String> {
         for e in events {
             let Some(id) = e.body["id"].as_str() else { continue };
-            take_forwarded(&self.store, id).await.map_err(|e| e.to_string())?;
+            let done = if e.kind == "fed.in.case.delivered" {
+                take_handover(&self.store, id).await
+            } else {
+                take_forwarded(&self.store, id).await
+            };
+            done.map_err(|e| e.to_string())?;
         }
         Ok(())
     }
