@@ -112,6 +112,10 @@ pub struct Member {
     pub key: String,
     /// The 31-character implementation code of an item in force.
     pub item_code: String,
+    /// 多地联办: the partner node that decides this member (its item, offered there for
+    /// joint handling); none for an item of this node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<Dependency>,
 }
@@ -279,8 +283,9 @@ pub fn check(doc: &BundleDoc, items: &BTreeMap<String, MemberItem<'_>>) -> Resul
             )),
             Some(it) => {
                 // The bundle's window takes the application for its region (一窗受理):
-                // an item of another region is that region's bundle, or 跨域通办.
-                if !region_within(&doc.region_code, it.region_code) {
+                // an item of another region is that region's bundle, or 跨域通办 — a member
+                // decided at a partner node (多地联办, 国办发〔2020〕35号).
+                if m.node.is_none() && !region_within(&doc.region_code, it.region_code) {
                     p.push(FieldError::new(
                         f("item_code"),
                         "bundles.foreign_region",
@@ -305,6 +310,18 @@ pub fn check(doc: &BundleDoc, items: &BTreeMap<String, MemberItem<'_>>) -> Resul
             }
         }
     }
+    // 多地联办 (国办发〔2020〕35号): the receiving node asserts who a person is to its
+    // partners; an enterprise's members stay with one node.
+    if doc.audience != Audience::Person
+        && let Some(i) = doc.members.iter().position(|m| m.node.is_some())
+    {
+        p.push(FieldError::new(
+            format!("members[{i}].node"),
+            "bundles.remote_audience",
+            "跨节点（多地联办）的一件事仅面向个人",
+            "a bundle with members decided at other nodes serves persons only",
+        ));
+    }
     // Dependencies: known members, what they feed exists, and no cycle.
     for (i, m) in doc.members.iter().enumerate() {
         for (j, d) in m.after.iter().enumerate() {
@@ -326,6 +343,17 @@ pub fn check(doc: &BundleDoc, items: &BTreeMap<String, MemberItem<'_>>) -> Resul
                     "a member cannot depend on itself",
                 ));
                 continue;
+            }
+            // A result of one node is not a material at another: a member decided elsewhere
+            // may wait for another's result but neither gives nor takes one in place of a
+            // material (mutual recognition is the holder's, at the portal).
+            if !d.feeds.is_empty() && (m.node.is_some() || doc.members[pi].node.is_some()) {
+                p.push(FieldError::new(
+                    f("feeds"),
+                    "bundles.remote_feeds",
+                    "其他节点办理的事项不能以结果替代材料",
+                    "a member decided at another node neither gives nor takes a result in place of a material",
+                ));
             }
             let pred = items.get(&doc.members[pi].item_code);
             if !d.feeds.is_empty() && pred.is_some_and(|it| it.elements.result.is_none()) {

@@ -67,6 +67,10 @@ pub struct FederationPolicy {
     /// After a partner announces a new key, how long its old key still verifies its
     /// envelopes (those signed before the rotation and still on their way), in seconds.
     pub key_grace_s: i64,
+    /// Refused envelopes kept in full per minute, from one claimed sender and in all;
+    /// beyond that a refusal is answered and counted but not stored (a flood of bad
+    /// envelopes cannot fill the database).
+    pub refusals_logged_per_minute: u32,
 }
 
 impl Default for FederationPolicy {
@@ -78,7 +82,40 @@ impl Default for FederationPolicy {
             max_backoff_s: 600,
             max_body_bytes: 8 * 1024 * 1024,
             key_grace_s: 86_400,
+            refusals_logged_per_minute: 60,
         }
+    }
+}
+
+/// How many refusals are kept in full, per claimed sender and in all, in the current
+/// minute (see [`FederationPolicy::refusals_logged_per_minute`]).
+#[derive(Debug, Clone, Default)]
+pub struct RefusalBudget {
+    minute: i64,
+    total: u32,
+    by_sender: std::collections::HashMap<String, u32>,
+}
+
+impl RefusalBudget {
+    /// Whether a refusal from `sender` at `now_ms` is kept: at most `per_minute` from one
+    /// sender and four times that in all, per minute.
+    pub fn keep(&mut self, sender: &str, now_ms: i64, per_minute: u32) -> bool {
+        let minute = now_ms.div_euclid(60_000);
+        if minute != self.minute {
+            self.minute = minute;
+            self.total = 0;
+            self.by_sender.clear();
+        }
+        if self.total >= per_minute.saturating_mul(4) {
+            return false;
+        }
+        let n = self.by_sender.entry(sender.chars().take(64).collect()).or_insert(0);
+        if *n >= per_minute {
+            return false;
+        }
+        *n += 1;
+        self.total += 1;
+        true
     }
 }
 
@@ -92,6 +129,9 @@ impl FederationPolicy {
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_body_bytes) {
             return Err("max_body_bytes must be between 1 KiB and 64 MiB".into());
+        }
+        if !(1..=100_000).contains(&self.refusals_logged_per_minute) {
+            return Err("refusals_logged_per_minute must be between 1 and 100000".into());
         }
         if !(0..=30 * 86_400).contains(&self.key_grace_s) {
             return Err("key_grace_s must be between 0 and 2592000 (30 days)".into());
@@ -618,6 +658,9 @@ pub struct Status {
     pub due_on: Option<chrono::NaiveDate>,
     #[serde(default)]
     pub licence_id: Option<String>,
+    /// The decision once made: `approve`, or the refusal's kind.
+    #[serde(default)]
+    pub decision: Option<String>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub problems: Vec<FieldError>,
@@ -753,6 +796,22 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+
+    #[test]
+    fn refusals_are_kept_within_a_budget_per_sender_and_in_all() {
+        let mut b = RefusalBudget::default();
+        let t = 1_000 * 60_000;
+        assert!((0..3).all(|_| b.keep("x", t, 3)));
+        assert!(
+            !b.keep("x", t + 1, 3),
+            "a fourth from one sender in the minute is not kept"
+        );
+        assert!(b.keep("y", t + 2, 3), "another sender still is");
+        // Four times the budget in all, whatever the senders claim to be.
+        let kept = (0..40).filter(|i| b.keep(&format!("s{i}"), t + 3, 3)).count();
+        assert_eq!(kept, 12 - 4);
+        assert!(b.keep("x", t + 60_000, 3), "a new minute, a new budget");
     }
 
     #[test]

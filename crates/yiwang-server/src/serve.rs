@@ -82,6 +82,16 @@ pub async fn serve(
         Duration::from_millis(500),
         stop_rx.clone(),
     );
+    // 互认: a seal changed here sends the trust list to the partners again.
+    let fed_trust = yiwang_store::outbox::spawn(
+        store.clone(),
+        Arc::new(yiwang_store::federation::TrustFollower {
+            store: store.clone(),
+            local: (*state.node).clone(),
+        }),
+        Duration::from_millis(500),
+        stop_rx.clone(),
+    );
     // The knowledge base's index: built now, then following every process's reviews.
     if let Err(e) = state.knowledge.ensure_built(&store).await {
         tracing::error!(error = %e, "building the knowledge index failed");
@@ -133,6 +143,7 @@ pub async fn serve(
     let _ = courier.await;
     let _ = fed_inbox.await;
     let _ = fed_reporter.await;
+    let _ = fed_trust.await;
     let _ = scheduler.await;
     if let Some(f) = follower {
         let _ = f.await;

@@ -167,6 +167,8 @@ pub struct Store {
     pub node: std::sync::OnceLock<federation::Local>,
     /// The node's current envelope key id and when it was read (`federation::current_key_id`).
     pub(crate) node_key: std::sync::Mutex<Option<(String, std::time::Instant)>>,
+    /// Refused envelopes kept in full this minute (跨域通办: a flood is answered, not stored).
+    pub(crate) refusal_budget: std::sync::Mutex<yiwang_core::federation::RefusalBudget>,
 }
 
 impl Store {
@@ -212,6 +214,7 @@ impl Store {
             config,
             node: Default::default(),
             node_key: Default::default(),
+            refusal_budget: Default::default(),
         });
         refdata::follow(Arc::downgrade(&store), store.head().await?);
         calendar::seed_official(&store).await?;

@@ -25,6 +25,10 @@ async fn call(c: &reqwest::Client, m: reqwest::Method, url: String, body: Option
     (st, r.json().await.unwrap_or(Value::Null))
 }
 
+async fn post(c: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+    call(c, reqwest::Method::POST, url, Some(body)).await
+}
+
 async fn get(c: &reqwest::Client, url: String) -> Value {
     call(c, reqwest::Method::GET, url, None).await.1
 }
@@ -134,14 +138,11 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         assert_eq!(st, 200, "{v}");
 
         // A proposes (asking B for 原件核验权 and 结果送达权); B approves.
-        let (st, v) = call(
+        let (st, v) = post(
             &c,
-            reqwest::Method::POST,
             format!("{ua}/api/v1/federation/agreements"),
-            Some(
-                json!({ "partner_endpoint": ub, "ask": ["verify_originals", "deliver"], "forward_limit": "one_working_day",
+            json!({ "partner_endpoint": ub, "ask": ["verify_originals", "deliver"], "forward_limit": "one_working_day",
                          "valid_until": "2099-12-31" }),
-            ),
         )
         .await;
         assert_eq!(st, 201, "{v}");
@@ -155,19 +156,17 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         })
         .await;
         // Approving is B's administrator's step, not A's: A cannot approve its own proposal.
-        let (st, v) = call(
+        let (st, v) = post(
             &c,
-            reqwest::Method::POST,
             format!("{ua}/api/v1/federation/agreements/{agreement}/decision"),
-            Some(json!({ "action": "approve" })),
+            json!({ "action": "approve" }),
         )
         .await;
         assert_eq!(st, 409, "{v}");
-        let (st, v) = call(
+        let (st, v) = post(
             &c,
-            reqwest::Method::POST,
             format!("{ub}/api/v1/federation/agreements/{agreement}/decision"),
-            Some(json!({ "action": "approve" })),
+            json!({ "action": "approve" }),
         )
         .await;
         assert_eq!(st, 200, "{v}");
@@ -194,25 +193,13 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
                     "applicant": { "name": "李跨域", "id_number": "11010519491231002X", "phone": "13900000077", "verified_by": "window" },
                     "application": application, "originals_checked": true, "accept_on_behalf": accept })
         };
-        let (st, v) = call(
-            &c,
-            reqwest::Method::POST,
-            format!("{ua}/api/v1/federation/applications"),
-            Some(forward(true)),
-        )
-        .await;
+        let (st, v) = post(&c, format!("{ua}/api/v1/federation/applications"), forward(true)).await;
         assert_eq!(st, 403, "{v}");
         assert_eq!(rule(&v), "federation.not_granted");
 
         // B is down while A forwards: nothing is lost, and it arrives once B is back.
         b.kill();
-        let (st, v) = call(
-            &c,
-            reqwest::Method::POST,
-            format!("{ua}/api/v1/federation/applications"),
-            Some(forward(false)),
-        )
-        .await;
+        let (st, v) = post(&c, format!("{ua}/api/v1/federation/applications"), forward(false)).await;
         assert_eq!(st, 201, "{v}");
         let crossing = v["id"].as_str().unwrap().to_string();
         until("a failed attempt while B is down", async || {
@@ -284,13 +271,7 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         // decide, A's window hands the decision over, and B's case is delivered and concluded in
         // A's name — its status comes back to A.
         let deliver = format!("{ua}/api/v1/federation/applications/{crossing}/deliver");
-        let (st, v) = call(
-            &c,
-            reqwest::Method::POST,
-            deliver.clone(),
-            Some(json!({ "method": "window" })),
-        )
-        .await;
+        let (st, v) = post(&c, deliver.clone(), json!({ "method": "window" })).await;
         assert_eq!((st, rule(&v).as_str()), (409, "federation.not_due"), "{v}");
         let rev = Session::login(&ub, "hk.scjg.reviewer", Some(b.demo_secret("hk.scjg.reviewer"))).await;
         let r = rev
@@ -316,15 +297,9 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
             (row["state"] == "decided").then_some(())
         })
         .await;
-        let (st, v) = call(
-            &c,
-            reqwest::Method::POST,
-            deliver.clone(),
-            Some(json!({ "method": "post" })),
-        )
-        .await;
+        let (st, v) = post(&c, deliver.clone(), json!({ "method": "post" })).await;
         assert_eq!((st, rule(&v).as_str()), (422, "federation.method"), "{v}");
-        let (st, v) = call(&c, reqwest::Method::POST, deliver, Some(json!({ "method": "window" }))).await;
+        let (st, v) = post(&c, deliver, json!({ "method": "window" })).await;
         assert_eq!(st, 200, "{v}");
         until("B's case concluded, as A sees it", async || {
             let l = get(&c, format!("{ua}/api/v1/federation/applications")).await;
@@ -337,13 +312,7 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
 
         // B asks for a correction of a second application: A is told what to correct (一次性告知
         // through the node that took it).
-        let (st, v) = call(
-            &c,
-            reqwest::Method::POST,
-            format!("{ua}/api/v1/federation/applications"),
-            Some(forward(false)),
-        )
-        .await;
+        let (st, v) = post(&c, format!("{ua}/api/v1/federation/applications"), forward(false)).await;
         assert_eq!(st, 201, "{v}");
         let second = v["id"].as_str().unwrap().to_string();
         let row = until("B's case for the second application", async || {
@@ -390,14 +359,11 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
             .clone();
         // Both demo nodes share the demo's departments, so their first certificates share an
         // identifier; B issues him a new one (the next serial, unknown at A).
-        let (st, issued) = call(
+        let (st, issued) = post(
             &c,
-            reqwest::Method::POST,
             format!("{ub}/api/v1/licences"),
-            Some(
-                json!({ "type_code": demo["type_code"], "department_id": demo["issuer_department_id"],
+            json!({ "type_code": demo["type_code"], "department_id": demo["issuer_department_id"],
                          "holder_name": "王小明", "holder_code": "11010519491231002X", "face": { "gender": "男" } }),
-            ),
         )
         .await;
         assert_eq!(st, 201, "{issued}");
@@ -488,11 +454,10 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
             "{v}"
         );
         // B revokes it: presented again, A hears it from B and keeps the new status.
-        let (st, v) = call(
+        let (st, v) = post(
             &c,
-            reqwest::Method::POST,
             format!("{ub}/api/v1/licences/{health}/status"),
-            Some(json!({ "status": "revoked", "reason": "测试：互认后吊销" })),
+            json!({ "status": "revoked", "reason": "测试：互认后吊销" }),
         )
         .await;
         assert_eq!(st, 200, "{v}");
@@ -567,13 +532,7 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
                 .then_some(())
         })
         .await;
-        let (st, v) = call(
-            &c,
-            reqwest::Method::POST,
-            format!("{ua}/api/v1/federation/applications"),
-            Some(forward(false)),
-        )
-        .await;
+        let (st, v) = post(&c, format!("{ua}/api/v1/federation/applications"), forward(false)).await;
         assert_eq!(st, 201, "{v}");
         let third = v["id"].as_str().unwrap().to_string();
         until("B's answer to what A signed with its new key", async || {
@@ -618,11 +577,10 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         };
         let (st, v) = send(&c, &ub, &fwd("m-early", false, now_ms())).await;
         assert_eq!((st, rule(&v).as_str()), (403, "federation.no_agreement"), "{v}");
-        let (st, v) = call(
+        let (st, v) = post(
             &c,
-            reqwest::Method::POST,
             format!("{ub}/api/v1/federation/agreements/ag-fake/decision"),
-            Some(json!({ "action": "approve" })),
+            json!({ "action": "approve" }),
         )
         .await;
         assert_eq!(st, 200, "{v}");
@@ -645,11 +603,10 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         let (st, v) = send(&c, &ub, &fwd("m-propose", false, now_ms())).await;
         assert_eq!((st, rule(&v).as_str()), (409, "federation.replay"), "{v}");
         // Revoked: refused.
-        let (st, v) = call(
+        let (st, v) = post(
             &c,
-            reqwest::Method::POST,
             format!("{ub}/api/v1/federation/agreements/ag-fake/decision"),
-            Some(json!({ "action": "revoke", "reason": "测试撤销" })),
+            json!({ "action": "revoke", "reason": "测试撤销" }),
         )
         .await;
         assert_eq!(st, 200, "{v}");
@@ -665,11 +622,10 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
             now_ms(),
         );
         assert_eq!(send(&c, &ub, &p).await.0, 200);
-        let (st, _) = call(
+        let (st, _) = post(
             &c,
-            reqwest::Method::POST,
             format!("{ub}/api/v1/federation/agreements/ag-old/decision"),
-            Some(json!({ "action": "approve" })),
+            json!({ "action": "approve" }),
         )
         .await;
         assert_eq!(st, 200);
@@ -689,11 +645,10 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
             now_ms(),
         );
         assert_eq!(send(&c, &ub, &p).await.0, 200);
-        let (st, v) = call(
+        let (st, v) = post(
             &c,
-            reqwest::Method::POST,
             format!("{ub}/api/v1/federation/agreements/ag-granted/decision"),
-            Some(json!({ "action": "approve" })),
+            json!({ "action": "approve" }),
         )
         .await;
         assert_eq!(st, 200, "{v}");
@@ -739,6 +694,37 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         ] {
             assert!(refused.contains(&r), "{r} logged: {refused:?}");
         }
+        // A seal rotated at B: B's trust list goes to A again, with the new key.
+        let from_b = async || {
+            let keys = get(&c, format!("{ua}/api/v1/trust/keys")).await;
+            keys.as_array()
+                .unwrap()
+                .iter()
+                .filter(|k| k["source"] == format!("node:{id_b}").as_str())
+                .count()
+        };
+        let before = from_b().await;
+        let seals = get(&c, format!("{ub}/api/v1/seals")).await;
+        let active = seals
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["status"] == "active")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (st, v) = post(
+            &c,
+            format!("{ub}/api/v1/seals/{active}/rotate"),
+            json!({ "reason": "年度更换密钥" }),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        until("B's new seal key at A", async || {
+            (from_b().await > before).then_some(())
+        })
+        .await;
         // The pages.
         let admin = c
             .get(format!("{ub}/work/federation"))
@@ -751,5 +737,332 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         drop(b);
         db_a.cleanup().await;
         db_b.cleanup().await;
+    }
+}
+
+/// A proposes an agreement to B asking for `ask`; B's administrator approves; returns when
+/// A holds it in force.
+async fn pair(c: &reqwest::Client, ua: &str, ub: &str, ask: Value) {
+    let (st, v) = post(
+        c,
+        format!("{ua}/api/v1/federation/agreements"),
+        json!({ "partner_endpoint": ub, "ask": ask, "forward_limit": "same_day", "valid_until": "2099-12-31" }),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    // Whether node `u` holds the agreement in `state`.
+    let holds = async |u: &str, state: &str| {
+        let l = get(c, format!("{u}/api/v1/federation/agreements")).await;
+        l.as_array()?
+            .iter()
+            .any(|x| x["id"] == id.as_str() && x["state"] == state)
+            .then_some(())
+    };
+    until("the proposal at the partner", async || holds(ub, "pending").await).await;
+    let (st, v) = post(
+        c,
+        format!("{ub}/api/v1/federation/agreements/{id}/decision"),
+        json!({ "action": "approve" }),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    until("the agreement in force at the proposer", async || {
+        holds(ua, "active").await
+    })
+    .await;
+}
+
+/// Takes a case through its department's steps to a grant: the window accepts, the
+/// department's reviewer and approver (`hk.<short>.…`) review and decide.
+async fn grant(srv: &Server, case_id: &str, short: &str) {
+    let u = srv.url.clone();
+    let c = client();
+    let clerk = Session::login(&u, "hk.clerk", Some(srv.demo_secret("hk.clerk"))).await;
+    let reviewer = format!("hk.{short}.reviewer");
+    let approver = format!("hk.{short}.approver");
+    let rev = Session::login(&u, &reviewer, Some(srv.demo_secret(&reviewer))).await;
+    let app = Session::login(&u, &approver, Some(srv.demo_secret(&approver))).await;
+    for _ in 0..8 {
+        let (_, v) = call(&c, reqwest::Method::GET, format!("{u}/api/v1/cases/{case_id}"), None).await;
+        let case = &v["case"];
+        let step = case["steps"][case["step"].as_u64().unwrap_or(0) as usize]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (who, body) = match (case["state"].as_str().unwrap_or_default(), step.as_str()) {
+            ("submitted", _) => (&clerk, json!({ "action": "accept" })),
+            ("accepted", "decide" | "3") => (&app, json!({ "action": "decide", "approve": true })),
+            ("accepted", "review" | "2") => (&rev, json!({ "action": "complete", "opinion": "同意" })),
+            ("accepted", _) => (&clerk, json!({ "action": "complete", "opinion": "同意" })),
+            _ => return,
+        };
+        let r = who.post(format!("{u}/api/v1/cases/{case_id}/actions"), &body).await;
+        assert_eq!(r.status(), 200, "{body}: {}", r.text().await.unwrap());
+    }
+    panic!("case {case_id} was not decided");
+}
+
+/// 多地联办 on three real nodes: A's 一件事 joins an item of its own with an item B decides
+/// and one C decides after A's; one online application at A; B's member is forwarded at
+/// once, C's when A's is granted; each node decides its own; A delivers every result at
+/// once (结果送达权) and the bundle concludes when B and C have concluded theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_is_decided_at_three_nodes_and_delivered_by_the_one_that_received_it() {
+    let mut dbs = vec![(TestDb::sqlite().await, TestDb::sqlite().await, TestDb::sqlite().await)];
+    if let (Some(a), Some(b), Some(cc)) = (
+        TestDb::postgres().await,
+        TestDb::postgres().await,
+        TestDb::postgres().await,
+    ) {
+        dbs.push((a, b, cc));
+    }
+    for (db_a, db_b, db_c) in dbs {
+        let a = Server::start(&db_a, &["--demo"]);
+        let b = Server::start(&db_b, &["--demo"]);
+        let nc = Server::start(&db_c, &["--demo"]);
+        let (ua, ub, uc) = (a.url.clone(), b.url.clone(), nc.url.clone());
+        let c = client();
+        let node_id = async |u: &str| {
+            get(&c, format!("{u}/federation/v1/node")).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let (id_b, id_c) = (node_id(&ub).await, node_id(&uc).await);
+        // The items: 预防接种证 at A, 医保参保 at B, 社保卡 at C (the demo's birth bundle's).
+        let birth = get(&c, format!("{ua}/api/v1/bundles/460100YJS0002")).await;
+        let code_of = |key: &str| {
+            birth["doc"]["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["key"] == key)
+                .unwrap()["item_code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let (x, y, z) = (code_of("yfjz"), code_of("ybcb"), code_of("sbk"));
+        for (u, code, modes) in [
+            (&ub, &y, json!(["joint"])),
+            (&uc, &z, json!(["joint"])),
+            (&ua, &x, json!(["online"])),
+        ] {
+            let (st, v) = call(
+                &c,
+                reqwest::Method::PUT,
+                format!("{u}/api/v1/federation/offers/{code}"),
+                Some(json!({ "modes": modes })),
+            )
+            .await;
+            assert_eq!(st, 200, "{v}");
+        }
+        // A asks B for 结果送达权; C grants none at first.
+        pair(&c, &ua, &ub, json!(["deliver"])).await;
+        pair(&c, &ua, &uc, json!([])).await;
+        let offers = until("A to know both partners' offers", async || {
+            let o = get(&c, format!("{ua}/api/v1/federation/offers")).await;
+            (o["partners"].as_array()?.len() >= 2).then_some(o)
+        })
+        .await;
+
+        // A's market regulator defines the bundle; its reviewer publishes it.
+        let depts = get(&c, format!("{ua}/api/v1/departments")).await;
+        let lead = depts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "海口市市场监督管理局")
+            .unwrap()["id"]
+            .clone();
+        let doc = |c_node: &str, z_feeds: Value| {
+            json!({ "code": "460100YJS0031", "name": "新生儿异地联办", "audience": "person", "theme": "出生",
+                    "region_code": "460100", "level": "municipal", "lead_department_id": lead,
+                    "members": [
+                        { "key": "yfjz", "item_code": x },
+                        { "key": "ybcb", "item_code": y, "node": id_b },
+                        { "key": "sbk", "item_code": z, "node": c_node, "after": [{ "member": "yfjz", "feeds": z_feeds }] }
+                    ],
+                    "promised_days": 10, "channels": ["online", "window"] })
+        };
+        let editor = Session::login(&ua, "hk.scjg", Some(a.demo_secret("hk.scjg"))).await;
+        let url = format!("{ua}/api/v1/catalog/bundles");
+        // A definition refused at save, the field and rule named.
+        let refused = async |d: Value, field: &str, rule: &str| {
+            let (st, e) = editor.post_json(&url, json!({ "doc": d })).await;
+            assert_eq!(st, 422, "{e}");
+            assert!(common::rules(&e).contains(&(field.into(), rule.into())), "{rule}: {e}");
+        };
+        // C has not granted A its result's delivery: A could not deliver it (统一出件).
+        refused(doc(&id_c, json!([])), "members[2].node", "federation.not_granted").await;
+        // B does not offer C's item.
+        refused(doc(&id_b, json!([])), "members[2].node", "bundles.not_offered").await;
+        // C grants it now (a new agreement: the old one revoked first).
+        let l = get(&c, format!("{ua}/api/v1/federation/agreements")).await;
+        let old = l
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["partner"] == id_c.as_str())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (st, v) = post(
+            &c,
+            format!("{ua}/api/v1/federation/agreements/{old}/decision"),
+            json!({ "action": "revoke", "reason": "改签：增加结果送达权" }),
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        pair(&c, &ua, &uc, json!(["deliver"])).await;
+        // A result is not a material across nodes.
+        refused(
+            doc(&id_c, json!(["csyxzm"])),
+            "members[2].after[0].feeds",
+            "bundles.remote_feeds",
+        )
+        .await;
+        let (st, saved) = editor.post_json(&url, json!({ "doc": doc(&id_c, json!([])) })).await;
+        assert_eq!(st, 200, "{saved}");
+        let bid = saved["bundle"]["id"].as_str().unwrap().to_string();
+        let (st, _) = editor
+            .post_json(&format!("{ua}/api/v1/catalog/bundles/{bid}/submit"), json!({}))
+            .await;
+        assert_eq!(st, 200);
+        let reviewer = Session::login(&ua, "hk.catalog", Some(a.demo_secret("hk.catalog"))).await;
+        let (st, v) = reviewer
+            .post_json(&format!("{ua}/api/v1/catalog/bundles/{bid}/publish"), json!({}))
+            .await;
+        assert_eq!(st, 200, "{v}");
+
+        // One online application: the answers and form values of the three items' samples,
+        // every material of the merged guide as one uploaded scan.
+        let mut answers = serde_json::Map::new();
+        let mut form = serde_json::Map::new();
+        let samples = offers["partners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["offer"].clone())
+            .chain(offers["own"].as_array().unwrap().iter().cloned());
+        for o in samples {
+            let s = &o["detail"]["sample"];
+            answers.extend(s["answers"].as_object().cloned().unwrap_or_default());
+            form.extend(s["form"].as_object().cloned().unwrap_or_default());
+        }
+        let query: Vec<String> = answers
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+            .collect();
+        let guide = get(
+            &c,
+            format!("{ua}/api/v1/bundles/460100YJS0031/guide?{}", query.join("&")),
+        )
+        .await;
+        let members: Vec<&str> = guide["guide"]["members"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{guide}"))
+            .iter()
+            .map(|m| m["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(members.len(), 3, "{guide}");
+        let citizen = Session::login(&ua, "13800138000", None).await;
+        let r = citizen
+            .req(reqwest::Method::POST, format!("{ua}/api/v1/me/files?name=scan.pdf"))
+            .header("content-type", "application/octet-stream")
+            .body(b"%PDF-1.4\n% joint\ntrailer<<>>\n%%EOF\n".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let scan = r.json::<Value>().await.unwrap()["sm3"].as_str().unwrap().to_string();
+        let materials: serde_json::Map<String, Value> = guide["guide"]["materials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["produced_by"].is_null())
+            .map(|m| {
+                (
+                    m["key"].as_str().unwrap().to_string(),
+                    json!({ "kind": "files", "files": [scan] }),
+                )
+            })
+            .collect();
+        let (st, v) = citizen
+            .post_json(
+                &format!("{ua}/api/v1/bundles/460100YJS0031/applications"),
+                json!({ "answers": answers, "form": form, "materials": materials }),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        let bc = v["id"].as_str().unwrap().to_string();
+        let view = async || citizen.get_json(&format!("{ua}/api/v1/bundle-cases/{bc}")).await.1;
+        let member = |v: &Value, key: &str| {
+            v["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["member_key"] == key)
+                .unwrap()
+                .clone()
+        };
+        // B's member reached B as a case of its own; C's waits for A's.
+        let at_b = until("B's case number at A", async || {
+            member(&view().await, "ybcb")["case_id"].as_str().map(str::to_string)
+        })
+        .await;
+        let v = view().await;
+        assert_eq!(member(&v, "ybcb")["node"], id_b.as_str());
+        assert_eq!(member(&v, "sbk")["state"], "waiting", "{v}");
+        let at_a = member(&v, "yfjz")["case_id"].as_str().unwrap().to_string();
+        // The person's data leaving A is in their data-use log.
+        let (_, uses) = citizen.get_json(&format!("{ua}/api/v1/me/data-use")).await;
+        assert!(uses.to_string().contains("多地联办"), "{uses}");
+
+        // Each node decides its own: A grants, and C's member goes to C.
+        grant(&a, &at_a, "wj").await;
+        let at_c = until("C's case number at A", async || {
+            member(&view().await, "sbk")["case_id"].as_str().map(str::to_string)
+        })
+        .await;
+        grant(&b, &at_b, "yb").await;
+        grant(&nc, &at_c, "rs").await;
+        until("every member granted, the bundle decided", async || {
+            let v = view().await;
+            (v["state"] == "decided").then_some(())
+        })
+        .await;
+        // The receiving node delivers every result at once, not by post for the partners'.
+        let deliver = format!("{ua}/api/v1/bundle-cases/{bc}/deliver");
+        let (st, e) = post(&c, deliver.clone(), json!({ "method": "post" })).await;
+        assert_eq!((st, rule(&e).as_str()), (422, "bundles.remote_post"), "{e}");
+        let (st, v) = post(&c, deliver, json!({ "method": "electronic" })).await;
+        assert_eq!(st, 200, "{v}");
+        until("B's and C's cases concluded, the bundle with them", async || {
+            let v = view().await;
+            (v["state"] == "concluded").then_some(())
+        })
+        .await;
+        for (u, id) in [(&ub, &at_b), (&uc, &at_c)] {
+            let (_, case) = call(&c, reqwest::Method::GET, format!("{u}/api/v1/cases/{id}"), None).await;
+            assert_eq!(case["case"]["state"], "concluded", "{case}");
+        }
+        // The applicant's page names the nodes' members.
+        let page = citizen
+            .fetch(&format!("{ua}/me/bundle-cases/{bc}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("data-testid=\"remote-member\""),
+            "the page marks the members decided elsewhere"
+        );
+        drop((a, b, nc));
+        db_a.cleanup().await;
+        db_b.cleanup().await;
+        db_c.cleanup().await;
     }
 }

@@ -119,11 +119,13 @@ fn doc() -> BundleDoc {
             Member {
                 key: "cert".into(),
                 item_code: v[0].0.clone(),
+                node: None,
                 after: vec![],
             },
             Member {
                 key: "hukou".into(),
                 item_code: v[1].0.clone(),
+                node: None,
                 after: vec![Dependency {
                     member: "cert".into(),
                     feeds: vec!["csyxzm".into()],
@@ -132,6 +134,7 @@ fn doc() -> BundleDoc {
             Member {
                 key: "medical".into(),
                 item_code: v[2].0.clone(),
+                node: None,
                 after: vec![],
             },
         ],
@@ -217,6 +220,45 @@ fn unpublished_foreign_cycle_and_conflicts_are_refused_with_their_field() {
     let r = rules(check(&d, &map(&v)).unwrap_err());
     assert!(r.contains(&("code".into(), "bundles.code_format".into())));
     assert!(r.contains(&("members".into(), "bundles.member_count".into())));
+}
+
+#[test]
+fn members_at_partner_nodes_take_no_results_and_serve_persons() {
+    let v = items();
+    let m = map(&v);
+    // 多地联办: a member decided at a partner node may wait for another's result …
+    let mut d = doc();
+    d.members[2].node = Some("guangdong-1".into());
+    d.members[2].after = vec![Dependency {
+        member: "cert".into(),
+        feeds: vec![],
+    }];
+    check(&d, &m).unwrap();
+    // … but no result stands in for a material across nodes, either way.
+    let mut fed = doc();
+    fed.members[1].node = Some("guangdong-1".into());
+    let r = rules(check(&fed, &m).unwrap_err());
+    assert_eq!(
+        r,
+        [(
+            "members[1].after[0].feeds".to_string(),
+            "bundles.remote_feeds".to_string()
+        )]
+    );
+    let mut feeding = doc();
+    feeding.members[0].node = Some("guangdong-1".into());
+    let r = rules(check(&feeding, &m).unwrap_err());
+    assert!(
+        r.contains(&("members[1].after[0].feeds".into(), "bundles.remote_feeds".into())),
+        "{r:?}"
+    );
+    // An enterprise's bundle stays at one node.
+    d.audience = Audience::Enterprise;
+    let r = rules(check(&d, &m).unwrap_err());
+    assert!(
+        r.contains(&("members[2].node".into(), "bundles.remote_audience".into())),
+        "{r:?}"
+    );
 }
 
 #[test]

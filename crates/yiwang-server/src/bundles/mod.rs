@@ -489,6 +489,12 @@ struct ManageListPage {
 crate::page!(ManageListPage);
 
 async fn department_name(s: &AppState, id: &str) -> ApiResult<String> {
+    // 多地联办: a member decided at a partner node is named by that node.
+    if let Some(node) = id.strip_prefix("node:") {
+        return Ok(yiwang_store::federation::partner(&s.store, node)
+            .await?
+            .map_or_else(|| node.to_string(), |d| d.name));
+    }
     Ok(yiwang_store::refdata::department(&s.store, id)
         .await?
         .map_or_else(|| id.to_string(), |d| d.name))

@@ -37,7 +37,21 @@ pub struct BundleCaseMember {
     /// Its materials a predecessor's result provides (免提交): material key → member.
     #[sqlx(try_from = "JsonText")]
     pub fed: BTreeMap<String, String>,
+    /// 多地联办: the partner node that decides it, and the case as it crosses to that node
+    /// (its status is the partner's word).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossing_id: Option<String>,
 }
+
+/// A member forwarded to its node as it starts (多地联办): as the bundle case records it,
+/// the crossing this node keeps, the envelope.
+pub type Forward = (
+    BundleCaseMember,
+    crate::federation::CrossingRow,
+    crate::federation::Outgoing,
+);
 
 /// A bundle case (一件事办件).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
@@ -73,6 +87,8 @@ pub struct ApplyCmd {
     pub case: BundleCase,
     /// The sub-cases that start now, by member key.
     pub starts: Vec<(BundleCaseMember, SubmitCmd)>,
+    /// The members decided at partner nodes that start now.
+    pub forwards: Vec<Forward>,
     pub waiting: Vec<Waiting>,
     /// One receipt for the whole bundle, listing every sub-case (一次收件), signed by the
     /// lead department.
@@ -141,8 +157,11 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
     let id = cases::next_case_number(store, &bundle.region_code, today).await?;
     let dict = cases::dictionary(store).await?;
     let mut starts = vec![];
+    let mut forwards = vec![];
+    let mut remote_now = vec![];
     let mut waiting = vec![];
     for p in parts {
+        let node = doc.members.iter().find(|m| m.key == p.key).and_then(|m| m.node.clone());
         let svc = services
             .get(&p.item_code)
             .cloned()
@@ -156,8 +175,16 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
             case_id: None,
             after_members: p.after.clone(),
             fed: p.fed.clone(),
+            node: node.clone(),
+            crossing_id: None,
         };
-        if p.after.is_empty() {
+        if node.is_some() && p.after.is_empty() {
+            // 多地联办: pre-checked here against the partner's published guide (its node checks
+            // again), forwarded once every member here is prepared (below).
+            yiwang_core::cases::precheck(&svc.elements, &|c| dict.get(c).cloned(), &p.application, true)
+                .map_err(|e| in_member(&p.key, e.into()))?;
+            remote_now.push((member, p.application));
+        } else if p.after.is_empty() {
             let s = Submission {
                 item_code: p.item_code.clone(),
                 applicant: sub.applicant.clone(),
@@ -196,10 +223,32 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
             });
         }
     }
+    // 多地联办: each member decided at a partner node goes there, in this bundle case's name.
+    for (mut member, application) in remote_now {
+        let node = member.node.clone().unwrap_or_default();
+        let (row, out) = forward_member(
+            store,
+            &meta.actor,
+            &sub.applicant,
+            sub.channel,
+            &node,
+            &id,
+            &member.member_key,
+            &member.item_name,
+            &member.item_code,
+            application,
+        )
+        .await
+        .map_err(|e| in_member(&member.member_key, e))?;
+        member.state = "started".into();
+        member.crossing_id = Some(row.id.clone());
+        forwards.push((member, row, out));
+    }
     // 一次收件: one receipt of the lead department naming every member and its sub-case.
     let listed: Vec<Value> = starts
         .iter()
         .map(|(m, _)| m)
+        .chain(forwards.iter().map(|(m, ..)| m))
         .chain(waiting.iter().map(|w| &w.member))
         .map(|m| {
             let dept = services
@@ -213,7 +262,7 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
                 .filter_map(|x| services.get(&x.item_code).map(|s| s.elements.name.clone()))
                 .collect();
             json!({ "member": m.member_key, "item_name": m.item_name, "department": dept,
-                    "case_id": m.case_id, "after": after })
+                    "case_id": m.case_id, "node": m.node, "after": after })
         })
         .collect();
     let lead = crate::refdata::department(store, &doc.lead_department_id)
@@ -259,6 +308,7 @@ pub async fn apply(store: &Store, meta: Meta, sub: BundleSubmission) -> Result<W
             Command::Bundles(Box::new(Cmd::Apply(Box::new(ApplyCmd {
                 case,
                 starts,
+                forwards,
                 waiting,
                 receipt,
             })))),
@@ -276,6 +326,8 @@ pub(super) async fn apply_cmd(ctx: &mut WriteCtx<'_>, a: &ApplyCmd) -> Result<Va
         &json!({ "id": c.id, "bundle_code": c.bundle_code, "bundle_version": c.bundle_version,
                  "applicant": c.applicant, "channel": c.channel,
                  "started": a.starts.iter().map(|(m, _)| json!({ "member": m.member_key, "case_id": m.case_id }))
+                     .collect::<Vec<_>>(),
+                 "forwarded": a.forwards.iter().map(|(m, r, _)| json!({ "member": m.member_key, "node": r.partner, "crossing": r.id }))
                      .collect::<Vec<_>>(),
                  "waiting": a.waiting.iter().map(|w| &w.member.member_key).collect::<Vec<_>>() }),
     )
@@ -308,17 +360,21 @@ pub(super) async fn apply_cmd(ctx: &mut WriteCtx<'_>, a: &ApplyCmd) -> Result<Va
     .execute(&mut *ctx.conn)
     .await?;
     cases::store_prepared_notice(ctx, &a.receipt).await?;
+    for (_, row, out) in &a.forwards {
+        crate::federation::origin_cmd(ctx, row, out).await?;
+    }
     let members = a
         .starts
         .iter()
         .map(|(m, _)| (m, None))
+        .chain(a.forwards.iter().map(|(m, ..)| (m, None)))
         .chain(a.waiting.iter().map(|w| (&w.member, Some(w.application_enc.as_str()))));
     let mut out = vec![];
     for (m, enc) in members {
         sqlx::query(
             "INSERT INTO bundle_case_members (bundle_case_id, member_key, item_code, item_name, department_id, state,
-               case_id, after_members, fed, application_enc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+               case_id, after_members, fed, application_enc, node, crossing_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&c.id)
         .bind(&m.member_key)
@@ -330,17 +386,77 @@ pub(super) async fn apply_cmd(ctx: &mut WriteCtx<'_>, a: &ApplyCmd) -> Result<Va
         .bind(serde_json::to_string(&m.after_members).map_err(internal)?)
         .bind(serde_json::to_string(&m.fed).map_err(internal)?)
         .bind(enc)
+        .bind(&m.node)
+        .bind(&m.crossing_id)
         .execute(&mut *ctx.conn)
         .await?;
         out.push(
             json!({ "member": m.member_key, "item_code": m.item_code, "item_name": m.item_name,
-                         "state": m.state, "case_id": m.case_id, "after": m.after_members }),
+                         "state": m.state, "case_id": m.case_id, "node": m.node, "crossing_id": m.crossing_id,
+                         "after": m.after_members }),
         );
     }
     Ok(
         json!({ "id": c.id, "bundle_code": c.bundle_code, "name": c.name, "received_on": c.received_on,
                "members": out }),
     )
+}
+
+/// Prepares a member decided at a partner node (多地联办) to be forwarded there: the
+/// applicant asserted as this node verified them (their data's use recorded first), the
+/// crossing and its envelope.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn forward_member(
+    store: &Store,
+    taken_by: &str,
+    applicant: &Applicant,
+    channel: Channel,
+    node: &str,
+    bundle_case_id: &str,
+    member_key: &str,
+    item_name: &str,
+    item_code: &str,
+    application: yiwang_core::cases::Application,
+) -> Result<(crate::federation::CrossingRow, crate::federation::Outgoing)> {
+    let local = store.node.get().ok_or_else(|| {
+        StoreError::from(DomainError::conflict(
+            "node",
+            "federation.no_node",
+            "本节点未启用跨域通办（节点身份未加载），无法转递多地联办事项".into(),
+            "this node has no federation identity loaded: a member decided elsewhere cannot be forwarded".into(),
+        ))
+    })?;
+    let yiwang_core::mandates::Subject::Person(person_id) = &applicant.subject else {
+        return Err(DomainError::invalid(vec![FieldError::new(
+            "applicant",
+            "bundles.remote_audience",
+            "跨节点（多地联办）的一件事仅面向个人",
+            "a bundle with members decided at other nodes serves persons only",
+        )])
+        .into());
+    };
+    let who = crate::federation::joint_applicant(
+        store,
+        &Meta::actor(taken_by),
+        person_id,
+        node,
+        item_name,
+        channel == Channel::Online,
+    )
+    .await?;
+    crate::federation::forward_member(
+        store,
+        local,
+        taken_by,
+        &applicant.subject.key(),
+        who,
+        node,
+        item_code,
+        application,
+        bundle_case_id,
+        member_key,
+    )
+    .await
 }
 
 const CASE_COLS: &str = "id, bundle_id, bundle_code, bundle_version, name, lead_department_id, region_code, applicant, \
@@ -360,7 +476,7 @@ pub async fn bundle_case(store: &Store, id: &str) -> Result<Option<(BundleCase, 
         return Ok(None);
     };
     let members = sqlx::query(
-        "SELECT member_key, item_code, item_name, department_id, state, case_id, after_members, fed
+        "SELECT member_key, item_code, item_name, department_id, state, case_id, after_members, fed, node, crossing_id
          FROM bundle_case_members WHERE bundle_case_id = $1 ORDER BY member_key",
     )
     .bind(id)

@@ -119,7 +119,12 @@ use crate::internal;
 pub async fn member_services(store: &Store, doc: &BundleDoc, at_ms: i64) -> Result<BTreeMap<String, Service>> {
     let mut out = BTreeMap::new();
     for m in &doc.members {
-        if let Some(s) = crate::catalog::service(store, &m.item_code, at_ms).await? {
+        let s = match &m.node {
+            // 多地联办: the partner's item as it published it.
+            Some(node) => crate::federation::joint_service(store, node, &m.item_code).await?,
+            None => crate::catalog::service(store, &m.item_code, at_ms).await?,
+        };
+        if let Some(s) = s {
             out.insert(m.item_code.clone(), s);
         }
     }
@@ -155,6 +160,17 @@ async fn check_with(store: &Store, doc: &BundleDoc, services: &BTreeMap<String, 
         Ok(()) => vec![],
         Err(e) => e.errors,
     };
+    // A member decided at a partner node: offered there for 多地联办 under an agreement in
+    // force that lets this node deliver its result (the reason replaces "not in force").
+    for (i, m) in doc.members.iter().enumerate() {
+        let Some(node) = &m.node else { continue };
+        let field = format!("members[{i}].node");
+        if let Some(e) = crate::federation::joint_problem(store, &field, node, &m.item_code).await? {
+            let item_field = format!("members[{i}].item_code");
+            problems.retain(|x| !(x.field == item_field && x.rule == "bundles.unpublished_item"));
+            problems.push(e);
+        }
+    }
     match crate::refdata::department(store, &doc.lead_department_id).await? {
         None => problems.push(FieldError::new(
             "lead_department_id",

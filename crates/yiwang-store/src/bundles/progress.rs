@@ -11,6 +11,7 @@
 
 use super::*;
 use crate::cases::{self, Applicant, CaseRow, Submission, SubmitCmd};
+use crate::federation::CrossingRow;
 use yiwang_core::bundles::{BundleState, MemberState, MemberView, OnRefusal};
 use yiwang_core::cases::{Action as CaseAction, DeliveryMethod, Party, PostDetail, Provision, ProvisionKind};
 use yiwang_core::mandates::Subject;
@@ -22,6 +23,8 @@ pub struct AdvanceCmd {
     pub applicant: String,
     /// Members that start now, with their prepared submissions.
     pub starts: Vec<(BundleCaseMember, SubmitCmd)>,
+    /// Members decided at partner nodes that start now (多地联办).
+    pub forwards: Vec<Forward>,
     /// Members whose state changes otherwise: (key, as read, new).
     pub changes: Vec<(String, MemberState, MemberState)>,
     /// The bundle's state: as read, new.
@@ -58,10 +61,42 @@ pub fn member_state(stored: MemberState, case: Option<&CaseRow>) -> (MemberState
     (s, ended)
 }
 
+/// Where a member decided at a partner node stands (多地联办), from the status that node
+/// last reported on its crossing; and whether its case there has ended.
+pub fn remote_state(stored: MemberState, crossing: Option<&CrossingRow>) -> (MemberState, bool) {
+    let Some(x) = crossing else {
+        return (stored, false);
+    };
+    // Not taken at all (the partner's pre-check refused it): ended without a grant.
+    if x.state == "refused" {
+        return (MemberState::Refused, true);
+    }
+    let state = yiwang_core::cases::State::parse(&x.state);
+    let ended = state.is_some_and(|s| s.is_final());
+    let s = match x.detail["status"]["decision"].as_str() {
+        Some("approve") => MemberState::Granted,
+        Some(_) => MemberState::Refused,
+        None if ended => MemberState::Refused,
+        None => MemberState::Started,
+    };
+    (s, ended)
+}
+
+/// A member's case at a partner node has been accepted there (or has gone further).
+pub fn remote_accepted(x: &CrossingRow) -> bool {
+    use yiwang_core::cases::State as S;
+    matches!(
+        S::parse(&x.state),
+        Some(S::Accepted | S::Suspended | S::Decided | S::Concluded)
+    )
+}
+
 /// A bundle case with its members, their sub-cases and the states read from them.
 pub struct Snapshot {
     pub case: BundleCase,
     pub members: Vec<(BundleCaseMember, Option<CaseRow>, MemberState, bool)>,
+    /// The crossings of the members decided at partner nodes, by member key.
+    pub remote: BTreeMap<String, CrossingRow>,
 }
 
 /// Reads a bundle case with its members' sub-cases.
@@ -70,16 +105,33 @@ pub async fn snapshot(store: &Store, id: &str) -> Result<Option<Snapshot>> {
         return Ok(None);
     };
     let mut out = vec![];
+    let mut remote = BTreeMap::new();
     for m in members {
+        let stored = MemberState::parse(&m.state).unwrap_or(MemberState::Waiting);
+        if m.node.is_some() {
+            let x = match &m.crossing_id {
+                Some(id) => crate::federation::crossing(store, id).await?,
+                None => None,
+            };
+            let (s, ended) = remote_state(stored, x.as_ref());
+            if let Some(x) = x {
+                remote.insert(m.member_key.clone(), x);
+            }
+            out.push((m, None, s, ended));
+            continue;
+        }
         let row = match &m.case_id {
             Some(cid) => cases::case(store, cid).await?,
             None => None,
         };
-        let stored = MemberState::parse(&m.state).unwrap_or(MemberState::Waiting);
         let (s, ended) = member_state(stored, row.as_ref());
         out.push((m, row, s, ended));
     }
-    Ok(Some(Snapshot { case, members: out }))
+    Ok(Some(Snapshot {
+        case,
+        members: out,
+        remote,
+    }))
 }
 
 fn names(keys: &[String], snap: &Snapshot) -> String {
@@ -141,11 +193,27 @@ pub async fn advance(store: &Store, id: &str) -> Result<Option<BundleState>> {
     }
     // The members that start now: prepared like any submission, outside the writer.
     let mut starts = vec![];
+    let mut forwards = vec![];
     let mut released = vec![];
     if !p.release.is_empty() {
         let services = member_services(store, doc, crate::now_ms()).await?;
         let subject = Subject::parse(&c.applicant).ok_or_else(|| internal("a bundle case without its applicant"))?;
         for key in &p.release {
+            let remote = snap
+                .members
+                .iter()
+                .any(|(m, ..)| &m.member_key == key && m.node.is_some());
+            if remote {
+                match forward_released(store, &snap, &subject, key).await {
+                    Ok(f) => {
+                        released.push(key.clone());
+                        forwards.push(f);
+                    }
+                    Err(e) => tracing::warn!(bundle_case = id, member = key.as_str(), error = %e,
+                                             "a released member could not be forwarded"),
+                }
+                continue;
+            }
             match start_member(store, &snap, &services, &subject, key).await {
                 Ok(s) => {
                     released.push(key.clone());
@@ -158,7 +226,8 @@ pub async fn advance(store: &Store, id: &str) -> Result<Option<BundleState>> {
         }
     }
     let acceptance = acceptance_notice(store, &snap, doc).await?;
-    if starts.is_empty() && changes.is_empty() && new_state == read_state && acceptance.is_none() {
+    if starts.is_empty() && forwards.is_empty() && changes.is_empty() && new_state == read_state && acceptance.is_none()
+    {
         return stop_running(store, &snap, &p.stop).await.map(|_| None);
     }
     // The one notification of this step (一次告知).
@@ -237,6 +306,7 @@ pub async fn advance(store: &Store, id: &str) -> Result<Option<BundleState>> {
         bundle_case_id: c.id.clone(),
         applicant: c.applicant.clone(),
         starts,
+        forwards,
         changes,
         state: (read_state, new_state),
         notice,
@@ -264,8 +334,23 @@ async fn acceptance_notice(
     doc: &yiwang_core::bundles::BundleDoc,
 ) -> Result<Option<cases::Notice>> {
     let rows: Vec<&CaseRow> = snap.members.iter().filter_map(|(_, r, ..)| r.as_ref()).collect();
-    let accepted_on = rows.iter().filter_map(|r| r.accepted_on).max();
-    let settled = rows.iter().all(|r| r.accepted_on.is_some() || r.state.is_final());
+    // A member at a partner node counts as accepted when its status says so (the day the
+    // word arrived).
+    let accepted_on = rows
+        .iter()
+        .filter_map(|r| r.accepted_on)
+        .chain(
+            snap.remote
+                .values()
+                .filter(|x| remote_accepted(x))
+                .map(|x| crate::date_of(x.updated_ms)),
+        )
+        .max();
+    let settled = rows.iter().all(|r| r.accepted_on.is_some() || r.state.is_final())
+        && snap
+            .remote
+            .values()
+            .all(|x| remote_accepted(x) || x.state == "refused" || remote_state(MemberState::Started, Some(x)).1);
     let (Some(accepted_on), true) = (accepted_on, settled) else {
         return Ok(None);
     };
@@ -282,6 +367,15 @@ async fn acceptance_notice(
     members.sort_by_key(|(m, ..)| at(&m.member_key));
     let mut listed = vec![];
     for (m, row, s, _) in members {
+        if let Some(x) = snap.remote.get(&m.member_key) {
+            let status = &x.detail["status"];
+            listed.push(json!({ "member": m.member_key, "item_name": m.item_name,
+                "department": x.detail["department"], "node": m.node, "case_id": x.remote_case,
+                "status": if remote_accepted(x) { "accepted" } else { x.state.as_str() },
+                "accepted_on": remote_accepted(x).then(|| crate::date_of(x.updated_ms).to_string()),
+                "due_on": status["due_on"], "after": Vec::<String>::new() }));
+            continue;
+        }
         let dept = crate::refdata::department(store, &m.department_id)
             .await?
             .map(|d| d.name);
@@ -344,7 +438,7 @@ async fn due_on(store: &Store, c: &BundleCase) -> Result<chrono::NaiveDate> {
 
 /// Under `stop`: withdraws the running members on the applicant's behalf (the definition
 /// they applied under says so). A member whose case cannot be withdrawn now is left to
-/// its department.
+/// its department; one at a partner node to that node (no message withdraws a case there).
 async fn stop_running(store: &Store, snap: &Snapshot, stop: &[String]) -> Result<()> {
     for (m, row, ..) in &snap.members {
         let (true, Some(r)) = (stop.contains(&m.member_key), row) else {
@@ -377,27 +471,7 @@ async fn start_member(
     key: &str,
 ) -> Result<(BundleCaseMember, SubmitCmd)> {
     let c = &snap.case;
-    let (m, ..) = snap
-        .members
-        .iter()
-        .find(|(m, ..)| m.member_key == key)
-        .ok_or_else(|| internal("released member missing"))?;
-    let enc: Option<String> = sqlx::query_scalar(
-        "SELECT application_enc FROM bundle_case_members WHERE bundle_case_id = $1 AND member_key = $2",
-    )
-    .bind(&c.id)
-    .bind(key)
-    .fetch_one(&store.read)
-    .await?;
-    let enc = enc.ok_or_else(|| internal(format!("member {key} has no sealed part")))?;
-    let bytes = store
-        .keyring
-        .pii
-        .open_bytes(&format!("bundle_cases.application:{}:{key}", c.id), &enc)?;
-    let part: Value = serde_json::from_slice(&bytes).map_err(internal)?;
-    let mut application: yiwang_core::cases::Application =
-        serde_json::from_value(part["application"].clone()).map_err(internal)?;
-    let code = part["applicant_code"].as_str().unwrap_or_default().to_string();
+    let (m, mut application, code) = released(store, snap, key).await?;
     let svc = services
         .get(&m.item_code)
         .cloned()
@@ -458,6 +532,71 @@ async fn start_member(
     Ok((member, cmd))
 }
 
+/// Prepares a released member decided at a partner node: its sealed part opened and
+/// forwarded there (多地联办).
+async fn forward_released(store: &Store, snap: &Snapshot, subject: &Subject, key: &str) -> Result<Forward> {
+    let c = &snap.case;
+    let (m, application, code) = released(store, snap, key).await?;
+    let applicant = Applicant {
+        subject: subject.clone(),
+        name: c.applicant_name.clone(),
+        code,
+    };
+    let channel = yiwang_core::cases::Channel::parse(&c.channel).unwrap_or(yiwang_core::cases::Channel::Online);
+    let node = m.node.clone().unwrap_or_default();
+    let (row, out) = forward_member(
+        store,
+        &c.submitted_by,
+        &applicant,
+        channel,
+        &node,
+        &c.id,
+        key,
+        &m.item_name,
+        &m.item_code,
+        application,
+    )
+    .await?;
+    let mut member = m.clone();
+    member.state = MemberState::Started.as_str().into();
+    member.crossing_id = Some(row.id.clone());
+    Ok((member, row, out))
+}
+
+/// A released member: as the bundle case records it, its sealed part opened — its
+/// application and the applicant's code.
+async fn released<'a>(
+    store: &Store,
+    snap: &'a Snapshot,
+    key: &str,
+) -> Result<(&'a BundleCaseMember, yiwang_core::cases::Application, String)> {
+    let (m, ..) = snap
+        .members
+        .iter()
+        .find(|(m, ..)| m.member_key == key)
+        .ok_or_else(|| internal("released member missing"))?;
+    let id = &snap.case.id;
+    let enc: Option<String> = sqlx::query_scalar(
+        "SELECT application_enc FROM bundle_case_members WHERE bundle_case_id = $1 AND member_key = $2",
+    )
+    .bind(id)
+    .bind(key)
+    .fetch_one(&store.read)
+    .await?;
+    let enc = enc.ok_or_else(|| internal(format!("member {key} has no sealed part")))?;
+    let bytes = store
+        .keyring
+        .pii
+        .open_bytes(&format!("bundle_cases.application:{id}:{key}"), &enc)?;
+    let part: Value = serde_json::from_slice(&bytes).map_err(internal)?;
+    let application = serde_json::from_value(part["application"].clone()).map_err(internal)?;
+    Ok((
+        m,
+        application,
+        part["applicant_code"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
 fn subject_id(s: &Subject) -> &str {
     match s {
         Subject::Person(id) | Subject::Legal(id) => id,
@@ -483,6 +622,11 @@ pub(super) async fn advance_cmd(ctx: &mut WriteCtx<'_>, a: &AdvanceCmd) -> Resul
         .iter()
         .filter(|(m, _)| is(&m.member_key, MemberState::Waiting))
         .collect();
+    let forwards: Vec<_> = a
+        .forwards
+        .iter()
+        .filter(|(m, ..)| is(&m.member_key, MemberState::Waiting))
+        .collect();
     let changes: Vec<_> = a.changes.iter().filter(|(k, from, _)| is(k, *from)).collect();
     let state_changes = state_now == a.state.0.as_str() && a.state.0 != a.state.1;
     // One acceptance notice per bundle case, whatever was prepared twice.
@@ -496,7 +640,7 @@ pub(super) async fn advance_cmd(ctx: &mut WriteCtx<'_>, a: &AdvanceCmd) -> Resul
             .then_some(n),
         None => None,
     };
-    if starts.is_empty() && changes.is_empty() && !state_changes && acceptance.is_none() {
+    if starts.is_empty() && forwards.is_empty() && changes.is_empty() && !state_changes && acceptance.is_none() {
         return Ok(json!({ "id": a.bundle_case_id, "changed": false }));
     }
     ctx.append(
@@ -505,6 +649,7 @@ pub(super) async fn advance_cmd(ctx: &mut WriteCtx<'_>, a: &AdvanceCmd) -> Resul
         "bundle_case.progressed",
         &json!({ "id": a.bundle_case_id,
                  "started": starts.iter().map(|(m, _)| json!({ "member": m.member_key, "case_id": m.case_id })).collect::<Vec<_>>(),
+                 "forwarded": forwards.iter().map(|(m, r, _)| json!({ "member": m.member_key, "node": r.partner, "crossing": r.id })).collect::<Vec<_>>(),
                  "changed": changes.iter().map(|(k, _, to)| json!({ "member": k, "state": to })).collect::<Vec<_>>(),
                  "accepted": acceptance.is_some(),
                  "state": if state_changes { a.state.1 } else { BundleState::parse(&state_now).unwrap_or(BundleState::Open) } }),
@@ -515,16 +660,11 @@ pub(super) async fn advance_cmd(ctx: &mut WriteCtx<'_>, a: &AdvanceCmd) -> Resul
     }
     ctx.begin_write().await?;
     for (m, _) in &starts {
-        sqlx::query(
-            "UPDATE bundle_case_members SET state = $1, case_id = $2, application_enc = NULL
-             WHERE bundle_case_id = $3 AND member_key = $4",
-        )
-        .bind(MemberState::Started.as_str())
-        .bind(&m.case_id)
-        .bind(&a.bundle_case_id)
-        .bind(&m.member_key)
-        .execute(&mut *ctx.conn)
-        .await?;
+        started(ctx, &a.bundle_case_id, &m.member_key, "case_id", m.case_id.as_deref()).await?;
+    }
+    for (m, row, out) in &forwards {
+        crate::federation::origin_cmd(ctx, row, out).await?;
+        started(ctx, &a.bundle_case_id, &m.member_key, "crossing_id", Some(&row.id)).await?;
     }
     for (k, _, to) in &changes {
         sqlx::query("UPDATE bundle_case_members SET state = $1 WHERE bundle_case_id = $2 AND member_key = $3")
@@ -552,7 +692,31 @@ pub(super) async fn advance_cmd(ctx: &mut WriteCtx<'_>, a: &AdvanceCmd) -> Resul
         cases::notify_to(ctx, &a.applicant, &a.bundle_case_id, zh.clone(), en.clone());
     }
     Ok(json!({ "id": a.bundle_case_id, "changed": true, "state": new_state,
-               "started": starts.iter().map(|(m, _)| &m.member_key).collect::<Vec<_>>() }))
+               "started": starts.iter().map(|(m, _)| &m.member_key).chain(forwards.iter().map(|(m, ..)| &m.member_key))
+                   .collect::<Vec<_>>() }))
+}
+
+/// Marks a waiting member started, with its sub-case here (`case_id`) or its crossing to a
+/// partner node (`crossing_id`); its sealed part is no longer kept.
+async fn started(
+    ctx: &mut WriteCtx<'_>,
+    bundle_case_id: &str,
+    key: &str,
+    column: &'static str,
+    id: Option<&str>,
+) -> Result<()> {
+    let sql = format!(
+        "UPDATE bundle_case_members SET state = $1, {column} = $2, application_enc = NULL
+         WHERE bundle_case_id = $3 AND member_key = $4"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(MemberState::Started.as_str())
+        .bind(id)
+        .bind(bundle_case_id)
+        .bind(key)
+        .execute(&mut *ctx.conn)
+        .await?;
+    Ok(())
 }
 
 /// 统一出件: hands over every decided result of a bundle case at once, by one method.
@@ -578,7 +742,19 @@ pub async fn deliver(
         .filter_map(|(_, r, ..)| r.as_ref())
         .filter(|r| r.state == yiwang_core::cases::State::Decided)
         .collect();
-    if decided.is_empty() {
+    // 多地联办: this node, the receiving one, hands over the partners' results too (结果送达权,
+    // granted for every such member when the bundle was defined).
+    let remote: Vec<&CrossingRow> = snap.remote.values().filter(|x| x.state == "decided").collect();
+    if !remote.is_empty() && method == DeliveryMethod::Post {
+        return Err(DomainError::invalid(vec![FieldError::new(
+            "method",
+            "bundles.remote_post",
+            "其他节点作出的结果由本节点窗口领取或电子送达",
+            "results decided at other nodes are handed over at the window or electronically",
+        )])
+        .into());
+    }
+    if decided.is_empty() && remote.is_empty() {
         return Err(DomainError::invalid(vec![FieldError::new(
             "bundle_case_id",
             "bundles.nothing_to_deliver",
@@ -602,19 +778,35 @@ pub async fn deliver(
         .await?;
         out.push(r.id.clone());
     }
+    if !remote.is_empty() {
+        let local = store
+            .node
+            .get()
+            .ok_or_else(|| internal("no federation identity loaded"))?;
+        for x in remote {
+            crate::federation::hand_over(store, Meta::actor(meta.actor.clone()), local, &x.id, method).await?;
+            out.push(x.remote_case.clone().unwrap_or_else(|| x.id.clone()));
+        }
+    }
     Ok(out)
 }
 
 /// The bundle cases some of the given sub-cases belong to.
 pub async fn bundle_cases_of_cases(store: &Store, case_ids: &[String]) -> Result<Vec<String>> {
-    if case_ids.is_empty() {
+    bundle_cases_where(store, "case_id", case_ids).await
+}
+
+/// The bundle cases whose members' `column` (`case_id`, or `crossing_id` for members decided
+/// at partner nodes) is one of `ids`.
+async fn bundle_cases_where(store: &Store, column: &'static str, ids: &[String]) -> Result<Vec<String>> {
+    if ids.is_empty() {
         return Ok(vec![]);
     }
-    let mut sql = "SELECT DISTINCT bundle_case_id FROM bundle_case_members WHERE case_id IN (".to_string();
-    crate::db::Marks::of(store.engine).push_list(&mut sql, case_ids.len());
+    let mut sql = format!("SELECT DISTINCT bundle_case_id FROM bundle_case_members WHERE {column} IN (");
+    crate::db::Marks::of(store.engine).push_list(&mut sql, ids.len());
     sql.push(')');
     let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
-    for id in case_ids {
+    for id in ids {
         q = q.bind(id);
     }
     Ok(q.fetch_all(&store.read).await?)
@@ -632,25 +824,29 @@ impl crate::outbox::Subscriber for Follower {
         "bundles"
     }
     fn kinds(&self) -> Option<&[&str]> {
-        Some(&["case."])
+        // A partner's word on a member decided there (多地联办) moves the bundle as well.
+        Some(&["case.", "fed.case.status"])
     }
     fn bodies(&self) -> bool {
         false
     }
     async fn handle(&self, events: &[crate::outbox::StoredEvent], _upto: i64) -> std::result::Result<(), String> {
-        let mut ids: Vec<String> = events
-            .iter()
-            .filter_map(|e| e.stream_id.strip_prefix("case:").map(str::to_string))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        for chunk in ids.chunks(500) {
-            let bundles = bundle_cases_of_cases(&self.store, chunk)
-                .await
-                .map_err(|e| e.to_string())?;
-            for b in bundles {
-                if let Err(e) = advance(&self.store, &b).await {
-                    tracing::warn!(bundle_case = b.as_str(), error = %e, "a bundle case could not move on");
+        // A sub-case here (`case:`) or a member's case at a partner node (`fed_case:`).
+        for (prefix, column) in [("case:", "case_id"), ("fed_case:", "crossing_id")] {
+            let mut ids: Vec<String> = events
+                .iter()
+                .filter_map(|e| e.stream_id.strip_prefix(prefix).map(str::to_string))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            for chunk in ids.chunks(500) {
+                let bundles = bundle_cases_where(&self.store, column, chunk)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for b in bundles {
+                    if let Err(e) = advance(&self.store, &b).await {
+                        tracing::warn!(bundle_case = b.as_str(), error = %e, "a bundle case could not move on");
+                    }
                 }
             }
         }
@@ -665,6 +861,8 @@ pub struct MemberProgress {
     pub item_code: String,
     pub item_name: String,
     pub department_id: String,
+    /// 多地联办: the partner node deciding it (its case number is then that node's).
+    pub node: Option<String>,
     pub state: MemberState,
     pub after: Vec<String>,
     pub case_id: Option<String>,
@@ -708,32 +906,70 @@ pub async fn view(store: &Store, id: &str) -> Result<Option<BundleCaseView>> {
     }
     let mut members = vec![];
     for (m, row, s, _) in snap.members {
-        let mut corrections = vec![];
-        if let Some(r) = row
-            .as_ref()
-            .filter(|r| r.state == yiwang_core::cases::State::Correcting)
-        {
-            // The latest request is the one outstanding (一次性告知: it lists everything).
-            if let Some(e) = cases::timeline(store, &r.id)
-                .await?
-                .into_iter()
-                .rev()
-                .find(|e| e.event == "correction_requested")
-            {
-                corrections = serde_json::from_value(e.body["items"].clone()).unwrap_or_default();
+        // (its case number, that case's state, promised date, licence, corrections asked)
+        let (case_id, case_state, due, licence_id, corrections) = match snap.remote.get(&m.member_key) {
+            // 多地联办: as the partner node last reported it; a correction it asks for is told
+            // here with the others (一次性告知).
+            Some(x) => {
+                let status: Option<crate::federation::Status> = serde_json::from_value(x.detail["status"].clone()).ok();
+                let case_state = yiwang_core::cases::State::parse(&x.state);
+                let corrections = match (&status, case_state) {
+                    (Some(st), Some(yiwang_core::cases::State::Correcting)) => st
+                        .problems
+                        .iter()
+                        .map(|p| yiwang_core::cases::CorrectionItem {
+                            target: p.field.clone(),
+                            problem: p.zh.clone(),
+                        })
+                        .collect(),
+                    _ => vec![],
+                };
+                let st = status.as_ref();
+                (
+                    x.remote_case.clone(),
+                    case_state,
+                    st.and_then(|st| st.due_on),
+                    st.and_then(|st| st.licence_id.clone()),
+                    corrections,
+                )
             }
-        }
+            None => {
+                let mut corrections = vec![];
+                if let Some(r) = row
+                    .as_ref()
+                    .filter(|r| r.state == yiwang_core::cases::State::Correcting)
+                {
+                    // The latest request is the one outstanding (一次性告知: it lists everything).
+                    if let Some(e) = cases::timeline(store, &r.id)
+                        .await?
+                        .into_iter()
+                        .rev()
+                        .find(|e| e.event == "correction_requested")
+                    {
+                        corrections = serde_json::from_value(e.body["items"].clone()).unwrap_or_default();
+                    }
+                }
+                (
+                    m.case_id.clone(),
+                    row.as_ref().map(|r| r.state),
+                    row.as_ref().and_then(|r| r.due_on),
+                    row.as_ref().and_then(|r| r.licence_id.clone()),
+                    corrections,
+                )
+            }
+        };
         members.push(MemberProgress {
             member_key: m.member_key,
             item_code: m.item_code,
             item_name: m.item_name,
             department_id: m.department_id,
+            node: m.node,
             state: s,
             after: m.after_members,
-            case_id: m.case_id,
-            case_state: row.as_ref().map(|r| r.state),
-            due_on: row.as_ref().and_then(|r| r.due_on),
-            licence_id: row.as_ref().and_then(|r| r.licence_id.clone()),
+            case_id,
+            case_state,
+            due_on: due,
+            licence_id,
             corrections,
         });
     }

@@ -424,6 +424,22 @@ pub async fn receive(store: &Store, local: &Local, env: Envelope) -> Result<(Rec
         Err(Fail::Store(e)) => Err(e),
         Err(Fail::Refused(reason)) => {
             metrics::counter!("yiwang_federation_envelopes_total", "direction" => "refused").increment(1);
+            let keep = store
+                .refusal_budget
+                .lock()
+                .map(|mut b| {
+                    b.keep(
+                        &env.sender,
+                        crate::now_ms(),
+                        store.config.federation.refusals_logged_per_minute,
+                    )
+                })
+                .unwrap_or(true);
+            if !keep {
+                // Over the minute's budget: answered and counted, not stored.
+                metrics::counter!("yiwang_federation_envelopes_total", "direction" => "refused_unlogged").increment(1);
+                return Err(reason.error().into());
+            }
             store
                 .write(
                     Meta::actor(format!("node:{}", env.sender)),

@@ -20,10 +20,12 @@ use yiwang_core::federation::{self as core, AgreementAction, AgreementState, Env
 pub use yiwang_core::federation::{Offer, Status};
 
 mod exchange;
+mod joint;
 mod recognition;
 mod rotation;
 mod work;
 pub use exchange::*;
+pub use joint::*;
 pub use recognition::*;
 pub use rotation::*;
 pub use work::*;
@@ -280,6 +282,20 @@ pub struct CrossingRow {
     pub updated_ms: i64,
 }
 
+/// An application taken here for a partner's item: the crossing kept, the envelope queued.
+pub(crate) async fn origin_cmd(ctx: &mut WriteCtx<'_>, row: &CrossingRow, out: &Outgoing) -> Result<Value> {
+    ctx.append(
+        &format!("fed_case:{}", row.id),
+        Expect::New,
+        "fed.case.forwarded",
+        &json!({ "partner": row.partner, "item_code": row.item_code, "mode": row.mode, "envelope": out.id }),
+    )
+    .await?;
+    work::insert_crossing(ctx, row).await?;
+    queue(ctx, out).await?;
+    Ok(json!({ "id": row.id, "forward_by": row.forward_by }))
+}
+
 pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> {
     match cmd {
         Cmd::SaveNode(doc) => {
@@ -390,18 +406,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             }
             Ok(json!({ "item_code": item_code }))
         }
-        Cmd::Origin { row, out } => {
-            ctx.append(
-                &format!("fed_case:{}", row.id),
-                Expect::New,
-                "fed.case.forwarded",
-                &json!({ "partner": row.partner, "item_code": row.item_code, "mode": row.mode, "envelope": out.id }),
-            )
-            .await?;
-            work::insert_crossing(ctx, row).await?;
-            queue(ctx, out).await?;
-            Ok(json!({ "id": row.id, "forward_by": row.forward_by }))
-        }
+        Cmd::Origin { row, out } => origin_cmd(ctx, row, out).await,
         Cmd::Took { row, out } => {
             let exists: Option<String> = sqlx::query_scalar("SELECT id FROM fed_cases WHERE id = $1")
                 .bind(&row.id)

@@ -23,6 +23,52 @@ pub async fn trust_envelope(store: &Store, local: &Local, partner: &str) -> Resu
     Ok(Outgoing::new(partner, "trust.publish", &local.id, &l))
 }
 
+/// The follower that keeps partners' copies of this node's trust list current (互认): a
+/// seal made, rotated, superseded or revoked here sends the list again to every partner with
+/// an agreement in force — a revoked seal stops verifying there as it does here.
+pub struct TrustFollower {
+    pub store: std::sync::Arc<Store>,
+    pub local: Local,
+}
+
+impl crate::outbox::Subscriber for TrustFollower {
+    fn name(&self) -> &str {
+        "federation-trust"
+    }
+    fn kinds(&self) -> Option<&[&str]> {
+        Some(&["seal."])
+    }
+    fn bodies(&self) -> bool {
+        false
+    }
+    async fn handle(&self, events: &[crate::outbox::StoredEvent], _upto: i64) -> std::result::Result<(), String> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut outs = vec![];
+        for a in agreements(&self.store).await.map_err(|e| e.to_string())? {
+            if a.state == AgreementState::Active {
+                outs.push(
+                    trust_envelope(&self.store, &self.local, &a.partner)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+        }
+        if outs.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .write(
+                Meta::actor("system:federation"),
+                Command::Federation(Box::new(Cmd::Enqueue(outs))),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
 /// The seal keys of a partner's trust list that this node may take: the list is the
 /// sender's and signed by its seal maker (`seals::takeable_keys`).
 pub(super) async fn partner_keys(

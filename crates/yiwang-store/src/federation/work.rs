@@ -85,6 +85,30 @@ pub async fn forward(
     applicant_key: Option<String>,
     input: ForwardInput,
 ) -> Result<Value> {
+    let (row, out) = prepare_forward(store, local, taken_by, applicant_key, input, json!({})).await?;
+    let w = store
+        .write(
+            meta,
+            Command::Federation(Box::new(Cmd::Origin {
+                row: Box::new(row),
+                out,
+            })),
+        )
+        .await?;
+    Ok(w.value)
+}
+
+/// Everything [`forward`] checks and prepares, before the writer: the crossing as this node
+/// keeps it (`detail` merged into its detail) and the envelope to send. A bundle case
+/// (多地联办) stores these with its own command.
+pub(crate) async fn prepare_forward(
+    store: &Store,
+    local: &Local,
+    taken_by: &str,
+    applicant_key: Option<String>,
+    input: ForwardInput,
+    extra: Value,
+) -> Result<(CrossingRow, Outgoing)> {
     let mut p = yiwang_core::error::Problems::new();
     p.text("applicant.name", &input.applicant.name, 50);
     if let Err(e) = yiwang_core::ids::check_resident_id("applicant.id_number", input.applicant.id_number.trim()) {
@@ -177,6 +201,11 @@ pub async fn forward(
         ..forwarded_probe
     };
     let out = Outgoing::new(&input.partner, "application.forward", &id, &forwarded);
+    let mut detail = json!({ "taken_by": taken_by, "department": offer.department, "originals_checked": input.originals_checked,
+                             "accept_on_behalf": input.accept_on_behalf });
+    if let (Some(d), Some(x)) = (detail.as_object_mut(), extra.as_object()) {
+        d.extend(x.clone());
+    }
     let row = CrossingRow {
         id: id.clone(),
         role: "origin".into(),
@@ -190,22 +219,12 @@ pub async fn forward(
         remote_case: None,
         state: "forwarded".into(),
         status_seq: 0,
-        detail: json!({ "taken_by": taken_by, "department": offer.department, "originals_checked": input.originals_checked,
-                        "accept_on_behalf": input.accept_on_behalf }),
+        detail,
         forward_by: Some(forwarded.forward_by),
         created_ms: crate::now_ms(),
         updated_ms: crate::now_ms(),
     };
-    let w = store
-        .write(
-            meta,
-            Command::Federation(Box::new(Cmd::Origin {
-                row: Box::new(row),
-                out,
-            })),
-        )
-        .await?;
-    Ok(w.value)
+    Ok((row, out))
 }
 
 /// Makes a case of an application forwarded here (once: the submission's idempotency key
@@ -327,11 +346,30 @@ pub async fn take_handover(store: &Store, message_id: &str) -> Result<()> {
         method: h.method,
         post: None,
     };
-    let meta = Meta::actor(format!("node:{}", env.sender));
-    match crate::cases::act(store, meta, &h.case_id, yiwang_core::cases::Party::Clerk, action).await {
+    act_for_partner(
+        store,
+        &env.sender,
+        &h.case_id,
+        action,
+        "a partner's handover not applied",
+    )
+    .await
+}
+
+/// Acts on a case of this node in a partner's name as a clerk (under a right it granted);
+/// a case that does not allow it as it stands is left to this node's staff, logged.
+async fn act_for_partner(
+    store: &Store,
+    partner: &str,
+    case_id: &str,
+    action: yiwang_core::cases::Action,
+    left: &str,
+) -> Result<()> {
+    let meta = Meta::actor(format!("node:{partner}"));
+    match crate::cases::act(store, meta, case_id, yiwang_core::cases::Party::Clerk, action).await {
         Ok(_) => Ok(()),
         Err(StoreError::Domain(e)) => {
-            tracing::info!(case = %h.case_id, partner = %env.sender, error = %e, "a partner's handover not applied");
+            tracing::info!(case = %case_id, partner = %partner, error = %e, "{left}");
             Ok(())
         }
         Err(e) => Err(e),
@@ -412,24 +450,17 @@ pub async fn hand_over(
 /// stays with the competent place unless granted). A case that cannot be accepted as it
 /// stands (or was already, on a second run) waits for this node's clerk.
 async fn accept_for_partner(store: &Store, env: &Envelope, f: &Forwarded, case_id: &str) -> Result<()> {
-    let meta = Meta::actor(format!("node:{}", env.sender));
-    match crate::cases::act(
+    act_for_partner(
         store,
-        meta,
+        &env.sender,
         case_id,
-        yiwang_core::cases::Party::Clerk,
         yiwang_core::cases::Action::Accept,
+        &format!(
+            "accepting on the partner's behalf (taken by {}): left to this node's clerk",
+            f.taken_by
+        ),
     )
     .await
-    {
-        Ok(_) => Ok(()),
-        Err(StoreError::Domain(e)) => {
-            tracing::info!(case = %case_id, partner = %env.sender, taken_by = %f.taken_by, error = %e,
-                "accepting on the partner's behalf: left to this node's clerk");
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// The applicant's account here: found by their ID number, or registered now by the
@@ -490,6 +521,7 @@ async fn answer(
         seq: 1,
         due_on: None,
         licence_id: None,
+        decision: None,
         problems,
     };
     let out = Outgoing::new(&env.sender, "application.received", &f.origin_ref, &status);
@@ -631,6 +663,7 @@ async fn report(store: &Store, id: &str, partner: &str, case_id: &str, origin: &
         seq,
         due_on: c.due_on,
         licence_id: c.licence_id.clone(),
+        decision: c.decision.clone(),
         problems,
     };
     let out = Outgoing::new(partner, "case.status", origin, &status);
@@ -737,6 +770,11 @@ pub async fn set_offer(store: &Store, meta: Meta, local: &Local, item_code: &str
         department: dept,
         modes,
         detail: json!({
+            // The whole published guide (公开的办事指南): what a partner's 一件事 merges when
+            // it joins this item (多地联办).
+            "elements": e,
+            "version": svc.version,
+            "region": svc.region_code,
             "materials": e.materials.iter().map(|m| json!({ "key": m.key, "name": m.name })).collect::<Vec<_>>(),
             "promised_limit": e.promised_limit,
             "guide": format!("{}/services/{}", local.endpoint, svc.code),

@@ -100,6 +100,7 @@ pub async fn federation(a: Arc<Store>, b: Arc<Store>, envelopes: usize) -> Resul
                 seq: 1,
                 due_on: None,
                 licence_id: None,
+                decision: None,
                 problems: vec![],
             };
             fed::Outgoing::new(&b.local.id, "case.status", &s.origin_ref, &s)
