@@ -4,7 +4,8 @@
 // agreement asking for 原件核验权; B's administrator compares A's key fingerprint and
 // approves; A's 跨域通办专区 lists B's item; A's window clerk takes an application for it
 // (异地代收代办) and forwards it; B makes it a case and its status comes back to A; a person
-// applies online for B's item at A; a licence B issued is recognised at A (互认). Each
+// applies online for B's item at A; a licence B issued is recognised at A (互认); a 一件事
+// of A with a member B decides (多地联办) is applied for once at A and reaches B. Each
 // new page passes axe-core; screenshots of both nodes. B's pages are used with its admin
 // token (a bearer header on the browser context), A's with the demo logins.
 //
@@ -19,7 +20,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DEMO_PASSWORD, byTestId, expectAccessible, journey, open, screenshot, submit, text } from './helpers.mjs';
+import {
+  BASE_URL,
+  DEMO_PASSWORD,
+  byTestId,
+  expectAccessible,
+  fillForm,
+  journey,
+  open,
+  screenshot,
+  submit,
+  text,
+} from './helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = process.env.YIWANG_BIN || path.resolve(here, '../../target/debug/yiwang');
@@ -117,6 +129,8 @@ stepTest("2 node A's administrator proposes an agreement to node B", async (use)
   const form = byTestId(page, 'propose-form');
   await form.locator('input[name="partner_endpoint"]').fill(b.url);
   await form.locator('input[name="ask"][value="verify_originals"]').check();
+  // 结果送达权: node A delivers the results of B's members of its 一件事 (step 9).
+  await form.locator('input[name="ask"][value="deliver"]').check();
   await form.locator('input[name="valid_until"]').fill('2099-12-31');
   await press(page, byTestId(form, 'propose'));
   await expectPresent(page, page.locator('[data-agreement][data-state="proposed"]'), 'the agreement proposed');
@@ -257,4 +271,97 @@ stepTest('8 a licence issued at node B is recognised at node A (互认)', async 
   await screenshot(page, 'federation-a-recognised.png');
   await open(page, '/wallet');
   await screenshot(page, 'federation-a-wallet.png');
+});
+
+async function json(url, init) {
+  const r = await fetch(url, init);
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+stepTest("9 a 一件事 at node A joins an item node B decides (多地联办), applied for once at A", async (use) => {
+  // B offers its 医保参保 item for 多地联办; A's 新生儿 bundle joins it with A's own 预防接种证.
+  const birth = (await json(`${BASE_URL}/api/v1/bundles/460100YJS0002`)).body;
+  const code = (key) => birth.doc.members.find((m) => m.key === key).item_code;
+  const [mine, theirs] = [code('yfjz'), code('ybcb')];
+  const offered = await json(`${b.url}/api/v1/federation/offers/${theirs}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${B_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ modes: ['joint'] }),
+  });
+  assert.equal(offered.status, 200, JSON.stringify(offered.body));
+  const idB = (await json(`${b.url}/federation/v1/node`)).body.id;
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const o = (await json(`${BASE_URL}/api/v1/federation/offers`)).body;
+    if (o.partners.some((p) => p.offer.item_code === theirs && p.offer.modes.includes('joint'))) break;
+    assert.ok(Date.now() < until, "node B's joint offer did not reach node A");
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const lead = (await json(`${BASE_URL}/api/v1/departments`)).body.find((d) => d.name === '海口市市场监督管理局').id;
+  const doc = {
+    code: '460100YJS0032',
+    name: '新生儿出生（异地医保）',
+    audience: 'person',
+    theme: '出生',
+    region_code: '460100',
+    level: 'municipal',
+    lead_department_id: lead,
+    members: [
+      { key: 'yfjz', item_code: mine },
+      { key: 'ybcb', item_code: theirs, node: idB },
+    ],
+    promised_days: 10,
+    channels: ['online', 'window'],
+  };
+  // A's catalogue editor saves it (the API, in their session) and submits it for review.
+  const ed = await staff(use, 'hk.scjg', 'catalog_editor');
+  await open(ed.page, '/catalog/bundles');
+  const csrf = await ed.page.locator('input[name="_csrf"]').first().inputValue();
+  const saved = await ed.page.evaluate(
+    async ([d, token]) => {
+      const r = await fetch('/api/v1/catalog/bundles', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': token },
+        body: JSON.stringify({ doc: d }),
+      });
+      return { status: r.status, body: await r.json() };
+    },
+    [doc, csrf],
+  );
+  assert.equal(saved.status, 200, JSON.stringify(saved.body));
+  const id = saved.body.bundle.id;
+  await open(ed.page, `/catalog/bundles/${id}`);
+  await press(ed.page, byTestId(ed.page, 'submit'));
+  // The region's catalogue manager reviews it (the member at node B named) and publishes.
+  const mgr = await staff(use, 'hk.catalog', 'catalog_manager');
+  await open(mgr.page, `/catalog/bundles/${id}`);
+  await expectAccessible(mgr.page, 'a bundle with a member decided at a partner node, for review');
+  await screenshot(mgr.page, 'federation-a-joint-bundle.png');
+  await press(mgr.page, byTestId(mgr.page, 'publish'));
+  // A person applies once at A: one form, one set of materials.
+  const s = await j.citizen(use, '13800138000');
+  const { page } = s;
+  await open(page, '/bundles/460100YJS0032');
+  const q = byTestId(page, 'bundle-questions');
+  if ((await q.count()) > 0 && (await q.locator('fieldset[data-question]').count()) > 0) {
+    for (const fs of await q.locator('fieldset[data-question]').all()) await fs.locator('input[type="radio"]').first().check();
+    await submit(q);
+  }
+  await byTestId(page, 'bundle-apply').click();
+  const form = byTestId(page, 'bundle-apply-form');
+  await expectPresent(page, form, 'the one application form');
+  await fillForm(form, { number: '1', phone: '13800138000', address: '海口市龙华区滨海大道 1 号', text: '王小宝' });
+  for (const key of await form.locator('tr[data-material]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-material')))) {
+    await form.locator(`input[name="upload.${key.replace(/"/g, '')}"]`).setInputFiles({ name: `${key}.pdf`, mimeType: 'application/pdf', buffer: PDF });
+  }
+  s.allow(422, '/bundles/460100YJS0032/apply');
+  await press(page, byTestId(page, 'bundle-apply-submit'));
+  await expectPresent(page, byTestId(page, 'bundle-status'), 'the bundle case page');
+  // B's member reached B: its case number there comes back, the member marked 多地联办.
+  await reloadUntil(page, byTestId(page, 'remote-member'), "node B's case for its member");
+  await expectAccessible(page, 'a bundle case with a member decided at a partner node');
+  await screenshot(page, 'federation-a-joint-case.png');
+  const bs = await nodeB(use);
+  await openB(bs.page, '/work/federation/cases');
+  await screenshot(bs.page, 'federation-b-joint-case.png');
 });

@@ -132,13 +132,21 @@ pub async fn run(cfg: &Config, cmd: FederationCmd) -> Result<ExitCode> {
             FederationCmd::Verify { file, node } => {
                 let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
                 let env: Envelope = serde_json::from_str(&text).context("not an envelope")?;
-                let doc: NodeDoc = match node {
+                let mut doc: NodeDoc = match node {
                     Some(p) => serde_json::from_str(&std::fs::read_to_string(&p)?).context("not a node document")?,
                     None => fed::partner(&store, &env.sender)
                         .await?
                         .with_context(|| format!("no document of node {} here: give --node", env.sender))?,
                 };
                 fed::check_doc(&doc).map_err(|e| anyhow::anyhow!("the node document: {e}"))?;
+                // Signed before the partner rotated its key: verified with the key it then had
+                // (kept here when it announced the new one).
+                if env.key_id != doc.key_id
+                    && let Some(key) = fed::partner_key_ever(&store, &env.sender, &env.key_id).await?
+                {
+                    doc.key_id = env.key_id.clone();
+                    doc.public_key = key;
+                }
                 return Ok(match fed::verify_envelope(&env, &doc) {
                     Ok(()) => {
                         println!(

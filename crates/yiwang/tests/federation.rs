@@ -541,6 +541,10 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
             row["remote_case"].is_string().then_some(())
         })
         .await;
+        // What A signed with its old key still verifies at B later (the key it then had).
+        std::fs::write(&file, kept.to_string()).unwrap();
+        let (rc, out, err) = cli(&db_b, &["federation", "verify", file.to_str().unwrap()]);
+        assert_eq!(rc, 0, "{out}{err}");
 
         // Envelopes B must refuse, each logged.
         let fake = Fake::new("fake-410000");

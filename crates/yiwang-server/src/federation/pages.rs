@@ -414,7 +414,19 @@ fn status_label(base: &Base, c: &CrossingRow) -> String {
                 .lang
                 .pick("已转递，待对方收件", "forwarded, awaiting the partner")
                 .into(),
-            other => other.to_string(),
+            "received" => base.lang.pick("已收件，待受理", "received, to be accepted").into(),
+            "refused" => base
+                .lang
+                .pick("未能收件，已一次性告知", "not taken, the problems told at once")
+                .into(),
+            // A case of this node's (the competent side): its own state.
+            other => match yiwang_core::cases::State::parse(other) {
+                Some(s) => base
+                    .lang
+                    .pick(yiwang_core::Named::zh(&s), yiwang_core::Named::en(&s))
+                    .into(),
+                None => other.to_string(),
+            },
         },
     }
 }
@@ -439,6 +451,13 @@ impl CrossingView for CasesPage {
 impl CasesPage {
     fn forward_by(&self, c: &CrossingRow) -> String {
         c.forward_by.map(|d| d.to_string()).unwrap_or_default()
+    }
+    /// 全程网办, 异地代收代办 or 多地联办.
+    fn mode(&self, c: &CrossingRow) -> String {
+        self.base
+            .lang
+            .pick(yiwang_core::Named::zh(&c.mode), yiwang_core::Named::en(&c.mode))
+            .to_string()
     }
 }
 

@@ -861,8 +861,10 @@ pub struct MemberProgress {
     pub item_code: String,
     pub item_name: String,
     pub department_id: String,
-    /// 多地联办: the partner node deciding it (its case number is then that node's).
+    /// 多地联办: the partner node deciding it (its case number is then that node's), and its
+    /// department as that node names it, with the node's name.
     pub node: Option<String>,
+    pub remote_department: Option<String>,
     pub state: MemberState,
     pub after: Vec<String>,
     pub case_id: Option<String>,
@@ -907,12 +909,22 @@ pub async fn view(store: &Store, id: &str) -> Result<Option<BundleCaseView>> {
     let mut members = vec![];
     for (m, row, s, _) in snap.members {
         // (its case number, that case's state, promised date, licence, corrections asked)
+        let mut remote_department = None;
         let (case_id, case_state, due, licence_id, corrections) = match snap.remote.get(&m.member_key) {
             // 多地联办: as the partner node last reported it; a correction it asks for is told
             // here with the others (一次性告知).
             Some(x) => {
                 let status: Option<crate::federation::Status> = serde_json::from_value(x.detail["status"].clone()).ok();
-                let case_state = yiwang_core::cases::State::parse(&x.state);
+                // Taken there as a case (`received`): submitted, to be accepted.
+                let case_state = yiwang_core::cases::State::parse(&x.state)
+                    .or((x.state == "received").then_some(yiwang_core::cases::State::Submitted));
+                let node_name = crate::federation::partner(store, &x.partner)
+                    .await?
+                    .map_or_else(|| x.partner.clone(), |d| d.name);
+                remote_department = Some(format!(
+                    "{}（{node_name}）",
+                    x.detail["department"].as_str().unwrap_or_default()
+                ));
                 let corrections = match (&status, case_state) {
                     (Some(st), Some(yiwang_core::cases::State::Correcting)) => st
                         .problems
@@ -964,6 +976,7 @@ pub async fn view(store: &Store, id: &str) -> Result<Option<BundleCaseView>> {
             item_name: m.item_name,
             department_id: m.department_id,
             node: m.node,
+            remote_department,
             state: s,
             after: m.after_members,
             case_id,

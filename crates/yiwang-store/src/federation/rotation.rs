@@ -32,6 +32,19 @@ pub async fn current_key_id(store: &Store) -> Result<String> {
 /// The public key (hex) a partner signs with under `key_id`: its current document's, or
 /// the one it rotated away from while that is still within the grace time.
 pub async fn partner_key(store: &Store, node: &str, key_id: &str) -> Result<Option<String>> {
+    key_of(store, node, key_id, Some(crate::now_ms())).await
+}
+
+/// The public key (hex) a partner signed with under `key_id`, its current or the one it
+/// rotated away from, however long ago: what verifies a kept envelope later (audit), not
+/// what admits a new one.
+pub async fn partner_key_ever(store: &Store, node: &str, key_id: &str) -> Result<Option<String>> {
+    key_of(store, node, key_id, None).await
+}
+
+/// The partner's key under `key_id`; its previous one only while `now_ms` is within the
+/// grace time (always when `now_ms` is None).
+async fn key_of(store: &Store, node: &str, key_id: &str, now_ms: Option<i64>) -> Result<Option<String>> {
     let row = sqlx::query(
         "SELECT key_id, public_key, previous_key_id, previous_public_key, previous_until_ms FROM fed_nodes WHERE id = $1",
     )
@@ -44,7 +57,7 @@ pub async fn partner_key(store: &Store, node: &str, key_id: &str) -> Result<Opti
     }
     let prev: Option<String> = r.try_get("previous_key_id")?;
     let until: Option<i64> = r.try_get("previous_until_ms")?;
-    if prev.as_deref() == Some(key_id) && until.is_some_and(|u| crate::now_ms() <= u) {
+    if prev.as_deref() == Some(key_id) && now_ms.is_none_or(|now| until.is_some_and(|u| now <= u)) {
         return Ok(r.try_get("previous_public_key")?);
     }
     Ok(None)
