@@ -197,7 +197,14 @@ async fn two_nodes_agree_forward_and_refuse_what_they_must() {
         assert_eq!(st, 403, "{v}");
         assert_eq!(rule(&v), "federation.not_granted");
 
-        // B is down while A forwards: nothing is lost, and it arrives once B is back.
+        // B is down while A forwards: nothing is lost, and it arrives once B is back. First
+        // let A's ordered messages to B (its trust list, sent when the agreement came into
+        // force) arrive: while one of those waits, nothing else goes to B before it.
+        until("A's messages to B to be delivered", async || {
+            let log = get(&c, format!("{ua}/api/v1/federation/envelopes")).await;
+            (!log.as_array()?.iter().any(|l| l["state"] == "pending")).then_some(())
+        })
+        .await;
         b.kill();
         let (st, v) = post(&c, format!("{ua}/api/v1/federation/applications"), forward(false)).await;
         assert_eq!(st, 201, "{v}");

@@ -658,38 +658,22 @@ pub(super) async fn apply_form(
         "materials": {},
     });
     let r = async {
-        let person = yiwang_store::accounts::person(&s.store.read, &pid)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("log in"))?;
-        use yiwang_core::datause::PersonalField as F;
-        let me = yiwang_store::accounts::view(&s.store, &person, &[F::IdNumber, F::Phone])?;
         // The person's data leaves this node: recorded in their data-use log first.
-        yiwang_store::datause::record(
+        let applicant = fed::forwarded_applicant(
             &s.store,
-            ctx.meta(),
-            &yiwang_store::datause::Reader {
-                kind: "system".into(),
-                id: node.clone(),
-                name: node_name.clone(),
-                department: Some(offer.department.clone()),
-            },
+            &ctx.meta().actor,
             &pid,
-            vec![F::Name, F::IdNumber, F::Phone],
+            &node,
+            Some(offer.department.clone()),
+            |node_name| format!("跨域通办（全程网办）：申请「{}」转递至{node_name}", offer.name),
             true,
-            &format!("跨域通办（全程网办）：申请「{}」转递至{}", offer.name, node_name),
-            None,
         )
         .await?;
         let input = ForwardInput {
             partner: node.clone(),
             item_code: item.clone(),
             mode: Mode::Online,
-            applicant: yiwang_core::federation::ForwardedApplicant {
-                name: me.name.clone(),
-                id_number: me.id_number.clone(),
-                phone: me.phone.clone(),
-                verified_by: "login".into(),
-            },
+            applicant,
             application,
             scans,
             originals_checked: false,

@@ -435,12 +435,13 @@ pub(super) async fn forward_member(
         )])
         .into());
     };
-    let who = crate::federation::joint_applicant(
+    let who = crate::federation::forwarded_applicant(
         store,
-        &Meta::actor(taken_by),
+        taken_by,
         person_id,
         node,
-        item_name,
+        None,
+        |node_name| format!("多地联办：一件事中的「{item_name}」转递至{node_name}办理"),
         channel == Channel::Online,
     )
     .await?;

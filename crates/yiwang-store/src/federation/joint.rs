@@ -54,23 +54,18 @@ pub async fn joint_problem(store: &Store, field: &str, node: &str, item_code: &s
             format!("node '{node}' does not offer item {item_code} for joint handling"),
         )));
     }
-    let a = agreement_with(store, node).await?;
-    if core::admit(a.as_ref().map(|a| (a.state, &a.terms)), crate::today()).is_err() {
+    let granted = match store.node.get() {
+        Some(local) => granted(store, &local.id, node, core::Right::Deliver, item_code).await?,
+        None => None,
+    };
+    let Some(deliver) = granted else {
         return Ok(Some(FieldError::new(
             field,
             "federation.no_agreement",
             format!("与节点「{node}」没有生效的授权信任协议"),
             format!("there is no agreement in force with node '{node}'"),
         )));
-    }
-    let terms = a.map(|a| a.terms).expect("admitted");
-    // The grantee of a grant whose grantor is the partner is this node (an agreement has two
-    // sides).
-    let deliver = terms.grants.iter().any(|g| {
-        g.grantor == node
-            && g.right == core::Right::Deliver
-            && (g.items.is_empty() || g.items.iter().any(|i| i == item_code))
-    });
+    };
     if !deliver {
         return Ok(Some(FieldError::new(
             field,
@@ -84,14 +79,17 @@ pub async fn joint_problem(store: &Store, field: &str, node: &str, item_code: &s
     Ok(None)
 }
 
-/// The applicant of a bundle case, as the receiving node asserts them to a partner: their
-/// name, ID number and phone, whose disclosure is recorded in their data-use log first.
-pub async fn joint_applicant(
+/// The applicant as this node asserts them to a partner (their name, ID number and phone),
+/// whose disclosure is recorded in their data-use log first, with `purpose` (given the
+/// partner's name) and the partner's receiving department if known. `online`: they logged
+/// in here; otherwise a window verified them.
+pub async fn forwarded_applicant(
     store: &Store,
-    meta: &Meta,
+    actor: &str,
     person_id: &str,
     node: &str,
-    item_name: &str,
+    department: Option<String>,
+    purpose: impl FnOnce(&str) -> String,
     online: bool,
 ) -> Result<ForwardedApplicant> {
     use yiwang_core::datause::PersonalField as F;
@@ -105,17 +103,17 @@ pub async fn joint_applicant(
         .unwrap_or_else(|| node.to_string());
     crate::datause::record(
         store,
-        Meta::actor(meta.actor.clone()),
+        Meta::actor(actor),
         &crate::datause::Reader {
             kind: "system".into(),
             id: node.to_string(),
             name: node_name.clone(),
-            department: None,
+            department,
         },
         person_id,
         vec![F::Name, F::IdNumber, F::Phone],
         true,
-        &format!("多地联办：一件事中的「{item_name}」转递至{node_name}办理"),
+        &purpose(&node_name),
         None,
     )
     .await?;

@@ -651,6 +651,21 @@ pub async fn agreement_with(store: &Store, partner: &str) -> Result<Option<Agree
     Ok(of.into_iter().next())
 }
 
+/// Whether `partner` grants this node (`local_id`) `right` for `item` under the agreement
+/// with it in force today; `None` when no agreement with it is in force.
+pub async fn granted(
+    store: &Store,
+    local_id: &str,
+    partner: &str,
+    right: core::Right,
+    item: &str,
+) -> Result<Option<bool>> {
+    Ok(agreement_with(store, partner)
+        .await?
+        .filter(|a| core::admit(Some((a.state, &a.terms)), crate::today()).is_ok())
+        .map(|a| a.terms.grants(partner, local_id, right, item)))
+}
+
 /// A partner's stored document.
 pub async fn partner(store: &Store, id: &str) -> Result<Option<NodeDoc>> {
     let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM fed_nodes WHERE id = $1")

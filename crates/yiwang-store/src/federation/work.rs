@@ -411,13 +411,9 @@ pub async fn hand_over(
         )])
         .into());
     }
-    let granted = agreement_with(store, &row.partner)
+    let granted = granted(store, &local.id, &row.partner, core::Right::Deliver, &row.item_code)
         .await?
-        .filter(|a| core::admit(Some((a.state, &a.terms)), crate::today()).is_ok())
-        .is_some_and(|a| {
-            a.terms
-                .grants(&row.partner, &local.id, core::Right::Deliver, &row.item_code)
-        });
+        .unwrap_or(false);
     if !granted {
         return Err(DomainError::one(
             yiwang_core::ErrorKind::Forbidden,
