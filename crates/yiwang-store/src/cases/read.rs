@@ -105,7 +105,7 @@ pub async fn of_applicant(
 ) -> Result<Paged<CaseRow>> {
     let limit = page_size(limit);
     let cond = if after.is_some() {
-        "AND (updated_at < $2 OR (updated_at = $2 AND id < $3))"
+        "AND (updated_at, id) < ($2, $3)"
     } else {
         ""
     };
@@ -199,7 +199,8 @@ impl InboxKey {
 /// One page of the open cases an inbox of `scope` may show, in [`InboxKey`] order. Every
 /// part of the scope is read state by state, with and without a due date, each an index
 /// range in key order (`(department_id, state, due_on, received_on, id)` for a
-/// department's steps, `(state, due_on, received_on, id)` filtered by region otherwise),
+/// department's steps, `(state, due_on, received_on, id, region_code)` filtered by region
+/// otherwise),
 /// at most `limit + 1` keys each (the index holds them), all in one statement; the page is
 /// the first `limit` of their merge, whose rows are then read by primary key in one statement. No open case's
 /// row is read beyond the page, however many there are.
@@ -215,9 +216,18 @@ pub async fn inbox_cases(
     // A prefix as a range (region codes are digits); LIKE would not use an index in SQLite.
     // Each condition is a column with its comparison and the value it is compared with.
     type Conditions = Vec<(&'static str, String)>;
+    // The region is a filter on the walk of `(state, due_on, received_on, id, region_code)`
+    // in due order, never the range to read and sort: SQLite's planner, knowing nothing of
+    // the codes' spread, would take the region index for a prefix and sort every case of
+    // the region, so there the column is written `+region_code` (SQLite's way of keeping a
+    // term off an index); PostgreSQL's statistics choose the walk themselves.
+    let column: [&'static str; 2] = match store.engine {
+        crate::Engine::Sqlite => ["+region_code >=", "+region_code <"],
+        crate::Engine::Postgres => ["region_code >=", "region_code <"],
+    };
     let range = |p: &str| -> Conditions {
         match region_upper(p) {
-            Some(upper) => vec![("region_code >=", p.to_string()), ("region_code <", upper)],
+            Some(upper) => vec![(column[0], p.to_string()), (column[1], upper)],
             None => vec![],
         }
     };
@@ -246,36 +256,20 @@ pub async fn inbox_cases(
                 let (from, from_binds): (&[&str], Vec<String>) = match (after, dated) {
                     (None, true) => (&["due_on IS NOT NULL"], vec![]),
                     (None, false) => (&["due_on IS NULL"], vec![]),
+                    // Row values, so the start is a bound of the index range on both
+                    // engines (an OR of comparisons was a filter over the range's start).
                     (Some(k), true) => match k.due {
                         DueKey::On(d) => (
-                            &[
-                                "due_on IS NOT NULL AND (due_on > ",
-                                " OR (due_on = ",
-                                " AND (received_on > ",
-                                " OR (received_on = ",
-                                " AND id > ",
-                                "))))",
-                            ],
-                            vec![
-                                d.to_string(),
-                                d.to_string(),
-                                k.received.to_string(),
-                                k.received.to_string(),
-                                k.id.clone(),
-                            ],
+                            &["due_on IS NOT NULL AND (due_on, received_on, id) > (", ", ", ", ", ")"],
+                            vec![d.to_string(), k.received.to_string(), k.id.clone()],
                         ),
                         DueKey::None => continue,
                     },
                     (Some(k), false) => match k.due {
                         DueKey::On(_) => (&["due_on IS NULL"], vec![]),
                         DueKey::None => (
-                            &[
-                                "due_on IS NULL AND (received_on > ",
-                                " OR (received_on = ",
-                                " AND id > ",
-                                "))",
-                            ],
-                            vec![k.received.to_string(), k.received.to_string(), k.id.clone()],
+                            &["due_on IS NULL AND (received_on, id) > (", ", ", ")"],
+                            vec![k.received.to_string(), k.id.clone()],
                         ),
                     },
                 };
@@ -298,11 +292,9 @@ pub async fn inbox_cases(
                     start.push_str(text);
                 }
                 all_binds.extend(from_binds);
-                let order = if dated {
-                    "due_on, received_on, id"
-                } else {
-                    "received_on, id"
-                };
+                // due_on too where it is NULL throughout: PostgreSQL then walks the index in
+                // order (with `received_on, id` alone it read and sorted the whole range).
+                let order = "due_on, received_on, id";
                 // The keys only (the index holds them); the rows of the page are read after.
                 selects.push(format!(
                     "SELECT id, due_on, received_on FROM (SELECT id, due_on, received_on FROM cases \
