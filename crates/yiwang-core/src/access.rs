@@ -66,10 +66,17 @@ pub enum Permission {
     /// Decide appeals of bad ratings and publish the rating options, within one's region
     /// (申诉复核, 监督考评).
     RatingManage,
+    /// Publish one's department's data resources and load their data; ask other
+    /// departments for theirs and answer their requests (数据共享).
+    DataShare,
+    /// Edit, dry-run and submit one's department's policies (惠民惠企政策, 免申即享).
+    PolicyManage,
+    /// Publish or return submitted policies within one's region (four eyes).
+    PolicyReview,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 25] = [
+    pub const ALL: [Permission; 28] = [
         Permission::RegionManage,
         Permission::OrgManage,
         Permission::CalendarManage,
@@ -95,6 +102,9 @@ impl Permission {
         Permission::CaseVoid,
         Permission::RatingHandle,
         Permission::RatingManage,
+        Permission::DataShare,
+        Permission::PolicyManage,
+        Permission::PolicyReview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +134,9 @@ impl Permission {
             Permission::CaseVoid => "case_void",
             Permission::RatingHandle => "rating_handle",
             Permission::RatingManage => "rating_manage",
+            Permission::DataShare => "data_share",
+            Permission::PolicyManage => "policy_manage",
+            Permission::PolicyReview => "policy_review",
         }
     }
 
@@ -139,7 +152,9 @@ impl Permission {
             | Permission::CaseDecide
             | Permission::LicenceIssue
             | Permission::RatingHandle
-            | Permission::HotlineHandle => Reach::Department,
+            | Permission::HotlineHandle
+            | Permission::DataShare
+            | Permission::PolicyManage => Reach::Department,
             _ => Reach::Region,
         }
     }
@@ -206,6 +221,22 @@ pub fn default_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Per
             "Hotline handling officer",
             vec![HotlineHandle],
         ),
+        // 国发〔2016〕51号: each department names who keeps its data resources and answers
+        // requests for them.
+        (
+            "data_officer",
+            "数据共享管理人员",
+            "Data-sharing officer",
+            vec![DataShare],
+        ),
+        // 国发〔2024〕3号: the paying department's policy staff, with the data they need.
+        (
+            "policy_officer",
+            "惠民惠企政策专员",
+            "Policy officer",
+            vec![PolicyManage, DataShare],
+        ),
+        ("policy_reviewer", "政策审核人员", "Policy reviewer", vec![PolicyReview]),
         (
             "supervisor",
             "监督考评人员",

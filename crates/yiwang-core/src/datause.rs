@@ -54,6 +54,9 @@ pub struct DataUse {
     pub unmasked: bool,
     pub purpose: String,
     pub case_id: Option<String>,
+    /// Shared data read (数据共享): `resource·field` names, e.g. `残疾人证信息·残疾等级`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     pub at_ms: i64,
 }
 

@@ -58,9 +58,11 @@ pub mod ledger;
 pub mod licences;
 pub mod mandates;
 pub mod orgs;
+pub mod policies;
 pub mod ratings;
 pub mod regions;
 pub mod seals;
+pub mod sharing;
 pub mod sms;
 
 pub use error::{DomainError, ErrorKind, FieldError};

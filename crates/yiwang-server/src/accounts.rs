@@ -244,7 +244,7 @@ async fn staff_visible(s: &AppState, ctx: &Ctx) -> ApiResult<Vec<StaffInfo>> {
         .collect())
 }
 
-async fn department_target(s: &AppState, id: &str) -> ApiResult<Target> {
+pub(crate) async fn department_target(s: &AppState, id: &str) -> ApiResult<Target> {
     let d = yiwang_store::orgs::department(&s.store.read, id)
         .await?
         .ok_or_else(|| {
@@ -532,6 +532,8 @@ impl AccountPage {
                     f.name_zh()
                 }
             })
+            // Shared data read from the sharing catalogue, named as its owner names it.
+            .chain(u.resources.iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join(self.base.lang.pick("、", ", "))
     }

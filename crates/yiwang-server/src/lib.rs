@@ -25,9 +25,11 @@ pub mod mandates;
 pub mod openapi;
 pub mod orgs;
 pub mod pages;
+pub mod policies;
 pub mod ratings;
 pub mod regions;
 pub mod seals;
+pub mod sharing;
 pub mod sms;
 
 use axum::extract::{MatchedPath, Request, State};

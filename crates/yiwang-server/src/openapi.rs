@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&AdminToken),
     tags((name = "regions"), (name = "orgs", description = "departments, halls, windows"), (name = "calendar", description = "working days"), (name = "ledger"), (name = "audit"),
         (name = "auth", description = "login, sessions, API tokens"), (name = "accounts", description = "persons, enterprises, staff, roles"),
-        (name = "mandates", description = "代办授权"), (name = "datause", description = "reading personal data, and the person's data-use log"),
+        (name = "mandates", description = "代办授权"), (name = "sharing", description = "数据资源目录: data resources, loads, sharing requests and grants"), (name = "policies", description = "免申即享: policies, dry runs, findings, a person's profile and benefits"), (name = "datause", description = "reading personal data, and the person's data-use log"),
         (name = "catalog", description = "service catalogue: search, guides, lists, versions and review, import and export"),
         (name = "bundles", description = "一件事: bundles of items across departments, their merged guide, definitions and review"),
         (name = "seals", description = "e-seals (电子印章) and the trust list (互认)"),

@@ -83,6 +83,10 @@ pub struct Base {
     /// 12345: the centre's agents (the console) and the units' handling officers (inbox).
     pub hotline_centre: bool,
     pub hotline_unit: bool,
+    /// 数据共享: the department's data resources and requests.
+    pub can_share_data: bool,
+    /// 惠民惠企政策: editors and reviewers of policies.
+    pub can_manage_policies: bool,
 }
 
 /// Every page handler takes its layout context as an extractor: `base: Base`.
@@ -121,6 +125,8 @@ impl Base {
             can_follow_ratings: ctx.has(P::RatingHandle) || ctx.has(P::RatingManage),
             hotline_centre: ctx.has(P::HotlineDispatch),
             hotline_unit: ctx.has(P::HotlineHandle),
+            can_share_data: ctx.has(P::DataShare),
+            can_manage_policies: ctx.has(P::PolicyManage) || ctx.has(P::PolicyReview),
         }
     }
     /// The CSRF header for htmx requests, as the `hx-headers` attribute value.

@@ -30,6 +30,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::ratings::routes())
         .merge(crate::hotline::routes())
         .merge(crate::federation::routes())
+        .merge(crate::sharing::routes())
+        .merge(crate::policies::routes())
         .merge(sms::routes())
         .merge(pages::routes())
 }

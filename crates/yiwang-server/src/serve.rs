@@ -63,6 +63,13 @@ pub async fn serve(
         Duration::from_millis(500),
         stop_rx.clone(),
     );
+    // 免申即享: a publication or a load of shared data finds the eligible.
+    let finder = yiwang_store::outbox::spawn(
+        store.clone(),
+        Arc::new(yiwang_store::policies::Finder { store: store.clone() }),
+        Duration::from_millis(500),
+        stop_rx.clone(),
+    );
     // 跨域通办: the courier delivers queued envelopes; the inbox takes forwarded
     // applications; the reporter tells origins what became of their cases.
     let courier = tokio::spawn(yiwang_store::federation::courier(
@@ -139,6 +146,7 @@ pub async fn serve(
     let _ = checkpointer.await;
     let _ = sub.await;
     let _ = bundles.await;
+    let _ = finder.await;
     let _ = knowledge.await;
     let _ = courier.await;
     let _ = fed_inbox.await;

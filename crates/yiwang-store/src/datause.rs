@@ -25,8 +25,8 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
     )
     .await?;
     sqlx::query(
-        "INSERT INTO data_use (id, person_id, actor_kind, actor_id, actor_name, department, fields, unmasked, purpose, case_id, at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO data_use (id, person_id, actor_kind, actor_id, actor_name, department, fields, unmasked, purpose, case_id, at_ms,
+           resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&u.id)
     .bind(&u.person_id)
@@ -39,6 +39,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
     .bind(&u.purpose)
     .bind(&u.case_id)
     .bind(ctx.now_ms)
+    .bind(serde_json::to_string(&u.resources).expect("serialisable"))
     .execute(&mut *ctx.conn)
     .await?;
     if u.unmasked {
@@ -122,6 +123,35 @@ pub async fn record(
         unmasked,
         purpose: purpose.trim().to_string(),
         case_id: case_id.map(str::to_string).filter(|c| !c.is_empty()),
+        resources: vec![],
+        at_ms: crate::now_ms(),
+    };
+    store.write(meta, Command::DataUse(Cmd::Record(Box::new(u)))).await?;
+    Ok(())
+}
+
+/// Records a read of a person's shared data (`resource·field` names) for a purpose, before
+/// it is used (PIPL §44: the person may know who used what, for what).
+pub async fn record_shared(
+    store: &Store,
+    meta: Meta,
+    reader: &Reader,
+    person_id: &str,
+    resources: Vec<String>,
+    purpose: &str,
+) -> Result<()> {
+    let u = DataUse {
+        id: new_id(),
+        person_id: person_id.to_string(),
+        actor_kind: reader.kind.clone(),
+        actor_id: reader.id.clone(),
+        actor_name: reader.name.clone(),
+        department: reader.department.clone(),
+        fields: vec![],
+        unmasked: false,
+        purpose: purpose.trim().to_string(),
+        case_id: None,
+        resources,
         at_ms: crate::now_ms(),
     };
     store.write(meta, Command::DataUse(Cmd::Record(Box::new(u)))).await?;
@@ -131,8 +161,8 @@ pub async fn record(
 /// The uses of a person's data, newest first.
 pub async fn of_person(store: &Store, person_id: &str, limit: i64) -> Result<Vec<DataUse>> {
     let rows = sqlx::query(
-        "SELECT id, person_id, actor_kind, actor_id, actor_name, department, fields, unmasked, purpose, case_id, at_ms
-         FROM data_use WHERE person_id = $1 ORDER BY at_ms DESC, id DESC LIMIT $2",
+        "SELECT id, person_id, actor_kind, actor_id, actor_name, department, fields, unmasked, purpose, case_id, at_ms,
+           resources FROM data_use WHERE person_id = $1 ORDER BY at_ms DESC, id DESC LIMIT $2",
     )
     .bind(person_id)
     .bind(limit)
@@ -152,6 +182,7 @@ pub async fn of_person(store: &Store, person_id: &str, limit: i64) -> Result<Vec
                 unmasked: r.try_get::<i64, _>("unmasked")? != 0,
                 purpose: r.try_get("purpose")?,
                 case_id: r.try_get("case_id")?,
+                resources: serde_json::from_str(&r.try_get::<String, _>("resources")?).unwrap_or_default(),
                 at_ms: r.try_get("at_ms")?,
             })
         })

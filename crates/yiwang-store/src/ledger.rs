@@ -551,7 +551,17 @@ fn check_checkpoint(cp: &CpRow, leaves: &[Hash], prev: &Hash, keys: &HashMap<&st
 pub async fn verify_store(store: &crate::Store) -> Result<Report> {
     let trusted = crate::keys::trusted_ledger_keys(&store.read, &store.config.master_key).await?;
     let mut conn = store.read.acquire().await?;
-    verify(&mut conn, &trusted).await
+    // One snapshot for every statement: a node that is writing meanwhile (its followers
+    // find, deliver and record) would otherwise show a head past the events read.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    if store.engine == crate::Engine::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let r = verify(&mut tx, &trusted).await;
+    tx.rollback().await?;
+    r
 }
 
 const EVENT_COLUMNS: &str = "seq, stream_id, version, kind, body, actor, at_ms, hash";

@@ -76,6 +76,8 @@ pub enum Command {
     Hotline(Box<crate::hotline::Cmd>),
     Federation(Box<crate::federation::Cmd>),
     DataUse(datause::Cmd),
+    Sharing(crate::sharing::Cmd),
+    Policies(Box<crate::policies::Cmd>),
     Sms(crate::sms::Cmd),
     /// Reserve a block of running numbers (bookkeeping: no ledger event).
     Numbers(crate::numbers::Reserve),
@@ -612,6 +614,8 @@ async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Command) -> Result<Value> {
         Command::Hotline(c) => crate::hotline::execute(ctx, c).await,
         Command::Federation(c) => crate::federation::execute(ctx, c).await,
         Command::DataUse(c) => datause::execute(ctx, c).await,
+        Command::Sharing(c) => crate::sharing::execute(ctx, c).await,
+        Command::Policies(c) => crate::policies::execute(ctx, c).await,
         Command::Sms(c) => crate::sms::execute(ctx, c).await,
         Command::Numbers(r) => crate::numbers::execute(ctx, r).await,
         Command::Checkpoint => ledger::checkpoint_now(ctx).await,

@@ -284,6 +284,17 @@ enum BenchCmd {
         #[arg(long, default_value_t = 0)]
         preload: usize,
     },
+    /// 免申即享: two policies (CEL rules and amounts) over --profiles generated person
+    /// profiles on --threads threads: profiles/s of the product path (conditions, missing
+    /// data, outcome, amount, tally) and of the same rules as bare CEL programs, in the
+    /// same run, and their ratio.
+    Policies {
+        #[arg(long, default_value_t = 1_000_000)]
+        profiles: usize,
+        /// Threads (default: the available parallelism).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     Search {
         #[arg(long, default_value_t = 10_000)]
         items: usize,
@@ -810,6 +821,15 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 bail!("--licences must be at least 1");
             }
             bench::licences(licences).await?;
+        }
+        Cmd::Bench {
+            cmd: BenchCmd::Policies { profiles, threads },
+        } => {
+            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            if profiles == 0 || threads == 0 {
+                bail!("--profiles and --threads must be at least 1");
+            }
+            bench::policies(profiles, threads)?;
         }
         Cmd::Bench {
             cmd: BenchCmd::Search { items, rounds, pg_url },

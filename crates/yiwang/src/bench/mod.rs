@@ -1,6 +1,8 @@
 //! Benchmarks. `yiwang bench federation` (in `federation`): envelopes between two nodes.
 //! `yiwang bench reads` (in `reads`): the read paths against `/healthz`.
 //! `yiwang bench tickets` (in `tickets`): 12345 intake with repeats against stored tickets.
+//! `yiwang bench policies` (in `policies`): 免申即享 rules over generated profiles against
+//! bare CEL programs.
 //! `yiwang bench search`: our index against SQLite FTS5 and PostgreSQL FTS
 //! on the same corpus and query terms (below). `yiwang bench writer`: durable commands/s through the group-committing writer with many
 //! concurrent callers, and in the same run the bare ceiling: the same rows (event, stream
@@ -19,6 +21,7 @@ use yiwang_store::{Command, Meta, Store};
 mod cases;
 mod federation;
 mod licences;
+mod policies;
 mod preload;
 mod reads;
 mod search;
@@ -27,6 +30,7 @@ mod tickets;
 pub use cases::*;
 pub use federation::*;
 pub use licences::*;
+pub use policies::*;
 pub use reads::*;
 pub use search::*;
 pub use tickets::*;

@@ -14,6 +14,9 @@ use yiwang_core::orgs::{DepartmentInput, DepartmentNature, HallInput, WindowInpu
 use yiwang_core::regions::NewRegion;
 use yiwang_store::{Command, Meta, Store, StoreError, orgs, regions};
 
+mod policies;
+pub use policies::*;
+
 const REGIONS: &[(&str, &str, &str, Option<&str>)] = &[
     ("460000", "海南省", "Hainan Province", None),
     ("460100", "海口市", "Haikou", Some("460000")),
@@ -158,7 +161,7 @@ fn created(r: Result<yiwang_store::Written, StoreError>) -> Result<()> {
 /// The demo province's catalogue: 52 basic entries and 73 implementation items of 28
 /// departments, in our interchange format. Legal bases cite real laws; codes and
 /// departments are the demo's.
-pub const CATALOG: &str = include_str!("../demo/catalog.json");
+pub const CATALOG: &str = include_str!("../../demo/catalog.json");
 
 /// Imports the demo catalogue as a demo editor and publishes it as a demo reviewer (two
 /// actors, so the four-eyes rule holds here too); basic entries first. Idempotent.
@@ -660,7 +663,7 @@ async fn seed_knowledge(store: &Store) -> Result<()> {
 
 /// The demo province's 一件事 (STANDARDS §5): 开办餐饮店, 新生儿出生 and 残疾人服务 of 海口,
 /// members named by basic code and department, lead departments by name.
-pub const BUNDLES: &str = include_str!("../demo/bundles.json");
+pub const BUNDLES: &str = include_str!("../../demo/bundles.json");
 
 /// Defines the demo bundles as a demo editor and publishes them as a demo reviewer (four
 /// eyes). Only bundles not yet defined are created.
@@ -819,6 +822,21 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
             ));
         }
     }
+    // 免申即享: the 民政局's policy officer, a reviewer of 海口 who publishes, and the
+    // provincial 残联's data officer who answers requests for its data.
+    for (role, login, name, dept_name) in [
+        ("policy_officer", "hk.policy", "民政政策专员", "海口市民政局"),
+        (
+            "policy_reviewer",
+            "hk.policy.review",
+            "政策审核员",
+            "海口市行政审批服务局",
+        ),
+        ("data_officer", "hn.cl.data", "残联数据专员", "海南省残疾人联合会"),
+    ] {
+        let id = dept(dept_name).ok_or_else(|| anyhow::anyhow!("demo department missing"))?;
+        staff.push((role.into(), login.into(), name.into(), id));
+    }
     let mut out = vec![];
     for (role, login, name, dept_id) in staff {
         let id = match accounts::account_by_login(store, &login).await? {
@@ -894,6 +912,7 @@ pub async fn seed_accounts(store: &Store) -> Result<Vec<DemoAccount>> {
     }
     seed_licences(store).await?;
     seed_cases(store).await?;
+    seed_policies(store).await?;
     Ok(out)
 }
 
