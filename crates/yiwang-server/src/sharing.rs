@@ -67,7 +67,7 @@ fn invalid(e: DomainError) -> ApiError {
 }
 
 /// The catalogue of data resources (their descriptions; never their data).
-#[utoipa::path(get, path = "/api/v1/data/resources", tag = "sharing", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/data/resources", tag = "sharing", responses((status = 200, body = Vec<Object>)))]
 pub async fn api_resources(State(s): State<AppState>) -> ApiResult<Json<Vec<Resource>>> {
     Ok(Json(sharing::resources(&s.store).await?))
 }
@@ -156,7 +156,7 @@ pub struct RequestsQuery {
 }
 
 /// Requests the acting department made, or must answer (`?as=owner`).
-#[utoipa::path(get, path = "/api/v1/data/requests", params(RequestsQuery), tag = "sharing", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/data/requests", params(RequestsQuery), tag = "sharing", responses((status = 200, body = Vec<Object>)))]
 pub async fn api_requests(
     State(s): State<AppState>,
     ctx: Ctx,

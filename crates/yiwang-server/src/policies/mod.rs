@@ -42,7 +42,7 @@ pub struct Published {
 }
 
 /// Policies in force, as published (政务公开).
-#[utoipa::path(get, path = "/api/v1/policies", tag = "policies", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/policies", tag = "policies", responses((status = 200, body = Vec<Object>)))]
 pub async fn api_published(State(s): State<AppState>) -> ApiResult<Json<Vec<Published>>> {
     Ok(Json(
         store::published(&s.store)
@@ -191,7 +191,7 @@ pub struct ForMe {
 
 /// Policies that may be for me (可能适合您的政策), the probably eligible first, each with
 /// every condition, the value it read and its source, and what is missing.
-#[utoipa::path(get, path = "/api/v1/me/policies", tag = "policies", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/me/policies", tag = "policies", responses((status = 200, body = Vec<Object>)))]
 pub async fn api_mine(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec<ForMe>>> {
     let pid = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
     Ok(Json(
