@@ -146,6 +146,7 @@ for (const size of SIZES) {
     const { page } = s;
     assert.equal(await loginWithPassword(s, AGENT, DEMO_PASSWORD), false, 'a citizen logs in with the password alone');
     await check(s, size, 'home-mine', '/');
+    await check(s, size, 'policies', '/me/policies');
     // Acting for the enterprise, whose cases and licences these are.
     await open(page, '/account');
     const form = byTestId(page, 'acting-form');
@@ -157,6 +158,7 @@ for (const size of SIZES) {
       ['account', '/account'],
       ['my-cases', '/me/cases'],
       ['wallet', '/wallet'],
+      ['policies-enterprise', '/me/policies'],
     ]) {
       await check(s, size, name, path);
     }

@@ -179,3 +179,58 @@ stepTest("7 王小明's data-use log shows the reads with the policy's purpose",
   assert.match(await text(row.first()), /残疾人证信息·残疾等级/);
   await screenshot(page, 'policies-data-use.png');
 });
+
+stepTest('8 王小明 applies in one click for the care allowance (即申即享): a prefilled draft to check', async (use) => {
+  const c = await j.citizen(use, WANG);
+  const { page } = c;
+  await open(page, '/me/policies');
+  const card = byTestId(page, 'policy-canji-huli');
+  await expectPresent(page, card, 'the care allowance');
+  assert.equal(await card.getAttribute('data-outcome'), 'eligible');
+  await press(page, byTestId(card, 'one-click'));
+  assert.match(new URL(page.url()).pathname, /^\/services\/[0-9A-Z]+\/apply$/);
+  const draft = new URL(page.url()).searchParams.get('draft');
+  assert.ok(draft, 'the prefilled application is kept as a draft');
+  const name = page.locator('input[name="form.applicant_name"]');
+  await expectPresent(page, name, 'the prefilled form');
+  assert.equal(await name.inputValue(), '王小明');
+  assert.equal(await page.locator('input[name="form.applicant_id_number"]').inputValue(), '11010519491231002X');
+  await expectAccessible(page, 'the prefilled one-click application');
+  await screenshot(page, 'policies-one-click.png');
+  // Asked again, the same draft opens: never two.
+  await open(page, '/me/policies');
+  await press(page, byTestId(byTestId(page, 'policy-canji-huli'), 'one-click'));
+  assert.equal(new URL(page.url()).searchParams.get('draft'), draft);
+});
+
+stepTest('9 acting for 海口椰风食品有限公司, 王小明 sees the business policies it qualifies for, with why', async (use) => {
+  const c = await j.citizen(use, WANG, '海口椰风食品有限公司');
+  const { page } = c;
+  await open(page, '/me/policies');
+  await expectPresent(page, byTestId(page, 'acting-enterprise'), 'the enterprise named');
+  const card = byTestId(page, 'policy-huiqi-wenjiuye');
+  await expectPresent(page, card, 'the employment subsidy for creditworthy enterprises');
+  assert.equal(await card.getAttribute('data-outcome'), 'eligible');
+  assert.match(await text(byTestId(card, 'conditions')), /纳税信用级别|tax credit grade/);
+  assert.equal(await byTestId(page, 'policy-gaoling-jintie').count(), 0, 'no benefit for persons here');
+  assert.match(await text(byTestId(page, 'profile')), /参保职工|headcount|employ/i);
+  await expectAccessible(page, "the enterprise's policies");
+  await screenshot(page, 'policies-enterprise.png');
+});
+
+stepTest("10 the policy officer sees 王小明's data under the grant, and only that", async (use) => {
+  const s = await staff(use, OFFICER, 'policy_officer');
+  const { page } = s;
+  await open(page, '/work/data');
+  const form = byTestId(page, 'profile-form');
+  await expectPresent(page, form, 'the staff profile form');
+  await form.locator('input[name="subject"]').fill('11010519491231002X');
+  await form.locator('select[name="purpose"]').selectOption(PURPOSE);
+  await press(page, form.locator('button[type="submit"]'));
+  const dis = byTestId(page, 'profile-disability');
+  await expectPresent(page, dis, 'the granted disability data');
+  assert.match(await text(dis), /残疾等级/);
+  assert.doesNotMatch(await text(dis), /残疾类别/, 'only the granted field');
+  await expectAccessible(page, "a subject's data under the grant");
+  await screenshot(page, 'policies-staff-profile.png');
+});

@@ -147,9 +147,9 @@ pub struct Me {
     pub display_name: String,
     pub kind: String,
     /// The person's own data, masked (their own reads are not logged).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub person: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub staff: Option<serde_json::Value>,
     pub permissions: Vec<Permission>,
     /// `person:ID` or `legal:ID` when acting for a principal.

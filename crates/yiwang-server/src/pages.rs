@@ -242,7 +242,8 @@ pub fn form_status<T>(errors: &[T]) -> StatusCode {
     }
 }
 
-fn urlencode(s: &str) -> String {
+/// A value for a URL's query or path segment.
+pub(crate) fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 

@@ -23,7 +23,7 @@ use yiwang_core::policies::{AttrType, Audience};
 use yiwang_core::sharing::{
     Decision, FieldDef, Frequency, Grant, RequestInput, ResourceInput, SharingClass, SharingPolicy,
 };
-use yiwang_store::sharing::{self, LoadSource, Loaded, Resource};
+use yiwang_store::sharing::{self, LoadSource, Loaded, Resource, SharedPart};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -33,11 +33,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_decide))
         .routes(routes!(api_accesses))
         .routes(routes!(api_read))
+        .routes(routes!(api_profile))
         .route("/work/data", get(page))
         .route("/work/data/resources", post(define_form))
         .route("/work/data/resources/{code}/rows", post(load_form))
         .route("/work/data/requests", post(request_form))
         .route("/work/data/requests/{request_id}/decision", post(decide_form))
+        .route("/work/data/profile", post(profile_form))
 }
 
 /// The department a staff member or a department's token acts for.
@@ -260,6 +262,31 @@ pub async fn api_read(
     ))
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    /// The subject's resident ID number or USCC.
+    pub subject: String,
+    pub purpose: String,
+}
+
+/// A subject's profile as this department may see it for one purpose (一人一档 /
+/// 一企一档, staff view): the granted fields of every resource it holds a grant in force
+/// for that purpose, each read logged first; nothing else.
+#[utoipa::path(post, path = "/api/v1/data/profile", tag = "sharing", request_body = ProfileBody,
+    responses((status = 200, body = Vec<Object>), (status = 403, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn api_profile(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    body: ApiJson<ProfileBody>,
+) -> ApiResult<Json<Vec<SharedPart>>> {
+    let d = own_department(&s, &ctx, Permission::DataShare).await?;
+    let b = body.value;
+    Ok(Json(
+        sharing::staff_profile(&s.store, ctx.meta(), &ctx.reader(), &d, &b.subject, &b.purpose).await?,
+    ))
+}
+
 // ---------------------------------------------------------------- the page
 
 #[derive(Template, askama_web::WebTemplate)]
@@ -277,6 +304,10 @@ struct DataPage {
     classes: &'static [SharingClass],
     frequencies: &'static [Frequency],
     today: String,
+    /// The purposes of the department's grants in force (the staff profile form's choices).
+    purposes: Vec<String>,
+    /// A subject's profile read under a grant, with the masked subject it is of.
+    profile: Option<(String, Vec<SharedPart>)>,
 }
 
 crate::page!(DataPage);
@@ -297,6 +328,22 @@ impl DataPage {
     fn owned(&self, r: &Resource) -> bool {
         r.owner == self.department
     }
+    fn value_text(&self, v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(self.base.lang.pick("、", ", ")),
+            Value::Bool(b) => self
+                .base
+                .lang
+                .pick(if *b { "是" } else { "否" }, if *b { "yes" } else { "no" })
+                .into(),
+            other => other.to_string(),
+        }
+    }
 }
 
 async fn render(
@@ -307,16 +354,40 @@ async fn render(
     errors: Vec<FieldError>,
     notice: Option<String>,
 ) -> ApiResult<Response> {
+    render_with(s, ctx, base, form, errors, notice, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_with(
+    s: &AppState,
+    ctx: &Ctx,
+    base: Base,
+    form: &str,
+    errors: Vec<FieldError>,
+    notice: Option<String>,
+    profile: Option<(String, Vec<SharedPart>)>,
+) -> ApiResult<Response> {
     let d = acting_department(ctx)?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let made = sharing::requests(&s.store, &d, false).await?;
+    let today = yiwang_store::today();
+    let mut purposes: Vec<String> = made
+        .iter()
+        .filter(|g| g.status.usable() && g.valid_from <= today && today <= g.valid_until)
+        .map(|g| g.purpose.clone())
+        .collect();
+    purposes.sort();
+    purposes.dedup();
     let page = DataPage {
         base,
         resources: sharing::resources(&s.store).await?,
-        made: sharing::requests(&s.store, &d, false).await?,
+        made,
+        purposes,
+        profile,
         to_answer: sharing::requests(&s.store, &d, true).await?,
         department: d,
         errors,
@@ -324,9 +395,37 @@ async fn render(
         notice,
         classes: SharingClass::ALL,
         frequencies: Frequency::ALL,
-        today: yiwang_store::today().to_string(),
+        today: today.to_string(),
     };
     Ok((status, page).into_response())
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    subject: String,
+    purpose: String,
+}
+
+/// The staff view of a subject's profile under the department's grants for a purpose.
+async fn profile_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    Form(f): Form<ProfileForm>,
+) -> ApiResult<Response> {
+    let d = own_department(&s, &ctx, Permission::DataShare).await?;
+    match sharing::staff_profile(&s.store, ctx.meta(), &ctx.reader(), &d, &f.subject, &f.purpose).await {
+        Ok(parts) => {
+            let id = f.subject.trim();
+            let masked = format!(
+                "{}…{}",
+                id.get(..6).unwrap_or(id),
+                id.get(id.len().saturating_sub(4)..).unwrap_or("")
+            );
+            render_with(&s, &ctx, base, "profile", vec![], None, Some((masked, parts))).await
+        }
+        Err(e) => answer(&s, &ctx, base, "profile", Err(e.into())).await,
+    }
 }
 
 async fn page(State(s): State<AppState>, ctx: Ctx, base: Base) -> ApiResult<Response> {

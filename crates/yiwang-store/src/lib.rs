@@ -221,6 +221,7 @@ impl Store {
         refdata::follow(Arc::downgrade(&store), store.head().await?);
         calendar::seed_official(&store).await?;
         accounts::seed_roles(&store).await?;
+        accounts::index_legal_persons(&store).await?;
         catalog::seed_dictionary(&store).await?;
         Ok(store)
     }

@@ -101,12 +101,26 @@ fn not_found(code: &str) -> StoreError {
     DomainError::not_found("resource", "数据资源", "data resource", code).into()
 }
 
-/// The key a subject's data is found by.
-pub fn subject_key(store: &Store, audience: Audience, identifier: &str) -> String {
+/// The keyed index of a subject's identifier (resident ID number or credit code): the one
+/// persons, legal persons and licence holders are found by.
+pub fn subject_index(store: &Store, audience: Audience, identifier: &str) -> String {
     let id = identifier.trim().to_uppercase();
     match audience {
-        Audience::Person => format!("p:{}", store.pii.index("id_number", &id)),
-        Audience::Enterprise => format!("e:{}", store.pii.index("uscc", &id)),
+        Audience::Person => store.pii.index("id_number", &id),
+        Audience::Enterprise => store.pii.index("uscc", &id),
+    }
+}
+
+/// The key a subject's data is found by.
+pub fn subject_key(store: &Store, audience: Audience, identifier: &str) -> String {
+    key_of_index(audience, &subject_index(store, audience, identifier))
+}
+
+/// The subject key of an identifier's keyed index.
+pub fn key_of_index(audience: Audience, index: &str) -> String {
+    match audience {
+        Audience::Person => format!("p:{index}"),
+        Audience::Enterprise => format!("e:{index}"),
     }
 }
 
@@ -715,6 +729,99 @@ pub async fn read_subject(
     Ok(values.into_iter().filter(|(k, _)| fields.contains(k)).collect())
 }
 
+/// One resource of a subject as a staff member may see it: the granted fields, named.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedPart {
+    pub resource: String,
+    pub name: String,
+    pub grant_id: String,
+    /// (field, Chinese name, value); a field the subject has no value for is absent.
+    pub fields: Vec<(String, String, Value)>,
+    /// When the subject's row was last loaded; none if the resource has no row for it.
+    pub as_of_ms: Option<i64>,
+}
+
+/// What a staff member may see of one subject for one purpose (一人一档 / 一企一档, staff
+/// view): the granted fields of every resource their department holds a grant in force
+/// for that purpose — each read checked and logged first (and put in a person's data-use
+/// log) by `read_subject`. Nothing else of the subject is shown.
+pub async fn staff_profile(
+    store: &Store,
+    meta: Meta,
+    reader: &crate::datause::Reader,
+    department: &str,
+    identifier: &str,
+    purpose: &str,
+) -> Result<Vec<SharedPart>> {
+    let id = identifier.trim().to_uppercase();
+    // GB 11643 (resident ID) or GB 32100 (credit code): the subject is named by either.
+    let audience = if yiwang_core::ids::check_resident_id("subject", &id).is_ok() {
+        Audience::Person
+    } else if yiwang_core::ids::check_uscc("subject", &id).is_ok() {
+        Audience::Enterprise
+    } else {
+        return Err(DomainError::invalid(vec![FieldError::new(
+            "subject",
+            "subject.format",
+            "请填写有效的公民身份号码（GB 11643）或统一社会信用代码（GB 32100）",
+            "give a valid resident ID number (GB 11643) or credit code (GB 32100)",
+        )])
+        .into());
+    };
+    let today = crate::today();
+    let mut out = Vec::new();
+    for g in requests(store, department, false).await? {
+        if core::check_access(&g, purpose, &g.fields, today).is_err() {
+            continue;
+        }
+        let Some(r) = resource(store, &g.resource).await? else {
+            continue;
+        };
+        if r.audience != audience {
+            continue;
+        }
+        let values = read_subject(
+            store,
+            meta.clone(),
+            reader,
+            department,
+            &r.code,
+            &id,
+            purpose,
+            &g.fields,
+        )
+        .await?;
+        let as_of_ms: Option<i64> =
+            sqlx::query_scalar("SELECT updated_at FROM data_records WHERE resource = $1 AND subject_key = $2")
+                .bind(&r.code)
+                .bind(subject_key(store, audience, &id))
+                .fetch_optional(&store.read)
+                .await?;
+        let fields = r
+            .fields
+            .iter()
+            .filter_map(|f| values.get(&f.name).map(|v| (f.name.clone(), f.zh.clone(), v.clone())))
+            .collect();
+        out.push(SharedPart {
+            resource: r.code.clone(),
+            name: r.name.clone(),
+            grant_id: g.id.clone(),
+            fields,
+            as_of_ms,
+        });
+    }
+    if out.is_empty() {
+        return Err(DomainError::forbidden(FieldError::new(
+            "purpose",
+            "access.no_grant",
+            "本部门没有为此目的、在有效期内的共享授权",
+            "the department holds no grant in force for this purpose",
+        ))
+        .into());
+    }
+    Ok(out)
+}
+
 /// The registered person a subject key belongs to, if any.
 pub async fn person_of_key(store: &Store, key: &str) -> Result<Option<String>> {
     let Some(index) = key.strip_prefix("p:") else {
@@ -724,6 +831,31 @@ pub async fn person_of_key(store: &Store, key: &str) -> Result<Option<String>> {
         .bind(index)
         .fetch_optional(&store.read)
         .await?)
+}
+
+/// The registered applicants (`person:ID`, `legal:ID`) of a batch of subject keys, in one
+/// statement per kind; keys of nobody registered are absent.
+pub async fn applicants_of_keys(store: &Store, keys: &[String]) -> Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for (prefix, table, column, kind) in [
+        ("p:", "persons", "id_number_index", "person"),
+        ("e:", "legal_persons", "uscc_index", "legal"),
+    ] {
+        let indexes: Vec<&str> = keys.iter().filter_map(|k| k.strip_prefix(prefix)).collect();
+        for chunk in indexes.chunks(500) {
+            let mut sql = format!("SELECT {column}, id FROM {table} WHERE {column} IN (");
+            crate::db::Marks::of(store.engine).push_list(&mut sql, chunk.len());
+            sql.push(')');
+            let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            for i in chunk {
+                q = q.bind(*i);
+            }
+            for (index, id) in q.fetch_all(&store.read).await? {
+                out.insert(format!("{prefix}{index}"), format!("{kind}:{id}"));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The uses of a grant, newest first.

@@ -3,13 +3,16 @@
 //! purpose, period or fields refused; a read in the person's data-use log), policies (a bad
 //! rule refused at save with its position; publication only after a dry run and by another
 //! reviewer), finding the eligible once per change of a profile (the follower), the
-//! explanation a person sees, and a direct grant with consent.
+//! explanation a person sees, and a direct grant with consent; an enterprise's profile from
+//! its registration and licences, found again when a licence is issued or revoked, seen
+//! and confirmed by its agent; the staff view of a subject under a grant.
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use yiwang_core::catalog::Action;
+use yiwang_core::mandates::Subject as Who;
 use yiwang_core::orgs::{DepartmentInput, DepartmentNature};
 use yiwang_core::policies::{AttrType, Audience, Outcome, PolicyInput, PolicyMode};
 use yiwang_core::regions::NewRegion;
@@ -248,6 +251,18 @@ fn policy_input(w: &World, code: &str, rule: &str) -> PolicyInput {
 
 const RULE: &str = "age >= 60 && disability.level <= 2 && hukou.region.startsWith('46')";
 
+/// The follower that finds the eligible, polling every 50 ms until told to stop.
+fn finder(s: &Arc<Store>) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let follower = yiwang_store::outbox::spawn(
+        s.clone(),
+        Arc::new(policies::Finder { store: s.clone() }),
+        Duration::from_millis(50),
+        stop_rx,
+    );
+    (stop_tx, follower)
+}
+
 async fn notifications(s: &Store, person: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE recipient = $1")
         .bind(format!("person:{person}"))
@@ -484,13 +499,7 @@ async fn a_policy_is_checked_dry_run_published_by_another_and_finds_each_change_
         assert_eq!(rules(e)[0].1, "catalog.four_eyes");
 
         // The follower finds the eligible on publication and on each load.
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let follower = yiwang_store::outbox::spawn(
-            s.clone(),
-            Arc::new(policies::Finder { store: s.clone() }),
-            Duration::from_millis(50),
-            stop_rx,
-        );
+        let (stop_tx, follower) = finder(&s);
         policies::act(&s, m("staff:reviewer"), &p.id, Action::Publish)
             .await
             .unwrap();
@@ -535,7 +544,7 @@ async fn a_policy_is_checked_dry_run_published_by_another_and_finds_each_change_
         );
 
         // D sees why not yet: every condition, its values and sources, what is missing.
-        let mine = policies::for_person(&s, &pd).await.unwrap();
+        let mine = policies::for_subject(&s, &Who::Person(pd.clone())).await.unwrap();
         let e = &mine[0].explanation;
         assert!(
             matches!(&e.outcome, Outcome::Undetermined { missing } if missing == &vec!["disability.level".to_string()]),
@@ -551,21 +560,29 @@ async fn a_policy_is_checked_dry_run_published_by_another_and_finds_each_change_
         assert_eq!(e.conditions[2].values[0].source, "resource:hukou");
 
         // A direct grant: consent and a good account, once.
-        let e = policies::confirm(&s, m("person"), &pa, &p.id, "6222020200112233445", false)
-            .await
-            .unwrap_err();
+        let e = policies::confirm(
+            &s,
+            m("person"),
+            &pa,
+            &Who::Person(pa.clone()),
+            &p.id,
+            "6222020200112233445",
+            false,
+        )
+        .await
+        .unwrap_err();
         let r = rules(e);
         assert!(r.contains(&("consent".into(), "disbursement.consent".into())), "{r:?}");
         assert!(r.contains(&("account".into(), "account.check_digit".into())), "{r:?}");
         let good = luhn("622202020011223344");
-        let dsb = policies::confirm(&s, m("person"), &pa, &p.id, &good, true)
+        let dsb = policies::confirm(&s, m("person"), &pa, &Who::Person(pa.clone()), &p.id, &good, true)
             .await
             .unwrap();
         assert_eq!((dsb.amount_fen, dsb.status.as_str()), (20000, "pending"));
         assert!(dsb.account_masked.ends_with(&good[good.len() - 4..]) && !dsb.account_masked.contains(&good));
         assert_eq!(
             rules(
-                policies::confirm(&s, m("person"), &pa, &p.id, &good, true)
+                policies::confirm(&s, m("person"), &pa, &Who::Person(pa.clone()), &p.id, &good, true)
                     .await
                     .unwrap_err()
             )[0]
@@ -574,7 +591,7 @@ async fn a_policy_is_checked_dry_run_published_by_another_and_finds_each_change_
         );
         assert_eq!(
             rules(
-                policies::confirm(&s, m("person"), &pd, &p.id, &good, true)
+                policies::confirm(&s, m("person"), &pd, &Who::Person(pd.clone()), &p.id, &good, true)
                     .await
                     .unwrap_err()
             )[0]
@@ -583,6 +600,264 @@ async fn a_policy_is_checked_dry_run_published_by_another_and_finds_each_change_
         );
         let _ = stop_tx.send(true);
         let _ = follower.await;
+        db.cleanup().await;
+    }
+}
+
+fn uscc(prefix: &str, n: u32) -> String {
+    let body = format!("{prefix}{n:09}");
+    format!("{body}{}", yiwang_core::ids::uscc_check_char(&body).unwrap())
+}
+
+/// An enterprise policy reading only what the platform holds (licences): registration
+/// gives the enterprise its profile; a licence issued finds it eligible, a revocation
+/// ineligible (the follower, from the licences' events); its agent sees why and confirms
+/// for it; a staff member of a department with a grant sees only the granted fields.
+#[tokio::test]
+async fn an_enterprise_is_found_by_its_licences_and_its_agent_confirms() {
+    for db in TestDb::both().await {
+        let s = db.open().await;
+        let w = setup(&s).await;
+        grants(&s, &w).await;
+        yiwang_store::catalog::seed_dictionary(&s).await.unwrap();
+        let scjg = department(&s, "海口市市场监督管理局", 4).await;
+        let definer = format!("114601000000000{:02}", 4);
+        let definer = format!("{definer}{}", yiwang_core::ids::uscc_check_char(&definer).unwrap());
+        s.write(
+            m("admin"),
+            Command::Seals(yiwang_store::seals::Cmd::Make(yiwang_core::seals::SealInput {
+                department_id: scjg.clone(),
+                purpose: yiwang_core::seals::Purpose::Approval,
+                name: None,
+                valid_from: None,
+                valid_until: None,
+            })),
+        )
+        .await
+        .unwrap();
+        let t: yiwang_core::licences::LicenceType = serde_json::from_value(json!({
+            "code": format!("{definer}001"),
+            "name": "食品经营许可证",
+            "holder": "legal",
+            "validity": {"kind": "years", "value": 5},
+            "face": [{"element": "legal_representative", "required": true}],
+        }))
+        .unwrap();
+        s.write(
+            m("admin"),
+            Command::Licences(Box::new(yiwang_store::licences::Cmd::DefineType {
+                department_id: scjg.clone(),
+                t,
+            })),
+        )
+        .await
+        .unwrap();
+        let agent_id = id_number("19800101", "011");
+        let agent = register(&s, "王小明", &agent_id, "13900139111").await;
+        let code = uscc("91460100", 7);
+        let reg = yiwang_store::accounts::register_legal(
+            &s,
+            m("admin"),
+            &yiwang_core::accounts::LegalPersonInput {
+                name: "海口椰风食品有限公司".into(),
+                uscc: code.clone(),
+                kind: yiwang_core::accounts::LegalKind::Enterprise,
+                legal_representative: "王小明".into(),
+            },
+            &agent,
+            &yiwang_store::accounts::LegalProof::Administrator,
+        )
+        .await
+        .unwrap();
+        let legal = Who::Legal(reg["legal_person_id"].as_str().unwrap().to_string());
+        let (_, subject) = policies::subject_of(&s, &legal).await.unwrap().unwrap();
+        assert!(subject.key.starts_with("e:"));
+
+        let (from, until) = year_range();
+        let input = PolicyInput {
+            code: "shipin".into(),
+            name: "食品经营者补贴".into(),
+            name_en: "Subsidy for food businesses".into(),
+            audience: Audience::Enterprise,
+            mode: PolicyMode::Direct,
+            rule: format!("'{definer}001' in licences"),
+            amount: "50000".into(),
+            period_from: from,
+            period_until: until,
+            department_id: w.minzheng.clone(),
+            legal_basis: "国发〔2024〕3号".into(),
+            purpose: "食品经营者补贴资格比对".into(),
+            item_code: None,
+            summary: "持有有效食品经营许可证的企业。".into(),
+        };
+        let (p, _) = policies::save(&s, m("staff:editor"), input).await.unwrap();
+        policies::act(&s, m("staff:editor"), &p.id, Action::Submit)
+            .await
+            .unwrap();
+        let dry = policies::dry_run(&s, m("staff:editor"), &p.id).await.unwrap();
+        assert_eq!(
+            (dry.profiles, dry.tally.ineligible),
+            (1, 1),
+            "the registered enterprise has a profile before any shared data names it"
+        );
+        let (stop_tx, follower) = finder(&s);
+        policies::act(&s, m("staff:reviewer"), &p.id, Action::Publish)
+            .await
+            .unwrap();
+        let outcome = |want: &'static str| {
+            let (s, id) = (s.clone(), p.id.clone());
+            async move {
+                for _ in 0..200 {
+                    if policies::finding_counts(&s, &id).await.unwrap().get(want).map(|c| c.0) == Some(1) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                panic!("the enterprise was not found {want}");
+            }
+        };
+        outcome("ineligible").await;
+        // A licence issued changes its profile: found eligible.
+        let issued = s
+            .write(
+                m("clerk"),
+                Command::Licences(Box::new(yiwang_store::licences::Cmd::Issue(
+                    yiwang_store::licences::IssueInput {
+                        type_code: format!("{definer}001"),
+                        department_id: scjg.clone(),
+                        holder_name: "海口椰风食品有限公司".into(),
+                        holder_code: code.clone(),
+                        face: std::collections::BTreeMap::from([(
+                            "legal_representative".to_string(),
+                            "王小明".to_string(),
+                        )]),
+                        valid_from: None,
+                        number: None,
+                        related_item: None,
+                        case_id: None,
+                    },
+                ))),
+            )
+            .await
+            .unwrap();
+        let licence_id = issued.value["id"].as_str().unwrap().to_string();
+        outcome("eligible").await;
+        // Its agent sees it for the enterprise, with the licence as the source, and confirms.
+        let mine = policies::for_subject(&s, &legal).await.unwrap();
+        assert_eq!(mine.len(), 1);
+        assert!(matches!(
+            mine[0].explanation.outcome,
+            Outcome::Eligible { amount_fen: 50000 }
+        ));
+        assert_eq!(mine[0].explanation.conditions[0].values[0].source, "licences");
+        assert!(
+            policies::for_subject(&s, &Who::Person(agent.clone()))
+                .await
+                .unwrap()
+                .iter()
+                .all(|f| f.policy.id != p.id),
+            "a person does not see an enterprise policy for themselves"
+        );
+        let good = luhn("622202020011223355");
+        let d = policies::confirm(&s, m("agent"), &agent, &legal, &p.id, &good, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            (d.subject_key.as_str(), d.person_id.as_str(), d.amount_fen),
+            (subject.key.as_str(), agent.as_str(), 50000)
+        );
+        assert_eq!(
+            policies::disbursements(&s, &p.id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|x| (x.id.as_str(), x.subject_key.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(d.id.as_str(), subject.key.as_str())]
+        );
+        // A one-click application is for one-click policies only.
+        assert_eq!(
+            rules(
+                policies::one_click(&s, m("agent"), &agent, &legal, &p.id)
+                    .await
+                    .unwrap_err()
+            )[0]
+            .1,
+            "one_click.mode"
+        );
+        // Revoked: found ineligible again.
+        s.write(
+            m("clerk"),
+            Command::Licences(Box::new(yiwang_store::licences::Cmd::ChangeStatus {
+                licence_id,
+                to: yiwang_core::licences::Status::Annulled,
+                reason: "依法撤销许可".into(),
+            })),
+        )
+        .await
+        .unwrap();
+        outcome("ineligible").await;
+        let _ = stop_tx.send(true);
+        let _ = follower.await;
+
+        // The staff view: only the granted fields for the grant's purpose, each read logged.
+        let (a, _) = (id_number("19400101", "001"), ());
+        let pa = register(&s, "张大爷", &a, "13900139101").await;
+        sharing::load(
+            &s,
+            m("staff:canlian"),
+            "disability",
+            &rows(json!([{"id_number": a, "level": 1, "category": "肢体"}])),
+            LoadSource::Push,
+            &SharingPolicy::default(),
+        )
+        .await
+        .unwrap();
+        let reader = yiwang_store::datause::Reader {
+            kind: "staff".into(),
+            id: "mz-1".into(),
+            name: "民政局工作人员".into(),
+            department: Some("海口市民政局".into()),
+        };
+        let parts = sharing::staff_profile(&s, m("staff:mz"), &reader, &w.minzheng, &a, PURPOSE)
+            .await
+            .unwrap();
+        let dis = parts.iter().find(|p| p.resource == "disability").unwrap();
+        assert_eq!(
+            dis.fields.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+            vec!["level"],
+            "narrowed to the level"
+        );
+        assert!(dis.as_of_ms.is_some());
+        let hukou = parts.iter().find(|p| p.resource == "hukou").unwrap();
+        assert!(
+            hukou.fields.is_empty() && hukou.as_of_ms.is_none(),
+            "no household row loaded for A here"
+        );
+        let uses = yiwang_store::datause::of_person(&s, &pa, 10).await.unwrap();
+        assert!(
+            uses.iter()
+                .any(|u| u.purpose == PURPOSE && u.actor_name == "民政局工作人员"),
+            "{uses:?}"
+        );
+        assert_eq!(
+            rules(
+                sharing::staff_profile(&s, m("staff:mz"), &reader, &w.minzheng, &a, "另一个目的")
+                    .await
+                    .unwrap_err()
+            )[0]
+            .1,
+            "access.no_grant"
+        );
+        assert_eq!(
+            rules(
+                sharing::staff_profile(&s, m("staff:mz"), &reader, &w.minzheng, "123", PURPOSE)
+                    .await
+                    .unwrap_err()
+            )[0]
+            .1,
+            "subject.format"
+        );
         db.cleanup().await;
     }
 }

@@ -183,8 +183,9 @@ impl Schema {
     /// at the evaluation date, see `whole_years`), `sex` String (`male`/`female`,
     /// identity), `licences` StringList (licence type codes held and in force, source
     /// `licences`), `results` StringList (item codes of cases granted, source `cases`).
-    /// Enterprise: `years` Int (whole years since establishment, identity), `licences`,
-    /// `results`.
+    /// Enterprise: `licences`, `results` (the platform holds no establishment date of an
+    /// enterprise; a resource that shares one gives it as `resource.field`). `years` stays
+    /// reserved for the day registration records it.
     pub fn builtin(audience: Audience) -> Schema {
         let def = |path: &str, ty, zh: &str, en: &str, source: &str| AttrDef {
             path: path.into(),
@@ -198,13 +199,7 @@ impl Schema {
                 def("age", AttrType::Int, "年龄（周岁）", "age (whole years)", "identity"),
                 def("sex", AttrType::String, "性别", "sex", "identity"),
             ],
-            Audience::Enterprise => vec![def(
-                "years",
-                AttrType::Int,
-                "成立年限（整年）",
-                "years since establishment",
-                "identity",
-            )],
+            Audience::Enterprise => vec![],
         };
         attrs.push(def(
             "licences",

@@ -781,6 +781,7 @@ pub static RULES: &[Rule] = &[
     r("POST", "/api/v1/data/resources", Perm(P::DataShare, Body)),
     r("POST", "/api/v1/data/resources/{code}/rows", Perm(P::DataShare, Body)),
     r("POST", "/api/v1/data/resources/{code}/read", Perm(P::DataShare, Body)),
+    r("POST", "/api/v1/data/profile", Perm(P::DataShare, Body)),
     r("GET", "/api/v1/data/requests", Perm(P::DataShare, Body)),
     r("POST", "/api/v1/data/requests", Perm(P::DataShare, Body)),
     r(
@@ -797,6 +798,7 @@ pub static RULES: &[Rule] = &[
     r("POST", "/work/data/resources", Perm(P::DataShare, Body)),
     r("POST", "/work/data/resources/{code}/rows", Perm(P::DataShare, Body)),
     r("POST", "/work/data/requests", Perm(P::DataShare, Body)),
+    r("POST", "/work/data/profile", Perm(P::DataShare, Body)),
     r(
         "POST",
         "/work/data/requests/{request_id}/decision",
@@ -825,6 +827,7 @@ pub static RULES: &[Rule] = &[
     r("GET", "/api/v1/me/policies", Person),
     r("GET", "/api/v1/me/profile", Person),
     r("POST", "/api/v1/me/policies/{policy_id}/confirm", Person),
+    r("POST", "/api/v1/me/policies/{policy_id}/apply", Person),
     r("GET", "/work/policies", AnyPerm(POLICY_STAFF, Unbound)),
     r("POST", "/work/policies", Perm(P::PolicyManage, Body)),
     r("GET", "/work/policies/new", Perm(P::PolicyManage, Unbound)),
@@ -840,5 +843,6 @@ pub static RULES: &[Rule] = &[
         AnyPerm(POLICY_STAFF, Body),
     ),
     r("GET", "/me/policies", Person),
+    r("POST", "/me/policies/{policy_id}/apply", Person),
     r("POST", "/me/policies/{policy_id}/confirm", Person),
 ];

@@ -210,9 +210,9 @@ async fn require_lead(s: &AppState, ctx: &Ctx, p: Permission, department_id: &st
 pub struct ManagedBundle {
     #[schema(value_type = Object)]
     pub bundle: Bundle,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub open: Option<BundleVersion>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub published: Option<BundleVersion>,
 }
 

@@ -30,9 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .route("/lists/{kind}", get(list_page))
 }
 
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
+use crate::pages::urlencode;
 
 // ---------------------------------------------------------------------------------------
 // Search

@@ -15,8 +15,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use yiwang_core::access::{Permission, Target};
 use yiwang_core::catalog::Action;
+use yiwang_core::mandates::Subject as Who;
 use yiwang_core::policies::PolicyInput;
-use yiwang_store::policies::{self as store, Disbursement, DryRun, Policy, PolicyVersion};
+use yiwang_store::policies::{self as store, Disbursement, DryRun, OneClick, Policy, PolicyVersion};
 
 mod pages;
 
@@ -31,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api_mine))
         .routes(routes!(api_profile))
         .routes(routes!(api_confirm))
+        .routes(routes!(api_one_click))
         .merge(pages::routes())
 }
 
@@ -189,13 +191,22 @@ pub struct ForMe {
     pub disbursement: Option<Disbursement>,
 }
 
-/// Policies that may be for me (可能适合您的政策), the probably eligible first, each with
-/// every condition, the value it read and its source, and what is missing.
+/// The person calling, and whom they look at policies for: themselves, or the enterprise
+/// (or person) they act for under a mandate in force.
+pub(crate) fn me(ctx: &Ctx) -> ApiResult<(String, Who)> {
+    let pid = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    let who = ctx.principal().unwrap_or_else(|| Who::Person(pid.clone()));
+    Ok((pid, who))
+}
+
+/// Policies that may be for me (可能适合您的政策) — or, acting for an enterprise, for it
+/// (惠企) — the probably eligible first, each with every condition, the value it read and
+/// its source, and what is missing.
 #[utoipa::path(get, path = "/api/v1/me/policies", tag = "policies", responses((status = 200, body = Vec<Object>)))]
 pub async fn api_mine(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec<ForMe>>> {
-    let pid = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    let (_, who) = me(&ctx)?;
     Ok(Json(
-        store::for_person(&s.store, &pid)
+        store::for_subject(&s.store, &who)
             .await?
             .into_iter()
             .map(|f| ForMe {
@@ -208,11 +219,12 @@ pub async fn api_mine(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec
     ))
 }
 
-/// My profile (一人一档): each attribute the platform holds for me, its source and when.
+/// My profile (一人一档), or the enterprise's I act for (一企一档): each attribute the
+/// platform holds, its source and when.
 #[utoipa::path(get, path = "/api/v1/me/profile", tag = "policies", responses((status = 200, body = Vec<Object>)))]
 pub async fn api_profile(State(s): State<AppState>, ctx: Ctx) -> ApiResult<Json<Vec<store::Attribute>>> {
-    let pid = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
-    Ok(Json(store::own_profile(&s.store, &pid).await?))
+    let (_, who) = me(&ctx)?;
+    Ok(Json(store::own_profile(&s.store, &who).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -233,8 +245,23 @@ pub async fn api_confirm(
     Path(id): Path<String>,
     body: ApiJson<ConfirmBody>,
 ) -> ApiResult<(StatusCode, Json<Disbursement>)> {
-    let pid = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    let (pid, who) = me(&ctx)?;
     let b = body.value;
-    let d = store::confirm(&s.store, ctx.meta(), &pid, &id, &b.account, b.consent).await?;
+    let d = store::confirm(&s.store, ctx.meta(), &pid, &who, &id, &b.account, b.consent).await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+/// A one-click policy (即申即享): checked again now, then the application for its item
+/// prefilled from my profile and licences, kept as my draft to check and submit (an
+/// earlier draft of the item is reopened). Open it at `/services/{item_code}/apply?draft=`.
+#[utoipa::path(post, path = "/api/v1/me/policies/{policy_id}/apply", tag = "policies",
+    responses((status = 201, body = Object), (status = 409, body = crate::error::Problem)))]
+pub async fn api_one_click(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<OneClick>)> {
+    let (pid, who) = me(&ctx)?;
+    let d = store::one_click(&s.store, ctx.meta(), &pid, &who, &id).await?;
     Ok((StatusCode::CREATED, Json(d)))
 }

@@ -22,6 +22,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .route("/work/policies/{policy_id}/actions", post(act_form))
         .route("/me/policies", get(mine_page))
         .route("/me/policies/{policy_id}/confirm", post(confirm_form))
+        .route("/me/policies/{policy_id}/apply", post(one_click_form))
 }
 
 fn yuan(fen: i64) -> String {
@@ -294,6 +295,8 @@ async fn act_form(
 #[template(path = "me_policies.html")]
 struct MinePage {
     base: Base,
+    /// The enterprise the person acts for (its policies and profile are shown), if any.
+    enterprise: Option<String>,
     items: Vec<ForYou>,
     profile: Vec<Attribute>,
     errors: Vec<FieldError>,
@@ -378,6 +381,9 @@ impl MinePage {
     fn direct(&self, f: &ForYou) -> bool {
         f.version.input.mode == PolicyMode::Direct
     }
+    fn one_click(&self, f: &ForYou) -> bool {
+        f.version.input.mode == PolicyMode::OneClick
+    }
     fn eligible(&self, f: &ForYou) -> bool {
         matches!(f.explanation.outcome, Outcome::Eligible { .. })
     }
@@ -390,7 +396,7 @@ async fn render_mine(
     errors: Vec<FieldError>,
     failed: &str,
 ) -> ApiResult<Response> {
-    let pid = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    let (_, who) = me(ctx)?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -399,9 +405,13 @@ async fn render_mine(
     Ok((
         status,
         MinePage {
+            enterprise: ctx.acting_for.as_ref().and_then(|(w, name)| match w {
+                Who::Legal(_) => Some(name.clone()),
+                Who::Person(_) => None,
+            }),
             base,
-            items: store::for_person(&s.store, &pid).await?,
-            profile: store::own_profile(&s.store, &pid).await?,
+            items: store::for_subject(&s.store, &who).await?,
+            profile: store::own_profile(&s.store, &who).await?,
             errors,
             failed: failed.to_string(),
         },
@@ -427,10 +437,29 @@ async fn confirm_form(
     Path(id): Path<String>,
     Form(f): Form<ConfirmForm>,
 ) -> ApiResult<Response> {
-    let pid = ctx.person_id.clone().ok_or_else(|| ApiError::unauthorized("log in"))?;
+    let (pid, who) = me(&ctx)?;
     let consent = f.consent.as_deref() == Some("yes");
-    match store::confirm(&s.store, ctx.meta(), &pid, &id, &f.account, consent).await {
+    match store::confirm(&s.store, ctx.meta(), &pid, &who, &id, &f.account, consent).await {
         Ok(_) => Ok(Redirect::to(&format!("/me/policies#policy-{id}")).into_response()),
+        Err(e) => render_mine(&s, &ctx, base, problems(ApiError::from(e))?, &id).await,
+    }
+}
+
+/// 即申即享: the prefilled application made (or reopened) and opened for checking.
+async fn one_click_form(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    base: Base,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (pid, who) = me(&ctx)?;
+    match store::one_click(&s.store, ctx.meta(), &pid, &who, &id).await {
+        Ok(d) => Ok(Redirect::to(&format!(
+            "/services/{}/apply?draft={}",
+            crate::pages::urlencode(&d.item_code),
+            crate::pages::urlencode(&d.draft_id)
+        ))
+        .into_response()),
         Err(e) => render_mine(&s, &ctx, base, problems(ApiError::from(e))?, &id).await,
     }
 }

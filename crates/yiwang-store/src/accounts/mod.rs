@@ -12,6 +12,7 @@ use yiwang_core::access::{self, Permission};
 use yiwang_core::accounts::{self as core, LegalKind, LegalPersonInput, PersonInput, PersonRefs, StaffInput};
 use yiwang_core::audit::AuditRecord;
 use yiwang_core::mandates::{MandateKind, Scope, Subject};
+use yiwang_core::policies::Audience;
 use yiwang_core::{DomainError, FieldError};
 
 /// A person registration ready to store: identifiers already sealed and indexed.
@@ -31,6 +32,10 @@ pub struct NewPerson {
     pub registered_by: Option<String>,
     #[serde(skip)]
     pub password_hash: String,
+    /// Birth date and sex from the ID number (GB 11643), for the profile row; never in
+    /// the ledger.
+    #[serde(skip)]
+    pub birth: Option<(chrono::NaiveDate, bool)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,10 +48,18 @@ pub struct NewLegal {
     pub agent_person_id: String,
     pub agent_name: String,
     pub mandate_id: String,
+    /// The keyed index of the credit code (as shared data and licences find it); not in
+    /// the ledger event, like every blind index.
+    #[serde(skip)]
+    pub uscc_index: String,
     /// How the agent was shown to stand for it: `licence`, `window:<clerk>`, `administrator`
     /// (in the ledger event).
     pub proven_by: String,
 }
+
+/// A person registered before registration made profile rows: (id, ID-number index,
+/// birth date and sex).
+pub type PersonToProfile = (String, String, Option<(chrono::NaiveDate, bool)>);
 
 #[derive(Debug, Clone)]
 pub struct NewStaff {
@@ -84,6 +97,12 @@ pub enum Cmd {
     },
     /// Records the permissions this node knows (see `seed_roles`).
     MarkPermissionsSeen(Vec<String>),
+    /// Indexes credit codes of legal persons stored before the index existed (id, index),
+    /// and gives them their profile rows.
+    IndexLegal(Vec<(String, String)>),
+    /// Profile rows of persons registered before registration made them: (id, ID-number
+    /// index, birth date and sex).
+    ProfilePersons(Vec<PersonToProfile>),
 }
 
 /// A security audit record in the ledger (category `security`), in the command's savepoint.
@@ -123,8 +142,8 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             .await?;
             sqlx::query(
                 "INSERT INTO persons (id, name, id_number_enc, id_number_index, id_number_masked, phone_enc, phone_index,
-                   phone_masked, address_enc, registered_by, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                   phone_masked, address_enc, registered_by, created_at, updated_at, profiled)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1)",
             )
             .bind(&p.person_id)
             .bind(&p.name)
@@ -147,6 +166,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
                     "this ID number or mobile number is registered",
                 )
             })?;
+            crate::policies::profile_in(ctx, &format!("p:{}", p.id_number_index), Audience::Person, p.birth).await?;
             insert_account(
                 ctx,
                 &p.account_id,
@@ -168,7 +188,8 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             )
             .await?;
             sqlx::query(
-                "INSERT INTO legal_persons (id, name, uscc, kind, legal_representative, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO legal_persons (id, name, uscc, kind, legal_representative, created_at, uscc_index)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&l.legal_id)
             .bind(&l.name)
@@ -176,9 +197,11 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             .bind(l.kind.as_str())
             .bind(&l.legal_representative)
             .bind(ctx.now_ms)
+            .bind(&l.uscc_index)
             .execute(&mut *ctx.conn)
             .await
             .map_err(|e| unique(e, "uscc", "该统一社会信用代码已注册", "this credit code is registered"))?;
+            crate::policies::profile_in(ctx, &format!("e:{}", l.uscc_index), Audience::Enterprise, None).await?;
             crate::mandates::insert(
                 ctx,
                 &crate::mandates::Row {
@@ -338,6 +361,27 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
                 .await?;
             }
             Ok(json!({ "seen": ps }))
+        }
+        Cmd::IndexLegal(rows) => {
+            for (id, index) in rows {
+                sqlx::query("UPDATE legal_persons SET uscc_index = $1 WHERE id = $2 AND uscc_index IS NULL")
+                    .bind(index)
+                    .bind(id)
+                    .execute(&mut *ctx.conn)
+                    .await?;
+                crate::policies::profile_in(ctx, &format!("e:{index}"), Audience::Enterprise, None).await?;
+            }
+            Ok(json!({ "indexed": rows.len() }))
+        }
+        Cmd::ProfilePersons(rows) => {
+            for (id, index, birth) in rows {
+                sqlx::query("UPDATE persons SET profiled = 1 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *ctx.conn)
+                    .await?;
+                crate::policies::profile_in(ctx, &format!("p:{index}"), Audience::Person, *birth).await?;
+            }
+            Ok(json!({ "profiled": rows.len() }))
         }
         Cmd::SetPassword {
             account_id,

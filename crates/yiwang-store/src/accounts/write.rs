@@ -1,6 +1,7 @@
 //! Registering accounts, staff, passwords and roles.
 
 use super::*;
+use yiwang_core::policies::Audience;
 
 pub(super) async fn insert_account(
     ctx: &mut WriteCtx<'_>,
@@ -132,6 +133,9 @@ pub async fn register_person(
         registered_by: registered_by.map(str::to_string),
         password_hash,
         person_id,
+        birth: yiwang_core::ids::check_resident_id("id_number", &p.id_number)
+            .ok()
+            .map(|c| (c.birth_date, c.male)),
     };
     let w = store
         .write(meta, Command::Accounts(Cmd::RegisterPerson(Box::new(new))))
@@ -210,6 +214,7 @@ pub async fn register_legal(
     let new = NewLegal {
         legal_id: new_id(),
         name: l.name,
+        uscc_index: crate::sharing::subject_index(store, Audience::Enterprise, &l.uscc),
         uscc: l.uscc,
         kind: l.kind,
         legal_representative: l.legal_representative,
@@ -507,3 +512,51 @@ pub async fn seed_roles(store: &Store) -> Result<()> {
 }
 
 // ---------------------------------------------------------------- reads
+
+/// Gives persons and legal persons registered before migration 0025 their profile rows
+/// (and legal persons their credit-code index), a page at a time; nothing to do on a node
+/// that has done it (both lookups walk an index of the empty marks).
+pub async fn index_legal_persons(store: &Store) -> Result<usize> {
+    let mut done = 0;
+    loop {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM persons WHERE profiled IS NULL ORDER BY id LIMIT 500")
+                .fetch_all(&store.read)
+                .await?;
+        if ids.is_empty() {
+            break;
+        }
+        done += ids.len();
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(p) = person(&store.read, &id).await? else {
+                continue;
+            };
+            let number = reveal(store, &p, yiwang_core::datause::PersonalField::IdNumber)?;
+            let birth = yiwang_core::ids::check_resident_id("id_number", &number)
+                .ok()
+                .map(|c| (c.birth_date, c.male));
+            rows.push((id, store.pii.index("id_number", &number.trim().to_uppercase()), birth));
+        }
+        store
+            .write(Meta::actor("system"), Command::Accounts(Cmd::ProfilePersons(rows)))
+            .await?;
+    }
+    loop {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, uscc FROM legal_persons WHERE uscc_index IS NULL ORDER BY id LIMIT 500")
+                .fetch_all(&store.read)
+                .await?;
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        done += rows.len();
+        let rows = rows
+            .into_iter()
+            .map(|(id, uscc)| (id, crate::sharing::subject_index(store, Audience::Enterprise, &uscc)))
+            .collect();
+        store
+            .write(Meta::actor("system"), Command::Accounts(Cmd::IndexLegal(rows)))
+            .await?;
+    }
+}

@@ -10,7 +10,7 @@
 use super::*;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
-use yiwang_core::policies::{CompiledPolicy, Evaluator, Explanation, Outcome, PolicyMode, Schema};
+use yiwang_core::policies::{CompiledPolicy, Evaluator, Outcome, Schema};
 use yiwang_core::sharing::Grant;
 
 /// Subjects evaluated per round.
@@ -371,14 +371,19 @@ pub async fn find(store: &Store, policy_id: &str, keys: Option<&[String]>) -> Re
     }
     let mut stored = 0;
     for chunk in changed.chunks(PAGE as usize) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (k, o) in chunk {
-            rows.push(Found {
+        let keys: Vec<String> = chunk.iter().map(|(k, _)| k.clone()).collect();
+        let applicants = crate::sharing::applicants_of_keys(store, &keys).await?;
+        let rows: Vec<Found> = chunk
+            .iter()
+            .map(|(k, o)| Found {
                 subject_key: k.clone(),
                 outcome: o.clone(),
-                person_id: crate::sharing::person_of_key(store, k).await?,
-            });
-        }
+                person_id: applicants
+                    .get(k)
+                    .and_then(|a| a.strip_prefix("person:"))
+                    .map(str::to_string),
+            })
+            .collect();
         stored += rows.len();
         store
             .write(
@@ -399,26 +404,99 @@ pub async fn find(store: &Store, policy_id: &str, keys: Option<&[String]>) -> Re
 }
 
 /// The follower that finds the eligible: a policy's publication evaluates every subject of
-/// its audience; a load of shared data evaluates its subjects under each published policy
-/// whose rule reads that resource. At least once: `find` stores only what changed and the
-/// writer notifies a subject once.
+/// its audience; a profile's change evaluates that subject under each published policy
+/// whose rule or amount reads what changed — a load of shared data (its resource), a
+/// licence issued or changing status (`licences`), a case decided (`results`). At least
+/// once: `find` stores only what changed and the writer notifies a subject once.
 pub struct Finder {
     pub store: std::sync::Arc<Store>,
 }
 
+/// What changed in some profiles: the subjects, by what their policies must read.
+#[derive(Default)]
+struct Changed {
+    /// resource code → subject keys loaded
+    groups: BTreeMap<String, Vec<String>>,
+    licences: Vec<String>,
+    results: Vec<String>,
+}
+
 impl Finder {
-    async fn on_load(&self, resource: &str, version: i64) -> Result<()> {
-        let keys: Vec<String> =
-            sqlx::query_scalar("SELECT subject_key FROM data_records WHERE resource = $1 AND version = $2")
-                .bind(resource)
-                .bind(version)
-                .fetch_all(&self.store.read)
-                .await?;
+    async fn collect(&self, e: &crate::outbox::StoredEvent, c: &mut Changed) -> Result<()> {
+        let store = &self.store;
+        match e.kind.as_str() {
+            "data.loaded" => {
+                let resource = e.body["resource"].as_str().unwrap_or_default();
+                let version = e.body["version"].as_i64().unwrap_or_default();
+                let keys: Vec<String> =
+                    sqlx::query_scalar("SELECT subject_key FROM data_records WHERE resource = $1 AND version = $2")
+                        .bind(resource)
+                        .bind(version)
+                        .fetch_all(&store.read)
+                        .await?;
+                c.groups.entry(resource.to_string()).or_default().extend(keys);
+            }
+            "licence.issued" | "licence.status_changed" => {
+                let id = e.stream_id.strip_prefix("licence:").unwrap_or(&e.stream_id);
+                let row: Option<(String, String)> =
+                    sqlx::query_as("SELECT holder_kind, holder_index FROM licences WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&store.read)
+                        .await?;
+                if let Some((kind, index)) = row {
+                    let audience = if kind == "person" {
+                        Audience::Person
+                    } else {
+                        Audience::Enterprise
+                    };
+                    c.licences.push(crate::sharing::key_of_index(audience, &index));
+                }
+            }
+            "case.decided" => {
+                let id = e.stream_id.strip_prefix("case:").unwrap_or(&e.stream_id);
+                let applicant: Option<String> = sqlx::query_scalar("SELECT applicant FROM cases WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&store.read)
+                    .await?;
+                if let Some(who) = applicant.as_deref().and_then(yiwang_core::mandates::Subject::parse)
+                    && let Some((_, subject)) = subject_of(store, &who).await?
+                {
+                    c.results.push(subject.key);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Each published policy evaluated for the subjects whose change it reads.
+    async fn on_changes(&self, c: Changed) -> Result<()> {
         for (p, v) in published(&self.store).await? {
-            let reads = [&v.input.rule, &v.input.amount]
+            let schema = schema(&self.store, p.audience).await?;
+            let Ok(compiled) =
+                yiwang_core::policies::compile_policy(&schema, &v.input.rule, &v.input.amount, &Default::default())
+            else {
+                continue;
+            };
+            let needs = needs_of(&compiled);
+            let mut keys: Vec<String> = needs
+                .groups
                 .iter()
-                .any(|src| src.contains(&format!("{resource}.")));
-            if reads {
+                .filter_map(|g| c.groups.get(g))
+                .flatten()
+                .cloned()
+                .collect();
+            if needs.licences {
+                keys.extend(c.licences.iter().cloned());
+            }
+            if needs.results {
+                keys.extend(c.results.iter().cloned());
+            }
+            let prefix = if p.audience == Audience::Person { "p:" } else { "e:" };
+            keys.retain(|k| k.starts_with(prefix));
+            keys.sort();
+            keys.dedup();
+            if !keys.is_empty() {
                 find(&self.store, &p.id, Some(&keys)).await?;
             }
         }
@@ -431,9 +509,16 @@ impl crate::outbox::Subscriber for Finder {
         "policies"
     }
     fn kinds(&self) -> Option<&[&str]> {
-        Some(&["data.loaded", "policy.published"])
+        Some(&[
+            "data.loaded",
+            "policy.published",
+            "licence.issued",
+            "licence.status_changed",
+            "case.decided",
+        ])
     }
     async fn handle(&self, events: &[crate::outbox::StoredEvent], _upto: i64) -> std::result::Result<(), String> {
+        let mut changed = Changed::default();
         for e in events {
             let r = if e.kind == "policy.published" {
                 match e.stream_id.strip_prefix("policy:") {
@@ -441,245 +526,17 @@ impl crate::outbox::Subscriber for Finder {
                     None => Ok(()),
                 }
             } else {
-                let resource = e.body["resource"].as_str().unwrap_or_default();
-                let version = e.body["version"].as_i64().unwrap_or_default();
-                self.on_load(resource, version).await
+                self.collect(e, &mut changed).await
             };
             if let Err(err) = r {
                 tracing::warn!(event = e.seq, kind = e.kind.as_str(), error = %err, "finding the eligible failed");
             }
         }
+        if let Err(err) = self.on_changes(changed).await {
+            tracing::warn!(error = %err, "finding the eligible after profile changes failed");
+        }
         Ok(())
     }
-}
-
-/// A published policy as a person sees it for themselves: why they qualify or not.
-#[derive(Debug, Clone, Serialize)]
-pub struct ForYou {
-    pub policy: Policy,
-    pub version: PolicyVersion,
-    pub explanation: Explanation,
-    pub disbursement: Option<Disbursement>,
-}
-
-/// Every published policy for persons in its period, explained for this person from their
-/// own profile (their own data: no data-use record), the probably eligible first.
-pub async fn for_person(store: &Store, person_id: &str) -> Result<Vec<ForYou>> {
-    let Some(subject) = subject_of_person(store, person_id).await? else {
-        return Ok(vec![]);
-    };
-    let schema = schema(store, Audience::Person).await?;
-    let today = crate::today();
-    let profile = profiles_of(
-        store,
-        &schema,
-        std::slice::from_ref(&subject),
-        &Needs::all(&schema),
-        today,
-    )
-    .await?
-    .pop()
-    .ok_or_else(|| internal("no profile"))?;
-    let ev = Evaluator::new();
-    let mut out = Vec::new();
-    for (p, v) in published(store).await? {
-        if p.audience != Audience::Person || !yiwang_core::policies::in_period(&v.input, today) {
-            continue;
-        }
-        let compiled =
-            yiwang_core::policies::compile_policy(&schema, &v.input.rule, &v.input.amount, &Default::default())?;
-        let explanation = compiled.explain(&schema, &ev, &profile);
-        let disbursement = disbursement_of(store, &p.id, &subject.key).await?;
-        out.push(ForYou {
-            policy: p,
-            version: v,
-            explanation,
-            disbursement,
-        });
-    }
-    out.sort_by_key(|f| match f.explanation.outcome {
-        Outcome::Eligible { .. } => 0,
-        Outcome::Undetermined { .. } => 1,
-        Outcome::Failed { .. } => 2,
-        Outcome::Ineligible => 3,
-    });
-    Ok(out)
-}
-
-/// A direct grant, paid after the person confirmed it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Disbursement {
-    pub id: String,
-    pub policy_id: String,
-    pub version: i64,
-    pub subject_key: String,
-    pub person_id: String,
-    pub amount_fen: i64,
-    pub account_masked: String,
-    #[serde(skip)]
-    pub account_enc: String,
-    /// `pending` until the paying department's payment is recorded.
-    pub status: String,
-    pub consent_at: i64,
-}
-
-pub(super) async fn disburse_in(ctx: &mut WriteCtx<'_>, d: &Disbursement) -> Result<Value> {
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT id FROM disbursements WHERE policy_id = $1 AND subject_key = $2")
-            .bind(&d.policy_id)
-            .bind(&d.subject_key)
-            .fetch_optional(&mut *ctx.conn)
-            .await?;
-    if exists.is_some() {
-        return Err(DomainError::conflict(
-            "policy_id",
-            "disbursement.once",
-            "您已确认过这项政策，不会重复发放".into(),
-            "you have confirmed this policy already; it is paid once".into(),
-        )
-        .into());
-    }
-    ctx.append(
-        &format!("disbursement:{}", d.id),
-        Expect::New,
-        "policy.disbursement_confirmed",
-        &json!({ "policy_id": d.policy_id, "version": d.version, "amount_fen": d.amount_fen,
-                 "account": d.account_masked, "person_id": d.person_id }),
-    )
-    .await?;
-    sqlx::query(
-        "INSERT INTO disbursements (id, policy_id, version, subject_key, person_id, amount_fen, account_masked, account_enc,
-           status, consent_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)",
-    )
-    .bind(&d.id)
-    .bind(&d.policy_id)
-    .bind(d.version)
-    .bind(&d.subject_key)
-    .bind(&d.person_id)
-    .bind(d.amount_fen)
-    .bind(&d.account_masked)
-    .bind(&d.account_enc)
-    .bind(ctx.now_ms)
-    .execute(&mut *ctx.conn)
-    .await?;
-    Ok(json!({ "id": d.id }))
-}
-
-async fn disbursement_of(store: &Store, policy_id: &str, key: &str) -> Result<Option<Disbursement>> {
-    let r = sqlx::query(
-        "SELECT id, policy_id, version, subject_key, person_id, amount_fen, account_masked, status, consent_at
-         FROM disbursements WHERE policy_id = $1 AND subject_key = $2",
-    )
-    .bind(policy_id)
-    .bind(key)
-    .fetch_optional(&store.read)
-    .await?;
-    r.map(|r| {
-        Ok(Disbursement {
-            id: r.try_get("id")?,
-            policy_id: r.try_get("policy_id")?,
-            version: r.try_get("version")?,
-            subject_key: r.try_get("subject_key")?,
-            person_id: r.try_get("person_id")?,
-            amount_fen: r.try_get("amount_fen")?,
-            account_masked: r.try_get("account_masked")?,
-            account_enc: String::new(),
-            status: r.try_get("status")?,
-            consent_at: r.try_get("consent_at")?,
-        })
-    })
-    .transpose()
-}
-
-/// The person confirms a direct grant (免申即享): consent given, the account to pay into
-/// (a bank card or a social security card), the eligibility evaluated again now.
-pub async fn confirm(
-    store: &Store,
-    meta: Meta,
-    person_id: &str,
-    policy_id: &str,
-    account: &str,
-    consent: bool,
-) -> Result<Disbursement> {
-    let mut problems = yiwang_core::error::Problems::new();
-    // PIPL §14: consent is given by a clear, informed act.
-    if !consent {
-        problems.push(FieldError::new(
-            "consent",
-            "disbursement.consent",
-            "须同意以所填账户接收并同意使用您的数据核定资格",
-            "agree to be paid into this account and to the use of your data for the check",
-        ));
-    }
-    let account_masked = match yiwang_core::policies::check_account(account) {
-        Ok(m) => m,
-        Err(e) => {
-            problems.push(e);
-            String::new()
-        }
-    };
-    problems.finish()?;
-    let p = policy(store, policy_id).await?.ok_or_else(|| not_found(policy_id))?;
-    let found = for_person(store, person_id)
-        .await?
-        .into_iter()
-        .find(|f| f.policy.id == policy_id)
-        .ok_or_else(|| not_found(policy_id))?;
-    if found.version.input.mode != PolicyMode::Direct {
-        return Err(DomainError::conflict(
-            "policy_id",
-            "disbursement.mode",
-            "这项政策须通过申请办理".into(),
-            "this policy is applied for, not granted directly".into(),
-        )
-        .into());
-    }
-    let Outcome::Eligible { amount_fen } = found.explanation.outcome else {
-        return Err(DomainError::conflict(
-            "policy_id",
-            "disbursement.not_eligible",
-            "按现有数据您暂不符合这项政策的条件，可查看原因".into(),
-            "by the data held you do not qualify now; see why".into(),
-        )
-        .into());
-    };
-    let subject = subject_of_person(store, person_id)
-        .await?
-        .ok_or_else(|| internal("person without subject"))?;
-    let id = new_id();
-    let d = Disbursement {
-        account_enc: store.pii.seal(&format!("disbursements.account:{id}"), account.trim()),
-        id,
-        policy_id: p.id.clone(),
-        version: found.version.version,
-        subject_key: subject.key,
-        person_id: person_id.to_string(),
-        amount_fen,
-        account_masked,
-        status: "pending".into(),
-        consent_at: crate::now_ms(),
-    };
-    store
-        .write(meta, Command::Policies(Box::new(Cmd::Disburse(Box::new(d.clone())))))
-        .await?;
-    Ok(d)
-}
-
-/// Disbursements of a policy, newest first (the paying department's list).
-pub async fn disbursements(store: &Store, policy_id: &str) -> Result<Vec<Disbursement>> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT subject_key FROM disbursements WHERE policy_id = $1 ORDER BY created_at DESC, id DESC LIMIT 500",
-    )
-    .bind(policy_id)
-    .fetch_all(&store.read)
-    .await?;
-    let mut out = Vec::new();
-    for k in ids {
-        if let Some(d) = disbursement_of(store, policy_id, &k).await? {
-            out.push(d);
-        }
-    }
-    Ok(out)
 }
 
 /// Counts of what the findings hold for a policy (eligible, ineligible, undetermined,

@@ -6,7 +6,8 @@
 //! direct grant after the person confirms.
 //!
 //! Parts: `profiles` (一人一档 / 一企一档: a subject's attributes with source and freshness),
-//! `find` (evaluation, dry run, findings, the follower, explanations, disbursements).
+//! `find` (evaluation, dry run, findings, the follower), `mine` (a subject's own policies
+//! with why, direct grants confirmed, one-click applications, disbursements).
 
 use crate::ledger::Expect;
 use crate::writer::WriteCtx;
@@ -19,8 +20,10 @@ use yiwang_core::error::{DomainError, FieldError};
 use yiwang_core::policies::{Audience, PolicyInput, Tally};
 
 mod find;
+mod mine;
 mod profiles;
 pub use find::*;
+pub use mine::*;
 pub use profiles::*;
 
 #[derive(Debug, Clone)]
@@ -124,7 +127,7 @@ pub(crate) async fn execute(ctx: &mut WriteCtx<'_>, cmd: &Cmd) -> Result<Value> 
             Ok(json!({ "version": version }))
         }
         Cmd::Findings(f) => find::findings_in(ctx, f).await,
-        Cmd::Disburse(d) => find::disburse_in(ctx, d).await,
+        Cmd::Disburse(d) => mine::disburse_in(ctx, d).await,
     }
 }
 

@@ -65,6 +65,28 @@ pub struct Subject {
     pub male: Option<bool>,
 }
 
+/// A subject's profile row, made when it registers (or when shared data first names it);
+/// an existing row is kept.
+pub(crate) async fn profile_in(
+    ctx: &mut WriteCtx<'_>,
+    key: &str,
+    audience: Audience,
+    birth: Option<(NaiveDate, bool)>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO profiles (subject_key, audience, birth_date, male, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (subject_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(audience.as_str())
+    .bind(birth.map(|(d, _)| d.to_string()))
+    .bind(birth.map(|(_, m)| i16::from(m)))
+    .bind(ctx.now_ms)
+    .execute(&mut *ctx.conn)
+    .await?;
+    Ok(())
+}
+
 /// A page of subjects of an audience after `after` (keyset by key).
 pub async fn subjects_page(store: &Store, audience: Audience, after: &str, limit: i64) -> Result<Vec<Subject>> {
     let rows = sqlx::query(
@@ -89,31 +111,51 @@ pub(super) fn to_subject(r: sqlx::any::AnyRow) -> Result<Subject> {
     })
 }
 
-/// The subject a registered person is: their key, and birth date and sex from their ID
-/// number when no shared data has named them yet.
-pub async fn subject_of_person(store: &Store, person_id: &str) -> Result<Option<Subject>> {
-    let Some(p) = crate::accounts::person(&store.read, person_id).await? else {
-        return Ok(None);
+/// The subject a registered person or legal person is, with its audience: its key, and for
+/// a person birth date and sex (from the profile, else from their ID number).
+pub async fn subject_of(store: &Store, who: &yiwang_core::mandates::Subject) -> Result<Option<(Audience, Subject)>> {
+    use yiwang_core::mandates::Subject as Who;
+    let (audience, index) = match who {
+        Who::Person(id) => {
+            let index: Option<String> = sqlx::query_scalar("SELECT id_number_index FROM persons WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&store.read)
+                .await?;
+            (Audience::Person, index)
+        }
+        Who::Legal(id) => {
+            let index: Option<Option<String>> =
+                sqlx::query_scalar("SELECT uscc_index FROM legal_persons WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&store.read)
+                    .await?;
+            (Audience::Enterprise, index.flatten())
+        }
     };
-    let index: String = sqlx::query_scalar("SELECT id_number_index FROM persons WHERE id = $1")
-        .bind(person_id)
-        .fetch_one(&store.read)
-        .await?;
-    let key = format!("p:{index}");
+    let Some(index) = index else { return Ok(None) };
+    let key = crate::sharing::key_of_index(audience, &index);
     let row = sqlx::query("SELECT subject_key, birth_date, male FROM profiles WHERE subject_key = $1")
         .bind(&key)
         .fetch_optional(&store.read)
         .await?;
     if let Some(r) = row {
-        return Ok(Some(to_subject(r)?));
+        return Ok(Some((audience, to_subject(r)?)));
     }
-    let id = crate::accounts::reveal(store, &p, yiwang_core::datause::PersonalField::IdNumber)?;
-    let checked = yiwang_core::ids::check_resident_id("id_number", &id).ok();
-    Ok(Some(Subject {
+    let mut subject = Subject {
         key,
-        birth_date: checked.as_ref().map(|c| c.birth_date),
-        male: checked.as_ref().map(|c| c.male),
-    }))
+        birth_date: None,
+        male: None,
+    };
+    if let Who::Person(id) = who
+        && let Some(p) = crate::accounts::person(&store.read, id).await?
+    {
+        let number = crate::accounts::reveal(store, &p, yiwang_core::datause::PersonalField::IdNumber)?;
+        if let Ok(c) = yiwang_core::ids::check_resident_id("id_number", &number) {
+            subject.birth_date = Some(c.birth_date);
+            subject.male = Some(c.male);
+        }
+    }
+    Ok(Some((audience, subject)))
 }
 
 /// Profiles of a batch of subjects, with what `needs` asks for (shared rows of the named
@@ -155,6 +197,16 @@ pub async fn profiles_of(
             }
         }
     }
+    let mut licences = if needs.licences {
+        licences_held(store, subjects).await?
+    } else {
+        BTreeMap::new()
+    };
+    let mut results = if needs.results {
+        items_granted(store, subjects).await?
+    } else {
+        BTreeMap::new()
+    };
     let mut out = Vec::with_capacity(subjects.len());
     for s in subjects {
         let mut p = Profile::new(schema);
@@ -177,26 +229,11 @@ pub async fn profiles_of(
             }
         }
         if needs.licences {
-            let types: Vec<String> = sqlx::query_scalar(
-                "SELECT DISTINCT type_code FROM licences WHERE holder_index = $1 AND status = 'valid' ORDER BY type_code",
-            )
-            .bind(s.key.get(2..).unwrap_or_default())
-            .fetch_all(&store.read)
-            .await?;
+            let types = licences.remove(s.key.as_str()).unwrap_or_default();
             set(&mut p, schema, "licences", json!(types))?;
         }
         if needs.results {
-            let items: Vec<String> = match crate::sharing::person_of_key(store, &s.key).await? {
-                Some(person) => {
-                    sqlx::query_scalar(
-                        "SELECT DISTINCT item_code FROM cases WHERE applicant = $1 AND decision = 'approve' ORDER BY item_code",
-                    )
-                    .bind(format!("person:{person}"))
-                    .fetch_all(&store.read)
-                    .await?
-                }
-                None => vec![],
-            };
+            let items = results.remove(s.key.as_str()).unwrap_or_default();
             set(&mut p, schema, "results", json!(items))?;
         }
         for (code, values, at) in rows.remove(s.key.as_str()).unwrap_or_default() {
@@ -209,6 +246,59 @@ pub async fn profiles_of(
             p.set_as_of(schema, &code, at);
         }
         out.push(p);
+    }
+    Ok(out)
+}
+
+/// The licence types each subject holds in force, for a batch in one statement (a
+/// subject's key is its holder index with the audience's prefix).
+async fn licences_held<'a>(store: &Store, subjects: &'a [Subject]) -> Result<BTreeMap<&'a str, Vec<String>>> {
+    let mut out: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    if subjects.is_empty() {
+        return Ok(out);
+    }
+    let mut sql = String::from(
+        "SELECT DISTINCT holder_index, type_code FROM licences WHERE status = 'valid' AND holder_index IN (",
+    );
+    crate::db::Marks::of(store.engine).push_list(&mut sql, subjects.len());
+    sql.push_str(") ORDER BY holder_index, type_code");
+    let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+    for s in subjects {
+        q = q.bind(s.key.get(2..).unwrap_or_default());
+    }
+    for (index, t) in q.fetch_all(&store.read).await? {
+        if let Some(s) = subjects.iter().find(|s| s.key.get(2..) == Some(index.as_str())) {
+            out.entry(s.key.as_str()).or_default().push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// The items each registered subject was granted (cases decided `approve`), for a batch:
+/// the applicants found in one statement per kind, their cases in one more.
+async fn items_granted<'a>(store: &Store, subjects: &'a [Subject]) -> Result<BTreeMap<&'a str, Vec<String>>> {
+    let keys: Vec<String> = subjects.iter().map(|s| s.key.clone()).collect();
+    let applicants = crate::sharing::applicants_of_keys(store, &keys).await?;
+    let mut out: BTreeMap<&str, Vec<String>> = subjects.iter().map(|s| (s.key.as_str(), vec![])).collect();
+    if applicants.is_empty() {
+        return Ok(out);
+    }
+    let mut sql =
+        String::from("SELECT DISTINCT applicant, item_code FROM cases WHERE decision = 'approve' AND applicant IN (");
+    crate::db::Marks::of(store.engine).push_list(&mut sql, applicants.len());
+    sql.push_str(") ORDER BY applicant, item_code");
+    let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+    for a in applicants.values() {
+        q = q.bind(a);
+    }
+    for (applicant, item) in q.fetch_all(&store.read).await? {
+        for s in subjects {
+            if applicants.get(&s.key) == Some(&applicant)
+                && let Some(v) = out.get_mut(s.key.as_str())
+            {
+                v.push(item.clone());
+            }
+        }
     }
     Ok(out)
 }
@@ -237,13 +327,14 @@ pub struct Attribute {
     pub as_of_ms: Option<i64>,
 }
 
-/// A person's own profile (一人一档): every attribute the platform holds for them, with its
-/// source and freshness (their own data: no data-use record).
-pub async fn own_profile(store: &Store, person_id: &str) -> Result<Vec<Attribute>> {
-    let Some(subject) = subject_of_person(store, person_id).await? else {
+/// A subject's own profile (一人一档 / 一企一档, the latter seen by a person acting for the
+/// enterprise): every attribute the platform holds, with its source and freshness (their
+/// own data: no data-use record).
+pub async fn own_profile(store: &Store, who: &yiwang_core::mandates::Subject) -> Result<Vec<Attribute>> {
+    let Some((audience, subject)) = subject_of(store, who).await? else {
         return Ok(vec![]);
     };
-    let schema = schema(store, Audience::Person).await?;
+    let schema = schema(store, audience).await?;
     let profile = profiles_of(
         store,
         &schema,

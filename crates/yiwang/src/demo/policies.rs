@@ -137,6 +137,9 @@ struct Pol {
     amount: &'static str,
     basis: &'static str,
     summary: &'static str,
+    /// 即申即享: the item applied for in one click (basic code, implementing department);
+    /// none for a direct grant (免申即享).
+    one_click: Option<(&'static str, &'static str)>,
 }
 
 const POLICIES: &[Pol] = &[
@@ -150,6 +153,7 @@ const POLICIES: &[Pol] = &[
         amount: "age >= 100 ? 50000 : (age >= 90 ? 20000 : 10000)",
         basis: "《海南省老年人权益保障条例》",
         summary: "本省户籍、年满八十周岁的老人按月领取长寿补贴：80–89 岁每月 100 元，90–99 岁 200 元，百岁以上 500 元。",
+        one_click: None,
     },
     Pol {
         code: "canji-huli",
@@ -161,6 +165,8 @@ const POLICIES: &[Pol] = &[
         amount: "disability.level == 1 ? 15000 : 10000",
         basis: "《国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》",
         summary: "持一级、二级残疾人证的本省户籍残疾人按月领取护理补贴：一级每月 150 元，二级 100 元。",
+        // 重度残疾人护理补贴 of the 海口市民政局 (demo catalogue).
+        one_click: Some(("460500002000", "海口市民政局")),
     },
     Pol {
         code: "chuangye-tiexi",
@@ -172,6 +178,7 @@ const POLICIES: &[Pol] = &[
         amount: "startup_loan.amount * 2 / 100",
         basis: "《就业促进法》第十九条",
         summary: "按期还款的创业担保贷款借款人，按贷款金额的 2% 领取贴息。",
+        one_click: None,
     },
     Pol {
         code: "wengang-fanhuan",
@@ -183,6 +190,7 @@ const POLICIES: &[Pol] = &[
         amount: "employment.unemployment_paid * 60 / 100",
         basis: "《失业保险条例》第十七条",
         summary: "连续参保满 12 个月、上年裁员率不高于 5.5% 的企业，返还上年缴纳失业保险费的 60%。",
+        one_click: None,
     },
     Pol {
         code: "huiqi-wenjiuye",
@@ -194,6 +202,7 @@ const POLICIES: &[Pol] = &[
         amount: "employment.headcount >= 100 ? 5000000 : employment.headcount * 50000",
         basis: "《海南省促进就业规定》",
         summary: "纳税信用 A、B 级且参保职工不少于 10 人的企业，按每人 500 元领取补贴，最多 5 万元。",
+        one_click: None,
     },
 ];
 
@@ -264,15 +273,30 @@ pub async fn seed_policies(store: &Store) -> Result<()> {
         today - chrono::Days::new(7),
         NaiveDate::from_ymd_opt(today.year() + 2, 12, 31).unwrap_or(today),
     );
+    let services = yiwang_store::catalog::services(store, &Default::default(), yiwang_store::now_ms()).await?;
     for p in POLICIES {
         let payer = dept(p.payer)?;
+        let item_code = match p.one_click {
+            Some((basic, department)) => Some(
+                services
+                    .iter()
+                    .find(|s| s.basic_code == basic && s.department_name == department)
+                    .map(|s| s.code.clone())
+                    .ok_or_else(|| anyhow::anyhow!("policy {}: no item {basic} of {department}", p.code))?,
+            ),
+            None => None,
+        };
         // The grants the rule needs, asked for by the payer and approved by each owner.
         let input = PolicyInput {
             code: p.code.into(),
             name: p.name.into(),
             name_en: p.name_en.into(),
             audience: p.audience,
-            mode: PolicyMode::Direct,
+            mode: if item_code.is_some() {
+                PolicyMode::OneClick
+            } else {
+                PolicyMode::Direct
+            },
             rule: p.rule.into(),
             amount: p.amount.into(),
             period_from: from,
@@ -280,7 +304,7 @@ pub async fn seed_policies(store: &Store) -> Result<()> {
             department_id: payer.clone(),
             legal_basis: p.basis.into(),
             purpose: purpose(p),
-            item_code: None,
+            item_code,
             summary: p.summary.into(),
         };
         for r in RESOURCES {
