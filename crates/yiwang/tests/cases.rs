@@ -129,6 +129,58 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
         let id = v1["id"].as_str().unwrap().to_string();
         assert!(id.starts_with("460100000000"), "{id}");
 
+        // 免申即享: a business policy for holders of this item's result, published while the
+        // case is open; the decision changes the enterprise's profile and finds it eligible.
+        let officer = Session::login(&u, "hk.policy", Some(srv.demo_secret("hk.policy"))).await;
+        let me: Value = officer.get(format!("{u}/api/v1/me")).await.json().await.unwrap();
+        let today = chrono::Utc::now().date_naive();
+        let (status, saved) = officer
+            .post_json(
+                &format!("{u}/api/v1/policies"),
+                json!({
+                    "code": "food-opening", "name": "餐饮开办补助", "name_en": "Grant for new food businesses",
+                    "audience": "enterprise", "mode": "direct",
+                    "rule": format!("'{code}' in results"), "amount": "100000",
+                    "period_from": (today - chrono::Days::new(1)).to_string(),
+                    "period_until": (today + chrono::Days::new(300)).to_string(),
+                    "department_id": me["staff"]["department_id"], "legal_basis": "国发〔2024〕3号",
+                    "purpose": "餐饮开办补助资格比对", "summary": "取得食品经营许可的企业。"
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{saved}");
+        let pid = saved["policy"]["id"].as_str().unwrap().to_string();
+        for (who, path, body) in [
+            (&officer, "dry-run", Value::Null),
+            (&officer, "actions", json!({"action": "submit"})),
+        ] {
+            let r = who.post(format!("{u}/api/v1/policies/{pid}/{path}"), &body).await;
+            assert_eq!(r.status(), 200, "{path}: {}", r.text().await.unwrap());
+        }
+        let reviewer = Session::login(&u, "hk.policy.review", Some(srv.demo_secret("hk.policy.review"))).await;
+        let r = reviewer
+            .post(
+                format!("{u}/api/v1/policies/{pid}/actions"),
+                &json!({"action": "publish"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        // Found on publication: every enterprise evaluated, none yet granted this item.
+        let mut found = Value::Null;
+        for _ in 0..100 {
+            found = officer
+                .get(format!("{u}/api/v1/policies/{pid}/findings"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if found["counts"]["ineligible"][0].as_i64().unwrap_or(0) > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(found["counts"]["eligible"].is_null(), "{found}");
+
         // The window asks once for a correction; the applicant sees it and corrects.
         let clerk = Session::login(&u, "hk.clerk", Some(srv.demo_secret("hk.clerk"))).await;
         let inbox: Value = clerk.get(format!("{u}/api/v1/inbox")).await.json().await.unwrap();
@@ -204,6 +256,31 @@ async fn an_enterprise_applies_online_and_receives_its_licence() {
             )
             .await;
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+        // The decision was a change of the enterprise's profile: found eligible (the Finder
+        // follows case.decided), and its agent sees why, from its granted cases.
+        for _ in 0..100 {
+            found = officer
+                .get(format!("{u}/api/v1/policies/{pid}/findings"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            if found["counts"]["eligible"][0] == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert_eq!(found["counts"]["eligible"], json!([1, 100000]), "{found}");
+        let mine: Value = agent.get(format!("{u}/api/v1/me/policies")).await.json().await.unwrap();
+        let p = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["policy"]["id"] == pid.as_str())
+            .expect("the policy, for the enterprise its agent acts for");
+        assert_eq!(p["explanation"]["outcome"]["outcome"], "eligible", "{p}");
+        assert_eq!(p["explanation"]["conditions"][0]["values"][0]["source"], "cases");
 
         // The applicant: concluded, the licence in the wallet, verifiable, sealed notices.
         let mine: Value = agent
